@@ -1,0 +1,72 @@
+"""Request dependencies: one session per request (its transaction), the Temporal client, the caller."""
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+import structlog
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from api.auth import token_hash
+from api.errors import Forbidden, Unauthorized
+from clearchart.settings import Settings
+from models.access import Permission, Principal, can
+from models.tables import ApiToken
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessions() as session:
+        yield session
+
+
+def get_temporal(request: Request) -> Client:
+    client: Client = request.app.state.temporal
+    return client
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("send 'Authorization: Bearer <token>'; create one with 'clearchart token create'")
+    settings: Settings = request.app.state.settings
+    digest = token_hash(settings.secret_key, credentials.credentials)
+    async with request.app.state.sessions() as session:
+        row = await session.scalar(
+            select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+        )
+    if row is None:
+        raise Unauthorized("the bearer token is unknown or revoked")
+    principal = Principal(row.tenant_id, row.user_id, row.role, row.vendor_id, row.npi)  # type: ignore[arg-type]
+    structlog.contextvars.bind_contextvars(tenant_id=principal.tenant_id, user_id=principal.user_id)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency that lets the request through only for roles holding `permission`."""
+
+    async def check(principal: PrincipalDep) -> Principal:
+        if not can(principal, permission):
+            raise Forbidden(f"role '{principal.role}' may not {permission.replace('.', ' ')}")
+        return principal
+
+    return check

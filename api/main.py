@@ -1,0 +1,72 @@
+"""The FastAPI app: routers per audience, one error renderer, shared clients made once."""
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from prometheus_client import Counter, Histogram
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from api.errors import install_error_handlers
+from api.routes import audit, encounters, health, holds, queues, webhooks
+from clearchart.db import make_engine, make_sessions
+from clearchart.settings import Settings, get_settings
+from clearchart.temporal import connect
+
+log = structlog.get_logger(__name__)
+
+REQUESTS = Counter("clearchart_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("clearchart_http_request_seconds", "HTTP request latency", ["method", "route"])
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+    temporal: Client | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = None
+        if sessions is None:
+            engine = make_engine(settings.sqlalchemy_url)
+            app.state.sessions = make_sessions(engine)
+        if temporal is None:
+            app.state.temporal = await connect(settings)
+        yield
+        if engine is not None:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="ClearChart",
+        version="1.0.0",
+        summary="Durable workflows for outsourced medical coding",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.sessions = sessions
+    app.state.temporal = temporal
+    install_error_handlers(app)
+    for module in (webhooks, encounters, queues, holds, audit, health):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        response.headers["x-request-id"] = request_id
+        return response
+
+    return app

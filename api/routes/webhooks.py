@@ -1,0 +1,142 @@
+"""EHR intake: a Standard-Webhooks-signed FHIR Bundle becomes one workflow per Encounter.
+
+The raw body is stored before anything else happens and its answer is stored after, so a
+redelivery with the same webhook-id gets the same answer and creates nothing; a delivery that
+failed half-way (Temporal unreachable) is finished by the next redelivery, because
+update-with-start is keyed by the encounter's workflow id.
+"""
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.errors import Conflict, Unauthorized, Unprocessable
+from integrations.ehr.bundle import parse_bundle
+from integrations.ehr.errors import FhirValidationError, WebhookVerificationError
+from integrations.ehr.signing import verify
+from models.tables import InboundMessage, WebhookSource
+from workflows.encounter import EncounterWorkflow, encounter_workflow_id
+from workflows.types import EncounterInput, IngestRequest, Outcome
+
+log = structlog.get_logger(__name__)
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+ENCOUNTER_NAMESPACE = uuid.UUID("6f1f9d8e-2f7c-4c55-9a51-0c6a4a1e7d10")
+
+
+def encounter_id_for(tenant_id: str, external_id: str) -> uuid.UUID:
+    """Opaque, stable id from tenant + the EHR's encounter id: no MRN, no PHI."""
+    return uuid.uuid5(ENCOUNTER_NAMESPACE, f"{tenant_id}/{external_id}")
+
+
+async def signed_source(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    source: Annotated[uuid.UUID, Query(description="the webhook source id printed by 'clearchart source create'")],
+) -> tuple[WebhookSource, str, bytes]:
+    """The auth dependency of the webhook: the body must carry a valid signature of its source."""
+    row = await session.get(WebhookSource, source)
+    if row is None:
+        raise Unauthorized("unknown webhook source; use the URL printed by 'clearchart source create'")
+    body = await request.body()
+    try:
+        webhook_id = verify(
+            row.secret,
+            request.headers,
+            body,
+            now=datetime.now(UTC),
+            tolerance=timedelta(seconds=settings.webhook_tolerance_seconds),
+        )
+    except WebhookVerificationError as exc:
+        raise Unauthorized(exc.detail) from exc
+    return row, webhook_id, body
+
+
+@router.post(
+    "/ehr",
+    status_code=202,
+    responses={
+        202: {"description": "accepted; one entry per Encounter in the bundle"},
+        401: {"description": "bad or stale signature"},
+        422: {"description": "not a valid FHIR R4 Bundle"},
+    },
+)
+async def receive_ehr_bundle(
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    signed: Annotated[tuple[WebhookSource, str, bytes], Depends(signed_source)],
+) -> JSONResponse:
+    source, webhook_id, body = signed
+    digest = hashlib.sha256(body).hexdigest()
+    message = await _stored(session, source.id, webhook_id)
+    if message is not None:
+        if message.body_sha256 != digest:
+            raise Conflict(f"webhook-id '{webhook_id}' was already used for a different body; send a new id")
+        if message.response is not None:
+            return JSONResponse(message.response, status_code=202, headers={"Idempotent-Replayed": "true"})
+    try:
+        intakes = parse_bundle(json.loads(body))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Unprocessable(f"the body is not JSON: {exc}") from exc
+    except FhirValidationError as exc:
+        raise Unprocessable(f"not a valid FHIR R4 Bundle: {exc}", problems=exc.problems) from exc
+    if message is None:
+        message = await _store(session, source, webhook_id, body, digest)
+    answers = [
+        await _ingest(temporal, settings.task_queue, source.tenant_id, message.id, i, intake.external_id)
+        for i, intake in enumerate(intakes)
+    ]
+    response = {"encounters": answers}
+    message.response = response
+    await session.commit()
+    log.info("webhook.accepted", source_id=str(source.id), webhook_id=webhook_id, encounters=len(answers))
+    return JSONResponse(response, status_code=202)
+
+
+async def _stored(session: SessionDep, source_id: uuid.UUID, webhook_id: str) -> InboundMessage | None:
+    return await session.scalar(
+        select(InboundMessage).where(InboundMessage.source_id == source_id, InboundMessage.webhook_id == webhook_id)
+    )
+
+
+async def _store(session: SessionDep, source: WebhookSource, webhook_id: str, body: bytes, digest: str) -> InboundMessage:
+    message = InboundMessage(
+        id=uuid.uuid4(), tenant_id=source.tenant_id, source_id=source.id, webhook_id=webhook_id, body=body, body_sha256=digest
+    )
+    session.add(message)
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict(f"webhook '{webhook_id}' is being processed by a concurrent delivery; retry shortly") from exc
+    return message
+
+
+async def _ingest(
+    temporal: Client, task_queue: str, tenant_id: str, message_id: uuid.UUID, index: int, external_id: str
+) -> dict[str, Any]:
+    encounter_id = str(encounter_id_for(tenant_id, external_id))
+    start = WithStartWorkflowOperation(
+        EncounterWorkflow.run,
+        EncounterInput(tenant_id, encounter_id),
+        id=encounter_workflow_id(encounter_id),
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        task_queue=task_queue,
+    )
+    outcome: Outcome = await temporal.execute_update_with_start_workflow(
+        EncounterWorkflow.ingest, IngestRequest(str(message_id), index), start_workflow_operation=start
+    )
+    return {"id": encounter_id, "external_id": external_id, "status": outcome.status}

@@ -1,0 +1,131 @@
+"""Tenant administration used by the CLI and the demo seed: every write is one transaction."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.auth import new_token, token_hash
+from integrations.ehr.signing import generate_secret
+from models.access import ROLES
+from models.tables import ApiToken, Queue, RoutingRule, Tenant, Vendor, WebhookSource
+
+
+class AdminError(Exception):
+    """A refusal the CLI prints as is: it says what to do instead."""
+
+
+async def _tenant(session: AsyncSession, tenant_id: str) -> Tenant:
+    tenant = await session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise AdminError(f"tenant '{tenant_id}' does not exist; create it with 'clearchart tenant create --id {tenant_id} --name …'")
+    return tenant
+
+
+async def create_tenant(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: str, name: str, settings: dict[str, Any] | None = None
+) -> None:
+    async with sessions.begin() as session:
+        stmt = insert(Tenant).values(id=tenant_id, name=name, settings=settings or {})
+        await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={"name": name, "settings": settings or {}}))
+
+
+async def create_vendor(sessions: async_sessionmaker[AsyncSession], tenant_id: str, vendor_id: str, name: str) -> None:
+    async with sessions.begin() as session:
+        await _tenant(session, tenant_id)
+        stmt = insert(Vendor).values(tenant_id=tenant_id, id=vendor_id, name=name)
+        await session.execute(stmt.on_conflict_do_update(index_elements=["tenant_id", "id"], set_={"name": name}))
+
+
+async def create_queue(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: str, queue_id: str, name: str, vendor_ids: Sequence[str]
+) -> None:
+    async with sessions.begin() as session:
+        await _tenant(session, tenant_id)
+        known = set((await session.scalars(select(Vendor.id).where(Vendor.tenant_id == tenant_id))).all())
+        unknown = sorted(set(vendor_ids) - known)
+        if unknown:
+            raise AdminError(f"unknown vendor(s) {', '.join(unknown)}; create them with 'clearchart vendor create'")
+        stmt = insert(Queue).values(tenant_id=tenant_id, id=queue_id, name=name, vendor_ids=list(vendor_ids))
+        await session.execute(
+            stmt.on_conflict_do_update(index_elements=["tenant_id", "id"], set_={"name": name, "vendor_ids": list(vendor_ids)})
+        )
+
+
+async def add_route(
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_id: str,
+    queue_id: str,
+    *,
+    encounter_type: str | None = None,
+    specialty: str | None = None,
+    payer_id: str | None = None,
+    priority: int = 0,
+) -> int:
+    async with sessions.begin() as session:
+        await _tenant(session, tenant_id)
+        if await session.get(Queue, (tenant_id, queue_id)) is None:
+            raise AdminError(f"queue '{queue_id}' does not exist; create it with 'clearchart queue create'")
+        position = (await session.scalar(select(func.max(RoutingRule.position)).where(RoutingRule.tenant_id == tenant_id)) or 0) + 1
+        session.add(
+            RoutingRule(
+                tenant_id=tenant_id,
+                position=position,
+                encounter_type=encounter_type,
+                specialty=specialty,
+                payer_id=payer_id,
+                queue_id=queue_id,
+                priority=priority,
+            )
+        )
+        return position
+
+
+async def create_token(
+    sessions: async_sessionmaker[AsyncSession],
+    secret_key: str,
+    *,
+    tenant_id: str,
+    role: str,
+    user_id: str,
+    vendor_id: str | None = None,
+    npi: str | None = None,
+) -> str:
+    """Returns the token once; only its keyed hash is stored."""
+    if role not in ROLES:
+        raise AdminError(f"unknown role '{role}'; choose one of {', '.join(ROLES)}")
+    if role in ("coder", "vendor_lead") and not vendor_id:
+        raise AdminError(f"a {role} belongs to a vendor: pass --vendor")
+    async with sessions.begin() as session:
+        await _tenant(session, tenant_id)
+        if vendor_id and await session.get(Vendor, (tenant_id, vendor_id)) is None:
+            raise AdminError(f"vendor '{vendor_id}' does not exist in tenant '{tenant_id}'; create it with 'clearchart vendor create'")
+        token = new_token()
+        session.add(
+            ApiToken(
+                tenant_id=tenant_id,
+                token_hash=token_hash(secret_key, token),
+                role=role,
+                user_id=user_id,
+                vendor_id=vendor_id,
+                npi=npi,
+            )
+        )
+    return token
+
+
+async def create_source(sessions: async_sessionmaker[AsyncSession], tenant_id: str, name: str) -> tuple[uuid.UUID, str]:
+    """A webhook source and its signing secret (shown once; rotate by creating a new source)."""
+    async with sessions.begin() as session:
+        await _tenant(session, tenant_id)
+        existing = await session.scalar(
+            select(WebhookSource).where(WebhookSource.tenant_id == tenant_id, WebhookSource.name == name)
+        )
+        if existing is not None:
+            raise AdminError(f"source '{name}' already exists in tenant '{tenant_id}'; pick another name")
+        source = WebhookSource(id=uuid.uuid4(), tenant_id=tenant_id, name=name, secret=generate_secret())
+        session.add(source)
+    return source.id, source.secret

@@ -1,0 +1,49 @@
+"""One settings object for every process; environment variables override the embedded defaults."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "local-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", env_file=".env", extra="ignore")
+
+    environment: str = Field(default="local", alias="CLEARCHART_ENV")
+    data_dir: Path = Field(default=Path("var"), alias="CLEARCHART_DATA_DIR")
+    # Empty means: start the embedded server under data_dir.
+    database_url: str = Field(default="", alias="DATABASE_URL")
+    temporal_address: str = Field(default="", alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    task_queue: str = Field(default="clearchart-encounters", alias="CLEARCHART_TASK_QUEUE")
+    api_host: str = Field(default="127.0.0.1", alias="CLEARCHART_API_HOST")
+    api_port: int = Field(default=8000, alias="CLEARCHART_API_PORT")
+    temporal_port: int = Field(default=7233, alias="CLEARCHART_TEMPORAL_PORT")
+    temporal_ui_port: int = Field(default=8233, alias="CLEARCHART_TEMPORAL_UI_PORT")
+    secret_key: str = Field(default=PLACEHOLDER_SECRET, alias="CLEARCHART_SECRET_KEY")
+    json_logs: bool = Field(default=False, alias="CLEARCHART_JSON_LOGS")
+    log_level: str = Field(default="INFO", alias="CLEARCHART_LOG_LEVEL")
+    webhook_tolerance_seconds: int = Field(default=300, alias="CLEARCHART_WEBHOOK_TOLERANCE_SECONDS")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> "Settings":
+        if self.environment != "local" and self.secret_key == PLACEHOLDER_SECRET:
+            raise ValueError("CLEARCHART_SECRET_KEY must be set outside CLEARCHART_ENV=local")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The configured URL with the psycopg 3 driver, whatever scheme the user wrote."""
+        url = self.database_url
+        for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

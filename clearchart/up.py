@@ -1,0 +1,62 @@
+"""`clearchart up`: database, Temporal, migrations, worker, API and UI in one process tree."""
+
+import asyncio
+import contextlib
+
+import structlog
+import uvicorn
+
+from api.main import create_app
+from clearchart.db import make_engine, make_sessions
+from clearchart.settings import Settings
+from clearchart.stack import running_stack
+from clearchart.temporal import connect
+from clearchart.worker import build_worker
+
+log = structlog.get_logger(__name__)
+
+
+async def run_up(settings: Settings, *, demo: bool) -> None:
+    async with running_stack(settings) as stack:
+        settings = stack.settings
+        client = await connect(settings)
+        engine = make_engine(settings.sqlalchemy_url)
+        sessions = make_sessions(engine)
+        app = create_app(settings, sessions=sessions, temporal=client)
+        config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_config=None, lifespan="on")
+        server = uvicorn.Server(config)
+        worker = build_worker(client, sessions, settings.task_queue)
+        api_url = f"http://{settings.api_host}:{settings.api_port}"
+        try:
+            async with worker:
+                serving = asyncio.create_task(server.serve())
+                while not server.started and not serving.done():
+                    await asyncio.sleep(0.05)
+                if serving.done():
+                    await serving  # surfaces the bind error
+                    return
+                _banner(api_url, stack.temporal.ui_url if stack.temporal else None, settings, embedded_db=stack.postgres is not None)
+                if demo:
+                    from clearchart.demo import seed_demo
+
+                    await seed_demo(sessions, settings, api_url)
+                await serving
+        finally:
+            with contextlib.suppress(Exception):
+                await engine.dispose()
+    log.info("clearchart.stopped")
+
+
+def _banner(api_url: str, temporal_ui: str | None, settings: Settings, *, embedded_db: bool) -> None:
+    database = f"embedded, under {settings.data_dir.resolve()}" if embedded_db else "DATABASE_URL"
+    lines = [
+        "",
+        "ClearChart is running.",
+        f"  API        {api_url}   (OpenAPI docs: {api_url}/docs)",
+        f"  Web UI     {api_url}/ui",
+        f"  Temporal   {settings.temporal_address}" + (f"   (UI: {temporal_ui})" if temporal_ui else ""),
+        f"  Database   {database}",
+        "Press Ctrl-C to stop; run it again to resume every workflow where it was.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)  # noqa: T201 - the banner is the command's output

@@ -1,0 +1,75 @@
+"""Domain intake objects produced from a FHIR Bundle.
+
+Plain frozen dataclasses rather than pydantic models: they are built by our own parser (which
+already validated the FHIR), passed between our own layers, and must be cheap and hashable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class PatientIn:
+    external_id: str
+    mrn: str | None
+    family: str | None
+    given: str | None
+    birth_date: date | None
+    sex: str | None  # FHIR administrative gender: 'male' | 'female' | 'other' | 'unknown'
+
+
+@dataclass(frozen=True)
+class PractitionerIn:
+    external_id: str | None  # None when only known through a conditional (NPI) reference
+    npi: str | None
+    name: str | None
+
+
+@dataclass(frozen=True)
+class OrganizationIn:
+    external_id: str | None
+    npi: str | None
+    name: str | None
+
+
+@dataclass(frozen=True)
+class CoverageIn:
+    external_id: str | None
+    payer_id: str | None
+    payer_name: str | None
+    member_id: str | None
+    plan: str | None
+
+
+@dataclass(frozen=True)
+class DocumentIn:
+    external_id: str
+    type_code: str | None
+    type_display: str | None
+    status: str
+    content_type: str | None
+    text: str | None  # decoded inline text; None for binary or by-URL content
+    url: str | None
+    sha256: str  # hex SHA-256 of the inline bytes, else of the URL string (dedup key)
+    created: datetime | None
+    title: str | None = None
+    attachment_hash: str | None = None  # Attachment.hash as sent (base64 SHA-1 in R4)
+
+
+@dataclass(frozen=True)
+class EncounterIntake:
+    external_id: str
+    status: str
+    class_code: str | None
+    type_codes: tuple[str, ...]
+    type_display: str | None
+    specialty: str | None
+    period_start: datetime | None
+    period_end: datetime | None
+    patient: PatientIn
+    practitioners: tuple[PractitionerIn, ...]
+    coverage: CoverageIn | None
+    organization: OrganizationIn | None
+    documents: tuple[DocumentIn, ...]

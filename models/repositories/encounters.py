@@ -1,0 +1,188 @@
+"""All encounter SQL, scoped by the caller: a row the principal may not see is never loaded."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, and_, false, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.access import Principal
+from models.tables import AuditEvent, Document, Encounter, Queue
+
+POST_CODING = ("coded", "scrubbing", "submitted", "paid", "denied", "in_appeal", "closed")
+# A claim the API leased but whose workflow update never arrived frees itself after this.
+PENDING_LEASE = timedelta(seconds=60)
+
+
+def _vendor_queues(principal: Principal) -> Select[str]:
+    return select(Queue.id).where(
+        Queue.tenant_id == principal.tenant_id,
+        Queue.vendor_ids.contains([principal.vendor_id or ""]),
+    )
+
+
+def visible(principal: Principal) -> Select[Encounter]:
+    """The row filter of DESIGN §1, applied to every encounter read."""
+    stmt = select(Encounter).where(Encounter.tenant_id == principal.tenant_id)
+    match principal.role:
+        case "ops" | "admin":
+            return stmt
+        case "coder":
+            return stmt.where(
+                or_(
+                    Encounter.assignee_user == principal.user_id,
+                    Encounter.worked_by.contains([principal.user_id]),
+                )
+            )
+        case "vendor_lead":
+            return stmt.where(
+                or_(
+                    Encounter.assignee_vendor == principal.vendor_id,
+                    Encounter.queue_id.in_(_vendor_queues(principal)),
+                )
+            )
+        case "auditor":
+            return stmt.where(Encounter.status.in_(POST_CODING))
+        case _:
+            return stmt.where(false())
+
+
+@dataclass(frozen=True)
+class EncounterFilter:
+    status: str | None = None
+    queue_id: str | None = None
+    assignee: str | None = None
+    overdue: bool | None = None
+
+
+class EncounterRepository:
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        self.session = session
+        self.principal = principal
+
+    async def get(self, encounter_id: uuid.UUID) -> Encounter | None:
+        return await self.session.scalar(
+            visible(self.principal).where(Encounter.id == encounter_id)
+        )
+
+    async def page(
+        self, filters: EncounterFilter, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> list[Encounter]:
+        stmt = visible(self.principal)
+        if filters.status:
+            stmt = stmt.where(Encounter.status == filters.status)
+        if filters.queue_id:
+            stmt = stmt.where(Encounter.queue_id == filters.queue_id)
+        if filters.assignee:
+            stmt = stmt.where(Encounter.assignee_user == filters.assignee)
+        if filters.overdue is not None:
+            stmt = stmt.where(Encounter.overdue.is_(filters.overdue))
+        if after is not None:
+            stmt = stmt.where(
+                or_(
+                    Encounter.received_at < after[0],
+                    and_(Encounter.received_at == after[0], Encounter.id < after[1]),
+                )
+            )
+        stmt = stmt.order_by(Encounter.received_at.desc(), Encounter.id.desc()).limit(limit)
+        return list((await self.session.scalars(stmt)).all())
+
+    async def documents(self, encounter_id: uuid.UUID) -> list[Document]:
+        stmt = (
+            select(Document)
+            .where(Document.encounter_id == encounter_id)
+            .order_by(Document.received_at, Document.version)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def timeline(self, encounter_id: uuid.UUID) -> list[AuditEvent]:
+        stmt = (
+            select(AuditEvent)
+            .where(AuditEvent.encounter_id == encounter_id)
+            .order_by(AuditEvent.seq)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+
+class QueueRepository:
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        self.session = session
+        self.principal = principal
+
+    def _queues(self) -> Select[Queue]:
+        stmt = select(Queue).where(Queue.tenant_id == self.principal.tenant_id)
+        if self.principal.role in ("coder", "vendor_lead"):
+            stmt = stmt.where(Queue.vendor_ids.contains([self.principal.vendor_id or ""]))
+        return stmt
+
+    async def get(self, queue_id: str) -> Queue | None:
+        return await self.session.scalar(self._queues().where(Queue.id == queue_id))
+
+    async def stats(self, now: datetime) -> list[dict[str, object]]:
+        queues = (await self.session.scalars(self._queues().order_by(Queue.id))).all()
+        counts = (
+            await self.session.execute(
+                select(
+                    Encounter.queue_id,
+                    func.count().filter(Encounter.status == "ready"),
+                    func.count().filter(Encounter.status == "in_coding"),
+                    func.count().filter(Encounter.status == "on_hold"),
+                    func.min(Encounter.received_at).filter(Encounter.status == "ready"),
+                    func.count().filter(Encounter.overdue, Encounter.status.not_in(POST_CODING)),
+                )
+                .where(Encounter.tenant_id == self.principal.tenant_id)
+                .group_by(Encounter.queue_id)
+            )
+        ).all()
+        by_queue = {row[0]: row[1:] for row in counts}
+        out: list[dict[str, object]] = []
+        for q in queues:
+            ready, in_coding, on_hold, oldest, overdue = by_queue.get(q.id) or (0, 0, 0, None, 0)
+            out.append(
+                {
+                    "id": q.id,
+                    "name": q.name,
+                    "vendors": list(q.vendor_ids),
+                    "depth": ready,
+                    "in_coding": in_coding,
+                    "on_hold": on_hold,
+                    "overdue": overdue,
+                    "oldest_received_at": oldest,
+                    "oldest_age_seconds": int((now - oldest).total_seconds()) if oldest else None,
+                }
+            )
+        return out
+
+    async def lease_next(self, queue_id: str, token: uuid.UUID) -> Encounter | None:
+        """Pick and lease the best eligible chart; concurrent callers skip each other's rows."""
+        stmt = (
+            select(Encounter)
+            .where(
+                Encounter.tenant_id == self.principal.tenant_id,
+                Encounter.queue_id == queue_id,
+                Encounter.status == "ready",
+                or_(Encounter.lease_token.is_(None), Encounter.lease_expires_at < func.now()),
+            )
+            .order_by(Encounter.priority.desc(), Encounter.received_at, Encounter.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        row = await self.session.scalar(stmt)
+        if row is None:
+            return None
+        row.lease_token = token
+        row.lease_expires_at = func.now() + PENDING_LEASE
+        await self.session.flush()
+        return row
+
+    async def drop_lease(self, encounter_id: uuid.UUID, token: uuid.UUID) -> None:
+        await self.session.execute(
+            update(Encounter)
+            .where(
+                Encounter.id == encounter_id,
+                Encounter.lease_token == token,
+                Encounter.status == "ready",
+            )
+            .values(lease_token=None, lease_expires_at=None)
+        )

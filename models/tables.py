@@ -1,0 +1,200 @@
+"""Typed tables: tenancy, intake inbox, encounter projection, documents and the audit chain."""
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Vendor(Base):
+    __tablename__ = "vendors"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(128))
+    vendor_id: Mapped[str | None] = mapped_column(String(64))
+    npi: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    revoked_at: Mapped[datetime | None]
+
+
+class WebhookSource(Base):
+    __tablename__ = "webhook_sources"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str] = mapped_column(String(128))
+    secret: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class InboundMessage(Base):
+    """Every accepted webhook body, kept verbatim; the stored response answers redeliveries."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("source_id", "webhook_id"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    source_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_sources.id"))
+    webhook_id: Mapped[str] = mapped_column(String(256))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    response: Mapped[dict[str, Any] | None]
+
+
+class Queue(Base):
+    __tablename__ = "queues"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    vendor_ids: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)
+
+
+class RoutingRule(Base):
+    """First matching rule (by position) picks the queue; a null field matches anything."""
+
+    __tablename__ = "routing_rules"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "queue_id"], ["queues.tenant_id", "queues.id"]),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    position: Mapped[int]
+    encounter_type: Mapped[str | None] = mapped_column(String(64))
+    specialty: Mapped[str | None] = mapped_column(String(64))
+    payer_id: Mapped[str | None] = mapped_column(String(64))
+    queue_id: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(default=0)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    __table_args__ = (UniqueConstraint("tenant_id", "external_id"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    external_id: Mapped[str] = mapped_column(String(256))
+    mrn: Mapped[str | None] = mapped_column(String(128))
+    family: Mapped[str | None] = mapped_column(Text)
+    given: Mapped[str | None] = mapped_column(Text)
+    birth_date: Mapped[date | None]
+    sex: Mapped[str | None] = mapped_column(String(16))
+
+
+class Encounter(Base):
+    """The projection of one encounter workflow: written only by its activities (and leases)."""
+
+    __tablename__ = "encounters"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "external_id"),
+        Index(
+            "ix_encounters_claimable", "tenant_id", "queue_id", "status", "priority", "received_at"
+        ),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    external_id: Mapped[str] = mapped_column(String(256))
+    workflow_id: Mapped[str] = mapped_column(String(256), unique=True)
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patients.id"))
+    status: Mapped[str] = mapped_column(String(32))
+    queue_id: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(default=0)
+    assignee_user: Mapped[str | None] = mapped_column(String(128))
+    assignee_vendor: Mapped[str | None] = mapped_column(String(64))
+    lease_token: Mapped[uuid.UUID | None]
+    lease_expires_at: Mapped[datetime | None]
+    worked_by: Mapped[list[str]] = mapped_column(ARRAY(String(128)), default=list)
+    holds: Mapped[list[Any]] = mapped_column(default=list)
+    codes: Mapped[dict[str, Any] | None]
+    encounter_class: Mapped[str | None] = mapped_column(String(32))
+    encounter_type: Mapped[str | None] = mapped_column(String(64))
+    specialty: Mapped[str | None] = mapped_column(String(64))
+    payer_id: Mapped[str | None] = mapped_column(String(64))
+    payer_name: Mapped[str | None] = mapped_column(Text)
+    practitioner_npi: Mapped[str | None] = mapped_column(String(10))
+    date_of_service: Mapped[date | None]
+    received_at: Mapped[datetime]
+    sla_due_at: Mapped[datetime | None]
+    overdue: Mapped[bool] = mapped_column(default=False)
+    coded_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("encounter_id", "external_id", "sha256"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    encounter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("encounters.id"), index=True)
+    external_id: Mapped[str] = mapped_column(String(256))
+    version: Mapped[int] = mapped_column(default=1)
+    type_code: Mapped[str | None] = mapped_column(String(64))
+    type_display: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(128))
+    text: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    received_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class TextBlob(Base):
+    """Free text (evidence excerpts, notes) stored by content hash so workflows carry only the hash."""
+
+    __tablename__ = "text_blobs"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained per encounter; `seq` makes each write idempotent."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("encounter_id", "seq"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    encounter_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    seq: Mapped[int]
+    actor: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(32))
+    vendor: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any]]
+    after: Mapped[dict[str, Any]]
+    reason: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,135 @@
+"""Shared fixtures: a real PostgreSQL (embedded, or DATABASE_URL), real Temporal servers, a live API.
+
+Tests isolate by tenant rather than by transaction: workflows write through activities in
+their own transactions, so each test gets a fresh tenant with its own vendors, queues and users.
+"""
+
+import asyncio
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import pytest_asyncio
+import uvicorn
+from psycopg import sql
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from clearchart.db import make_engine, make_sessions
+from clearchart.embedded import EmbeddedPostgres, TemporalDevServer, free_port
+from clearchart.migrate import upgrade
+from clearchart.settings import Settings
+from clearchart.worker import build_worker
+from tests.support import LiveStack, Tenant, make_tenant
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO.parent / "shared" / "samples"
+
+
+def _bin(name: str) -> str:
+    beside = Path(sys.executable).with_name(name)
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} is not installed; run scripts/bootstrap")
+    return found
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh database migrated to head, on DATABASE_URL's server or on an embedded cluster."""
+    name = f"cc_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        base = make_url(Settings(DATABASE_URL=configured).sqlalchemy_url)
+        admin = base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        url = base.set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        yield url
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        return
+    pg = EmbeddedPostgres(tmp_path_factory.mktemp("embedded"))
+    pg.start()
+    url = pg.create_database(name)
+    upgrade(url)
+    yield url
+    pg.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(database_url)
+    yield make_sessions(engine)
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def dev_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TemporalDevServer]:
+    server = TemporalDevServer(tmp_path_factory.mktemp("temporal"), port=free_port(), persist=False, headless=True)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def temporal_client(dev_server: TemporalDevServer) -> Client:
+    return await Client.connect(dev_server.address)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=_bin("temporal-test-server"))
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def live(
+    database_url: str, sessions: async_sessionmaker[AsyncSession], temporal_client: Client, dev_server: TemporalDevServer
+) -> AsyncIterator[LiveStack]:
+    """Worker plus the API served by uvicorn on a real port: tests talk HTTP to it."""
+    settings = Settings(
+        DATABASE_URL=database_url,
+        TEMPORAL_ADDRESS=dev_server.address,
+        CLEARCHART_TASK_QUEUE=f"test-{uuid.uuid4().hex[:8]}",
+        CLEARCHART_API_PORT=free_port(),
+    )
+    app = create_app(settings, sessions=sessions, temporal=temporal_client)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.api_port, log_config=None))
+    async with build_worker(temporal_client, sessions, settings.task_queue):
+        serving = asyncio.create_task(server.serve())
+        async with asyncio.timeout(30):
+            while not server.started:
+                if serving.done():
+                    await serving
+                await asyncio.sleep(0.02)
+        yield LiveStack(settings, sessions, temporal_client, f"http://127.0.0.1:{settings.api_port}")
+        server.should_exit = True
+        await serving
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=60) as client:
+        yield client
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def tenant(live: LiveStack, http: httpx.AsyncClient) -> Tenant:
+    return await make_tenant(live, http)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def other_tenant(live: LiveStack, http: httpx.AsyncClient) -> Tenant:
+    return await make_tenant(live, http)
