@@ -17,7 +17,15 @@ from integrations.ehr.errors import FhirValidationError
 from integrations.ehr.schemas import EncounterIntake
 from models.audit_chain import GENESIS, event_hash, hashed_fields
 from models.routing import Route, policy_from_settings, required_documents, route
-from models.tables import AuditEvent, Document, Encounter, InboundMessage, Patient, RoutingRule, Tenant
+from models.tables import (
+    AuditEvent,
+    Document,
+    Encounter,
+    InboundMessage,
+    Patient,
+    RoutingRule,
+    Tenant,
+)
 from workflows.types import IntakeFacts, IntakeInput, Policy, ProjectInput
 
 log = structlog.get_logger(__name__)

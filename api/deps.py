@@ -53,7 +53,7 @@ async def authenticate(
         )
     if row is None:
         raise Unauthorized("the bearer token is unknown or revoked")
-    principal = Principal(row.tenant_id, row.user_id, row.role, row.vendor_id, row.npi)  # type: ignore[arg-type]
+    principal = Principal(row.tenant_id, row.user_id, row.role, row.vendor_id, row.npi)
     structlog.contextvars.bind_contextvars(tenant_id=principal.tenant_id, user_id=principal.user_id)
     return principal
 

@@ -2,6 +2,8 @@
 
 import argparse
 import asyncio
+import contextlib
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -39,10 +41,8 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> None:
 
     if args.port:
         settings = settings.model_copy(update={"api_port": args.port})
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_up(settings, demo=args.demo))
-    except KeyboardInterrupt:
-        pass
 
 
 def cmd_migrate(_: argparse.Namespace, settings: Settings) -> None:
@@ -76,10 +76,8 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> None:
         finally:
             await engine.dispose()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
 
 
 def cmd_tenant_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -128,6 +126,34 @@ def cmd_source_create(args: argparse.Namespace, settings: Settings) -> None:
     source_id, secret = _with_sessions(settings, lambda s, _: admin.create_source(s, args.tenant, args.name))
     url = f"http://{settings.api_host}:{settings.api_port}/v1/webhooks/ehr?source={source_id}"
     _out(f"source:  {source_id}\nsecret:  {secret}\nwebhook: {url}")
+
+
+def cmd_sandbox_bundle(args: argparse.Namespace, _: Settings) -> None:
+    from integrations.sandbox.bundles import synthetic_bundle
+
+    doc_types = [d for d in args.doc_types.split(",") if d]
+    bundle = synthetic_bundle(
+        encounter_id=args.encounter_id, patient_id=args.patient_id or f"pt-{args.encounter_id}", doc_types=doc_types, encounter_type=args.encounter_type
+    )
+    _out(json.dumps(bundle, indent=2))
+
+
+def cmd_sandbox_send(args: argparse.Namespace, _: Settings) -> None:
+    import httpx
+
+    from integrations.sandbox.ehr import push_bundle
+
+    with open(args.file, encoding="utf-8") as fh:
+        bundle = json.load(fh)
+
+    async def send() -> httpx.Response:
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await push_bundle(client, args.url, args.secret, bundle, msg_id=args.id)
+
+    response = asyncio.run(send())
+    _out(f"{response.status_code} {response.text}")
+    if response.status_code >= 400:
+        raise SystemExit(1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,6 +210,20 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--tenant", required=True)
     source.add_argument("--name", required=True)
     source.set_defaults(func=cmd_source_create)
+
+    sandbox = group("sandbox", "a sandbox EHR: synthetic FHIR bundles and signed webhook deliveries")
+    bundle = sandbox.add_parser("bundle", help="print a synthetic FHIR R4 Bundle with one Encounter")
+    bundle.add_argument("--encounter-id", required=True)
+    bundle.add_argument("--patient-id")
+    bundle.add_argument("--encounter-type", default="AMB")
+    bundle.add_argument("--doc-types", default="11506-3", help="comma-separated LOINC document types")
+    bundle.set_defaults(func=cmd_sandbox_bundle)
+    send = sandbox.add_parser("send", help="POST a bundle file signed per Standard Webhooks")
+    send.add_argument("file")
+    send.add_argument("--url", required=True, help="the webhook URL printed by 'clearchart source create'")
+    send.add_argument("--secret", required=True)
+    send.add_argument("--id", help="webhook-id; reuse one to simulate a redelivery")
+    send.set_defaults(func=cmd_sandbox_send)
     return parser
 
 

@@ -8,10 +8,10 @@ Both servers keep their state under one data directory (conventionally `var/`):
 
 Cleanup on Ctrl-C: neither server is in the caller's process group, so a terminal Ctrl-C reaches
 only the parent, which stops its worker and API first and then calls `stop()` (in a `finally` or
-via the context managers). An `atexit` hook stops whatever is still running when the interpreter
-exits, and on Linux the Temporal process also gets SIGTERM if its parent dies outright. PostgreSQL
-is daemonised by `pg_ctl`; if the parent is killed hard it keeps running and the next `start()`
-adopts it, and a stale `postmaster.pid` left by a crashed server is cleared before starting.
+via the context managers). An `atexit` hook stops whatever this process launched and is still
+running when the interpreter exits, and on Linux the Temporal process also gets SIGTERM if its
+parent dies outright. PostgreSQL is daemonised by `pg_ctl`: if the parent is killed hard it keeps
+running and the next `start()` adopts it; a stale lock left by a crashed server is neutralised.
 """
 
 import asyncio
@@ -110,6 +110,9 @@ class EmbeddedPostgres:
         self.pgdata = (data_dir / "pg").absolute()
         self._server: PostgresServer | None = None
         self._socket_dir: Path | None = None
+        # True when start() found the cluster already running (e.g. `clearchart api` next to
+        # `clearchart up`); only an explicit stop() stops an adopted server, never the exit hook.
+        self.adopted = False
 
     @property
     def socket_dir(self) -> Path:
@@ -140,6 +143,7 @@ class EmbeddedPostgres:
                 f"{TARGET_POSTGRES_VERSION}. Dump and restore it, or move the directory away."
             )
         self._neutralize_stale_locks()
+        self.adopted = self._live_postmaster() is not None
         # cleanup_mode=None: we decide when to stop, not pgserver's per-process reference count.
         server = PostgresServer(self.pgdata, cleanup_mode=None)
         try:
@@ -153,14 +157,23 @@ class EmbeddedPostgres:
         if socket_dir is None:
             raise EmbeddedServerError(f"embedded PostgreSQL in {self.pgdata} has no unix socket")
         self._server, self._socket_dir = server, socket_dir
-        atexit.register(self.stop)
+        if not self.adopted:  # another process's server is theirs to stop
+            atexit.register(self.stop)
         url = self.create_database(DEFAULT_DATABASE)
         log.info(
             "postgres.started",
             pgdata=str(self.pgdata),
+            adopted=self.adopted,
             seconds=round(time.monotonic() - started, 2),
         )
         return url
+
+    def _live_postmaster(self) -> int | None:
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if _is_postgres_for(pid, self.pgdata) else None
 
     def _neutralize_stale_locks(self) -> None:
         """Make lock files of a dead server unmistakably stale before pgserver reads them.

@@ -30,7 +30,7 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
         try:
             async with worker:
                 serving = asyncio.create_task(server.serve())
-                while not server.started and not serving.done():
+                while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
                     await asyncio.sleep(0.05)
                 if serving.done():
                     await serving  # surfaces the bind error

@@ -1,7 +1,5 @@
 """Composition root for Temporal: the same dependencies the API builds, handed to a Worker."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -17,6 +15,5 @@ def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], tas
         task_queue=task_queue,
         workflows=[EncounterWorkflow],
         activities=[acts.intake, acts.project],
-        activity_executor=ThreadPoolExecutor(4),
         max_concurrent_activities=20,
     )

@@ -87,8 +87,9 @@ async def temporal_client(dev_server: TemporalDevServer) -> Client:
     return await Client.connect(dev_server.address)
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(loop_scope="session")
 async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
+    """One server per test: a previous test's timers must not hold up this test's clock."""
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=_bin("temporal-test-server"))
     yield env
     await env.shutdown()

@@ -98,13 +98,13 @@ async def make_tenant(stack: LiveStack, http: httpx.AsyncClient, **settings: Any
     return Tenant(tenant_id, stack, tokens, str(source_id), secret, http)
 
 
-async def eventually(probe: Callable[[], Awaitable[T]], *, until: Callable[[T], bool], timeout: float = 20.0) -> T:
-    """Poll `probe` until `until(value)` holds; fail with the last value after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+async def eventually(probe: Callable[[], Awaitable[T]], *, until: Callable[[T], bool], within: float = 20.0) -> T:
+    """Poll `probe` until `until(value)` holds; fail with the last value after `within` seconds."""
+    deadline = time.monotonic() + within
     while True:
         value = await probe()
         if until(value):
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+            raise AssertionError(f"condition not met within {within}s; last value: {value!r}")
         await asyncio.sleep(0.05)

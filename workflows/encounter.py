@@ -6,6 +6,7 @@ read their own writes.
 """
 
 import asyncio
+import contextlib
 import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,29 +59,32 @@ class EncounterWorkflow:
         self._tenant = inp.tenant_id
         self._id = inp.encounter_id
         self._s = inp.snapshot or Snapshot()
+        self._history_limit = inp.history_limit
         self._lock = asyncio.Lock()
         self._wake = False
 
     @workflow.run
     async def run(self, inp: EncounterInput) -> str:  # noqa: ARG002 - state comes from __init__
         while self._s.status != "closed":
-            if workflow.info().is_continue_as_new_suggested() and not self._lock.locked():
+            if self._history_full() and not self._lock.locked():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(EncounterInput(self._tenant, self._id, self._s))
+                workflow.continue_as_new(EncounterInput(self._tenant, self._id, self._s, self._history_limit))
             self._wake = False
             due = self._next_deadline()
             timeout = None if due is None else max(due - workflow.now(), timedelta(0))
             if timeout is None or timeout > timedelta(0):
-                try:
+                with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(
-                        lambda: self._wake or workflow.info().is_continue_as_new_suggested(),
+                        lambda: self._wake or self._history_full(),
                         timeout=timeout,
                     )
-                except TimeoutError:
-                    pass
             await self._fire_timers()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._s.status
+
+    def _history_full(self) -> bool:
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() > self._history_limit
 
     # ---- queries ---------------------------------------------------------------------------
 
@@ -233,7 +237,8 @@ class EncounterWorkflow:
         try:
             lifecycle.targets(self._s.status, action)  # type: ignore[arg-type]
         except TransitionError as exc:
-            raise ApplicationError(str(exc), type="InvalidTransition") from exc
+            details = {"state": exc.state, "allowed_actions": exc.allowed}
+            raise ApplicationError(str(exc), details, type="InvalidTransition", non_retryable=True) from exc
 
     def _check(self, action: str) -> None:
         """Re-check under the lock: another update may have moved the state since validation."""
@@ -243,7 +248,11 @@ class EncounterWorkflow:
         if actor.role in MANAGERS:
             return
         if self._s.assignee_user != actor.user_id:
-            raise ApplicationError("this chart is not leased to you; claim it from its queue first", type="NotHolder")
+            raise ApplicationError(
+                "this chart is not leased to you; claim it from its queue first",
+                {"state": self._s.status, "assignee": self._s.assignee_user},
+                type="NotHolder",
+            )
 
     def _missing_docs(self) -> list[str]:
         return sorted(set(self._s.required_doc_types) - set(self._s.doc_types))

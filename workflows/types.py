@@ -64,6 +64,8 @@ class EncounterInput:
     tenant_id: str
     encounter_id: str
     snapshot: Snapshot | None = None
+    # Continue-as-new past this many history events keeps replay cheap for long-lived charts.
+    history_limit: int = 2000
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 import hashlib
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.dialects.postgresql import insert
@@ -20,15 +20,28 @@ from api.schemas.encounters import (
 from api.views import decode_cursor, detail, encode_cursor, summary
 from integrations.codesets.catalog import default_catalog
 from models.access import Principal
-from models.coding import CodingSubmission, DiagnosisCode, Evidence, ProcedureCode, normalize_icd10, validate_coding
+from models.coding import (
+    CodingSubmission,
+    DiagnosisCode,
+    Evidence,
+    ProcedureCode,
+    normalize_icd10,
+    validate_coding,
+)
 from models.repositories.encounters import EncounterFilter, EncounterRepository
 from models.tables import Encounter, Patient, TextBlob
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
-from workflows.types import Actor, PlaceHoldRequest, ReassignRequest, ReleaseRequest, SubmitCodingRequest
+from workflows.types import (
+    Actor,
+    PlaceHoldRequest,
+    ReassignRequest,
+    ReleaseRequest,
+    SubmitCodingRequest,
+)
 
 router = APIRouter(prefix="/v1/encounters", tags=["encounters"])
 
-PROBLEMS = {404: {"description": "unknown, or not visible to you"}, 409: {"description": "not allowed in the current state"}}
+PROBLEMS: dict[int | str, dict[str, Any]] = {404: {"description": "unknown, or not visible to you"}, 409: {"description": "not allowed in the current state"}}
 
 
 def actor(p: Principal) -> Actor:
@@ -93,7 +106,7 @@ async def get_encounter(
     return await read_detail(EncounterRepository(session, who), encounter_id)
 
 
-@router.post("/{encounter_id}/coding", response_model=EncounterDetail, responses={**PROBLEMS, 422: {"description": "invalid codes"}})
+@router.post("/{encounter_id}/coding", response_model=EncounterDetail, responses={**PROBLEMS, 422: {"description": "invalid codes; nothing changed"}})
 async def submit_coding(
     encounter_id: uuid.UUID,
     body: CodingIn,

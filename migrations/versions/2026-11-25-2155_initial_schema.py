@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: e24eca1d3362
-Revises: 
+Revises:
 Create Date: 2026-11-25 21:55:50.840735
 """
 

@@ -1,7 +1,9 @@
 """Embedded servers against real processes: PostgreSQL from pgserver, the Temporal dev server."""
 
 import asyncio
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,10 +38,8 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = DEADLI
         time.sleep(0.02)
 
 
-async def wait_until_async(
-    condition: Callable[[], Awaitable[bool]], what: str, timeout: float = DEADLINE
-) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_until_async(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
     while not await condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
@@ -67,11 +67,37 @@ def scalar(url: str, query: str) -> object:
         engine.dispose()
 
 
+@contextlib.contextmanager
+def scratch_dir() -> Iterator[Path]:
+    """A data dir outside pytest's tmp_path: as root, PostgreSQL runs as `pgserver` and needs
+    every parent traversable, but each pytest session start re-chmods /tmp/pytest-of-<user> to
+    0700, so a concurrent test run would break it mid-test."""
+    path = Path(tempfile.mkdtemp(prefix="clearchart-test-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture
-def pg(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path / "var")
+def data_dir() -> Iterator[Path]:
+    with scratch_dir() as path:
+        yield path
+
+
+@pytest.fixture
+def pg(data_dir: Path) -> Iterator[EmbeddedPostgres]:
+    """A fresh cluster, not started yet."""
+    server = EmbeddedPostgres(data_dir / "var")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def running_pg() -> Iterator[EmbeddedPostgres]:
+    """One started cluster shared by the tests that only need a server (initdb is the slow part)."""
+    with scratch_dir() as path, EmbeddedPostgres(path) as server:
+        yield server
 
 
 class TestFreePort:
@@ -83,15 +109,15 @@ class TestFreePort:
 
 class TestEmbeddedPostgres:
     def test_start_returns_a_working_sqlalchemy_url_for_clearchart(
-        self, pg: EmbeddedPostgres
+        self, running_pg: EmbeddedPostgres
     ) -> None:
-        url = pg.start()
+        url = running_pg.url()
 
-        assert url == f"postgresql+psycopg://postgres@/clearchart?host={pg.socket_dir}"
+        assert url == f"postgresql+psycopg://postgres@/clearchart?host={running_pg.socket_dir}"
         assert scalar(url, "SELECT current_database()") == "clearchart"
 
-    async def test_url_works_with_the_async_engine(self, pg: EmbeddedPostgres) -> None:
-        engine = create_async_engine(pg.start())
+    async def test_url_works_with_the_async_engine(self, running_pg: EmbeddedPostgres) -> None:
+        engine = create_async_engine(running_pg.url())
         try:
             async with engine.connect() as conn:
                 assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
@@ -108,8 +134,17 @@ class TestEmbeddedPostgres:
 
         assert scalar(pg.start(), "SELECT x FROM kept") == 7
 
-    def test_create_and_drop_database(self, pg: EmbeddedPostgres) -> None:
-        pg.start()
+        # Same again after a crash and reboot: the old pid now belongs to an unrelated process.
+        pidfile = pg.pgdata / "postmaster.pid"
+        stale = pidfile.read_text()
+        pg.stop()
+        pidfile.write_text(stale.replace(stale.splitlines()[0], str(os.getpid()), 1))
+
+        assert scalar(pg.start(), "SELECT x FROM kept") == 7
+        assert postmaster_pid(pg) != os.getpid()
+
+    def test_create_and_drop_database(self, running_pg: EmbeddedPostgres) -> None:
+        pg = running_pg
         name = f"test_{uuid.uuid4().hex[:8]}"
 
         url = pg.create_database(name)
@@ -121,10 +156,10 @@ class TestEmbeddedPostgres:
             psycopg.connect(host=str(pg.socket_dir), user="postgres", dbname=name).close()
 
     def test_rejects_database_names_that_are_not_plain_identifiers(
-        self, pg: EmbeddedPostgres
+        self, running_pg: EmbeddedPostgres
     ) -> None:
         with pytest.raises(ValueError, match="identifier"):
-            pg.create_database('x"; DROP DATABASE clearchart; --')
+            running_pg.create_database('x"; DROP DATABASE clearchart; --')
 
     def test_restarts_after_the_server_was_killed(self, pg: EmbeddedPostgres) -> None:
         url = pg.start()
@@ -144,25 +179,27 @@ class TestEmbeddedPostgres:
         finally:
             restarted.stop()
 
-    def test_ignores_a_stale_pidfile_whose_pid_was_reused(self, pg: EmbeddedPostgres) -> None:
-        pg.start()
-        pidfile = pg.pgdata / "postmaster.pid"
-        stale = pidfile.read_text()
-        pg.stop()
-        # As after a crash and reboot: the recorded pid now belongs to an unrelated live process.
-        pidfile.write_text(stale.replace(stale.splitlines()[0], str(os.getpid()), 1))
+    def test_a_process_that_adopts_the_server_leaves_it_running(
+        self, running_pg: EmbeddedPostgres
+    ) -> None:
+        pid = postmaster_pid(running_pg)
+        adopt = "import sys; from pathlib import Path; from clearchart.embedded import EmbeddedPostgres as P; p = P(Path(sys.argv[1])); p.start(); assert p.adopted"
 
-        url = pg.start()
+        subprocess.run(
+            [sys.executable, "-c", adopt, str(running_pg.data_dir)], check=True, cwd=REPO
+        )
 
-        assert scalar(url, "SELECT 1") == 1
-        assert postmaster_pid(pg) != os.getpid()
+        assert postmaster_pid(running_pg) == pid
+        assert pid_alive(pid)
 
     def test_runs_under_the_repo_var_dir(self) -> None:
         # Root runs PostgreSQL as the `pgserver` user, which must be able to traverse the parents.
         (REPO / "var").mkdir(exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=REPO / "var", prefix="test-embedded-") as tmp:
-            with EmbeddedPostgres(Path(tmp)) as pg:
-                assert scalar(pg.url(), "SELECT current_database()") == "clearchart"
+        with (
+            tempfile.TemporaryDirectory(dir=REPO / "var", prefix="test-embedded-") as tmp,
+            EmbeddedPostgres(Path(tmp)) as pg,
+        ):
+            assert scalar(pg.url(), "SELECT current_database()") == "clearchart"
 
 
 @workflow.defn(sandboxed=False)
@@ -192,7 +229,7 @@ class TestTemporalDevServer:
         args = TemporalDevServer(tmp_path, port=7300, ui_port=8300).command()
 
         assert args[1:3] == ["server", "start-dev"]
-        assert args[args.index("--db-filename") + 1] == str((tmp_path / "temporal.sqlite"))
+        assert args[args.index("--db-filename") + 1] == str(tmp_path / "temporal.sqlite")
         assert "journal_mode=wal" in args
         assert "synchronous=normal" in args
         assert args[args.index("--ui-port") + 1] == "8300"
@@ -284,10 +321,10 @@ asyncio.run(main())
 
 class TestParentInterrupted:
     @pytest.fixture
-    def child(self, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, int]]:
+    def child(self, data_dir: Path) -> Iterator[tuple[subprocess.Popen[str], int, int]]:
         """A `clearchart up`-like parent holding both servers; yields it and the server pids."""
         proc = subprocess.Popen(
-            [sys.executable, "-c", textwrap.dedent(CHILD), str(tmp_path), str(free_port())],
+            [sys.executable, "-c", textwrap.dedent(CHILD), str(data_dir), str(free_port())],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -317,7 +354,7 @@ class TestParentInterrupted:
         assert not pid_alive(pg_pid)
 
     def test_temporal_dies_with_a_killed_parent(
-        self, child: tuple[subprocess.Popen[str], int, int], tmp_path: Path
+        self, child: tuple[subprocess.Popen[str], int, int], data_dir: Path
     ) -> None:
         proc, pg_pid, temporal_pid = child
 
@@ -327,7 +364,7 @@ class TestParentInterrupted:
         wait_until(lambda: not pid_alive(temporal_pid), "temporal to exit")
         # PostgreSQL outlives a hard kill of its parent: the next start adopts it.
         assert pid_alive(pg_pid)
-        adopted = EmbeddedPostgres(tmp_path)
+        adopted = EmbeddedPostgres(data_dir)
         adopted.start()
         assert postmaster_pid(adopted) == pg_pid
         adopted.stop()

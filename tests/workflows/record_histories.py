@@ -1,0 +1,63 @@
+"""Records the histories the replay test checks: `python -m tests.workflows.record_histories`.
+
+Re-record only when a workflow change is meant to be incompatible (and version it); otherwise
+the replay test is what catches an accidental nondeterministic change.
+"""
+
+import asyncio
+import shutil
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from models.coding import CodingSubmission, DiagnosisCode, Evidence, ProcedureCode
+from tests.workflows.test_encounter_workflow import CODER, OPS, FakeActivities
+from workflows.encounter import EncounterWorkflow
+from workflows.types import (
+    ClaimRequest,
+    EncounterInput,
+    IngestRequest,
+    PlaceHoldRequest,
+    ReassignRequest,
+    ReleaseHoldRequest,
+    SubmitCodingRequest,
+)
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def record() -> None:
+    fakes = FakeActivities()
+    fakes.doc_types = {"m1": ["34117-2"], "m2": ["34117-2", "11506-3"]}
+    binary = shutil.which("temporal-test-server") or str(Path(sys.executable).with_name("temporal-test-server"))
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=binary)
+    queue = "record"
+    async with Worker(env.client, task_queue=queue, workflows=[EncounterWorkflow], activities=[fakes.intake, fakes.project]):
+        eid = str(uuid.uuid4())
+        h = await env.client.start_workflow(EncounterWorkflow.run, EncounterInput("t1", eid), id=f"encounter/{eid}", task_queue=queue)
+        await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m1"))
+        await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m2"))
+        await h.execute_update(EncounterWorkflow.claim, ClaimRequest(CODER, "lease-1"))
+        await env.sleep(timedelta(minutes=31))
+        await h.execute_update(EncounterWorkflow.reassign, ReassignRequest(OPS, "coder-1", "v1"))
+        hold = await h.execute_update(EncounterWorkflow.place_hold, PlaceHoldRequest(CODER, "registration_error"))
+        await h.execute_update(EncounterWorkflow.release_hold, ReleaseHoldRequest(OPS, hold.hold_id or ""))
+        coding = CodingSubmission(
+            [DiagnosisCode("E11.65", [Evidence("doc-m2", "0" * 64)]), DiagnosisCode("I10")],
+            [ProcedureCode("99214", ["25"], 1, [1, 2])],
+        )
+        await h.execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(CODER, coding))
+        await env.sleep(timedelta(days=3))
+        history = await h.fetch_history()
+        await h.terminate("recorded")
+    await env.shutdown()
+    HISTORIES.mkdir(exist_ok=True)
+    (HISTORIES / "encounter-spine.json").write_text(history.to_json())
+
+
+if __name__ == "__main__":
+    asyncio.run(record())
