@@ -66,7 +66,7 @@ def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Princip
 
     async def check(principal: PrincipalDep) -> Principal:
         if not can(principal, permission):
-            raise Forbidden(f"role '{principal.role}' may not {permission.replace('.', ' ')}")
+            raise Forbidden(f"role '{principal.role}' lacks the '{permission}' permission for this request")
         return principal
 
     return check

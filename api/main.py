@@ -12,7 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
-from api.routes import audit, encounters, health, holds, queues, ui, webhooks
+from api.routes import (
+    audit,
+    encounters,
+    health,
+    holds,
+    metrics,
+    queries,
+    queues,
+    templates,
+    ui,
+    webhooks,
+)
 from clearchart.db import make_engine, make_sessions
 from clearchart.settings import Settings, get_settings
 from clearchart.temporal import connect
@@ -53,7 +64,7 @@ def create_app(
     app.state.sessions = sessions
     app.state.temporal = temporal
     install_error_handlers(app)
-    for module in (webhooks, encounters, queues, holds, audit, health, ui):
+    for module in (webhooks, encounters, queues, holds, queries, templates, metrics, audit, health, ui):
         app.include_router(module.router)
 
     @app.middleware("http")

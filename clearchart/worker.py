@@ -4,16 +4,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.encounters import EncounterActivities
+from activities.intake import IntakeActivities
+from activities.notifications import NotificationActivities
+from activities.projection import ProjectionActivities
 from workflows.encounter import EncounterWorkflow
 
 
 def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], task_queue: str) -> Worker:
-    acts = EncounterActivities(sessions)
+    intake = IntakeActivities(sessions)
+    projection = ProjectionActivities(sessions)
+    notifications = NotificationActivities(sessions)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[EncounterWorkflow],
-        activities=[acts.intake, acts.project],
+        activities=[intake.intake, intake.add_addendum, projection.project, notifications.send],
         max_concurrent_activities=20,
     )

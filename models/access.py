@@ -23,37 +23,40 @@ Permission = Literal[
     "charts.reassign",
     "holds.place",
     "holds.release",
+    "queries.raise",
+    "queries.read",
+    "queries.answer",
+    "queries.withdraw",
+    "templates.read",
+    "templates.manage",
+    "metrics.read",
     "evidence.read",
     "audit.verify",
     "webhook_sources.manage",
 ]
 
+_OPERATIONS: frozenset[Permission] = frozenset(
+    {
+        "encounters.read",
+        "queues.read",
+        "charts.reassign",
+        "charts.release",
+        "holds.place",
+        "holds.release",
+        "queries.raise",
+        "queries.read",
+        "queries.withdraw",
+        "templates.read",
+        "templates.manage",
+        "metrics.read",
+        "evidence.read",
+        "audit.verify",
+    }
+)
+
 PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
-    "ops": frozenset(
-        {
-            "encounters.read",
-            "queues.read",
-            "charts.reassign",
-            "charts.release",
-            "holds.place",
-            "holds.release",
-            "evidence.read",
-            "audit.verify",
-        }
-    ),
-    "admin": frozenset(
-        {
-            "encounters.read",
-            "queues.read",
-            "charts.reassign",
-            "charts.release",
-            "holds.place",
-            "holds.release",
-            "evidence.read",
-            "audit.verify",
-            "webhook_sources.manage",
-        }
-    ),
+    "ops": _OPERATIONS,
+    "admin": _OPERATIONS | {"webhook_sources.manage", "queries.answer"},
     "coder": frozenset(
         {
             "encounters.read",
@@ -62,11 +65,17 @@ PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
             "coding.submit",
             "charts.release",
             "holds.place",
+            "queries.raise",
+            "queries.read",
+            "queries.withdraw",
+            "templates.read",
         }
     ),
-    "vendor_lead": frozenset({"encounters.read", "queues.read", "charts.release", "holds.place"}),
+    "vendor_lead": frozenset(
+        {"encounters.read", "queues.read", "charts.release", "holds.place", "queries.read", "metrics.read"}
+    ),
     "auditor": frozenset({"encounters.read", "evidence.read", "audit.verify"}),
-    "physician": frozenset(),
+    "physician": frozenset({"queries.read", "queries.answer"}),
     "integrator": frozenset({"webhook_sources.manage"}),
 }
 

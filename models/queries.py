@@ -127,6 +127,19 @@ def _is_other(option: str) -> bool:
     return bool(_OTHER.match(option))
 
 
+def needs_free_text(option: str) -> bool:
+    """"Other" and "clinically undetermined" answers are explained in the physician's words."""
+    return _is_other(option) or _is_undetermined(option)
+
+
+def is_clinical_option(option: str) -> bool:
+    """An answer that commits to a documented condition: not "other", "undetermined" or "no".
+
+    Agreement rate counts these; "other" and "undetermined" answers need a free-text note.
+    """
+    return not _is_other(option) and not _is_undetermined(option) and _norm(option) != "no"
+
+
 def _is_undetermined(option: str) -> bool:
     return bool(_UNDETERMINED.match(option))
 

@@ -144,6 +144,7 @@ class Encounter(Base):
     payer_name: Mapped[str | None] = mapped_column(Text)
     practitioner_npi: Mapped[str | None] = mapped_column(String(10))
     date_of_service: Mapped[date | None]
+    charges_cents: Mapped[int | None] = mapped_column(BigInteger)
     received_at: Mapped[datetime]
     sla_due_at: Mapped[datetime | None]
     overdue: Mapped[bool] = mapped_column(default=False)
@@ -198,3 +199,79 @@ class AuditEvent(Base):
     occurred_at: Mapped[datetime]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class QueryRow(Base):
+    """A physician documentation query; words live in text_blobs, referenced by hash."""
+
+    __tablename__ = "queries"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    encounter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("encounters.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # open | answered | withdrawn | expired
+    form: Mapped[str] = mapped_column(String(16))
+    question_sha256: Mapped[str] = mapped_column(String(64))
+    option_sha256s: Mapped[list[Any]] = mapped_column(default=list)
+    indicators: Mapped[list[Any]] = mapped_column(default=list)
+    yes_no_purpose: Mapped[str | None] = mapped_column(String(32))
+    physician_npi: Mapped[str | None] = mapped_column(String(10), index=True)
+    physician_user: Mapped[str | None] = mapped_column(String(128), index=True)
+    asked_by: Mapped[str] = mapped_column(String(128))
+    asked_role: Mapped[str] = mapped_column(String(32))
+    vendor_id: Mapped[str | None] = mapped_column(String(64))
+    opened_at: Mapped[datetime]
+    escalated_at: Mapped[datetime | None]
+    expired_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    answered_by: Mapped[str | None] = mapped_column(String(128))
+    option_index: Mapped[int | None]
+    free_text_sha256: Mapped[str | None] = mapped_column(String(64))
+    addendum_document_id: Mapped[uuid.UUID | None]
+    confirmed_documented_option: Mapped[bool | None]
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class HoldRow(Base):
+    """Every hold ever placed, open or released: the history behind hold metrics."""
+
+    __tablename__ = "holds"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    encounter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("encounters.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    placed_at: Mapped[datetime]
+    placed_by: Mapped[str] = mapped_column(String(128))
+    query_id: Mapped[uuid.UUID | None]
+    released_at: Mapped[datetime | None]
+    released_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class NotificationRow(Base):
+    """Outbound notices (email-shaped, no PHI in subject); `key` makes each send idempotent."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    encounter_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    key: Mapped[str] = mapped_column(String(256), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(256))
+    subject: Mapped[str] = mapped_column(Text)
+    query_id: Mapped[uuid.UUID | None]
+    hold_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class QueryTemplateRow(Base):
+    __tablename__ = "query_templates"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str] = mapped_column(String(128))
+    form: Mapped[str] = mapped_column(String(16))
+    question: Mapped[str] = mapped_column(Text)
+    options: Mapped[list[Any]] = mapped_column(default=list)
+    yes_no_purpose: Mapped[str | None] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

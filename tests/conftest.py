@@ -7,6 +7,7 @@ their own transactions, so each test gets a fresh tenant with its own vendors, q
 import asyncio
 import os
 import shutil
+import tempfile
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -59,12 +60,15 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         return
-    pg = EmbeddedPostgres(tmp_path_factory.mktemp("embedded"))
+    # Not under pytest's tmp dir: a concurrent pytest resets it to 0700, locking out the
+    # unprivileged user PostgreSQL runs as.
+    pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="clearchart-test-pg-")))
     pg.start()
     url = pg.create_database(name)
     upgrade(url)
     yield url
     pg.stop()
+    shutil.rmtree(pg.data_dir, ignore_errors=True)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -12,6 +12,7 @@ class Actor:
     user_id: str
     role: str
     vendor_id: str | None = None
+    npi: str | None = None
 
 
 SYSTEM = Actor(user_id="system", role="system")
@@ -23,6 +24,14 @@ class Policy:
 
     lease_minutes: int = 30
     coding_sla_hours: int = 72
+    query_reminder_hours: float = 24
+    query_escalate_hours: float = 48
+    query_expire_hours: float = 168
+    # After an answer the chart goes back to the coder who asked (True) or to the front of its
+    # queue (False).
+    query_keeps_assignee: bool = True
+    query_escalate_to: str = "physician-advisor"
+    hold_alert_hours: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -32,6 +41,21 @@ class Hold:
     placed_at: datetime
     placed_by: str
     note_sha256: str | None = None
+    query_id: str | None = None
+    alerted: bool = False
+
+
+@dataclass
+class OpenQuery:
+    """A physician query still waiting for an answer (or withdrawal); its timers run from opened_at."""
+
+    id: str
+    hold_id: str
+    asked_by: str
+    opened_at: datetime
+    physician_npi: str | None = None
+    physician_user: str | None = None
+    fired: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -47,6 +71,7 @@ class Snapshot:
     lease_token: str | None = None
     lease_expires_at: datetime | None = None
     holds: list[Hold] = field(default_factory=list)
+    queries: list[OpenQuery] = field(default_factory=list)
     coding: CodingSubmission | None = None
     coded_at: datetime | None = None
     worked_by: list[str] = field(default_factory=list)
@@ -133,6 +158,73 @@ class ReleaseHoldRequest:
 
 
 @dataclass(frozen=True)
+class IndicatorRef:
+    document_id: str
+    excerpt_sha256: str
+
+
+@dataclass(frozen=True)
+class RaiseQueryRequest:
+    """The query's words live in PostgreSQL (text_blobs); the workflow sees their hashes."""
+
+    actor: Actor
+    query_id: str
+    form: str
+    question_sha256: str
+    indicators: list[IndicatorRef]
+    physician_npi: str | None = None
+    physician_user: str | None = None
+    option_sha256s: list[str] = field(default_factory=list)
+    yes_no_purpose: str | None = None
+
+
+@dataclass(frozen=True)
+class AnswerQueryRequest:
+    actor: Actor
+    query_id: str
+    option_index: int | None = None
+    free_text_sha256: str | None = None
+    addendum_sha256: str | None = None
+    confirmed_documented_option: bool | None = None
+
+
+@dataclass(frozen=True)
+class WithdrawQueryRequest:
+    actor: Actor
+    query_id: str
+    reason_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class QueryEvent:
+    """What the projection writes to the queries table for one query change."""
+
+    query_id: str
+    status: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Notification:
+    tenant_id: str
+    encounter_id: str
+    key: str
+    kind: str
+    recipient: str
+    subject: str
+    query_id: str | None = None
+    hold_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AddendumInput:
+    tenant_id: str
+    encounter_id: str
+    query_id: str
+    text_sha256: str
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What every update answers: the state the caller can now read back from the API."""
 
@@ -140,6 +232,7 @@ class Outcome:
     status: str
     seq: int
     hold_id: str | None = None
+    query_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,3 +247,4 @@ class ProjectInput:
     occurred_at: datetime
     row: dict[str, Any]
     reason: str | None = None
+    query: QueryEvent | None = None

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from temporalio.client import Client, WorkflowHandle
 
 from api.deps import SessionDep, TemporalDep, require
-from api.errors import NotFound, Unprocessable
+from api.errors import Forbidden, NotFound, Unprocessable
 from api.schemas.encounters import (
     CodingIn,
     EncounterDetail,
@@ -28,6 +28,7 @@ from models.coding import (
     normalize_icd10,
     validate_coding,
 )
+from models.holds import DEFAULT_HOLD_POLICY
 from models.repositories.encounters import EncounterFilter, EncounterRepository
 from models.tables import Encounter, Patient, TextBlob
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
@@ -45,7 +46,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {404: {"description": "unknown, or n
 
 
 def actor(p: Principal) -> Actor:
-    return Actor(p.user_id, p.role, p.vendor_id)
+    return Actor(p.user_id, p.role, p.vendor_id, p.npi)
 
 
 def handle(temporal: Client, encounter_id: uuid.UUID) -> WorkflowHandle[EncounterWorkflow, str]:
@@ -183,8 +184,8 @@ async def place_hold(
 ) -> EncounterDetail:
     repo = EncounterRepository(session, who)
     e = await load(repo, encounter_id)
-    if body.reason in ("awaiting_query_response", "missing_documentation") and who.role not in ("ops", "admin"):
-        raise Unprocessable(f"'{body.reason}' holds are placed by the system; choose another reason")
+    if refusal := DEFAULT_HOLD_POLICY.refusal("place", who.role, body.reason):
+        raise Forbidden(refusal)
     note = await store_text(repo, body.note) if body.note else None
     await session.commit()
     await handle(temporal, e.id).execute_update(EncounterWorkflow.place_hold, PlaceHoldRequest(actor(who), body.reason, note))

@@ -5,19 +5,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from api.deps import SessionDep, TemporalDep, require
-from api.errors import NotFound, Unprocessable
+from api.errors import Forbidden, NotFound
 from api.routes.encounters import PROBLEMS, actor, handle, read_detail, store_text
 from api.schemas.encounters import EncounterDetail, HoldReleaseIn
 from models.access import Principal
+from models.holds import DEFAULT_HOLD_POLICY
 from models.repositories.encounters import EncounterRepository, visible
 from models.tables import Encounter
 from workflows.encounter import EncounterWorkflow
 from workflows.types import ReleaseHoldRequest
 
 router = APIRouter(prefix="/v1/holds", tags=["holds"])
-
-SYSTEM_RELEASED = frozenset({"missing_documentation", "awaiting_query_response"})
-
 
 @router.post("/{hold_id}/release", response_model=EncounterDetail, responses=PROBLEMS)
 async def release_hold(
@@ -31,10 +29,8 @@ async def release_hold(
     if found is None:
         raise NotFound(f"no open hold {hold_id} on an encounter visible to you")
     reason = next(h["reason"] for h in found.holds if h["id"] == hold_id)
-    if reason in SYSTEM_RELEASED and who.role != "admin":
-        raise Unprocessable(
-            f"a '{reason}' hold is released automatically when the missing item arrives; an admin can override"
-        )
+    if refusal := DEFAULT_HOLD_POLICY.refusal("release", who.role, reason):
+        raise Forbidden(refusal)
     repo = EncounterRepository(session, who)
     resolution = await store_text(repo, body.resolution) if body.resolution else None
     await session.commit()

@@ -23,7 +23,7 @@ from integrations.ehr.fhir import (
     parse_date,
     parse_datetime,
 )
-from integrations.ehr.participants import coverage_for, organization, practitioner
+from integrations.ehr.participants import charges_for, coverage_for, organization, practitioner
 from integrations.ehr.references import BundleIndex, Located
 from integrations.ehr.schemas import DocumentIn, EncounterIntake, PatientIn, PractitionerIn
 
@@ -148,6 +148,7 @@ def _encounter(
         coverage=coverage_for(index, loc, patient[0]),
         organization=provider,
         documents=tuple(documents),
+        charges_cents=charges_for(index, loc),
     )
 
 

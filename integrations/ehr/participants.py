@@ -8,6 +8,7 @@ the bundle, are reported as problems when they do not resolve.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from integrations.ehr.fhir import (
@@ -135,6 +136,16 @@ def coverage_for(index: BundleIndex, encounter: Located, patient: Located) -> Co
             if display_only is None and (name := nonblank(cov.get("display"))):
                 display_only = CoverageIn(None, None, name, None, None)
     return display_only
+
+
+def charges_for(index: BundleIndex, encounter: Located) -> int | None:
+    """Sum of Claim.total for the Claims billing this encounter, in cents (None when none says)."""
+    totals: list[int] = []
+    for loc in index.of_type("Claim"):
+        value = (obj(loc.resource.get("total")) or {}).get("value")
+        if _bills(index, loc, encounter) and isinstance(value, int | float) and value >= 0:
+            totals.append(int(Decimal(str(value)) * 100))
+    return sum(totals) if totals else None
 
 
 def _bills(index: BundleIndex, claim: Located, encounter: Located) -> bool:

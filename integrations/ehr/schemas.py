@@ -73,3 +73,6 @@ class EncounterIntake:
     coverage: CoverageIn | None
     organization: OrganizationIn | None
     documents: tuple[DocumentIn, ...]
+    # Total charges of the EHR's Claim(s) for this encounter, when the feed sends them; "$ at
+    # hold" (DNFB) is measured with it.
+    charges_cents: int | None = None

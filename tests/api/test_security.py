@@ -8,7 +8,7 @@ without its auth being exercised.
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from sqlalchemy import func, select, update
@@ -16,12 +16,13 @@ from sqlalchemy import func, select, update
 from api.auth import token_hash
 from api.main import create_app
 from clearchart.settings import Settings
-from models.access import PERMISSIONS, Permission
+from models.access import PERMISSIONS, Permission, Role
 from models.tables import ApiToken
 from tests.support import ROLE_USERS, Tenant
 
 PROBLEM = "application/problem+json"
-PUBLIC = {("GET", "/healthz"), ("GET", "/readyz")}
+# Public on purpose: probes, and the static UI shell (it holds no data; its API calls need tokens).
+PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/ui")}
 # Authenticated by the source's signature, not a bearer token (tests/api/test_webhooks.py).
 SIGNED = {("POST", "/v1/webhooks/ehr")}
 
@@ -37,8 +38,16 @@ class Route:
 
 def _coding_body(doc: str = "00000000-0000-0000-0000-000000000000") -> dict[str, Any]:
     return {
-        "diagnoses": [{"code": "E11.65", "evidence": [{"document_id": doc, "excerpt": "type 2 diabetes"}]}],
-        "procedures": [{"code": "99214", "pointers": [1], "evidence": [{"document_id": doc, "excerpt": "follow-up"}]}],
+        "diagnoses": [
+            {"code": "E11.65", "evidence": [{"document_id": doc, "excerpt": "type 2 diabetes"}]}
+        ],
+        "procedures": [
+            {
+                "code": "99214",
+                "pointers": [1],
+                "evidence": [{"document_id": doc, "excerpt": "follow-up"}],
+            }
+        ],
     }
 
 
@@ -50,13 +59,32 @@ ROUTES: list[Route] = [
     Route("POST", "/v1/encounters/{encounter_id}/coding", "coding.submit", _coding_body()),
     Route("POST", "/v1/encounters/{encounter_id}/release", "charts.release"),
     Route("POST", "/v1/encounters/{encounter_id}/reassign", "charts.reassign", {"to_user": None}),
-    Route("POST", "/v1/encounters/{encounter_id}/holds", "holds.place", {"reason": "other", "note": "x"}),
+    Route(
+        "POST",
+        "/v1/encounters/{encounter_id}/holds",
+        "holds.place",
+        {"reason": "other", "note": "x"},
+    ),
     Route("GET", "/v1/queues", "queues.read"),
     Route("POST", "/v1/queues/{queue_id}/claim", "queues.claim"),
     Route("POST", "/v1/holds/{hold_id}/release", "holds.release", {}),
     Route("GET", "/v1/encounters/{encounter_id}/evidence", "evidence.read"),
     Route("GET", "/v1/audit-trail/verify", "audit.verify"),
     Route("GET", "/metrics", "queues.read"),
+    Route(
+        "POST",
+        "/v1/encounters/{encounter_id}/queries",
+        "queries.raise",
+        {"physician_npi": "1234567893", "question": "Please clarify the diabetes control status."},
+    ),
+    Route("GET", "/v1/queries", "queries.read"),
+    Route("GET", "/v1/queries/{query_id}", "queries.read"),
+    Route("POST", "/v1/queries/{query_id}/answer", "queries.answer", {"free_text": "yes"}),
+    Route("POST", "/v1/queries/{query_id}/withdraw", "queries.withdraw", {}),
+    Route("GET", "/v1/query-templates", "templates.read"),
+    Route("POST", "/v1/query-templates", "templates.manage", {"name": "t", "question": "q?"}),
+    Route("GET", "/v1/metrics/queries", "metrics.read"),
+    Route("GET", "/v1/metrics/holds", "metrics.read"),
 ]
 ROLE_KEYS = {"ops", "admin", "coder", "vendor_lead", "auditor", "physician", "integrator"}
 
@@ -72,13 +100,17 @@ def _url(tenant: Tenant, route: Route, params: dict[str, str]) -> str:
     return f"{tenant.stack.url}{path}"
 
 
-async def _call(tenant: Tenant, route: Route, params: dict[str, str], headers: dict[str, str]) -> httpx.Response:
+async def _call(
+    tenant: Tenant, route: Route, params: dict[str, str], headers: dict[str, str]
+) -> httpx.Response:
     query = {k: v.format(**params) for k, v in route.query.items()}
-    return await tenant.http.request(route.method, _url(tenant, route, params), headers=headers, json=route.body, params=query)
+    return await tenant.http.request(
+        route.method, _url(tenant, route, params), headers=headers, json=route.body, params=query
+    )
 
 
-def _role_of(key: str) -> str:
-    return "coder" if key.startswith("coder") else key
+def _role_of(key: str) -> Role:
+    return cast(Role, "coder" if key.startswith("coder") else key)
 
 
 def _endpoints(routes: list[Any]) -> list[Any]:
@@ -100,7 +132,9 @@ def _declared_permission(route: Any) -> str | None:
         closure = getattr(dep.call, "__closure__", None) or ()
         for cell in closure:
             value = cell.cell_contents
-            if isinstance(value, str) and value in {p for perms in PERMISSIONS.values() for p in perms}:
+            if isinstance(value, str) and value in {
+                p for perms in PERMISSIONS.values() for p in perms
+            }:
                 return value
         pending.extend(dep.dependencies)
     return None
@@ -109,7 +143,9 @@ def _declared_permission(route: Any) -> str | None:
 async def _params(tenant: Tenant) -> dict[str, str]:
     """Path parameters that name real objects of `tenant`: a held chart with an open hold."""
     enc = await tenant.new_encounter()
-    held = await tenant.post(f"/v1/encounters/{enc['id']}/holds", "ops", json={"reason": "other", "note": "n"})
+    held = await tenant.post(
+        f"/v1/encounters/{enc['id']}/holds", "ops", json={"reason": "other", "note": "n"}
+    )
     assert held.status_code == 201, held.text
     return {"encounter_id": enc["id"], "queue_id": "q1", "hold_id": held.json()["holds"][0]["id"]}
 
@@ -118,11 +154,17 @@ class TestRouteInventory:
     async def test_every_route_is_in_the_security_table(self, tenant: Tenant) -> None:
         response = await tenant.http.get(f"{tenant.stack.url}/openapi.json")
         assert response.status_code == 200
-        live = _operations(response.json())
+        documented = _operations(response.json())
+        # Routes hidden from the schema (include_in_schema=False) must not escape the inventory.
+        app = create_app(Settings(DATABASE_URL="postgresql://unused@localhost/unused"))
+        served = {(m, r.path) for r in _endpoints(app.routes) for m in r.methods}
+        assert documented <= served, f"enumeration missed documented routes: {documented - served}"
         tested = {(r.method, r.path) for r in ROUTES}
-        untested = live - tested - PUBLIC - SIGNED
-        assert not untested, f"routes without an auth test; add them to ROUTES in {__name__}: {sorted(untested)}"
-        vanished = tested - live
+        untested = served - tested - PUBLIC - SIGNED
+        assert not untested, (
+            f"routes without an auth test; add them to ROUTES in {__name__}: {sorted(untested)}"
+        )
+        vanished = tested - served
         assert not vanished, f"ROUTES lists operations the app no longer serves: {sorted(vanished)}"
 
     def test_the_table_matches_the_permission_each_route_declares(self) -> None:
@@ -137,9 +179,13 @@ class TestRouteInventory:
             for r in ROUTES
             if declared.get((r.method, r.path)) != r.permission
         }
-        assert {(r.method, r.path) for r in ROUTES} <= declared.keys(), "route enumeration found too little"
+        assert {(r.method, r.path) for r in ROUTES} <= declared.keys(), (
+            "route enumeration found too little"
+        )
         assert not wrong, f"(expected, declared) permission per route: {wrong}"
-        assert all(declared[op] is None for op in PUBLIC | SIGNED), "public/signed routes must not need a bearer token"
+        assert all(declared[op] is None for op in PUBLIC | SIGNED), (
+            "public/signed routes must not need a bearer token"
+        )
 
 
 class TestAuthentication:
@@ -151,7 +197,12 @@ class TestAuthentication:
                 ("missing", {}),
                 ("garbage", {"Authorization": "Bearer cc_not-a-real-token"}),
                 ("wrong scheme", {"Authorization": f"Basic {tenant.tokens['ops']}"}),
-                ("raw hash", {"Authorization": f"Bearer {token_hash(tenant.stack.settings.secret_key, tenant.tokens['ops'])}"}),
+                (
+                    "raw hash",
+                    {
+                        "Authorization": f"Bearer {token_hash(tenant.stack.settings.secret_key, tenant.tokens['ops'])}"
+                    },
+                ),
             ):
                 r = await _call(tenant, route, params, headers)
                 ok = (
@@ -162,28 +213,39 @@ class TestAuthentication:
                     and r.json().get("detail")
                 )
                 if not ok:
-                    failures.append(f"{route.method} {route.path} [{label} token] -> {r.status_code} {r.headers} {r.text[:200]}")
+                    failures.append(
+                        f"{route.method} {route.path} [{label} token] -> {r.status_code} {r.headers} {r.text[:200]}"
+                    )
         assert not failures, "\n".join(failures)
 
     async def test_a_revoked_token_is_refused(self, tenant: Tenant) -> None:
         digest = token_hash(tenant.stack.settings.secret_key, tenant.tokens["ops"])
         assert (await tenant.get("/v1/queues", "ops")).status_code == 200
         async with tenant.stack.sessions.begin() as session:
-            await session.execute(update(ApiToken).where(ApiToken.token_hash == digest).values(revoked_at=func.now()))
+            await session.execute(
+                update(ApiToken).where(ApiToken.token_hash == digest).values(revoked_at=func.now())
+            )
         refused = await tenant.get("/v1/queues", "ops")
         assert refused.status_code == 401
         assert "revoked" in refused.json()["detail"]
 
     async def test_tokens_are_stored_only_as_keyed_hashes(self, tenant: Tenant) -> None:
         async with tenant.stack.sessions() as session:
-            rows = (await session.scalars(select(ApiToken).where(ApiToken.tenant_id == tenant.id))).all()
+            rows = (
+                await session.scalars(select(ApiToken).where(ApiToken.tenant_id == tenant.id))
+            ).all()
         assert len(rows) == len(ROLE_USERS)
         stored = {
-            str(getattr(row, col.key)) for row in rows for col in ApiToken.__table__.columns if getattr(row, col.key) is not None
+            str(getattr(row, col.key))
+            for row in rows
+            for col in ApiToken.__table__.columns
+            if getattr(row, col.key) is not None
         }
         for key, raw in tenant.tokens.items():
             assert not any(raw in value for value in stored), f"the raw {key} token is stored"
-            assert token_hash(tenant.stack.settings.secret_key, raw) in {row.token_hash for row in rows}
+            assert token_hash(tenant.stack.settings.secret_key, raw) in {
+                row.token_hash for row in rows
+            }
 
 
 class TestAuthorization:
@@ -192,13 +254,19 @@ class TestAuthorization:
         failures: list[str] = []
         for route in ROUTES:
             for key in sorted(ROLE_KEYS):
-                if route.permission in PERMISSIONS[_role_of(key)]:  # type: ignore[index]
+                if route.permission in PERMISSIONS[_role_of(key)]:
                     continue
                 r = await _call(tenant, route, params, tenant.auth(key))
-                if r.status_code != 403 or not r.headers.get("content-type", "").startswith(PROBLEM):
-                    failures.append(f"{route.method} {route.path} as {key} -> {r.status_code} {r.text[:200]}")
+                if r.status_code != 403 or not r.headers.get("content-type", "").startswith(
+                    PROBLEM
+                ):
+                    failures.append(
+                        f"{route.method} {route.path} as {key} -> {r.status_code} {r.text[:200]}"
+                    )
                 elif key not in r.json()["detail"] and _role_of(key) not in r.json()["detail"]:
-                    failures.append(f"{route.method} {route.path} as {key}: 403 detail does not name the role: {r.json()}")
+                    failures.append(
+                        f"{route.method} {route.path} as {key}: 403 detail does not name the role: {r.json()}"
+                    )
         assert not failures, "\n".join(failures)
 
     async def test_roles_with_the_permission_get_past_authorization(self, tenant: Tenant) -> None:
@@ -206,13 +274,20 @@ class TestAuthorization:
         failures: list[str] = []
         for route in ROUTES:
             for key in sorted(ROLE_KEYS):
-                if route.permission not in PERMISSIONS[_role_of(key)]:  # type: ignore[index]
+                if route.permission not in PERMISSIONS[_role_of(key)]:
                     continue
                 # Unknown ids everywhere and no queue the caller may claim: nothing changes state.
-                probe = Route(route.method, route.path, route.permission, {"unexpected": True} if route.body is not None else None)
+                probe = Route(
+                    route.method,
+                    route.path,
+                    route.permission,
+                    {"unexpected": True} if route.body is not None else None,
+                )
                 r = await _call(tenant, probe, {"queue_id": "no-such-queue"}, tenant.auth(key))
                 if r.status_code in (401, 403):
-                    failures.append(f"{route.method} {route.path} as {key} -> {r.status_code} {r.text[:200]}")
+                    failures.append(
+                        f"{route.method} {route.path} as {key} -> {r.status_code} {r.text[:200]}"
+                    )
         assert not failures, "\n".join(failures)
 
     async def test_physician_and_integrator_cannot_read_encounters(self, tenant: Tenant) -> None:
@@ -220,36 +295,57 @@ class TestAuthorization:
         for who in ("physician", "integrator"):
             assert (await tenant.get(f"/v1/encounters/{enc['id']}", who)).status_code == 403
             assert (await tenant.get("/v1/encounters", who)).status_code == 403
-            assert (await tenant.get(f"/v1/encounters/{enc['id']}/evidence", who)).status_code == 403
+            assert (
+                await tenant.get(f"/v1/encounters/{enc['id']}/evidence", who)
+            ).status_code == 403
 
 
 class TestTenantIsolation:
-    async def test_another_tenants_token_gets_404_on_every_encounter_route(self, tenant: Tenant, other_tenant: Tenant) -> None:
+    async def test_another_tenants_token_gets_404_on_every_encounter_route(
+        self, tenant: Tenant, other_tenant: Tenant
+    ) -> None:
         params = await _params(tenant)
         failures: list[str] = []
         scoped = [r for r in ROUTES if "{encounter_id}" in r.path or "{hold_id}" in r.path]
-        scoped.append(Route("GET", "/v1/audit-trail/verify", "audit.verify", query={"encounter_id": "{encounter_id}"}))
+        scoped.append(
+            Route(
+                "GET",
+                "/v1/audit-trail/verify",
+                "audit.verify",
+                query={"encounter_id": "{encounter_id}"},
+            )
+        )
         for route in scoped:
-            key = next(k for k in ("ops", "admin", "coder") if route.permission in PERMISSIONS[_role_of(k)])  # type: ignore[index]
+            key = next(
+                k for k in ("ops", "admin", "coder") if route.permission in PERMISSIONS[_role_of(k)]
+            )
             theirs = await _call(other_tenant, route, params, other_tenant.auth(key))
             unknown = {n: str(uuid.uuid4()) for n in params}
             nothing = await _call(other_tenant, route, unknown, other_tenant.auth(key))
-            if theirs.status_code != 404 or not theirs.headers.get("content-type", "").startswith(PROBLEM):
-                failures.append(f"{route.method} {route.path} as other tenant's {key} -> {theirs.status_code} {theirs.text[:200]}")
+            if theirs.status_code != 404 or not theirs.headers.get("content-type", "").startswith(
+                PROBLEM
+            ):
+                failures.append(
+                    f"{route.method} {route.path} as other tenant's {key} -> {theirs.status_code} {theirs.text[:200]}"
+                )
                 continue
             # Existence must not leak: the answer reads like the one for an id that never existed.
             masked = theirs.text
             for n, v in params.items():
                 masked = masked.replace(v, unknown[n])
             if masked != nothing.text:
-                failures.append(f"{route.method} {route.path}: 404 differs from an unknown id: {theirs.text} vs {nothing.text}")
+                failures.append(
+                    f"{route.method} {route.path}: 404 differs from an unknown id: {theirs.text} vs {nothing.text}"
+                )
         assert not failures, "\n".join(failures)
         # And nothing happened to the chart or its hold.
         chart = await tenant.get(f"/v1/encounters/{params['encounter_id']}", "ops")
         assert chart.json()["status"] == "on_hold"
         assert [h["id"] for h in chart.json()["holds"]] == [params["hold_id"]]
 
-    async def test_lists_and_queues_show_only_the_callers_tenant(self, tenant: Tenant, other_tenant: Tenant) -> None:
+    async def test_lists_and_queues_show_only_the_callers_tenant(
+        self, tenant: Tenant, other_tenant: Tenant
+    ) -> None:
         mine = await tenant.new_encounter()
         theirs = await other_tenant.get("/v1/encounters", "ops")
         assert theirs.status_code == 200
@@ -261,7 +357,9 @@ class TestTenantIsolation:
 
 
 class TestRowVisibility:
-    async def test_only_the_coder_who_holds_or_worked_a_chart_can_read_it(self, tenant: Tenant) -> None:
+    async def test_only_the_coder_who_holds_or_worked_a_chart_can_read_it(
+        self, tenant: Tenant
+    ) -> None:
         enc = await tenant.new_encounter()
         path = f"/v1/encounters/{enc['id']}"
         # Nobody has claimed it: a coder cannot read a chart just because it exists.
@@ -294,18 +392,37 @@ class TestRowVisibility:
         assert (await tenant.get(f"{path}/evidence", "auditor")).status_code == 200
         other = await tenant.new_encounter()
         listed = {e["id"] for e in (await tenant.get("/v1/encounters", "auditor")).json()["items"]}
-        assert enc["id"] in listed and other["id"] not in listed
+        assert enc["id"] in listed
+        assert other["id"] not in listed
 
 
 class TestPublicEndpoints:
     async def test_probes_are_public_and_reveal_nothing(self, tenant: Tenant) -> None:
-        for path, expected in (("/healthz", {"status": "ok"}), ("/readyz", {"status": "ready", "database": "ok", "temporal": "ok"})):
+        for path, expected in (
+            ("/healthz", {"status": "ok"}),
+            ("/readyz", {"status": "ready", "database": "ok", "temporal": "ok"}),
+        ):
             r = await tenant.http.get(f"{tenant.stack.url}{path}")
             assert r.status_code == 200
             assert r.json() == expected
             text = r.text.lower()
-            for secret in ("postgres", "password", tenant.id, tenant.stack.settings.task_queue, "version", "127.0.0.1"):
+            for secret in (
+                "postgres",
+                "password",
+                tenant.id,
+                tenant.stack.settings.task_queue,
+                "version",
+                "127.0.0.1",
+            ):
                 assert secret.lower() not in text, (path, secret)
+
+    async def test_the_ui_shell_is_public_and_holds_no_data(self, tenant: Tenant) -> None:
+        enc = await tenant.new_encounter()
+        page = await tenant.http.get(f"{tenant.stack.url}/ui")
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        for leaked in (tenant.id, enc["id"], enc["external_id"], "Testpatient"):
+            assert leaked not in page.text
 
     async def test_metrics_needs_a_token(self, tenant: Tenant) -> None:
         anonymous = await tenant.http.get(f"{tenant.stack.url}/metrics")

@@ -12,7 +12,12 @@ import standardwebhooks
 from sqlalchemy import func, select
 
 from integrations.ehr.signing import generate_secret, signed_headers
-from integrations.sandbox.bundles import cerner_bundle, hl7_example_bundle, synthea_bundle, synthetic_bundle
+from integrations.sandbox.bundles import (
+    cerner_bundle,
+    hl7_example_bundle,
+    synthea_bundle,
+    synthetic_bundle,
+)
 from models.tables import AuditEvent, Document, Encounter, InboundMessage
 from tests.support import Tenant
 
@@ -26,7 +31,9 @@ def _body(bundle: Any) -> bytes:
 def _fresh(doc_types: tuple[str, ...] = ("11506-3",), **kwargs: Any) -> tuple[str, dict[str, Any]]:
     key = uuid.uuid4().hex[:10]
     enc_id = f"enc-{key}"
-    return enc_id, synthetic_bundle(encounter_id=enc_id, patient_id=f"pt-{key}", doc_types=doc_types, **kwargs)
+    return enc_id, synthetic_bundle(
+        encounter_id=enc_id, patient_id=f"pt-{key}", doc_types=doc_types, **kwargs
+    )
 
 
 async def _send(
@@ -40,7 +47,9 @@ async def _send(
     drop: tuple[str, ...] = (),
     url: str | None = None,
 ) -> httpx.Response:
-    signed = signed_headers(secret or tenant.secret, msg_id or f"msg_{uuid.uuid4().hex}", body, timestamp)
+    signed = signed_headers(
+        secret or tenant.secret, msg_id or f"msg_{uuid.uuid4().hex}", body, timestamp
+    )
     signed["content-type"] = "application/fhir+json"
     signed.update(headers or {})
     for name in drop:
@@ -51,7 +60,9 @@ async def _send(
 async def _counts(tenant: Tenant) -> dict[str, int]:
     async with tenant.stack.sessions() as session:
         return {
-            table.__tablename__: await session.scalar(select(func.count()).select_from(table).where(table.tenant_id == tenant.id))
+            table.__tablename__: await session.scalar(
+                select(func.count()).select_from(table).where(table.tenant_id == tenant.id)
+            )
             or 0
             for table in (InboundMessage, Encounter, Document, AuditEvent)
         }
@@ -122,9 +133,15 @@ class TestAcceptance:
         assert chart["patient"]["family"] == "Chalmers"
         assert chart["encounter_class"] == "IMP"
 
-    async def test_synthea_bundle_yields_several_encounters_in_one_answer(self, tenant: Tenant) -> None:
+    async def test_synthea_bundle_yields_several_encounters_in_one_answer(
+        self, tenant: Tenant
+    ) -> None:
         bundle = synthea_bundle(max_encounters=3)
-        expected = [e["resource"]["id"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Encounter"]
+        expected = [
+            e["resource"]["id"]
+            for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "Encounter"
+        ]
         assert len(expected) == 3
         r = await tenant.push(bundle)
         assert r.status_code == 202, r.text
@@ -145,7 +162,9 @@ class TestAcceptance:
         assert r.status_code == 202, r.text
         async with tenant.stack.sessions() as session:
             stored = await session.scalar(
-                select(InboundMessage).where(InboundMessage.tenant_id == tenant.id, InboundMessage.webhook_id == msg_id)
+                select(InboundMessage).where(
+                    InboundMessage.tenant_id == tenant.id, InboundMessage.webhook_id == msg_id
+                )
             )
         assert stored is not None
         assert bytes(stored.body) == body
@@ -163,23 +182,29 @@ class TestAcceptance:
 
 
 class TestIdempotency:
-    async def test_a_redelivery_gets_the_same_answer_and_duplicates_nothing(self, tenant: Tenant) -> None:
+    async def test_a_redelivery_gets_the_same_answer_and_duplicates_nothing(
+        self, tenant: Tenant
+    ) -> None:
         _, bundle = _fresh()
         msg_id = f"msg_{uuid.uuid4().hex}"
         first = await tenant.push(bundle, msg_id=msg_id)
         assert first.status_code == 202, first.text
         before = await _counts(tenant)
-        assert before["encounters"] == 1 and before["inbound_messages"] == 1 and before["documents"] == 1
+        assert (before["encounters"], before["inbound_messages"], before["documents"]) == (1, 1, 1)
         for _ in range(2):
             again = await tenant.push(bundle, msg_id=msg_id)
             assert again.status_code == 202, again.text
             assert again.json() == first.json()
             assert again.headers.get("idempotent-replayed") == "true"
         assert await _counts(tenant) == before
-        timeline = (await tenant.get(f"/v1/encounters/{first.json()['encounters'][0]['id']}", "ops")).json()["timeline"]
+        timeline = (
+            await tenant.get(f"/v1/encounters/{first.json()['encounters'][0]['id']}", "ops")
+        ).json()["timeline"]
         assert [e["action"] for e in timeline] == ["docs_complete"]
 
-    async def test_the_same_webhook_id_with_another_body_is_a_conflict(self, tenant: Tenant) -> None:
+    async def test_the_same_webhook_id_with_another_body_is_a_conflict(
+        self, tenant: Tenant
+    ) -> None:
         msg_id = f"msg_{uuid.uuid4().hex}"
         _, bundle = _fresh()
         assert (await tenant.push(bundle, msg_id=msg_id)).status_code == 202
@@ -204,7 +229,9 @@ class TestRefusals:
         _assert_problem(r, 401, "signature")
         assert await _counts(tenant) == NOTHING
 
-    async def test_a_signature_made_with_another_secret_is_refused(self, tenant: Tenant, other_tenant: Tenant) -> None:
+    async def test_a_signature_made_with_another_secret_is_refused(
+        self, tenant: Tenant, other_tenant: Tenant
+    ) -> None:
         _, bundle = _fresh()
         for secret in (generate_secret(), other_tenant.secret):
             _assert_problem(await _send(tenant, _body(bundle), secret=secret), 401, "signature")
@@ -213,10 +240,24 @@ class TestRefusals:
     async def test_stale_and_future_timestamps_are_refused(self, tenant: Tenant) -> None:
         _, bundle = _fresh()
         now = int(time.time())
-        old = _assert_problem(await _send(tenant, _body(bundle), timestamp=now - 6 * 60), 401, "webhook-timestamp", "too old")
+        old = _assert_problem(
+            await _send(tenant, _body(bundle), timestamp=now - 6 * 60),
+            401,
+            "webhook-timestamp",
+            "too old",
+        )
         assert "tolerance" in old["detail"]
-        _assert_problem(await _send(tenant, _body(bundle), timestamp=now + 6 * 60), 401, "webhook-timestamp", "too new")
-        _assert_problem(await _send(tenant, _body(bundle), headers={"webhook-timestamp": "yesterday"}), 401, "webhook-timestamp")
+        _assert_problem(
+            await _send(tenant, _body(bundle), timestamp=now + 6 * 60),
+            401,
+            "webhook-timestamp",
+            "too new",
+        )
+        _assert_problem(
+            await _send(tenant, _body(bundle), headers={"webhook-timestamp": "yesterday"}),
+            401,
+            "webhook-timestamp",
+        )
         assert await _counts(tenant) == NOTHING
         # Within the five-minute tolerance it is fine.
         assert (await _send(tenant, _body(bundle), timestamp=now - 4 * 60)).status_code == 202
@@ -244,12 +285,21 @@ class TestRefusals:
             _assert_problem(r, 422, "json")
         assert await _counts(tenant) == NOTHING
 
-    async def test_json_that_is_not_a_bundle_is_422_naming_the_problem(self, tenant: Tenant) -> None:
+    async def test_json_that_is_not_a_bundle_is_422_naming_the_problem(
+        self, tenant: Tenant
+    ) -> None:
         cases: list[tuple[Any, str]] = [
             ({"resourceType": "Patient", "id": "p1"}, "resourceType must be 'Bundle'"),
             ([1, 2, 3], "must be a JSON object"),
             ({"resourceType": "Bundle", "type": "collection", "entry": []}, "no entry"),
-            ({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Patient", "id": "p"}}]}, "no encounter"),
+            (
+                {
+                    "resourceType": "Bundle",
+                    "type": "collection",
+                    "entry": [{"resource": {"resourceType": "Patient", "id": "p"}}],
+                },
+                "no encounter",
+            ),
         ]
         for payload, expected in cases:
             body = _assert_problem(await _send(tenant, _body(payload)), 422, expected)
@@ -263,7 +313,9 @@ class TestRefusals:
         assert any("subject" in p for p in body["problems"])
         assert await _counts(tenant) == NOTHING
 
-    async def test_a_refused_delivery_can_be_retried_with_the_same_id_once_fixed(self, tenant: Tenant) -> None:
+    async def test_a_refused_delivery_can_be_retried_with_the_same_id_once_fixed(
+        self, tenant: Tenant
+    ) -> None:
         """A 422 stores nothing, so the webhook-id is not burnt and the fixed body is accepted."""
         _, bundle = _fresh()
         msg_id = f"msg_{uuid.uuid4().hex}"
@@ -274,10 +326,14 @@ class TestRefusals:
 
 
 class TestMissingDocumentation:
-    async def test_a_chart_waits_on_hold_until_its_required_note_arrives(self, tenant: Tenant) -> None:
+    async def test_a_chart_waits_on_hold_until_its_required_note_arrives(
+        self, tenant: Tenant
+    ) -> None:
         key = uuid.uuid4().hex[:10]
-        ids = {"encounter_id": f"enc-{key}", "patient_id": f"pt-{key}"}
-        first = await tenant.push(synthetic_bundle(**ids, doc_types=("34117-2",)))
+        enc_id, pt_id = f"enc-{key}", f"pt-{key}"
+        first = await tenant.push(
+            synthetic_bundle(encounter_id=enc_id, patient_id=pt_id, doc_types=("34117-2",))
+        )
         assert first.status_code == 202, first.text
         [entry] = first.json()["encounters"]
         assert entry["status"] == "on_hold"
@@ -289,7 +345,9 @@ class TestMissingDocumentation:
         # Nothing to claim while the note is missing.
         assert (await tenant.post("/v1/queues/q1/claim", "coder")).status_code == 204
 
-        second = await tenant.push(synthetic_bundle(**ids, doc_types=("11506-3",)))
+        second = await tenant.push(
+            synthetic_bundle(encounter_id=enc_id, patient_id=pt_id, doc_types=("11506-3",))
+        )
         assert second.status_code == 202, second.text
         [again] = second.json()["encounters"]
         assert again["id"] == entry["id"]
@@ -300,9 +358,10 @@ class TestMissingDocumentation:
         assert [e["action"] for e in chart["timeline"]] == ["docs_missing", "docs_complete"]
         assert sorted(d["type_code"] for d in chart["documents"]) == ["11506-3", "34117-2"]
         counts = await _counts(tenant)
-        assert counts["encounters"] == 1 and counts["inbound_messages"] == 2
+        assert (counts["encounters"], counts["inbound_messages"]) == (1, 2)
         claimed = await tenant.post("/v1/queues/q1/claim", "coder")
-        assert claimed.status_code == 200 and claimed.json()["id"] == entry["id"]
+        assert claimed.status_code == 200
+        assert claimed.json()["id"] == entry["id"]
 
     async def test_a_class_without_requirements_is_ready_at_once(self, tenant: Tenant) -> None:
         _, bundle = _fresh(doc_types=("34117-2",), encounter_type="IMP")

@@ -5,6 +5,7 @@ the replay test is what catches an accidental nondeterministic change.
 """
 
 import asyncio
+import dataclasses
 import shutil
 import sys
 import uuid
@@ -16,9 +17,14 @@ from temporalio.worker import Worker
 
 from models.coding import CodingSubmission, DiagnosisCode, Evidence, ProcedureCode
 from tests.workflows.test_encounter_workflow import CODER, OPS, FakeActivities
+from tests.workflows.test_queries_and_holds import PHYSICIAN
 from workflows.encounter import EncounterWorkflow
 from workflows.types import (
+    AnswerQueryRequest,
     ClaimRequest,
+    IndicatorRef,
+    RaiseQueryRequest,
+    WithdrawQueryRequest,
     EncounterInput,
     IngestRequest,
     PlaceHoldRequest,
@@ -36,7 +42,7 @@ async def record() -> None:
     binary = shutil.which("temporal-test-server") or str(Path(sys.executable).with_name("temporal-test-server"))
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=binary)
     queue = "record"
-    async with Worker(env.client, task_queue=queue, workflows=[EncounterWorkflow], activities=[fakes.intake, fakes.project]):
+    async with Worker(env.client, task_queue=queue, workflows=[EncounterWorkflow], activities=fakes.all()):
         eid = str(uuid.uuid4())
         h = await env.client.start_workflow(EncounterWorkflow.run, EncounterInput("t1", eid), id=f"encounter/{eid}", task_queue=queue)
         await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m1"))
@@ -52,11 +58,27 @@ async def record() -> None:
         )
         await h.execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(CODER, coding))
         await env.sleep(timedelta(days=3))
-        history = await h.fetch_history()
+        spine = await h.fetch_history()
+        await h.terminate("recorded")
+
+        eid = str(uuid.uuid4())
+        h = await env.client.start_workflow(EncounterWorkflow.run, EncounterInput("t1", eid), id=f"encounter/{eid}", task_queue=queue)
+        await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m2"))
+        await h.execute_update(EncounterWorkflow.claim, ClaimRequest(CODER, "lease-1"))
+        question = RaiseQueryRequest(CODER, "q1", "open_ended", "q" * 64, [IndicatorRef("doc-m2", "e" * 64)], "1234567893")
+        await h.execute_update(EncounterWorkflow.raise_query, question)
+        await env.sleep(timedelta(hours=30))
+        answer = AnswerQueryRequest(PHYSICIAN, "q1", free_text_sha256="a" * 64, addendum_sha256="b" * 64)
+        await h.execute_update(EncounterWorkflow.answer_query, answer)
+        await h.execute_update(EncounterWorkflow.raise_query, dataclasses.replace(question, query_id="q2"))
+        await h.execute_update(EncounterWorkflow.withdraw_query, WithdrawQueryRequest(CODER, "q2"))
+        await env.sleep(timedelta(hours=1))
+        queries = await h.fetch_history()
         await h.terminate("recorded")
     await env.shutdown()
     HISTORIES.mkdir(exist_ok=True)
-    (HISTORIES / "encounter-spine.json").write_text(history.to_json())
+    (HISTORIES / "encounter-spine.json").write_text(spine.to_json())
+    (HISTORIES / "encounter-queries.json").write_text(queries.to_json())
 
 
 if __name__ == "__main__":

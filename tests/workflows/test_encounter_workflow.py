@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from temporalio import activity
@@ -14,6 +15,8 @@ from models.coding import CodingSubmission, DiagnosisCode
 from workflows.encounter import EncounterWorkflow
 from workflows.types import (
     Actor,
+    AddendumInput,
+    Notification,
     ClaimRequest,
     EncounterInput,
     IngestRequest,
@@ -34,9 +37,11 @@ OPS = Actor("ops-1", "ops")
 class FakeActivities:
     """Stands in for PostgreSQL: intake answers from a script, projections are recorded."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: Policy | None = None) -> None:
         self.doc_types: dict[str, list[str]] = {}
         self.projected: list[ProjectInput] = []
+        self.notified: list[Notification] = []
+        self.policy = policy or Policy(lease_minutes=30, coding_sla_hours=48)
 
     @activity.defn(name="encounters.intake")
     async def intake(self, inp: IntakeInput) -> IntakeFacts:
@@ -48,12 +53,23 @@ class FakeActivities:
             required_doc_types=["11506-3"],
             queue_id="q1",
             priority=0,
-            policy=Policy(lease_minutes=30, coding_sla_hours=48),
+            policy=self.policy,
         )
 
     @activity.defn(name="encounters.project")
     async def project(self, inp: ProjectInput) -> None:
         self.projected.append(inp)
+
+    @activity.defn(name="notifications.send")
+    async def notify(self, note: Notification) -> None:
+        self.notified.append(note)
+
+    @activity.defn(name="encounters.add_addendum")
+    async def add_addendum(self, inp: AddendumInput) -> str:
+        return f"addendum-{inp.query_id}"
+
+    def all(self) -> list[Any]:
+        return [self.intake, self.project, self.notify, self.add_addendum]
 
     def actions(self) -> list[str]:
         return [p.action for p in self.projected]
@@ -75,7 +91,7 @@ def fakes() -> FakeActivities:
 
 
 def worker(env: WorkflowEnvironment, fakes: FakeActivities, queue: str) -> Worker:
-    return Worker(env.client, task_queue=queue, workflows=[EncounterWorkflow], activities=[fakes.intake, fakes.project])
+    return Worker(env.client, task_queue=queue, workflows=[EncounterWorkflow], activities=fakes.all())
 
 
 class TestLease:

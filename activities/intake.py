@@ -1,8 +1,8 @@
-"""Encounter I/O: intake of a stored webhook message, and projection + audit in one transaction."""
+"""Encounter intake: a stored webhook message becomes patient, documents and routing facts."""
 
 import json
 import uuid
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -15,25 +15,39 @@ from temporalio.exceptions import ApplicationError
 from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError
 from integrations.ehr.schemas import EncounterIntake
-from models.audit_chain import GENESIS, event_hash, hashed_fields
 from models.routing import Route, policy_from_settings, required_documents, route
 from models.tables import (
-    AuditEvent,
     Document,
     Encounter,
     InboundMessage,
     Patient,
     RoutingRule,
     Tenant,
+    TextBlob,
 )
-from workflows.types import IntakeFacts, IntakeInput, Policy, ProjectInput
+from workflows.types import AddendumInput, IntakeFacts, IntakeInput, Policy
 
 log = structlog.get_logger(__name__)
 
-_DATETIME_FIELDS = ("lease_expires_at", "coded_at", "sla_due_at")
+# LOINC 11506-3 is "Progress note"; an addendum answering a query is filed as one.
+ADDENDUM_LOINC = "11506-3"
 
 
-class EncounterActivities:
+def workflow_policy(settings: Mapping[str, Any]) -> Policy:
+    """The tenant durations the workflow's clocks run on (defaults from industry practice)."""
+    return Policy(
+        lease_minutes=int(settings.get("lease_minutes", 30)),
+        coding_sla_hours=int(settings.get("coding_sla_hours", 72)),
+        query_reminder_hours=float(settings.get("query_reminder_hours", 24)),
+        query_escalate_hours=float(settings.get("query_escalate_hours", 48)),
+        query_expire_hours=float(settings.get("query_expire_hours", 168)),
+        query_keeps_assignee=bool(settings.get("query_keeps_assignee", True)),
+        query_escalate_to=str(settings.get("query_escalate_to", "physician-advisor")),
+        hold_alert_hours={str(k): float(v) for k, v in (settings.get("hold_alert_hours") or {}).items()},
+    )
+
+
+class IntakeActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
@@ -73,60 +87,42 @@ class EncounterActivities:
             required_doc_types=required_documents(policy, found.class_code),
             queue_id=queue_id,
             priority=priority,
-            policy=Policy(lease_minutes=policy.lease_minutes, coding_sla_hours=policy.coding_sla_hours),
+            policy=workflow_policy(tenant.settings),
         )
 
-    @activity.defn(name="encounters.project")
-    async def project(self, inp: ProjectInput) -> None:
-        """Idempotent by (encounter, seq): a retried attempt finds its event and does nothing."""
-        encounter_id = uuid.UUID(inp.encounter_id)
+    @activity.defn(name="encounters.add_addendum")
+    async def add_addendum(self, inp: AddendumInput) -> str:
+        """A physician's addendum becomes a new document of the encounter (idempotent by content)."""
         async with self._sessions.begin() as session:
-            row = await session.get_one(Encounter, encounter_id, with_for_update=True)
-            if row.version >= inp.seq:
-                return
-            prev_hash = GENESIS
-            if inp.seq > 1:
-                prev_hash = await session.scalar(
-                    select(AuditEvent.hash).where(
-                        AuditEvent.encounter_id == encounter_id, AuditEvent.seq == inp.seq - 1
-                    )
-                ) or GENESIS
-            for key, value in inp.row.items():
-                setattr(row, key, datetime.fromisoformat(value) if key in _DATETIME_FIELDS and value else value)
-            if inp.row.get("lease_token"):
-                row.lease_token = uuid.UUID(inp.row["lease_token"])
-            row.version = inp.seq
-            row.updated_at = func.now()
-            fields = hashed_fields(
-                encounter_id=inp.encounter_id,
-                seq=inp.seq,
-                actor=inp.actor.user_id,
-                role=inp.actor.role,
-                vendor=inp.actor.vendor_id,
-                action=inp.action,
-                before=inp.before,
-                after=inp.after,
-                reason=inp.reason,
-                occurred_at=inp.occurred_at,
+            text = await session.scalar(
+                select(TextBlob.text).where(TextBlob.tenant_id == inp.tenant_id, TextBlob.sha256 == inp.text_sha256)
             )
-            session.add(
-                AuditEvent(
+            if text is None:
+                raise ApplicationError(f"addendum text {inp.text_sha256} not found", non_retryable=True)
+            stmt = (
+                insert(Document)
+                .values(
+                    id=uuid.uuid4(),
                     tenant_id=inp.tenant_id,
-                    encounter_id=encounter_id,
-                    seq=inp.seq,
-                    actor=inp.actor.user_id,
-                    role=inp.actor.role,
-                    vendor=inp.actor.vendor_id,
-                    action=inp.action,
-                    before=inp.before,
-                    after=inp.after,
-                    reason=inp.reason,
-                    occurred_at=inp.occurred_at,
-                    prev_hash=prev_hash,
-                    hash=event_hash(prev_hash, fields),
+                    encounter_id=uuid.UUID(inp.encounter_id),
+                    external_id=f"query-addendum-{inp.query_id}",
+                    version=1,
+                    type_code=ADDENDUM_LOINC,
+                    type_display="Physician query response addendum",
+                    content_type="text/plain",
+                    text=text,
+                    sha256=inp.text_sha256,
+                )
+                .on_conflict_do_nothing(index_elements=["encounter_id", "external_id", "sha256"])
+            )
+            await session.execute(stmt)
+            doc_id = await session.scalar(
+                select(Document.id).where(
+                    Document.encounter_id == uuid.UUID(inp.encounter_id),
+                    Document.external_id == f"query-addendum-{inp.query_id}",
                 )
             )
-        log.info("encounter.projected", encounter_id=inp.encounter_id, seq=inp.seq, action=inp.action)
+        return str(doc_id)
 
 
 async def _upsert_patient(session: AsyncSession, tenant_id: str, found: EncounterIntake) -> uuid.UUID:
@@ -163,6 +159,7 @@ async def _ensure_encounter(
         "payer_name": found.coverage.payer_name if found.coverage else None,
         "practitioner_npi": practitioner.npi if practitioner else None,
         "date_of_service": dos.date() if dos else None,
+        "charges_cents": found.charges_cents,
     }
     if existing is not None:
         for key, value in values.items():

@@ -1,0 +1,125 @@
+"""The projection: one transaction writes the encounter row, its hold and query rows, and the
+audit event that explains the change. Idempotent by (encounter, seq): a retried attempt finds
+its event and does nothing."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from models.audit_chain import GENESIS, event_hash, hashed_fields
+from models.tables import AuditEvent, Encounter, HoldRow, QueryRow
+from workflows.types import ProjectInput, QueryEvent
+
+log = structlog.get_logger(__name__)
+
+_ROW_DATETIMES = ("lease_expires_at", "coded_at", "sla_due_at")
+_QUERY_DATETIMES = ("opened_at", "escalated_at", "expired_at", "answered_at", "withdrawn_at")
+
+
+class ProjectionActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @activity.defn(name="encounters.project")
+    async def project(self, inp: ProjectInput) -> None:
+        encounter_id = uuid.UUID(inp.encounter_id)
+        async with self._sessions.begin() as session:
+            row = await session.get_one(Encounter, encounter_id, with_for_update=True)
+            if row.version >= inp.seq:
+                return
+            prev_hash = GENESIS
+            if inp.seq > 1:
+                prev_hash = (
+                    await session.scalar(
+                        select(AuditEvent.hash).where(AuditEvent.encounter_id == encounter_id, AuditEvent.seq == inp.seq - 1)
+                    )
+                    or GENESIS
+                )
+            await _sync_holds(session, inp, row.holds)
+            if inp.query is not None:
+                await _upsert_query(session, inp, inp.query)
+            for key, value in inp.row.items():
+                setattr(row, key, datetime.fromisoformat(value) if key in _ROW_DATETIMES and value else value)
+            row.lease_token = uuid.UUID(inp.row["lease_token"]) if inp.row.get("lease_token") else None
+            row.version = inp.seq
+            row.updated_at = func.now()
+            session.add(_audit_event(inp, prev_hash))
+        log.info("encounter.projected", encounter_id=inp.encounter_id, seq=inp.seq, action=inp.action)
+
+
+def _audit_event(inp: ProjectInput, prev_hash: str) -> AuditEvent:
+    fields = hashed_fields(
+        encounter_id=inp.encounter_id,
+        seq=inp.seq,
+        actor=inp.actor.user_id,
+        role=inp.actor.role,
+        vendor=inp.actor.vendor_id,
+        action=inp.action,
+        before=inp.before,
+        after=inp.after,
+        reason=inp.reason,
+        occurred_at=inp.occurred_at,
+    )
+    return AuditEvent(
+        tenant_id=inp.tenant_id,
+        encounter_id=uuid.UUID(inp.encounter_id),
+        seq=inp.seq,
+        actor=inp.actor.user_id,
+        role=inp.actor.role,
+        vendor=inp.actor.vendor_id,
+        action=inp.action,
+        before=inp.before,
+        after=inp.after,
+        reason=inp.reason,
+        occurred_at=inp.occurred_at,
+        prev_hash=prev_hash,
+        hash=event_hash(prev_hash, fields),
+    )
+
+
+async def _sync_holds(session: AsyncSession, inp: ProjectInput, previous: list[Any]) -> None:
+    """New open holds are inserted; holds that were open and are gone now were released."""
+    current = {h["id"]: h for h in inp.row.get("holds", [])}
+    for hold in current.values():
+        await session.execute(
+            insert(HoldRow)
+            .values(
+                id=uuid.UUID(hold["id"]),
+                tenant_id=inp.tenant_id,
+                encounter_id=uuid.UUID(inp.encounter_id),
+                reason=hold["reason"],
+                placed_at=datetime.fromisoformat(hold["placed_at"]),
+                placed_by=hold["placed_by"],
+                query_id=uuid.UUID(hold["query_id"]) if hold.get("query_id") else None,
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+    released = [uuid.UUID(h["id"]) for h in previous if h["id"] not in current]
+    if released:
+        await session.execute(
+            update(HoldRow)
+            .where(HoldRow.id.in_(released), HoldRow.released_at.is_(None))
+            .values(released_at=inp.occurred_at, released_by=inp.actor.user_id)
+        )
+
+
+async def _upsert_query(session: AsyncSession, inp: ProjectInput, event: QueryEvent) -> None:
+    values: dict[str, Any] = {
+        key: datetime.fromisoformat(value) if key in _QUERY_DATETIMES and value else value
+        for key, value in event.fields.items()
+    }
+    if values.get("addendum_document_id"):
+        values["addendum_document_id"] = uuid.UUID(values["addendum_document_id"])
+    values["status"] = event.status
+    query_id = uuid.UUID(event.query_id)
+    if await session.get(QueryRow, query_id) is None:
+        session.add(QueryRow(id=query_id, tenant_id=inp.tenant_id, encounter_id=uuid.UUID(inp.encounter_id), **values))
+        await session.flush()
+    else:
+        await session.execute(update(QueryRow).where(QueryRow.id == query_id).values(**values))
