@@ -1,5 +1,6 @@
 """The FastAPI app: routers per audience, one error renderer, shared clients made once."""
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,6 +28,7 @@ from api.routes import (
 from clearchart.db import make_engine, make_sessions
 from clearchart.settings import Settings, get_settings
 from clearchart.temporal import connect
+from integrations.codesets.catalog import warm_catalog
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +52,8 @@ def create_app(
             app.state.sessions = make_sessions(engine)
         if temporal is None:
             app.state.temporal = await connect(settings)
+        # Code sets take ~2 s to load; do it now, off the event loop, not in the first request.
+        await asyncio.to_thread(warm_catalog)
         yield
         if engine is not None:
             await engine.dispose()

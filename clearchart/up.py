@@ -44,7 +44,7 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
         finally:
             with contextlib.suppress(Exception):
                 await engine.dispose()
-    log.info("clearchart.stopped")
+            log.info("clearchart.stopping")
 
 
 def _banner(api_url: str, temporal_ui: str | None, settings: Settings, *, embedded_db: bool) -> None:

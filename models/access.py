@@ -72,7 +72,7 @@ PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         }
     ),
     "vendor_lead": frozenset(
-        {"encounters.read", "queues.read", "charts.release", "holds.place", "queries.read", "metrics.read"}
+        {"encounters.read", "queues.read", "charts.release", "holds.place", "holds.release", "queries.read", "metrics.read"}
     ),
     "auditor": frozenset({"encounters.read", "evidence.read", "audit.verify"}),
     "physician": frozenset({"queries.read", "queries.answer"}),

@@ -84,12 +84,12 @@ TRANSITIONS: Final[Mapping[State, Mapping[Action, tuple[State, ...]]]] = {
         "raise_query": ("on_hold",),
     },
     "on_hold": {
-        "docs_complete": ("on_hold", "ready", "in_coding"),
+        "docs_complete": ("on_hold", "ready", "in_coding", "coded"),
         "place_hold": ("on_hold",),
         "raise_query": ("on_hold",),
-        "release_hold": ("on_hold", "ready", "in_coding"),
-        "answer_query": ("on_hold", "ready", "in_coding"),
-        "withdraw_query": ("on_hold", "ready", "in_coding"),
+        "release_hold": ("on_hold", "ready", "in_coding", "coded"),
+        "answer_query": ("on_hold", "ready", "in_coding", "coded"),
+        "withdraw_query": ("on_hold", "ready", "in_coding", "coded"),
         "reassign": ("on_hold",),
     },
     "coded": {

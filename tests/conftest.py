@@ -7,8 +7,8 @@ their own transactions, so each test gets a fresh tenant with its own vendors, q
 import asyncio
 import os
 import shutil
-import tempfile
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path

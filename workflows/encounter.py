@@ -382,6 +382,8 @@ class EncounterWorkflow:
             )
 
     def _add_hold(self, reason: str, actor: Actor, note_sha256: str | None = None, query_id: str | None = None) -> Hold:
+        if self._s.status != "on_hold":
+            self._s.resume_status = self._s.status if self._s.status == "coded" else None
         hold = Hold(str(workflow.uuid4()), reason, workflow.now(), actor.user_id, note_sha256, query_id)
         self._s.holds.append(hold)
         return hold
@@ -396,6 +398,8 @@ class EncounterWorkflow:
         s = self._s
         if s.holds:
             return "on_hold"
+        if s.resume_status == "coded":
+            return "coded"
         if s.assignee_user:
             s.lease_expires_at = workflow.now() + timedelta(minutes=s.policy.lease_minutes)
             return "in_coding"

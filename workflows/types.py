@@ -71,6 +71,9 @@ class Snapshot:
     lease_token: str | None = None
     lease_expires_at: datetime | None = None
     holds: list[Hold] = field(default_factory=list)
+    # The state a chart returns to when its last hold is released, if not the coder's desk or
+    # the queue (a chart held after coding goes back to coded).
+    resume_status: str | None = None
     queries: list[OpenQuery] = field(default_factory=list)
     coding: CodingSubmission | None = None
     coded_at: datetime | None = None

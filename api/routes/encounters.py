@@ -30,7 +30,7 @@ from models.coding import (
 )
 from models.holds import DEFAULT_HOLD_POLICY
 from models.repositories.encounters import EncounterFilter, EncounterRepository
-from models.tables import Encounter, Patient, TextBlob
+from models.tables import Encounter, Patient, TextBlob, Vendor
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.types import (
     Actor,
@@ -169,6 +169,11 @@ async def reassign_chart(
 ) -> EncounterDetail:
     repo = EncounterRepository(session, who)
     e = await load(repo, encounter_id)
+    if body.to_user is not None:
+        if body.to_vendor is None:
+            raise Unprocessable("to_vendor is required with to_user: coders work for a vendor")
+        if await session.get(Vendor, (who.tenant_id, body.to_vendor)) is None:
+            raise Unprocessable(f"vendor '{body.to_vendor}' does not exist in this tenant")
     request = ReassignRequest(actor(who), body.to_user, body.to_vendor)
     await handle(temporal, e.id).execute_update(EncounterWorkflow.reassign, request)
     return await read_detail(repo, e.id)

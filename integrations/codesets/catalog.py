@@ -66,3 +66,9 @@ class StaticCatalog(CodeCatalog):
 def default_catalog() -> StaticCatalog:
     """The shipped code sets, no tenant CPT list (CPT checked by format only); loaded once."""
     return StaticCatalog()
+
+
+def warm_catalog() -> None:
+    """Load the ICD-10-CM tables now (about 2 s), so the first coding request does not wait."""
+    catalog = default_catalog()
+    catalog.icd10cm_status("I10", date(2026, 1, 1))

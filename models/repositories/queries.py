@@ -66,4 +66,4 @@ class QueryRepository:
                 TextBlob.tenant_id == self.principal.tenant_id, TextBlob.sha256.in_(hashes)
             )
         )
-        return {sha: text for sha, text in rows.all()}
+        return dict(rows.all())

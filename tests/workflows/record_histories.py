@@ -22,15 +22,15 @@ from workflows.encounter import EncounterWorkflow
 from workflows.types import (
     AnswerQueryRequest,
     ClaimRequest,
-    IndicatorRef,
-    RaiseQueryRequest,
-    WithdrawQueryRequest,
     EncounterInput,
+    IndicatorRef,
     IngestRequest,
     PlaceHoldRequest,
+    RaiseQueryRequest,
     ReassignRequest,
     ReleaseHoldRequest,
     SubmitCodingRequest,
+    WithdrawQueryRequest,
 )
 
 HISTORIES = Path(__file__).parent / "histories"

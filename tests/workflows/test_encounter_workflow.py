@@ -16,12 +16,12 @@ from workflows.encounter import EncounterWorkflow
 from workflows.types import (
     Actor,
     AddendumInput,
-    Notification,
     ClaimRequest,
     EncounterInput,
     IngestRequest,
     IntakeFacts,
     IntakeInput,
+    Notification,
     Policy,
     ProjectInput,
     ReleaseRequest,
