@@ -33,6 +33,16 @@ Permission = Literal[
     "evidence.read",
     "audit.verify",
     "webhook_sources.manage",
+    "access_log.read",
+    "audits.manage",
+    "audits.review",
+    "audits.respond",
+    "audits.read",
+    "claims.read",
+    "claims.manage",
+    "remittances.post",
+    "denials.work",
+    "appeals.manage",
 ]
 
 _OPERATIONS: frozenset[Permission] = frozenset(
@@ -51,12 +61,18 @@ _OPERATIONS: frozenset[Permission] = frozenset(
         "metrics.read",
         "evidence.read",
         "audit.verify",
+        "audits.read",
+        "claims.read",
+        "claims.manage",
+        "remittances.post",
+        "denials.work",
+        "appeals.manage",
     }
 )
 
 PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     "ops": _OPERATIONS,
-    "admin": _OPERATIONS | {"webhook_sources.manage", "queries.answer"},
+    "admin": _OPERATIONS | {"webhook_sources.manage", "queries.answer", "access_log.read", "audits.manage"},
     "coder": frozenset(
         {
             "encounters.read",
@@ -69,14 +85,30 @@ PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
             "queries.read",
             "queries.withdraw",
             "templates.read",
+            "audits.read",
+            "audits.respond",
+            "claims.read",
         }
     ),
     "vendor_lead": frozenset(
-        {"encounters.read", "queues.read", "charts.release", "holds.place", "holds.release", "queries.read", "metrics.read"}
+        {
+            "encounters.read",
+            "queues.read",
+            "charts.release",
+            "holds.place",
+            "holds.release",
+            "queries.read",
+            "metrics.read",
+            "audits.read",
+            "audits.respond",
+            "claims.read",
+        }
     ),
-    "auditor": frozenset({"encounters.read", "evidence.read", "audit.verify"}),
+    "auditor": frozenset(
+        {"encounters.read", "evidence.read", "audit.verify", "audits.manage", "audits.review", "audits.read", "claims.read"}
+    ),
     "physician": frozenset({"queries.read", "queries.answer"}),
-    "integrator": frozenset({"webhook_sources.manage"}),
+    "integrator": frozenset({"webhook_sources.manage", "remittances.post"}),
 }
 
 
