@@ -133,6 +133,10 @@ async def _upsert_patient(session: AsyncSession, tenant_id: str, found: Encounte
         "given": p.given,
         "birth_date": p.birth_date,
         "sex": p.sex,
+        "address_line": p.address_line,
+        "city": p.city,
+        "state": (p.state or "")[:2].upper() or None,
+        "postal_code": p.postal_code,
     }
     stmt = (
         insert(Patient)

@@ -54,6 +54,7 @@ async def authenticate(
     if row is None:
         raise Unauthorized("the bearer token is unknown or revoked")
     principal = Principal(row.tenant_id, row.user_id, row.role, row.vendor_id, row.npi)
+    request.state.principal = principal  # the PHI access log records who, even when refused later
     structlog.contextvars.bind_contextvars(tenant_id=principal.tenant_id, user_id=principal.user_id)
     return principal
 

@@ -12,9 +12,14 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from api.access_log import AccessLogMiddleware
 from api.errors import install_error_handlers
 from api.routes import (
+    access_log,
     audit,
+    audits,
+    claims,
+    denials,
     encounters,
     health,
     holds,
@@ -24,11 +29,14 @@ from api.routes import (
     templates,
     ui,
     webhooks,
+    x12_intake,
 )
 from clearchart.db import make_engine, make_sessions
+from models.repositories.claim_history import claim_history
 from clearchart.settings import Settings, get_settings
 from clearchart.temporal import connect
 from integrations.codesets.catalog import warm_catalog
+from integrations.sandbox.clearinghouse import create_app as create_sandbox_clearinghouse
 
 log = structlog.get_logger(__name__)
 
@@ -67,9 +75,13 @@ def create_app(
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.temporal = temporal
+    app.state.claim_history = claim_history
     install_error_handlers(app)
-    for module in (webhooks, encounters, queues, holds, queries, templates, metrics, audit, health, ui):
+    for module in (webhooks, encounters, queues, holds, queries, templates, claims, x12_intake, denials, metrics, audit, audits, access_log, health, ui):
         app.include_router(module.router)
+    if not settings.clearinghouse_url:
+        # No clearinghouse configured: serve the sandbox one, so claims still travel real HTTP.
+        app.mount("/sandbox/clearinghouse", create_sandbox_clearinghouse(settings.clearinghouse_api_key))
 
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -83,5 +95,8 @@ def create_app(
         REQUESTS.labels(request.method, route, str(response.status_code)).inc()
         response.headers["x-request-id"] = request_id
         return response
+
+    # Added last, so outermost: it sees the final status and the request id of every PHI read.
+    app.add_middleware(AccessLogMiddleware)
 
     return app

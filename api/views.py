@@ -4,7 +4,11 @@ import base64
 import uuid
 from datetime import datetime
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from api.errors import BadRequest
+from api.schemas.claims import ScrubEditOut, ScrubOut
 from api.schemas.encounters import (
     DocumentOut,
     EncounterDetail,
@@ -14,6 +18,7 @@ from api.schemas.encounters import (
     TimelineEvent,
 )
 from models import lifecycle
+from models.claim_tables import ScrubRun
 from models.tables import AuditEvent, Document, Encounter, Patient
 
 
@@ -100,3 +105,27 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         return datetime.fromisoformat(at), uuid.UUID(ident)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest("the cursor is not one this API returned; start again without it") from exc
+
+
+def scrub_view(run: ScrubRun) -> ScrubOut:
+    acked = {(a["rule"], a["line_index"]) for a in run.acknowledgments}
+    clean = run.hard_count == 0 and all(
+        e["severity"] == "soft" and (e["rule"], e["line_index"]) in acked for e in run.edits
+    )
+    return ScrubOut(
+        id=str(run.id),
+        run_no=run.run_no,
+        clean=clean,
+        edits=[ScrubEditOut(**e) for e in run.edits],
+        checks_ran=list(run.checks_ran),
+        checks_skipped=list(run.checks_skipped),
+        table_versions=dict(run.table_versions),
+        acknowledgments=list(run.acknowledgments),
+        created_at=run.created_at,
+    )
+
+
+async def latest_scrub(session: AsyncSession, encounter_id: uuid.UUID) -> ScrubRun | None:
+    return await session.scalar(
+        select(ScrubRun).where(ScrubRun.encounter_id == encounter_id).order_by(ScrubRun.run_no.desc()).limit(1)
+    )

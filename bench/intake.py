@@ -350,7 +350,8 @@ async def run(args: argparse.Namespace) -> list[Result]:
                         ),
                     ]
                     async with (
-                        build_worker(client, sessions, settings.task_queue),
+                        httpx.AsyncClient(timeout=30) as worker_http,
+                        build_worker(client, sessions, settings, worker_http),
                         serving_api(settings, sessions, client) as api,
                         httpx.AsyncClient(
                             timeout=120, limits=httpx.Limits(max_connections=args.concurrency)

@@ -8,9 +8,10 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clearchart import admin
+from clearchart import admin, audit_cli
 from clearchart.db import make_engine, make_sessions
 from clearchart.logging import configure_logging
 from clearchart.settings import Settings, get_settings
@@ -70,9 +71,9 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> None:
 
     async def run() -> None:
         engine = make_engine(settings.sqlalchemy_url)
-        worker = build_worker(await connect(settings), make_sessions(engine), settings.task_queue)
         try:
-            await worker.run()
+            async with httpx.AsyncClient(timeout=30) as http:
+                await build_worker(await connect(settings), make_sessions(engine), settings, http).run()
         finally:
             await engine.dispose()
 
@@ -224,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--secret", required=True)
     send.add_argument("--id", help="webhook-id; reuse one to simulate a redelivery")
     send.set_defaults(func=cmd_sandbox_send)
+    audit_cli.register(sub)
     return parser
 
 

@@ -27,12 +27,19 @@ class Settings(BaseSettings):
     json_logs: bool = Field(default=False, alias="CLEARCHART_JSON_LOGS")
     log_level: str = Field(default="INFO", alias="CLEARCHART_LOG_LEVEL")
     webhook_tolerance_seconds: int = Field(default=300, alias="CLEARCHART_WEBHOOK_TOLERANCE_SECONDS")
+    # Empty means the sandbox clearinghouse this app serves under /sandbox/clearinghouse.
+    clearinghouse_url: str = Field(default="", alias="CLEARCHART_CLEARINGHOUSE_URL")
+    clearinghouse_api_key: str = Field(default="sandbox-key", alias="CLEARCHART_CLEARINGHOUSE_API_KEY")
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> "Settings":
         if self.environment != "local" and self.secret_key == PLACEHOLDER_SECRET:
             raise ValueError("CLEARCHART_SECRET_KEY must be set outside CLEARCHART_ENV=local")
         return self
+
+    @property
+    def clearinghouse(self) -> str:
+        return self.clearinghouse_url or f"http://{self.api_host}:{self.api_port}/sandbox/clearinghouse"
 
     @property
     def sqlalchemy_url(self) -> str:

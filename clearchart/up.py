@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 
+import httpx
 import structlog
 import uvicorn
 
@@ -25,7 +26,8 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
         app = create_app(settings, sessions=sessions, temporal=client)
         config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_config=None, lifespan="on")
         server = uvicorn.Server(config)
-        worker = build_worker(client, sessions, settings.task_queue)
+        http = httpx.AsyncClient(timeout=30)
+        worker = build_worker(client, sessions, settings, http)
         api_url = f"http://{settings.api_host}:{settings.api_port}"
         try:
             async with worker:
@@ -43,6 +45,7 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
                 await serving
         finally:
             with contextlib.suppress(Exception):
+                await http.aclose()
                 await engine.dispose()
             log.info("clearchart.stopping")
 

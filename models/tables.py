@@ -110,6 +110,10 @@ class Patient(Base):
     given: Mapped[str | None] = mapped_column(Text)
     birth_date: Mapped[date | None]
     sex: Mapped[str | None] = mapped_column(String(16))
+    address_line: Mapped[str | None] = mapped_column(Text)
+    city: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str | None] = mapped_column(String(2))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
 
 
 class Encounter(Base):

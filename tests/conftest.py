@@ -112,7 +112,7 @@ async def live(
     )
     app = create_app(settings, sessions=sessions, temporal=temporal_client)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.api_port, log_config=None))
-    async with build_worker(temporal_client, sessions, settings.task_queue):
+    async with httpx.AsyncClient(timeout=30) as worker_http, build_worker(temporal_client, sessions, settings, worker_http):
         serving = asyncio.create_task(server.serve())
         async with asyncio.timeout(30):
             while not server.started:

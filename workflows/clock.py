@@ -38,6 +38,20 @@ def pending(s: Snapshot, now: datetime) -> list[Due]:
         found = next_query_timer(q.opened_at, now, timers, q.fired)
         if found:
             out.append(Due("query", found[1], q.id, found[0]))
+    c = s.claim
+    if s.status == "submitted" and c.submitted_at and not c.follow_up_sent:
+        out.append(Due("claim_follow_up", c.submitted_at + timedelta(days=s.policy.claim_follow_up_days)))
+    if s.status == "denied" and c.appeal_id is None:
+        for d in c.denials:
+            if d.appealable and d.deadline:
+                out += [
+                    Due("appeal_warning", d.deadline - timedelta(days=n), d.id, str(n))
+                    for n in s.policy.appeal_warning_days
+                    if n not in d.fired
+                ]
+        deadlines = [d.deadline for d in c.denials if d.appealable and d.deadline]
+        if deadlines:
+            out.append(Due("appeal_deadline", max(deadlines)))
     thresholds = hold_thresholds(s.policy)
     for h in s.holds:
         if not h.alerted and h.query_id is None:

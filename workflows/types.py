@@ -32,6 +32,8 @@ class Policy:
     query_keeps_assignee: bool = True
     query_escalate_to: str = "physician-advisor"
     hold_alert_hours: dict[str, float] = field(default_factory=dict)
+    claim_follow_up_days: int = 30
+    appeal_warning_days: list[int] = field(default_factory=lambda: [30, 14, 7, 1])
 
 
 @dataclass
@@ -56,6 +58,39 @@ class OpenQuery:
     physician_npi: str | None = None
     physician_user: str | None = None
     fired: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EditRef:
+    rule: str
+    severity: str
+    code: str
+    line_index: int | None = None
+
+
+@dataclass
+class OpenDenial:
+    id: str
+    appealable: bool
+    deadline: datetime | None = None
+    fired: list[int] = field(default_factory=list)  # warning offsets (days) already sent
+
+
+@dataclass
+class ClaimState:
+    """The claim in flight for this encounter (a rework produces a new one)."""
+
+    scrub_id: str | None = None
+    scrub_runs: int = 0
+    pending_soft: list[EditRef] = field(default_factory=list)
+    ready_to_bill: bool = False
+    claim_id: str | None = None
+    control_number: str | None = None
+    submitted_at: datetime | None = None
+    follow_up_sent: bool = False
+    denials: list[OpenDenial] = field(default_factory=list)
+    appeal_id: str | None = None
+    appeal_denial_id: str | None = None
 
 
 @dataclass
@@ -85,6 +120,7 @@ class Snapshot:
     overdue: bool = False
     policy: Policy = field(default_factory=Policy)
     ingested: list[str] = field(default_factory=list)
+    claim: ClaimState = field(default_factory=ClaimState)
 
 
 @dataclass(frozen=True)
@@ -228,6 +264,120 @@ class AddendumInput:
 
 
 @dataclass(frozen=True)
+class Record:
+    """A row the projection writes beside the encounter (claims, denials, appeals, scrubs)."""
+
+    table: str
+    id: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScrubRequest:
+    tenant_id: str
+    encounter_id: str
+    run_no: int
+    coding: CodingSubmission
+
+
+@dataclass(frozen=True)
+class ScrubOutcome:
+    scrub_id: str
+    hard: list[EditRef] = field(default_factory=list)
+    soft: list[EditRef] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BillRequest:
+    tenant_id: str
+    encounter_id: str
+    scrub_id: str
+    coding: CodingSubmission
+
+
+@dataclass(frozen=True)
+class BillResult:
+    claim_id: str
+    control_number: str
+    total_charge_cents: int
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    accepted: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class EditAck:
+    rule: str
+    line_index: int | None
+    reason_sha256: str
+
+
+@dataclass(frozen=True)
+class AcknowledgeEditsRequest:
+    actor: Actor
+    scrub_id: str
+    acknowledgments: list[EditAck]
+
+
+@dataclass(frozen=True)
+class ClaimAckRequest:
+    """A 277CA answer for our claim (matched by the API on CLM01)."""
+
+    claim_id: str
+    accepted: bool
+    status: str
+    message: str = ""
+    file_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DenialRef:
+    """A denial read from an 835; `values` is its row, written with the state change."""
+
+    id: str
+    category: str
+    appealable: bool
+    deadline: str | None = None  # ISO date
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RemitRequest:
+    claim_id: str
+    payment_id: str
+    outcome: str  # paid | partial | denied | reversed
+    paid_cents: int
+    denials: list[DenialRef] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AppealRequest:
+    actor: Actor
+    appeal_id: str
+    denial_id: str
+    level: str
+    reason_sha256: str
+    deadline: str  # ISO date
+
+
+@dataclass(frozen=True)
+class WriteOffRequest:
+    actor: Actor
+    reason: str = "written off"
+
+
+@dataclass(frozen=True)
+class AppealDecisionRequest:
+    actor: Actor
+    appeal_id: str
+    decision: str  # overturned | upheld | partial
+    recovered_cents: int = 0
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What every update answers: the state the caller can now read back from the API."""
 
@@ -236,6 +386,8 @@ class Outcome:
     seq: int
     hold_id: str | None = None
     query_id: str | None = None
+    scrub_id: str | None = None
+    claim_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -251,3 +403,4 @@ class ProjectInput:
     row: dict[str, Any]
     reason: str | None = None
     query: QueryEvent | None = None
+    records: list[Record] = field(default_factory=list)

@@ -17,7 +17,7 @@ from api.schemas.encounters import (
     HoldIn,
     ReassignIn,
 )
-from api.views import decode_cursor, detail, encode_cursor, summary
+from api.views import decode_cursor, detail, encode_cursor, latest_scrub, scrub_view, summary
 from integrations.codesets.catalog import default_catalog
 from models.access import Principal
 from models.coding import (
@@ -143,7 +143,10 @@ async def submit_coding(
         )
     await session.commit()
     await handle(temporal, e.id).execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(actor(who), submission))
-    return await read_detail(repo, e.id)
+    answer = await read_detail(repo, e.id)
+    run = await latest_scrub(session, e.id)
+    answer.scrub = scrub_view(run) if run else None
+    return answer
 
 
 @router.post("/{encounter_id}/release", response_model=EncounterDetail, responses=PROBLEMS)

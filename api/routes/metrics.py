@@ -9,7 +9,16 @@ from sqlalchemy import func, select
 
 from api.deps import SessionDep, require
 from models.access import Principal
+from models.claim_tables import AppealRow, ClaimRow, DenialRow, PaymentRow, ScrubRun
 from models.query_metrics import HoldFact, QueryFact, hold_metrics, query_metrics
+from models.revenue_metrics import (
+    AppealFact,
+    ClaimFact,
+    DenialFact,
+    ScrubFact,
+    VarianceFact,
+    revenue_metrics,
+)
 from models.tables import Encounter, HoldRow, QueryRow
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
@@ -80,4 +89,49 @@ async def holds(
         HoldFact(h.reason, h.placed_at, h.released_at, charges or 0, str(h.encounter_id)) for h, charges in rows
     ]
     result = hold_metrics(facts, now=datetime.now(UTC))
+    return {"from": start, "to": end, **dataclasses.asdict(result)}
+
+
+@router.get("/revenue")
+async def revenue(
+    session: SessionDep,
+    who: Annotated[Principal, Depends(require("metrics.read"))],
+    date_from: Annotated[date | None, Query(description="charts received on or after (default: 90 days ago)")] = None,
+    date_to: date | None = None,
+) -> dict[str, Any]:
+    """Claim edit rate (by rule), first-pass clean-claim rate, denial rate and volume by root
+    cause and payer, coding-attributable denial rate, appeals and overturns, recovered dollars,
+    payment variance and rework volume. Formulas: `models/revenue_metrics.py`."""
+    start, end = _window(date_from, date_to)
+    charts = select(Encounter.id).where(Encounter.tenant_id == who.tenant_id, Encounter.received_at.between(start, end))
+    scrubs = (await session.scalars(select(ScrubRun).where(ScrubRun.encounter_id.in_(charts)))).all()
+    claims = (await session.scalars(select(ClaimRow).where(ClaimRow.encounter_id.in_(charts)))).all()
+    payments = (await session.scalars(select(PaymentRow).where(PaymentRow.claim_id.in_([c.id for c in claims])))).all()
+    denials = (await session.scalars(select(DenialRow).where(DenialRow.encounter_id.in_(charts)))).all()
+    appeals = (await session.scalars(select(AppealRow).where(AppealRow.encounter_id.in_(charts)))).all()
+    by_claim = {c.id: c for c in claims}
+    per_chart: dict[Any, list[ClaimRow]] = {}
+    for c in claims:
+        per_chart.setdefault(c.encounter_id, []).append(c)
+    remitted = {by_claim[p.claim_id].encounter_id for p in payments if p.claim_id in by_claim}
+    result = revenue_metrics(
+        scrubs=[ScrubFact(str(s.encounter_id), s.run_no, [e["rule"] for e in s.edits], s.hard_count > 0) for s in scrubs],
+        claims=[
+            ClaimFact(
+                str(enc),
+                rows[0].payer_id or "",
+                submitted=any(r.submitted_at for r in rows),
+                remitted=enc in remitted,
+                rejections_277ca=sum(1 for r in rows if r.status == "rejected"),
+            )
+            for enc, rows in per_chart.items()
+        ],
+        denials=[DenialFact(str(d.id), str(d.encounter_id), d.payer_id or "", d.category, d.amount_cents) for d in denials],
+        appeals=[AppealFact(str(a.id), str(a.denial_id), a.decision, a.recovered_cents or 0) for a in appeals],
+        variances=[
+            VarianceFact(str(by_claim[p.claim_id].encounter_id), None, by_claim[p.claim_id].payer_id or "", p.expected_cents, p.paid_cents, p.patient_responsibility_cents)
+            for p in payments
+            if p.claim_id in by_claim and p.expected_cents is not None
+        ],
+    )
     return {"from": start, "to": end, **dataclasses.asdict(result)}

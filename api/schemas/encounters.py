@@ -5,6 +5,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from api.schemas.claims import ScrubOut
+
 HoldReason = Literal[
     "missing_documentation",
     "awaiting_query_response",
@@ -123,6 +125,7 @@ class PatientOut(BaseModel):
 
 class EncounterDetail(EncounterSummary):
     allowed_actions: list[str]
+    scrub: ScrubOut | None = Field(default=None, description="the latest scrub, on the coding answer")
     patient: PatientOut | None
     codes: dict[str, Any] | None
     coded_at: datetime | None

@@ -188,7 +188,20 @@ def _patient(loc: Located, problems: list[str]) -> PatientIn | None:
     family, given = human_name(res.get("name"))
     if loc.id is None:
         return None
-    return PatientIn(loc.id, _mrn(res), family, given, birth_date, gender)
+    return PatientIn(loc.id, _mrn(res), family, given, birth_date, gender, *_address(res))
+
+
+def _address(patient: dict[str, Any]) -> tuple[str | None, str | None, str | None, str | None]:
+    """Home (else first) address: street line, city, state, postal code — the claim needs them."""
+    addresses = objs(patient.get("address"))
+    home = next((a for a in addresses if a.get("use") == "home"), addresses[0] if addresses else {})
+    lines = [str(x) for x in home.get("line", []) if isinstance(x, str) and x.strip()]
+    return (
+        lines[0] if lines else None,
+        nonblank(home.get("city")),
+        nonblank(home.get("state")),
+        nonblank(home.get("postalCode")),
+    )
 
 
 def _mrn(patient: dict[str, Any]) -> str | None:

@@ -18,6 +18,10 @@ class PatientIn:
     given: str | None
     birth_date: date | None
     sex: str | None  # FHIR administrative gender: 'male' | 'female' | 'other' | 'unknown'
+    address_line: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
 
 
 @dataclass(frozen=True)

@@ -256,6 +256,9 @@ def synthetic_bundle(
             "name": [{"use": "official", "family": "Testpatient", "given": ["Sandbox"]}],
             "gender": "female",
             "birthDate": "1950-01-01",
+            "address": [
+                {"use": "home", "line": ["1 Sandbox Way"], "city": "Springfield", "state": "IL", "postalCode": "62701"}
+            ],
         },
         "prac": {
             "resourceType": "Practitioner",

@@ -201,5 +201,5 @@ class TestEndToEnd:
         coded = await tenant.post(f"/v1/encounters/{enc}/coding", "coder", json=coding)
         assert coded.status_code == 200, coded.text
         evidence = (await tenant.get(f"/v1/encounters/{enc}/evidence", "ops")).json()
-        assert [e["action"] for e in evidence["events"]] == ["docs_complete", "claim", "raise_query", "answer_query", "submit_coding"]
+        assert [e["action"] for e in evidence["events"]][:6] == ["docs_complete", "claim", "raise_query", "answer_query", "submit_coding", "start_scrub"]
         assert evidence["chain"]["verified"] is True

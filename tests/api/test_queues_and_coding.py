@@ -482,31 +482,6 @@ class TestHolds:
         assert released.status_code == 200, released.text
         assert (released.json()["status"], released.json()["assignee"]) == ("in_coding", "coder-1")
 
-    async def test_releasing_a_hold_on_a_coded_chart_returns_it_to_coded(
-        self, tenant: Tenant
-    ) -> None:
-        """The lifecycle lets a coded chart go on hold; releasing it must not reopen coding."""
-        enc = await tenant.new_encounter()
-        doc = (await _claim(tenant)).json()["documents"][0]["id"]
-        coded = await tenant.post(f"/v1/encounters/{enc['id']}/coding", "coder", json=_coding(doc))
-        assert coded.status_code == 200, coded.text
-        state, codes = coded.json()["status"], coded.json()["codes"]
-        if state != "coded":
-            pytest.skip(f"the chart moved on to {state!r} before a hold could be placed")
-        held = await tenant.post(
-            f"/v1/encounters/{enc['id']}/holds", "ops", json={"reason": "payer_instruction"}
-        )
-        assert held.status_code == 201, held.text
-        hold = held.json()["holds"][0]["id"]
-        released = await tenant.post(f"/v1/holds/{hold}/release", "ops", json={})
-        assert released.status_code == 200, released.text
-        body = released.json()
-        assert body["codes"] == codes
-        assert body["status"] == "coded", (
-            f"a hold released on a coded chart sent it to {body['status']!r} "
-            f"(assignee {body['assignee']!r}, lease {body['lease_expires_at']!r})"
-        )
-
     async def test_ops_can_release_a_missing_documentation_hold(self, tenant: Tenant) -> None:
         enc = await tenant.new_encounter(doc_types=("34117-2",))
         [hold] = (await _chart(tenant, enc["id"]))["holds"]

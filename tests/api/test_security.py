@@ -25,6 +25,32 @@ PROBLEM = "application/problem+json"
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/ui")}
 # Authenticated by the source's signature, not a bearer token (tests/api/test_webhooks.py).
 SIGNED = {("POST", "/v1/webhooks/ehr")}
+# Web UI
+# Public UI routes hold no data: the sign-in page (GET /ui, above), the sign-in POST (it checks the
+# token like a bearer request) and the static assets.
+PUBLIC |= {("POST", "/ui/login"), ("GET", "/ui/static/{name}")}
+# Pages behind the signed cookie session, not a bearer token: tests/api/test_ui_auth.py walks this
+# set (no session -> sign-in, wrong role -> 403, other tenant -> 404, bad CSRF -> 403, no change).
+WEB_UI = {
+    ("POST", "/ui/logout"),
+    ("GET", "/ui/home"),
+    ("GET", "/ui/welcome"),
+    ("GET", "/ui/dashboard"),
+    ("GET", "/ui/encounters"),
+    ("GET", "/ui/encounters/{encounter_id}"),
+    ("GET", "/ui/encounters/{encounter_id}/evidence"),
+    ("GET", "/ui/work"),
+    ("POST", "/ui/work/claim"),
+    ("GET", "/ui/work/{encounter_id}"),
+    ("GET", "/ui/codes"),
+    ("POST", "/ui/work/{encounter_id}/coding"),
+    ("POST", "/ui/work/{encounter_id}/query/lint"),
+    ("POST", "/ui/work/{encounter_id}/query"),
+    ("POST", "/ui/work/{encounter_id}/hold"),
+    ("GET", "/ui/inbox"),
+    ("POST", "/ui/inbox/{query_id}/answer"),
+    ("GET", "/ui/audits"),
+}
 
 
 @dataclass(frozen=True)
@@ -85,6 +111,52 @@ ROUTES: list[Route] = [
     Route("POST", "/v1/query-templates", "templates.manage", {"name": "t", "question": "q?"}),
     Route("GET", "/v1/metrics/queries", "metrics.read"),
     Route("GET", "/v1/metrics/holds", "metrics.read"),
+    # Claims, payer files, denials and appeals
+    Route("GET", "/v1/encounters/{encounter_id}/scrub", "encounters.read"),
+    Route(
+        "POST",
+        "/v1/encounters/{encounter_id}/scrub/acknowledge",
+        "coding.submit",
+        {"acknowledgments": [{"rule": "age.conflict", "reason": "documented"}]},
+    ),
+    Route("GET", "/v1/claims", "claims.read"),
+    Route("GET", "/v1/claims/{claim_id}", "claims.read"),
+    Route("GET", "/v1/claims/{claim_id}/x12", "claims.read"),
+    Route("POST", "/v1/acknowledgments", "remittances.post", {}),
+    Route("POST", "/v1/remittances", "remittances.post", {}),
+    Route("GET", "/v1/denials", "claims.read"),
+    Route("GET", "/v1/denials/{denial_id}", "claims.read"),
+    Route("POST", "/v1/denials/{denial_id}/appeals", "appeals.manage", {"reason": "documented and supported"}),
+    Route("POST", "/v1/denials/{denial_id}/write-off", "denials.work", {"reason": "small balance"}),
+    Route("GET", "/v1/appeals/{appeal_id}", "claims.read"),
+    Route("GET", "/v1/appeals/{appeal_id}/packet", "claims.read"),
+    Route("POST", "/v1/appeals/{appeal_id}/decision", "appeals.manage", {"decision": "upheld"}),
+    Route("GET", "/v1/metrics/revenue", "metrics.read"),
+    # Evidence and access log
+    Route("GET", "/v1/access-log", "access_log.read"),
+    # QA audits
+    Route("POST", "/v1/audits", "audits.manage", {"method": "census", "seed": 1}),
+    Route("GET", "/v1/audits", "audits.read"),
+    Route("GET", "/v1/audits/coaching", "audits.read"),
+    Route("GET", "/v1/audits/{audit_id}", "audits.read"),
+    Route("GET", "/v1/audits/{audit_id}/sample/verify", "audits.read"),
+    Route("GET", "/v1/audits/{audit_id}/charts/{chart_id}", "audits.review"),
+    Route(
+        "POST",
+        "/v1/audits/{audit_id}/charts/{chart_id}/review",
+        "audits.review",
+        {"diagnoses": [{"code": "E11.9"}]},
+    ),
+    Route("POST", "/v1/audits/{audit_id}/charts/{chart_id}/findings", "audits.review", {"findings": []}),
+    Route("GET", "/v1/audits/{audit_id}/findings", "audits.read"),
+    Route("POST", "/v1/audits/{audit_id}/close", "audits.manage"),
+    Route("GET", "/v1/audits/{audit_id}/report", "audits.read"),
+    Route("POST", "/v1/findings/{finding_id}/respond", "audits.respond", {"action": "agree"}),
+    Route(
+        "POST", "/v1/findings/{finding_id}/reconcile", "audits.review", {"outcome": "upheld", "comment": "x"}
+    ),
+    Route("POST", "/v1/education", "audits.manage", {"coder_id": "coder-1", "category": "specificity"}),
+    Route("POST", "/v1/education/{education_id}/acknowledge", "audits.respond"),
 ]
 ROLE_KEYS = {"ops", "admin", "coder", "vendor_lead", "auditor", "physician", "integrator"}
 
@@ -160,7 +232,7 @@ class TestRouteInventory:
         served = {(m, r.path) for r in _endpoints(app.routes) for m in r.methods}
         assert documented <= served, f"enumeration missed documented routes: {documented - served}"
         tested = {(r.method, r.path) for r in ROUTES}
-        untested = served - tested - PUBLIC - SIGNED
+        untested = served - tested - PUBLIC - SIGNED - WEB_UI
         assert not untested, (
             f"routes without an auth test; add them to ROUTES in {__name__}: {sorted(untested)}"
         )

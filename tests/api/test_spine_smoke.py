@@ -1,6 +1,6 @@
 """The walkthrough path over real HTTP: webhook → queue → claim → code → evidence."""
 
-from tests.support import Tenant
+from tests.support import Tenant, eventually
 
 
 class TestCodingPath:
@@ -24,10 +24,12 @@ class TestCodingPath:
         }
         coded = await tenant.post(f"/v1/encounters/{enc['id']}/coding", "coder", json=body)
         assert coded.status_code == 200, coded.text
-        assert coded.json()["status"] == "coded"
+        assert coded.json()["status"] == "scrubbing"
+        assert coded.json()["scrub"]["clean"] is True
+        await eventually(lambda: tenant.get(f"/v1/encounters/{enc['id']}", "ops"), until=lambda r: r.json()["status"] == "submitted")
         evidence = await tenant.get(f"/v1/encounters/{enc['id']}/evidence", "ops")
         assert evidence.status_code == 200
         data = evidence.json()
-        assert [e["action"] for e in data["events"]] == ["docs_complete", "claim", "submit_coding"]
-        assert data["codes"]["diagnoses"][0]["evidence"][0]["excerpt"] == "type 2 diabetes mellitus with hyperglycemia"
+        assert [e["action"] for e in data["events"]] == ["docs_complete", "claim", "submit_coding", "start_scrub", "scrub_clean"]
+        assert data["codes"]["diagnoses"][0]["support"][0]["excerpt"] == "type 2 diabetes mellitus with hyperglycemia"
         assert data["chain"]["verified"] is True

@@ -30,6 +30,7 @@ from clearchart.embedded import EmbeddedPostgres, free_port
 from clearchart.settings import Settings
 from integrations.sandbox.bundles import synthetic_bundle
 from integrations.sandbox.ehr import push_bundle
+from tests.support import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 60.0
@@ -361,7 +362,12 @@ class TestClearchartUp:
             json=_coding_body(chart["documents"][0]["id"]),
         )
         assert response.status_code == 200, response.text
-        assert response.json()["status"] == "coded"
+        assert response.json()["status"] in ("scrubbing", "submitted")
+        submitted = await eventually(
+            lambda: http.get(f"{up.api}/v1/encounters/{coded['id']}", headers=_auth(ops)),
+            until=lambda r: r.json()["status"] == "submitted",
+        )
+        assert submitted.json()["status"] == "submitted"
         evidence = await http.get(
             f"{up.api}/v1/encounters/{coded['id']}/evidence", headers=_auth(ops)
         )
@@ -370,6 +376,8 @@ class TestClearchartUp:
             "docs_complete",
             "claim",
             "submit_coding",
+            "start_scrub",
+            "scrub_clean",
         ]
         assert evidence.json()["chain"]["verified"] is True
         verified = await http.get(f"{up.api}/v1/audit-trail/verify", headers=_auth(ops))
@@ -389,13 +397,13 @@ class TestClearchartUp:
         await up.wait_ready(http)
         again = await http.get(f"{up.api}/v1/encounters/{coded['id']}", headers=_auth(ops))
         assert again.status_code == 200, again.text
-        assert again.json()["status"] == "coded"
+        assert again.json()["status"] == "submitted"
         evidence = await http.get(
             f"{up.api}/v1/encounters/{coded['id']}/evidence", headers=_auth(ops)
         )
         assert evidence.status_code == 200, evidence.text
         assert (
-            evidence.json()["codes"]["diagnoses"][0]["evidence"][0]["excerpt"]
+            evidence.json()["codes"]["diagnoses"][0]["support"][0]["excerpt"]
             == "type 2 diabetes mellitus with hyperglycemia"
         )
         before = await http.get(f"{up.api}/v1/encounters/{held['id']}", headers=_auth(ops))

@@ -62,7 +62,7 @@ class TestRefusals:
             transition("on_hold", "release_hold")
         assert transition("on_hold", "release_hold", "in_coding") == "in_coding"
         with pytest.raises(ValueError, match="cannot lead to"):
-            transition("on_hold", "release_hold", "coded")
+            transition("on_hold", "release_hold", "submitted")
 
     def test_system_events_are_not_offered_to_people(self) -> None:
         assert "lease_expire" not in allowed_actions("in_coding")

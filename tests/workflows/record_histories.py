@@ -21,7 +21,12 @@ from tests.workflows.test_queries_and_holds import PHYSICIAN
 from workflows.encounter import EncounterWorkflow
 from workflows.types import (
     AnswerQueryRequest,
+    AppealDecisionRequest,
+    AppealRequest,
+    ClaimAckRequest,
     ClaimRequest,
+    DenialRef,
+    EditRef,
     EncounterInput,
     IndicatorRef,
     IngestRequest,
@@ -29,6 +34,8 @@ from workflows.types import (
     RaiseQueryRequest,
     ReassignRequest,
     ReleaseHoldRequest,
+    RemitRequest,
+    ScrubOutcome,
     SubmitCodingRequest,
     WithdrawQueryRequest,
 )
@@ -75,10 +82,31 @@ async def record() -> None:
         await env.sleep(timedelta(hours=1))
         queries = await h.fetch_history()
         await h.terminate("recorded")
+        fakes.scrub_outcomes = [ScrubOutcome("s1", hard=[EditRef("em.modifier25_missing", "hard", "99214", 0)])]
+        eid = str(uuid.uuid4())
+        h = await env.client.start_workflow(EncounterWorkflow.run, EncounterInput("t1", eid), id=f"encounter/{eid}", task_queue=queue)
+        await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m2"))
+        await h.execute_update(EncounterWorkflow.claim, ClaimRequest(CODER, "lease-1"))
+        await h.execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(CODER, coding))
+        await h.execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(CODER, coding))
+        await env.sleep(timedelta(seconds=1))
+        snap = await h.query(EncounterWorkflow.snapshot)
+        claim_id = snap.claim.claim_id or ""
+        await h.execute_update(EncounterWorkflow.acknowledge_claim, ClaimAckRequest(claim_id, True, "A2:20"))
+        assert snap.claim.submitted_at is not None
+        deadline = (snap.claim.submitted_at + timedelta(days=120)).date().isoformat()
+        await h.execute_update(EncounterWorkflow.remit, RemitRequest(claim_id, "p1", "denied", 0, [DenialRef("d1", "coding", True, deadline, {})]))
+        await env.sleep(timedelta(days=95))
+        await h.execute_update(EncounterWorkflow.file_appeal, AppealRequest(OPS, "a1", "d1", "redetermination", "r" * 64, deadline))
+        await h.execute_update(EncounterWorkflow.decide_appeal, AppealDecisionRequest(OPS, "a1", "overturned", 12000))
+        claims = await h.fetch_history()
     await env.shutdown()
     HISTORIES.mkdir(exist_ok=True)
-    (HISTORIES / "encounter-spine.json").write_text(spine.to_json())
-    (HISTORIES / "encounter-queries.json").write_text(queries.to_json())
+    (HISTORIES / "encounter-claims.json").write_text(claims.to_json())
+    if not (HISTORIES / "encounter-spine.json").exists():  # recorded before the claim stage; keep it
+        (HISTORIES / "encounter-spine.json").write_text(spine.to_json())
+    if not (HISTORIES / "encounter-queries.json").exists():
+        (HISTORIES / "encounter-queries.json").write_text(queries.to_json())
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from workflows.encounter import EncounterWorkflow
 from workflows.types import (
     Actor,
     AddendumInput,
+    BillRequest,
+    BillResult,
     ClaimRequest,
     EncounterInput,
     IngestRequest,
@@ -25,8 +27,11 @@ from workflows.types import (
     Policy,
     ProjectInput,
     ReleaseRequest,
+    ScrubOutcome,
+    ScrubRequest,
     Snapshot,
     SubmitCodingRequest,
+    SubmitResult,
 )
 
 CODER = Actor("coder-1", "coder", "v1")
@@ -41,6 +46,8 @@ class FakeActivities:
         self.doc_types: dict[str, list[str]] = {}
         self.projected: list[ProjectInput] = []
         self.notified: list[Notification] = []
+        self.scrub_outcomes: list[ScrubOutcome] = []
+        self.submitted: list[str] = []
         self.policy = policy or Policy(lease_minutes=30, coding_sla_hours=48)
 
     @activity.defn(name="encounters.intake")
@@ -68,8 +75,21 @@ class FakeActivities:
     async def add_addendum(self, inp: AddendumInput) -> str:
         return f"addendum-{inp.query_id}"
 
+    @activity.defn(name="claims.scrub")
+    async def scrub(self, req: ScrubRequest) -> ScrubOutcome:
+        return self.scrub_outcomes.pop(0) if self.scrub_outcomes else ScrubOutcome(f"scrub-{req.run_no}")
+
+    @activity.defn(name="claims.create")
+    async def create_claim(self, req: BillRequest) -> BillResult:
+        return BillResult(f"claim-{req.scrub_id}", f"CC-{req.scrub_id}", 15000)
+
+    @activity.defn(name="claims.submit")
+    async def submit_claim(self, claim_id: str) -> SubmitResult:
+        self.submitted.append(claim_id)
+        return SubmitResult(True)
+
     def all(self) -> list[Any]:
-        return [self.intake, self.project, self.notify, self.add_addendum]
+        return [self.intake, self.project, self.notify, self.add_addendum, self.scrub, self.create_claim, self.submit_claim]
 
     def actions(self) -> list[str]:
         return [p.action for p in self.projected]
@@ -212,7 +232,7 @@ class TestSla:
             await h.execute_update(EncounterWorkflow.submit_coding, coding)
             await time_skipping.sleep(timedelta(days=5))
             assert "sla_overdue" not in fakes.actions()
-            assert (await h.query(EncounterWorkflow.snapshot)).status == "coded"
+            assert (await h.query(EncounterWorkflow.snapshot)).status == "submitted"
 
 
 class TestHistory:

@@ -1,0 +1,271 @@
+"""Claim-stage I/O: run the scrub against the loaded edit tables, build the 837P, send it.
+
+PHI the scrub and the claim need (sex, birth date, name, address) is read here from PostgreSQL;
+the workflow only passes ids and codes.
+"""
+
+import hashlib
+import uuid
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import httpx
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from integrations.billing.client import HttpClearinghouse
+from integrations.billing.errors import ClearinghouseRejected
+from integrations.billing.schemas import (
+    BillingProvider,
+    Claim837,
+    Interchange,
+    Payer,
+    Receiver,
+    ServiceLine,
+    Submitter,
+    Subscriber,
+)
+from integrations.billing.x837p import build_837p
+from integrations.billing.x999 import parse_999
+from integrations.codesets.catalog import default_catalog
+from models.claim_tables import (
+    ClaimRow,
+    CodeTableVersion,
+    FeeScheduleRow,
+    MueLimitRow,
+    PtpEditRow,
+    ScrubRun,
+)
+from models.coding import CodingSubmission
+from models.scrub import ScrubInput, ScrubLine, scrub
+from models.scrub_tables import MueLimit, PtpEdit, ScrubTables, builtin_tables
+from models.tables import Encounter, Patient, Tenant
+from workflows.types import (
+    BillRequest,
+    BillResult,
+    EditRef,
+    ScrubOutcome,
+    ScrubRequest,
+    SubmitResult,
+)
+
+log = structlog.get_logger(__name__)
+
+PLACE_OF_SERVICE = {"AMB": "11", "EMER": "23", "IMP": "21", "OBSENC": "22", "VR": "02", "HH": "12"}
+SANDBOX_PROVIDER = {
+    "npi": "1234567893",
+    "name": "SANDBOX CLINIC",
+    "tax_id": "123456789",
+    "address_line1": "100 MAIN ST",
+    "city": "SPRINGFIELD",
+    "state": "IL",
+    "zip_code": "627010001",
+}
+DEFAULT_CHARGE_CENTS = 15000
+
+
+def control_number(encounter_id: str, scrub_id: str) -> str:
+    """CLM01: short, stable for one scrub (so retries reuse it), unique across reworks."""
+    return "CC" + hashlib.sha256(f"{encounter_id}/{scrub_id}".encode()).hexdigest()[:14].upper()
+
+
+def _age(birth: date | None, on: date) -> int | None:
+    if birth is None:
+        return None
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _sex(value: str | None) -> Literal["male", "female"] | None:
+    return value if value in ("male", "female") else None  # type: ignore[return-value]
+
+
+async def load_tables(session: AsyncSession, codes: list[str]) -> ScrubTables:
+    """The operator-loaded NCCI/MUE rows for these codes; a table never loaded stays None, so
+    the scrub reports its check as skipped instead of silently passing it."""
+    versions = dict((await session.execute(select(CodeTableVersion.table_name, CodeTableVersion.version))).all())
+    tables = builtin_tables()
+    if "ptp" in versions:
+        rows = await session.scalars(select(PtpEditRow).where(PtpEditRow.column1.in_(codes), PtpEditRow.column2.in_(codes)))
+        ptp = [PtpEdit(r.column1, r.column2, r.effective_from, r.effective_to, r.modifier_indicator) for r in rows]  # type: ignore[arg-type]
+        tables = replace(tables, ptp=ptp, ptp_version=versions["ptp"])
+    if "mue" in versions:
+        rows2 = await session.scalars(select(MueLimitRow).where(MueLimitRow.code.in_(codes)))
+        mue = [MueLimit(r.code, r.limit, r.adjudication_indicator, r.effective_from, r.effective_to) for r in rows2]  # type: ignore[arg-type]
+        tables = replace(tables, mue=mue, mue_version=versions["mue"])
+    return tables
+
+
+async def fee(session: AsyncSession, tenant_id: str, payer_id: str | None, code: str, on: date) -> int | None:
+    """The tenant's rate for `code`: the payer's own schedule first, then the tenant default ('*')."""
+    for payer in (payer_id or "", "*"):
+        cents = await session.scalar(
+            select(FeeScheduleRow.amount_cents)
+            .where(
+                FeeScheduleRow.tenant_id == tenant_id,
+                FeeScheduleRow.payer_id == payer,
+                FeeScheduleRow.code == code,
+                FeeScheduleRow.modifier.is_(None),
+                FeeScheduleRow.effective_from <= on,
+                (FeeScheduleRow.effective_to.is_(None)) | (FeeScheduleRow.effective_to >= on),
+            )
+            .order_by(FeeScheduleRow.effective_from.desc())
+            .limit(1)
+        )
+        if cents is not None:
+            return cents
+    return None
+
+
+class ClaimActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient, clearinghouse_url: str, api_key: str) -> None:
+        self._sessions = sessions
+        self._clearinghouse = HttpClearinghouse(http, clearinghouse_url, api_key)
+
+    @activity.defn(name="claims.scrub")
+    async def scrub(self, req: ScrubRequest) -> ScrubOutcome:
+        encounter_id = uuid.UUID(req.encounter_id)
+        async with self._sessions.begin() as session:
+            existing = await session.scalar(
+                select(ScrubRun).where(ScrubRun.encounter_id == encounter_id, ScrubRun.run_no == req.run_no)
+            )
+            if existing is None:
+                existing = await self._run(session, req)
+            edits = [EditRef(e["rule"], e["severity"], e["code"], e["line_index"]) for e in existing.edits]
+        return ScrubOutcome(
+            str(existing.id), [e for e in edits if e.severity == "hard"], [e for e in edits if e.severity == "soft"]
+        )
+
+    async def _run(self, session: AsyncSession, req: ScrubRequest) -> ScrubRun:
+        e = await session.get_one(Encounter, uuid.UUID(req.encounter_id))
+        patient = await session.get(Patient, e.patient_id) if e.patient_id else None
+        dos = e.date_of_service or e.received_at.date()
+        inp = _scrub_input(req.coding, dos, patient, e.encounter_class)
+        catalog = default_catalog()
+        tables = await load_tables(session, [line.code for line in inp.lines])
+        result = scrub(inp, tables, icd_status=catalog.icd10cm_status)
+        row = ScrubRun(
+            id=uuid.uuid4(),
+            tenant_id=req.tenant_id,
+            encounter_id=e.id,
+            run_no=req.run_no,
+            edits=[
+                {"rule": x.rule, "severity": x.severity, "line_index": x.line_index, "code": x.code, "message": x.message}
+                for x in result.edits
+            ],
+            checks_ran=list(result.checks_ran),
+            checks_skipped=[{"check": s.check, "reason": s.reason} for s in result.checks_skipped],
+            table_versions=dict(result.table_versions),
+            hard_count=len(result.hard_edits),
+            soft_count=len(result.edits) - len(result.hard_edits),
+        )
+        session.add(row)
+        await session.flush()
+        log.info("claim.scrubbed", encounter_id=req.encounter_id, run=req.run_no, hard=row.hard_count, soft=row.soft_count)
+        return row
+
+    @activity.defn(name="claims.create")
+    async def create(self, req: BillRequest) -> BillResult:
+        number = control_number(req.encounter_id, req.scrub_id)
+        async with self._sessions.begin() as session:
+            found = await session.scalar(select(ClaimRow).where(ClaimRow.control_number == number))
+            if found is None:
+                found = await self._build(session, req, number)
+        return BillResult(str(found.id), found.control_number, found.total_charge_cents)
+
+    async def _build(self, session: AsyncSession, req: BillRequest, number: str) -> ClaimRow:
+        e = await session.get_one(Encounter, uuid.UUID(req.encounter_id))
+        tenant = await session.get_one(Tenant, req.tenant_id)
+        patient = await session.get(Patient, e.patient_id) if e.patient_id else None
+        if patient is None or patient.birth_date is None:
+            raise ApplicationError("the patient's birth date is missing; the claim cannot be built", non_retryable=True)
+        dos = e.date_of_service or e.received_at.date()
+        lines: list[dict[str, Any]] = []
+        for p in req.coding.procedures:
+            rate = await fee(session, req.tenant_id, e.payer_id, p.code, dos)
+            lines.append({"code": p.code, "modifiers": p.modifiers, "units": p.units, "pointers": p.pointers,
+                          "charge_cents": (rate or DEFAULT_CHARGE_CENTS) * p.units,
+                          "expected_cents": rate * p.units if rate is not None else None})
+        total = sum(line["charge_cents"] for line in lines)
+        expected = [line["expected_cents"] for line in lines]
+        provider = {**SANDBOX_PROVIDER, **(tenant.settings.get("billing_provider") or {})}
+        count = await session.scalar(select(func.count()).select_from(ClaimRow)) or 0
+        x12 = build_837p(
+            Interchange(sender_id="CLEARCHART", receiver_id="CLEARINGHOUSE", control_number=count + 1, created_at=datetime.now(UTC)),
+            Submitter(provider["name"], "CLEARCHART", "BILLING OFFICE", "2175550100"),
+            Receiver("SANDBOX CLEARINGHOUSE", "CLEARINGHOUSE"),
+            BillingProvider(**provider),
+            [(
+                Subscriber(
+                    member_id=f"M{patient.id.hex[:10].upper()}",
+                    last_name=patient.family or "UNKNOWN",
+                    first_name=patient.given or "UNKNOWN",
+                    birth_date=patient.birth_date,
+                    sex={"male": "M", "female": "F"}.get(patient.sex or "", "U"),  # type: ignore[arg-type]
+                    address_line1=patient.address_line or provider["address_line1"],
+                    city=patient.city or provider["city"],
+                    state=patient.state or provider["state"],
+                    zip_code=(patient.postal_code or provider["zip_code"]).replace("-", ""),
+                ),
+                Payer(e.payer_id or "UNKNOWN", e.payer_name or e.payer_id or "UNKNOWN PAYER", "MB" if (e.payer_id or "").upper().startswith("MEDICARE") else "CI"),
+                Claim837(
+                    claim_control_number=number,
+                    total_charge_cents=total,
+                    place_of_service=PLACE_OF_SERVICE.get(e.encounter_class or "", "11"),
+                    diagnoses=[d.code for d in req.coding.diagnoses],
+                    lines=[
+                        ServiceLine(line["code"], line["charge_cents"], line["units"], line["pointers"], dos, line["modifiers"])
+                        for line in lines
+                    ],
+                ),
+            )],
+        )  # fmt: skip
+        row = ClaimRow(
+            id=uuid.uuid4(),
+            tenant_id=req.tenant_id,
+            encounter_id=e.id,
+            control_number=number,
+            status="created",
+            payer_id=e.payer_id,
+            payer_name=e.payer_name,
+            total_charge_cents=total,
+            expected_cents=sum(x for x in expected if x is not None) if all(x is not None for x in expected) else None,
+            lines=lines,
+            x12=x12,
+        )
+        session.add(row)
+        await session.flush()
+        return row
+
+    @activity.defn(name="claims.submit")
+    async def submit(self, claim_id: str) -> SubmitResult:
+        """Idempotent: the clearinghouse recognizes the same batch name and body."""
+        async with self._sessions.begin() as session:
+            claim = await session.get_one(ClaimRow, uuid.UUID(claim_id))
+            try:
+                receipt = await self._clearinghouse.submit(claim.control_number, claim.x12)
+            except ClearinghouseRejected as exc:
+                claim.status, claim.rejection = "rejected", exc.detail
+                return SubmitResult(False, exc.detail)
+            accepted = all(group.accepted for group in parse_999(receipt.ack_999))
+            claim.submission_id, claim.ack_999 = receipt.id, receipt.ack_999
+            claim.status = "submitted" if accepted else "rejected"
+            claim.submitted_at = datetime.now(UTC)
+            if not accepted:
+                claim.rejection = "the clearinghouse's 999 rejected the file"
+        log.info("claim.submitted", claim_id=claim_id, accepted=accepted)
+        return SubmitResult(accepted, "" if accepted else "999 rejected")
+
+
+def _scrub_input(coding: CodingSubmission, dos: date, patient: Patient | None, encounter_class: str | None) -> ScrubInput:
+    return ScrubInput(
+        date_of_service=dos,
+        patient_sex=_sex(patient.sex if patient else None),
+        patient_age_years=_age(patient.birth_date if patient else None, dos),
+        diagnoses=[d.code for d in coding.diagnoses],
+        lines=[ScrubLine(p.code, list(p.modifiers), p.units, list(p.pointers)) for p in coding.procedures],
+        place_of_service=PLACE_OF_SERVICE.get(encounter_class or "", "11"),
+    )

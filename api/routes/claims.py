@@ -1,0 +1,121 @@
+"""The claim stage as people see it: the scrub result, soft-edit acknowledgments, claims, 837P."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse
+from sqlalchemy import Select, select
+
+from api.deps import SessionDep, TemporalDep, require
+from api.errors import NotFound
+from api.routes.encounters import PROBLEMS, actor, handle, load, store_text
+from api.schemas.claims import AcknowledgeIn, ClaimOut, ScrubOut
+from api.views import latest_scrub, scrub_view
+from models.access import Principal
+from models.claim_tables import ClaimRow, ScrubRun
+from models.repositories.encounters import EncounterRepository, visible
+from models.tables import Encounter
+from workflows.encounter import EncounterWorkflow
+from workflows.types import AcknowledgeEditsRequest, EditAck
+
+router = APIRouter(tags=["claims"])
+
+
+def claim_view(c: ClaimRow) -> ClaimOut:
+    return ClaimOut(
+        id=str(c.id),
+        encounter_id=str(c.encounter_id),
+        control_number=c.control_number,
+        status=c.status,
+        payer_id=c.payer_id,
+        payer_name=c.payer_name,
+        total_charge_cents=c.total_charge_cents,
+        expected_cents=c.expected_cents,
+        paid_cents=c.paid_cents,
+        lines=list(c.lines),
+        submitted_at=c.submitted_at,
+        acknowledged_at=c.acknowledged_at,
+        rejection=c.rejection,
+        filed=c.filed,
+    )
+
+
+@router.get("/v1/encounters/{encounter_id}/scrub", response_model=ScrubOut, responses=PROBLEMS)
+async def get_scrub(
+    encounter_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("encounters.read"))]
+) -> ScrubOut:
+    """The latest scrub: each edit with its rule, which checks ran and which were skipped (and why)."""
+    e = await load(EncounterRepository(session, who), encounter_id)
+    run = await latest_scrub(session, e.id)
+    if run is None:
+        raise NotFound("this chart has not been scrubbed yet; it is scrubbed when its coding is submitted")
+    return scrub_view(run)
+
+
+@router.post("/v1/encounters/{encounter_id}/scrub/acknowledge", response_model=ScrubOut, responses=PROBLEMS)
+async def acknowledge_edits(
+    encounter_id: uuid.UUID,
+    body: AcknowledgeIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    who: Annotated[Principal, Depends(require("coding.submit"))],
+) -> ScrubOut:
+    """Soft edits may leave with a reason; hard edits are fixed by recoding, never acknowledged."""
+    repo = EncounterRepository(session, who)
+    e = await load(repo, encounter_id)
+    run = await latest_scrub(session, e.id)
+    if run is None:
+        raise NotFound("this chart has no scrub result to acknowledge")
+    acks = [EditAck(a.rule, a.line_index, await store_text(repo, a.reason)) for a in body.acknowledgments]
+    await session.commit()
+    await handle(temporal, e.id).execute_update(
+        EncounterWorkflow.acknowledge_edits, AcknowledgeEditsRequest(actor(who), str(run.id), acks)
+    )
+    await session.commit()
+    refreshed = await session.get_one(ScrubRun, run.id, populate_existing=True)
+    return scrub_view(refreshed)
+
+
+def _visible_claims(who: Principal) -> Select[ClaimRow]:
+    return select(ClaimRow).where(ClaimRow.encounter_id.in_(visible(who).with_only_columns(Encounter.id)))
+
+
+@router.get("/v1/claims", response_model=list[ClaimOut])
+async def list_claims(
+    session: SessionDep,
+    who: Annotated[Principal, Depends(require("claims.read"))],
+    status: str | None = None,
+    encounter_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ClaimOut]:
+    stmt = _visible_claims(who)
+    if status:
+        stmt = stmt.where(ClaimRow.status == status)
+    if encounter_id:
+        stmt = stmt.where(ClaimRow.encounter_id == encounter_id)
+    rows = await session.scalars(stmt.order_by(ClaimRow.created_at.desc()).limit(limit))
+    return [claim_view(c) for c in rows.all()]
+
+
+async def _claim(session: SessionDep, who: Principal, claim_id: uuid.UUID) -> ClaimRow:
+    found = await session.scalar(_visible_claims(who).where(ClaimRow.id == claim_id))
+    if found is None:
+        raise NotFound(f"claim {claim_id} does not exist or is not visible to you")
+    return found
+
+
+@router.get("/v1/claims/{claim_id}", response_model=ClaimOut, responses=PROBLEMS)
+async def get_claim(
+    claim_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("claims.read"))]
+) -> ClaimOut:
+    return claim_view(await _claim(session, who, claim_id))
+
+
+@router.get("/v1/claims/{claim_id}/x12", response_class=PlainTextResponse, responses=PROBLEMS)
+async def get_claim_x12(
+    claim_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("claims.read"))]
+) -> PlainTextResponse:
+    """The X12 5010 837P (005010X222A1) exactly as it was sent."""
+    claim = await _claim(session, who, claim_id)
+    return PlainTextResponse(claim.x12, media_type="application/edi-x12")

@@ -1,0 +1,164 @@
+"""Denials worked to resolution: the denial queues, appeals with their packet, decisions, write-offs."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Select, select
+
+from api.appeal_packet import build_packet, render_html, render_pdf
+from api.deps import SessionDep, TemporalDep, require
+from api.errors import Conflict, NotFound, Unprocessable
+from api.routes.encounters import PROBLEMS, actor, handle, read_detail, store_text
+from api.schemas.claims import AppealIn, AppealOut, DecisionIn, DenialOut, WriteOffIn
+from api.schemas.encounters import EncounterDetail
+from models.access import Principal
+from models.claim_tables import AppealRow, DenialRow
+from models.repositories.encounters import EncounterRepository, visible
+from models.repositories.queries import QueryRepository
+from models.tables import Encounter
+from workflows.encounter import EncounterWorkflow
+from workflows.types import AppealDecisionRequest, AppealRequest, WriteOffRequest
+
+router = APIRouter(tags=["denials"])
+
+
+def _visible(who: Principal) -> Select[DenialRow]:
+    return select(DenialRow).where(DenialRow.encounter_id.in_(visible(who).with_only_columns(Encounter.id)))
+
+
+def denial_view(d: DenialRow) -> DenialOut:
+    return DenialOut(
+        id=str(d.id), encounter_id=str(d.encounter_id), claim_id=str(d.claim_id), group_code=d.group_code, carc=d.carc,
+        rarcs=list(d.rarcs), category=d.category, amount_cents=d.amount_cents, line_index=d.line_index,
+        appealable=d.appealable, not_appealable_reason=d.not_appealable_reason, notice_date=d.notice_date,
+        appeal_deadline=d.appeal_deadline, work_queue=d.work_queue, status=d.status,
+    )  # fmt: skip
+
+
+async def appeal_view(repo: QueryRepository, a: AppealRow) -> AppealOut:
+    texts = await repo.texts({a.reason_sha256})
+    return AppealOut(
+        id=str(a.id), encounter_id=str(a.encounter_id), denial_id=str(a.denial_id), level=a.level,
+        reason=texts.get(a.reason_sha256), deadline=a.deadline, status=a.status, filed_by=a.filed_by,
+        filed_at=a.filed_at, decision=a.decision, recovered_cents=a.recovered_cents, decided_at=a.decided_at,
+    )  # fmt: skip
+
+
+async def _denial(session: SessionDep, who: Principal, denial_id: uuid.UUID) -> DenialRow:
+    found = await session.scalar(_visible(who).where(DenialRow.id == denial_id))
+    if found is None:
+        raise NotFound(f"denial {denial_id} does not exist or is not visible to you")
+    return found
+
+
+async def _appeal(session: SessionDep, who: Principal, appeal_id: uuid.UUID) -> AppealRow:
+    found = await session.scalar(
+        select(AppealRow).where(AppealRow.id == appeal_id, AppealRow.encounter_id.in_(visible(who).with_only_columns(Encounter.id)))
+    )
+    if found is None:
+        raise NotFound(f"appeal {appeal_id} does not exist or is not visible to you")
+    return found
+
+
+@router.get("/v1/denials", response_model=list[DenialOut])
+async def list_denials(
+    session: SessionDep,
+    who: Annotated[Principal, Depends(require("claims.read"))],
+    status: str | None = None,
+    work_queue: Annotated[str | None, Query(description="denials-coding or denials")] = None,
+    category: str | None = None,
+    encounter_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[DenialOut]:
+    stmt = _visible(who)
+    for column, value in ((DenialRow.status, status), (DenialRow.work_queue, work_queue), (DenialRow.category, category), (DenialRow.encounter_id, encounter_id)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    rows = await session.scalars(stmt.order_by(DenialRow.appeal_deadline.nulls_last(), DenialRow.created_at).limit(limit))
+    return [denial_view(d) for d in rows.all()]
+
+
+@router.get("/v1/denials/{denial_id}", response_model=DenialOut, responses=PROBLEMS)
+async def get_denial(denial_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("claims.read"))]) -> DenialOut:
+    return denial_view(await _denial(session, who, denial_id))
+
+
+@router.post("/v1/denials/{denial_id}/appeals", response_model=AppealOut, status_code=201, responses={**PROBLEMS, 422: {"description": "not appealable"}})
+async def file_appeal(
+    denial_id: uuid.UUID,
+    body: AppealIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    who: Annotated[Principal, Depends(require("appeals.manage"))],
+) -> AppealOut:
+    denial = await _denial(session, who, denial_id)
+    if not denial.appealable:
+        raise Unprocessable(f"this denial is not appealable: {denial.not_appealable_reason}")
+    if await session.scalar(select(AppealRow.id).where(AppealRow.denial_id == denial.id, AppealRow.status == "open")):
+        raise Conflict("an appeal is already open for this denial; record its decision first")
+    if denial.appeal_deadline is None or denial.appeal_deadline < datetime.now(UTC).date():
+        raise Unprocessable(f"the appeal deadline ({denial.appeal_deadline}) has passed")
+    reason = await store_text(EncounterRepository(session, who), body.reason)
+    await session.commit()
+    appeal_id = str(uuid.uuid4())
+    request = AppealRequest(actor(who), appeal_id, str(denial.id), body.level, reason, denial.appeal_deadline.isoformat())
+    await handle(temporal, denial.encounter_id).execute_update(EncounterWorkflow.file_appeal, request)
+    session.expire_all()
+    return await appeal_view(QueryRepository(session, who), await _appeal(session, who, uuid.UUID(appeal_id)))
+
+
+@router.post("/v1/denials/{denial_id}/write-off", response_model=EncounterDetail, responses=PROBLEMS)
+async def write_off(
+    denial_id: uuid.UUID,
+    body: WriteOffIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    who: Annotated[Principal, Depends(require("denials.work"))],
+) -> EncounterDetail:
+    denial = await _denial(session, who, denial_id)
+    await handle(temporal, denial.encounter_id).execute_update(EncounterWorkflow.write_off, WriteOffRequest(actor(who), body.reason))
+    return await read_detail(EncounterRepository(session, who), denial.encounter_id)
+
+
+@router.get("/v1/appeals/{appeal_id}", response_model=AppealOut, responses=PROBLEMS)
+async def get_appeal(appeal_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("claims.read"))]) -> AppealOut:
+    return await appeal_view(QueryRepository(session, who), await _appeal(session, who, appeal_id))
+
+
+@router.get("/v1/appeals/{appeal_id}/packet", responses={**PROBLEMS, 200: {"content": {"text/html": {}, "application/pdf": {}, "application/json": {}}}})
+async def appeal_packet(
+    appeal_id: uuid.UUID,
+    session: SessionDep,
+    who: Annotated[Principal, Depends(require("claims.read"))],
+    format: Literal["json", "html", "pdf"] = "html",
+) -> Response:
+    """The appeal packet: denial, codes with their supporting excerpts, documents, queries and answers."""
+    appeal = await _appeal(session, who, appeal_id)
+    packet = await build_packet(session, who, appeal)
+    if format == "json":
+        from fastapi.responses import JSONResponse
+
+        return JSONResponse(packet)
+    if format == "pdf":
+        return Response(render_pdf(packet), media_type="application/pdf")
+    return HTMLResponse(render_html(packet))
+
+
+@router.post("/v1/appeals/{appeal_id}/decision", response_model=AppealOut, responses=PROBLEMS)
+async def decide_appeal(
+    appeal_id: uuid.UUID,
+    body: DecisionIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    who: Annotated[Principal, Depends(require("appeals.manage"))],
+) -> AppealOut:
+    appeal = await _appeal(session, who, appeal_id)
+    if body.decision == "upheld" and body.recovered_cents:
+        raise Unprocessable("an upheld appeal recovers nothing; send recovered_cents 0 or decide 'partial'")
+    request = AppealDecisionRequest(actor(who), str(appeal.id), body.decision, body.recovered_cents)
+    await handle(temporal, appeal.encounter_id).execute_update(EncounterWorkflow.decide_appeal, request)
+    session.expire_all()
+    return await appeal_view(QueryRepository(session, who), await _appeal(session, who, appeal_id))

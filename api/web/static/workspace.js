@@ -1,0 +1,231 @@
+// Coder workspace: code rows with ICD-10-CM search, evidence from selected document text,
+// query compliance lint as you type, and the submit/raise/hold calls (errors shown inline).
+"use strict";
+(function () {
+  let picked = null; // the last text selected inside a document: {document_id, excerpt, name}
+
+  document.addEventListener("selectionchange", () => {
+    const sel = document.getSelection();
+    if (!sel || sel.isCollapsed) return;
+    const node = sel.anchorNode && (sel.anchorNode.nodeType === 1 ? sel.anchorNode : sel.anchorNode.parentElement);
+    const doc = node && node.closest("pre[data-document-id]");
+    const text = sel.toString().trim();
+    if (doc && text) picked = { document_id: doc.dataset.documentId, excerpt: text, name: doc.dataset.documentName };
+  });
+
+  function chip(list, item, noun) {
+    const li = document.createElement("li");
+    li.dataset.documentId = item.document_id;
+    li.dataset.excerpt = item.excerpt;
+    const short = item.excerpt.length > 80 ? item.excerpt.slice(0, 79) + "…" : item.excerpt;
+    li.append("“" + short + "” (" + item.name + ") ");
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "link";
+    remove.textContent = "Remove";
+    remove.setAttribute("aria-label", "Remove " + noun + " “" + short + "”");
+    remove.addEventListener("click", () => { li.remove(); list.dispatchEvent(new Event("change", { bubbles: true })); });
+    li.append(remove);
+    list.append(li);
+    list.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  function cite(list, noun, status) {
+    if (!picked) { status.textContent = "Select text in a document first."; return; }
+    chip(list, picked, noun);
+    status.textContent = "";
+  }
+
+  const cited = (list) => [...list.children].map((li) => ({ document_id: li.dataset.documentId, excerpt: li.dataset.excerpt }));
+  const csv = (value) => value.split(",").map((s) => s.trim()).filter(Boolean);
+
+  function codeSearch(row, n) {
+    const input = row.querySelector(".code-input");
+    const box = row.querySelector(".suggestions");
+    const desc = row.querySelector(".desc");
+    box.id = "dx-suggest-" + n;
+    input.setAttribute("aria-controls", box.id);
+    let timer = null, active = -1;
+    const close = () => { box.hidden = true; input.setAttribute("aria-expanded", "false"); input.removeAttribute("aria-activedescendant"); active = -1; };
+    const choose = (li) => {
+      input.value = li.dataset.code;
+      desc.textContent = li.dataset.description + (li.dataset.billable === "true" ? " — billable" : " — header code, not billable");
+      close();
+      input.focus();
+    };
+    const highlight = (i) => {
+      const items = [...box.children];
+      if (!items.length) return;
+      active = (i + items.length) % items.length;
+      items.forEach((li, k) => li.setAttribute("aria-selected", String(k === active)));
+      input.setAttribute("aria-activedescendant", items[active].id);
+      items[active].scrollIntoView({ block: "nearest" });
+    };
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      desc.textContent = "";
+      timer = setTimeout(async () => {
+        const q = input.value.trim();
+        if (q.length < 2) { close(); return; }
+        const response = await fetch("/ui/codes?q=" + encodeURIComponent(q), { headers: { Accept: "application/json" }, credentials: "same-origin" });
+        if (!response.ok) return;
+        const hits = await response.json();
+        box.replaceChildren(...hits.map((h, k) => {
+          const li = document.createElement("li");
+          li.id = box.id + "-" + k;
+          li.setAttribute("role", "option");
+          li.dataset.code = h.code;
+          li.dataset.description = h.description;
+          li.dataset.billable = String(h.billable);
+          li.textContent = h.code + " — " + h.description + (h.billable ? " (billable)" : " (header, not billable)");
+          li.addEventListener("mousedown", (e) => { e.preventDefault(); choose(li); });
+          return li;
+        }));
+        box.hidden = hits.length === 0;
+        input.setAttribute("aria-expanded", String(hits.length > 0));
+      }, 200);
+    });
+    input.addEventListener("keydown", (e) => {
+      if (box.hidden) return;
+      if (e.key === "ArrowDown") { e.preventDefault(); highlight(active + 1); }
+      else if (e.key === "ArrowUp") { e.preventDefault(); highlight(active - 1); }
+      else if (e.key === "Enter" && active >= 0) { e.preventDefault(); choose(box.children[active]); }
+      else if (e.key === "Escape") { close(); }
+    });
+    input.addEventListener("blur", () => setTimeout(close, 150));
+  }
+
+  function renumber(list, noun) {
+    [...list.children].forEach((row, i) => {
+      row.querySelectorAll("input").forEach((input) => {
+        const label = input.closest("label").querySelector(".lbl").textContent;
+        input.setAttribute("aria-label", noun + " " + (i + 1) + " " + label.toLowerCase());
+      });
+      row.querySelector(".use-selection").setAttribute("aria-label", "Add selected text as evidence for " + noun.toLowerCase() + " " + (i + 1));
+      row.querySelector(".remove").setAttribute("aria-label", "Remove " + noun.toLowerCase() + " " + (i + 1));
+    });
+  }
+
+  let rows = 0;
+  function addRow(kind, status) {
+    const list = document.getElementById(kind === "dx" ? "dx-list" : "px-list");
+    const noun = kind === "dx" ? "Diagnosis" : "Procedure";
+    const row = document.getElementById(kind + "-row").content.firstElementChild.cloneNode(true);
+    rows += 1;
+    list.append(row);
+    if (kind === "dx") codeSearch(row, rows);
+    row.querySelector(".use-selection").addEventListener("click", () => cite(row.querySelector(".chips"), "evidence", status));
+    row.querySelector(".remove").addEventListener("click", () => { row.remove(); renumber(list, noun); });
+    renumber(list, noun);
+    return row;
+  }
+
+  function coding(form) {
+    const errors = document.getElementById("coding-errors");
+    document.getElementById("add-dx").addEventListener("click", () => addRow("dx", errors).querySelector("input").focus());
+    document.getElementById("add-px").addEventListener("click", () => addRow("px", errors).querySelector("input").focus());
+    addRow("dx", errors);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const dx = [...document.querySelectorAll("#dx-list > li")].map((r) => ({
+        code: r.querySelector("[name=code]").value.trim(), evidence: cited(r.querySelector(".chips")) }));
+      const px = [...document.querySelectorAll("#px-list > li")].map((r) => ({
+        code: r.querySelector("[name=code]").value.trim(),
+        modifiers: csv(r.querySelector("[name=modifiers]").value),
+        units: Number(r.querySelector("[name=units]").value || "1"),
+        pointers: csv(r.querySelector("[name=pointers]").value).map(Number),
+        evidence: cited(r.querySelector(".chips")) }));
+      form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+      const result = await window.cc.call("POST", form.dataset.url, { diagnoses: dx, procedures: px });
+      if (result.ok && result.data.ok !== false) { location.assign(result.data.next); return; }
+      window.cc.errorList(errors, result.data);
+      for (const err of result.data.errors || []) {
+        const m = /^(diagnoses|procedures)\[(\d+)\]/.exec(err.path || err.location || "");
+        if (!m) continue;
+        const row = document.querySelectorAll(m[1] === "diagnoses" ? "#dx-list > li" : "#px-list > li")[Number(m[2])];
+        const input = row && row.querySelector("[name=code]");
+        if (input) input.setAttribute("aria-invalid", "true");
+      }
+      errors.focus();
+    });
+  }
+
+  function query(form) {
+    const $ = (id) => document.getElementById(id);
+    const indicators = $("q-indicators");
+    const lintBox = $("q-lint");
+    const errors = $("query-errors");
+    const draft = () => {
+      const kind = $("q-form").value;
+      return {
+        physician_npi: $("q-npi").value.trim() || null,
+        question: $("q-question").value.trim(),
+        form: kind,
+        indicators: cited(indicators),
+        options: kind === "multiple_choice" ? $("q-options").value.split("\n").map((s) => s.trim()).filter(Boolean) : [],
+        yes_no_purpose: kind === "yes_no" ? ($("q-purpose").value || null) : null,
+        proposed_diagnosis: kind === "yes_no" ? ($("q-proposed").value.trim() || null) : null,
+      };
+    };
+    const toggle = () => {
+      $("q-options-wrap").hidden = $("q-form").value !== "multiple_choice";
+      $("q-yesno-wrap").hidden = $("q-form").value !== "yes_no";
+    };
+    let timer = null;
+    const lint = () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const body = draft();
+        if (!body.question) { lintBox.replaceChildren(); return; }
+        const result = await window.cc.call("POST", form.dataset.lint, body);
+        if (!result.ok || result.data.ok === false) return;
+        const issues = result.data.issues || [];
+        if (!issues.length) {
+          const p = document.createElement("p");
+          p.className = "clean";
+          p.textContent = "No compliance issues found.";
+          lintBox.replaceChildren(p);
+          return;
+        }
+        const ul = document.createElement("ul");
+        for (const i of issues) {
+          const li = document.createElement("li");
+          li.className = "issue";
+          li.dataset.rule = i.rule;
+          li.textContent = "[" + i.rule + "] " + i.message;
+          ul.append(li);
+        }
+        lintBox.replaceChildren(ul);
+      }, 300);
+    };
+    $("q-cite").addEventListener("click", () => cite(indicators, "indicator", errors));
+    form.addEventListener("input", lint);
+    form.addEventListener("change", (e) => { if (e.target === $("q-form")) toggle(); lint(); });
+    toggle();
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const result = await window.cc.call("POST", form.dataset.url, draft());
+      if (result.ok && result.data.ok !== false) { location.assign(result.data.next); return; }
+      window.cc.errorList(errors, result.data);
+    });
+  }
+
+  function hold(form) {
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const body = { reason: document.getElementById("h-reason").value, note: document.getElementById("h-note").value };
+      const result = await window.cc.call("POST", form.dataset.url, body);
+      if (result.ok && result.data.ok !== false) { location.assign(result.data.next); return; }
+      window.cc.errorList(document.getElementById("hold-errors"), result.data);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const c = document.getElementById("coding-form");
+    if (c) coding(c);
+    const q = document.getElementById("query-form");
+    if (q) query(q);
+    const h = document.getElementById("hold-form");
+    if (h) hold(h);
+  });
+})();

@@ -1,0 +1,175 @@
+"""What every stage of the encounter workflow shares: state, rules, projection and notices.
+
+The workflow class is assembled from stages (queries, claims) that all derive from this core, so
+each stage's handlers live in a module of their own while Temporal sees one workflow.
+"""
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from models import lifecycle
+    from models.lifecycle import State, TransitionError
+    from workflows.types import (
+        Actor,
+        Hold,
+        Notification,
+        Outcome,
+        ProjectInput,
+        QueryEvent,
+        Record,
+        Snapshot,
+    )
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Projection must land eventually; a database outage stalls the update, it never loses the write.
+PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+MANAGERS: frozenset[str] = frozenset({"ops", "admin"})
+# A chart whose query was answered while nobody held it goes to the front of its queue.
+FRONT_OF_QUEUE = 1000
+
+
+def refuse(message: str, kind: str, **details: Any) -> ApplicationError:
+    return ApplicationError(message, details, type=kind, non_retryable=True)
+
+
+class EncounterCore:
+    _tenant: str
+    _id: str
+    _s: Snapshot
+    _lock: asyncio.Lock
+    _wake: bool
+
+    def _validate(self, action: str) -> None:
+        try:
+            lifecycle.targets(self._s.status, action)  # type: ignore[arg-type]
+        except TransitionError as exc:
+            raise refuse(str(exc), "InvalidTransition", state=exc.state, allowed_actions=exc.allowed) from exc
+
+    def _check_holder(self, actor: Actor) -> None:
+        if actor.role not in MANAGERS and self._s.assignee_user != actor.user_id:
+            raise refuse(
+                "this chart is not leased to you; claim it from its queue first",
+                "NotHolder",
+                state=self._s.status,
+                assignee=self._s.assignee_user,
+            )
+
+    def _add_hold(self, reason: str, actor: Actor, note_sha256: str | None = None, query_id: str | None = None) -> Hold:
+        if self._s.status != "on_hold":
+            self._s.resume_status = self._s.status if self._s.status == "coded" else None
+        hold = Hold(str(workflow.uuid4()), reason, workflow.now(), actor.user_id, note_sha256, query_id)
+        self._s.holds.append(hold)
+        return hold
+
+    def _drop_holds(self, match: Callable[[Hold], bool]) -> bool:
+        kept = [h for h in self._s.holds if not match(h)]
+        changed = len(kept) != len(self._s.holds)
+        self._s.holds = kept
+        return changed
+
+    def _after_holds(self) -> State:
+        s = self._s
+        if s.holds:
+            return "on_hold"
+        if s.resume_status == "coded":
+            return "coded"
+        if s.assignee_user:
+            s.lease_expires_at = workflow.now() + timedelta(minutes=s.policy.lease_minutes)
+            return "in_coding"
+        return "ready"
+
+    def _assign(self, user: str, vendor: str | None, token: str) -> None:
+        s = self._s
+        s.assignee_user, s.assignee_vendor, s.lease_token = user, vendor, token
+        s.lease_expires_at = workflow.now() + timedelta(minutes=s.policy.lease_minutes)
+        if user not in s.worked_by:
+            s.worked_by.append(user)
+
+    def _unassign(self) -> None:
+        s = self._s
+        s.assignee_user = s.assignee_vendor = s.lease_token = None
+        s.lease_expires_at = None
+
+    def _public(self) -> dict[str, Any]:
+        s = self._s
+        return {"status": s.status, "assignee": s.assignee_user, "holds": sorted(h.reason for h in s.holds)}
+
+    async def _commit(
+        self,
+        action: str,
+        actor: Actor,
+        before: dict[str, Any],
+        to: str,
+        *,
+        reason: str | None = None,
+        query: QueryEvent | None = None,
+        records: list[Record] | None = None,
+    ) -> None:
+        """Apply the new state and project it with its audit event; system events skip the table."""
+        s = self._s
+        if action in lifecycle.TRANSITIONS[s.status]:  # type: ignore[index]
+            to = lifecycle.transition(s.status, action, to)  # type: ignore[arg-type]
+        s.status = to
+        s.seq += 1
+        self._wake = True
+        await workflow.execute_activity(
+            "encounters.project",
+            ProjectInput(
+                tenant_id=self._tenant,
+                encounter_id=self._id,
+                seq=s.seq,
+                action=action,
+                actor=actor,
+                before=before,
+                after=self._public(),
+                occurred_at=workflow.now(),
+                row=self._row(),
+                reason=reason,
+                query=query,
+                records=records or [],
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=PROJECTION_RETRY,
+        )
+
+    async def _notify(self, kind: str, recipient: str, subject: str, *, query_id: str | None = None, hold_id: str | None = None) -> None:
+        note = Notification(self._tenant, self._id, f"{self._id}:{self._s.seq}:{kind}", kind, recipient, subject, query_id, hold_id)
+        await workflow.execute_activity(
+            "notifications.send", note, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=PROJECTION_RETRY
+        )
+
+    def _row(self) -> dict[str, Any]:
+        s = self._s
+
+        def iso(value: Any) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "status": s.status,
+            "queue_id": s.queue_id,
+            "priority": s.priority,
+            "assignee_user": s.assignee_user,
+            "assignee_vendor": s.assignee_vendor,
+            "lease_token": s.lease_token,
+            "lease_expires_at": iso(s.lease_expires_at),
+            "holds": [
+                {"id": h.id, "reason": h.reason, "placed_at": iso(h.placed_at), "placed_by": h.placed_by, "query_id": h.query_id}
+                for h in s.holds
+            ],
+            "codes": dataclasses.asdict(s.coding) if s.coding else None,
+            "coded_at": iso(s.coded_at),
+            "worked_by": list(s.worked_by),
+            "sla_due_at": iso(s.sla_due_at),
+            "overdue": s.overdue,
+        }
+
+    def _outcome(self) -> Outcome:
+        return Outcome(self._id, self._s.status, self._s.seq)
