@@ -32,11 +32,11 @@ from api.routes import (
     x12_intake,
 )
 from clearchart.db import make_engine, make_sessions
-from models.repositories.claim_history import claim_history
 from clearchart.settings import Settings, get_settings
 from clearchart.temporal import connect
 from integrations.codesets.catalog import warm_catalog
 from integrations.sandbox.clearinghouse import create_app as create_sandbox_clearinghouse
+from models.repositories.claim_history import claim_history
 
 log = structlog.get_logger(__name__)
 

@@ -46,15 +46,15 @@ async def claim_history(session: AsyncSession, tenant_id: str, encounter_id: uui
             ClaimEntry(str(c.id), c.control_number, c.status, c.submitted_at, submitter, c.total_charge_cents, c.paid_cents,
                        "accepted" if c.filed else None, c.rejection)
             for c in claims
-        ],  # fmt: skip
+        ],
         denials=[
             DenialEntry(str(d.id), str(d.claim_id), d.group_code, d.carc, d.category, d.notice_date, list(d.rarcs),
                         d.line_index, d.amount_cents, d.appeal_deadline, d.status)
             for d in denials
-        ],  # fmt: skip
+        ],
         appeals=[
             AppealEntry(str(a.id), str(a.denial_id), a.level, a.filed_at, a.filed_by, a.deadline, a.status, a.decision,
                         a.decided_at, a.recovered_cents)
             for a in appeals
-        ],  # fmt: skip
+        ],
     )
