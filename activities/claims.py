@@ -41,6 +41,7 @@ from models.claim_tables import (
     ScrubRun,
 )
 from models.coding import CodingSubmission
+from models.qa_tables import QaAuditHold
 from models.scrub import ScrubInput, ScrubLine, scrub
 from models.scrub_tables import MueLimit, PtpEdit, ScrubTables, builtin_tables
 from models.tables import Encounter, Patient, Tenant
@@ -171,6 +172,13 @@ class ClaimActivities:
     async def create(self, req: BillRequest) -> BillResult:
         number = control_number(req.encounter_id, req.scrub_id)
         async with self._sessions.begin() as session:
+            held = await session.scalar(
+                select(QaAuditHold.id).where(
+                    QaAuditHold.encounter_id == uuid.UUID(req.encounter_id), QaAuditHold.released_at.is_(None)
+                )
+            )
+            if held is not None:
+                return BillResult("", "", 0, held_for_qa=True)
             found = await session.scalar(select(ClaimRow).where(ClaimRow.control_number == number))
             if found is None:
                 found = await self._build(session, req, number)

@@ -43,6 +43,7 @@ def workflow_policy(settings: Mapping[str, Any]) -> Policy:
         query_expire_hours=float(settings.get("query_expire_hours", 168)),
         query_keeps_assignee=bool(settings.get("query_keeps_assignee", True)),
         query_escalate_to=str(settings.get("query_escalate_to", "physician-advisor")),
+        prebill_review_hours=float(settings.get("prebill_review_hours", 0)),
         hold_alert_hours={str(k): float(v) for k, v in (settings.get("hold_alert_hours") or {}).items()},
     )
 

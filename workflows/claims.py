@@ -59,9 +59,29 @@ class ClaimStage(EncounterCore):
             rules = ", ".join(sorted({e.rule for e in result.soft}))
             await self._commit("scrub_soft_edits", SYSTEM, before, "scrubbing", reason=rules)
         else:
-            c.ready_to_bill = True
-            self._wake = True
+            self._ready_to_bill()
         return Outcome(self._id, s.status, s.seq, scrub_id=result.scrub_id)
+
+    def _ready_to_bill(self) -> None:
+        c, hours = self._s.claim, self._s.policy.prebill_review_hours
+        c.ready_to_bill = True
+        c.bill_after = workflow.now() + timedelta(hours=hours) if hours > 0 else None
+        self._wake = True
+
+    def _may_bill(self) -> bool:
+        c = self._s.claim
+        due = c.bill_after is None or c.bill_after <= workflow.now()
+        return self._s.status == "scrubbing" and c.ready_to_bill and not c.qa_held and due
+
+    @workflow.signal
+    def qa_released(self) -> None:
+        """A prospective QA review of this chart finished: billing may go on."""
+        c = self._s.claim
+        if c.qa_held:
+            c.qa_held = False
+            c.ready_to_bill = True
+            c.bill_after = None
+            self._wake = True
 
     def _back_to_coder(self) -> None:
         s = self._s
@@ -77,7 +97,7 @@ class ClaimStage(EncounterCore):
             before, c = self._public(), self._s.claim
             acks = [{"rule": a.rule, "line_index": a.line_index, "reason_sha256": a.reason_sha256, "by": req.actor.user_id} for a in req.acknowledgments]
             c.pending_soft = []
-            c.ready_to_bill = True
+            self._ready_to_bill()
             await self._commit(
                 "acknowledge_edits", req.actor, before, "scrubbing", reason=req.scrub_id,
                 records=[Record("scrub_runs", req.scrub_id, {"acknowledgments": acks})],
@@ -107,6 +127,10 @@ class ClaimStage(EncounterCore):
             "claims.create", BillRequest(self._tenant, self._id, c.scrub_id, s.coding), result_type=BillResult,
             start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=PROJECTION_RETRY,
         )
+        if bill.held_for_qa:
+            c.ready_to_bill, c.qa_held = False, True
+            await self._commit("qa_prebill_hold", SYSTEM, self._public(), "scrubbing", reason="sampled by a prospective QA audit")
+            return
         sent: SubmitResult = await workflow.execute_activity(
             "claims.submit", bill.claim_id, result_type=SubmitResult,
             start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=PROJECTION_RETRY,

@@ -39,6 +39,8 @@ def pending(s: Snapshot, now: datetime) -> list[Due]:
         if found:
             out.append(Due("query", found[1], q.id, found[0]))
     c = s.claim
+    if s.status == "scrubbing" and c.ready_to_bill and c.bill_after and not c.qa_held:
+        out.append(Due("bill", c.bill_after))
     if s.status == "submitted" and c.submitted_at and not c.follow_up_sent:
         out.append(Due("claim_follow_up", c.submitted_at + timedelta(days=s.policy.claim_follow_up_days)))
     if s.status == "denied" and c.appeal_id is None:

@@ -72,7 +72,7 @@ class EncounterWorkflow(ClaimStage, QueryStage):
                 with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(lambda: self._wake or self._history_full(), timeout=timeout)
             await self._fire_timers()
-            if self._s.claim.ready_to_bill and self._s.status == "scrubbing":
+            if self._may_bill():
                 async with self._lock:
                     await self._bill()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -253,6 +253,8 @@ class EncounterWorkflow(ClaimStage, QueryStage):
             hold.alerted = True
             await self._commit("hold_aging_alert", SYSTEM, before, s.status, reason=hold.reason)
             await self._notify("hold_aging_alert", "ops", f"A '{hold.reason}' hold has passed its aging threshold", hold_id=hold.id)
+        elif due.kind == "bill":
+            self._wake = True  # the run loop bills once the pre-bill review window has passed
         elif due.kind in ("claim_follow_up", "appeal_warning", "appeal_deadline"):
             await self._fire_claim(due)
         elif due.kind == "query" and due.event:

@@ -33,6 +33,8 @@ class Policy:
     query_escalate_to: str = "physician-advisor"
     hold_alert_hours: dict[str, float] = field(default_factory=dict)
     claim_follow_up_days: int = 30
+    # Clean claims wait this long before billing, so prospective QA audits can sample them.
+    prebill_review_hours: float = 0
     appeal_warning_days: list[int] = field(default_factory=lambda: [30, 14, 7, 1])
 
 
@@ -84,6 +86,8 @@ class ClaimState:
     scrub_runs: int = 0
     pending_soft: list[EditRef] = field(default_factory=list)
     ready_to_bill: bool = False
+    bill_after: datetime | None = None
+    qa_held: bool = False
     claim_id: str | None = None
     control_number: str | None = None
     submitted_at: datetime | None = None
@@ -300,6 +304,7 @@ class BillResult:
     claim_id: str
     control_number: str
     total_charge_cents: int
+    held_for_qa: bool = False
 
 
 @dataclass(frozen=True)

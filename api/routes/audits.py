@@ -8,9 +8,12 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import SessionDep, require
+from api.deps import SessionDep, TemporalDep, require
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from api.routes.encounters import handle
 from api.schemas.audits import (
     AuditIn,
     EducationIn,
@@ -38,6 +41,7 @@ from models.sampling import (
     frame_fingerprint,
     verify_sample,
 )
+from workflows.encounter import EncounterWorkflow
 
 router = APIRouter(tags=["audits"])
 PROBLEMS: dict[int | str, dict[str, Any]] = {404: {"description": "unknown in your tenant"}, 409: {"description": "not allowed in the current state"}}
@@ -73,6 +77,16 @@ async def _detail(repo: AuditRepository, a: QaAudit) -> dict[str, Any]:
             for c in charts
         ],
     }  # fmt: skip
+
+
+async def resume_billing(temporal: Client, encounter_ids: list[uuid.UUID]) -> None:
+    """Tell each chart's workflow its prospective review is over, so a held claim can leave."""
+    for encounter_id in encounter_ids:
+        try:
+            await handle(temporal, encounter_id).signal(EncounterWorkflow.qa_released)
+        except RPCError as exc:  # a chart whose workflow already ended has nothing to resume
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
 
 
 @router.post("/v1/audits", status_code=201, responses={422: {"description": "invalid plan or empty universe; nothing stored"}})
@@ -192,7 +206,9 @@ async def submit_review(audit_id: uuid.UUID, chart_id: uuid.UUID, body: ReviewIn
 
 
 @router.post("/v1/audits/{audit_id}/charts/{chart_id}/findings", status_code=201, response_model=list[FindingOut], responses={**PROBLEMS, 422: {"description": "a finding lacks its category, reference or rationale; nothing stored"}})
-async def record_findings(audit_id: uuid.UUID, chart_id: uuid.UUID, body: FindingsIn, session: SessionDep, who: Reviewer) -> list[dict[str, Any]]:
+async def record_findings(
+    audit_id: uuid.UUID, chart_id: uuid.UUID, body: FindingsIn, session: SessionDep, temporal: TemporalDep, who: Reviewer
+) -> list[dict[str, Any]]:
     """One finding per difference, each with category, guideline reference and rationale."""
     repo = AuditRepository(session, who)
     a = await repo.audit(audit_id)
@@ -219,6 +235,7 @@ async def record_findings(audit_id: uuid.UUID, chart_id: uuid.UUID, body: Findin
     rows = await repo.save_findings(a, chart, findings)
     out = [finding_json(r) for r in rows]
     await session.commit()
+    await resume_billing(temporal, repo.released)
     return out
 
 
@@ -263,7 +280,7 @@ async def reconcile(finding_id: uuid.UUID, body: ReconcileIn, session: SessionDe
 
 
 @router.post("/v1/audits/{audit_id}/close", responses=PROBLEMS)
-async def close_audit(audit_id: uuid.UUID, session: SessionDep, who: Manager) -> dict[str, Any]:
+async def close_audit(audit_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, who: Manager) -> dict[str, Any]:
     """End the rebuttal window: unanswered findings lapse to final; disputes must be reconciled."""
     repo = AuditRepository(session, who)
     a = await repo.audit(audit_id)
@@ -282,6 +299,7 @@ async def close_audit(audit_id: uuid.UUID, session: SessionDep, who: Manager) ->
     await repo.release_hold(a, None, "audit_closed")
     out = _summary(a)
     await session.commit()
+    await resume_billing(temporal, repo.released)
     return out
 
 

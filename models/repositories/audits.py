@@ -66,6 +66,7 @@ class AuditRepository:
         self.session = session
         self.principal = principal
         self.tenant = principal.tenant_id
+        self.released: list[uuid.UUID] = []
 
     # ---- the frame and the sample ---------------------------------------------------------
 
@@ -287,6 +288,7 @@ class AuditRepository:
         return rows
 
     async def release_hold(self, audit: QaAudit, chart: QaAuditChart | None, reason: str) -> None:
+        """Release pre-bill holds; `released` collects the charts whose workflows must be told."""
         stmt = update(QaAuditHold).where(
             QaAuditHold.tenant_id == self.tenant,
             QaAuditHold.audit_id == audit.id,
@@ -294,7 +296,10 @@ class AuditRepository:
         )
         if chart is not None:
             stmt = stmt.where(QaAuditHold.encounter_id == chart.encounter_id)
-        await self.session.execute(stmt.values(released_at=now(), released_reason=reason))
+        result = await self.session.execute(
+            stmt.values(released_at=now(), released_reason=reason).returning(QaAuditHold.encounter_id)
+        )
+        self.released.extend(result.scalars().all())
 
     # ---- rebuttal -------------------------------------------------------------------------
 

@@ -102,3 +102,26 @@ class TestRework:
             await h.execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(CODER, CODING))
             await time_skipping.sleep(timedelta(seconds=1))
             assert fakes.submitted == ["claim-scrub-2"]
+
+
+class TestPrebillReview:
+    async def test_a_clean_claim_waits_out_the_review_window_and_a_qa_hold_until_released(self, time_skipping: WorkflowEnvironment) -> None:
+        fakes = FakeActivities(Policy(prebill_review_hours=24))
+        fakes.held_for_qa = 1
+        queue = f"tq-{uuid.uuid4()}"
+        async with worker(time_skipping, fakes, queue):
+            h = await start(time_skipping.client, queue)
+            await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m1"))
+            await h.execute_update(EncounterWorkflow.claim, ClaimRequest(CODER, "lease"))
+            await h.execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(CODER, CODING))
+            await time_skipping.sleep(timedelta(hours=23))
+            assert fakes.submitted == []
+            await time_skipping.sleep(timedelta(hours=2))
+            snap = await h.query(EncounterWorkflow.snapshot)
+            assert snap.claim.qa_held
+            assert "qa_prebill_hold" in fakes.actions()
+            assert fakes.submitted == []
+            await h.signal(EncounterWorkflow.qa_released)
+            await time_skipping.sleep(timedelta(seconds=1))
+            assert len(fakes.submitted) == 1
+            assert (await h.query(EncounterWorkflow.snapshot)).status == "submitted"

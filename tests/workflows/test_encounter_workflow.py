@@ -47,6 +47,7 @@ class FakeActivities:
         self.projected: list[ProjectInput] = []
         self.notified: list[Notification] = []
         self.scrub_outcomes: list[ScrubOutcome] = []
+        self.held_for_qa = 0  # how many billing attempts find an open QA pre-bill hold
         self.submitted: list[str] = []
         self.policy = policy or Policy(lease_minutes=30, coding_sla_hours=48)
 
@@ -81,6 +82,9 @@ class FakeActivities:
 
     @activity.defn(name="claims.create")
     async def create_claim(self, req: BillRequest) -> BillResult:
+        if self.held_for_qa:
+            self.held_for_qa -= 1
+            return BillResult("", "", 0, held_for_qa=True)
         return BillResult(f"claim-{req.scrub_id}", f"CC-{req.scrub_id}", 15000)
 
     @activity.defn(name="claims.submit")
