@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.access_log import REASON_PARAM, clean_reason
 from api.deps import SessionDep, require
 from api.errors import NotFound, Unprocessable
-from api.routes.encounters import PROBLEMS, load
+from api.routes.encounters import PROBLEMS, load, refuse_if_blind
 from api.routes.queries import query_view
 from api.views import summary
 from models.access import Principal
@@ -147,6 +147,7 @@ async def evidence(
     """Why this claim was coded this way: documents seen (hashes, never note text), codes with the
     excerpts that support them, queries, holds, claim history, actors, and the verified chain head."""
     await snapshot(session)
+    await refuse_if_blind(session, who, encounter_id)
     repo = EncounterRepository(session, who)
     e = await load(repo, encounter_id)
     packet = await _packet(request, repo, e, who, clean_reason(x_access_reason or reason))

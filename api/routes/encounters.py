@@ -30,6 +30,7 @@ from models.coding import (
 )
 from models.holds import DEFAULT_HOLD_POLICY
 from models.repositories.encounters import EncounterFilter, EncounterRepository
+from models.repositories.qa_blind import blind_pending
 from models.tables import Encounter, Patient, TextBlob, Vendor
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.types import (
@@ -104,7 +105,16 @@ async def list_encounters(
 async def get_encounter(
     encounter_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("encounters.read"))]
 ) -> EncounterDetail:
+    await refuse_if_blind(session, who, encounter_id)
     return await read_detail(EncounterRepository(session, who), encounter_id)
+
+
+async def refuse_if_blind(session: SessionDep, who: Principal, encounter_id: uuid.UUID) -> None:
+    if await blind_pending(session, who, encounter_id):
+        raise Forbidden(
+            "a blind QA review of this chart is open: its codes stay hidden until you submit your re-coding "
+            "(GET /v1/audits/{audit_id}/charts/{chart_id})"
+        )
 
 
 @router.post("/{encounter_id}/coding", response_model=EncounterDetail, responses={**PROBLEMS, 422: {"description": "invalid codes; nothing changed"}})
