@@ -57,32 +57,20 @@ class ProjectionActivities:
 
 
 def _audit_event(inp: ProjectInput, prev_hash: str) -> AuditEvent:
-    fields = hashed_fields(
-        encounter_id=inp.encounter_id,
-        seq=inp.seq,
-        actor=inp.actor.user_id,
-        role=inp.actor.role,
-        vendor=inp.actor.vendor_id,
-        action=inp.action,
-        before=inp.before,
-        after=inp.after,
-        reason=inp.reason,
-        occurred_at=inp.occurred_at,
-    )
+    common: dict[str, Any] = {
+        "seq": inp.seq,
+        "actor": inp.actor.user_id,
+        "role": inp.actor.role,
+        "vendor": inp.actor.vendor_id,
+        "action": inp.action,
+        "before": inp.before,
+        "after": inp.after,
+        "reason": inp.reason,
+        "occurred_at": inp.occurred_at,
+    }
+    digest = event_hash(prev_hash, hashed_fields(encounter_id=inp.encounter_id, **common))
     return AuditEvent(
-        tenant_id=inp.tenant_id,
-        encounter_id=uuid.UUID(inp.encounter_id),
-        seq=inp.seq,
-        actor=inp.actor.user_id,
-        role=inp.actor.role,
-        vendor=inp.actor.vendor_id,
-        action=inp.action,
-        before=inp.before,
-        after=inp.after,
-        reason=inp.reason,
-        occurred_at=inp.occurred_at,
-        prev_hash=prev_hash,
-        hash=event_hash(prev_hash, fields),
+        tenant_id=inp.tenant_id, encounter_id=uuid.UUID(inp.encounter_id), prev_hash=prev_hash, hash=digest, **common
     )
 
 

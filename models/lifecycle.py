@@ -6,7 +6,7 @@ handlers land later.
 """
 
 from collections.abc import Mapping
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 State = Literal[
     "received",
@@ -48,19 +48,7 @@ Action = Literal[
     "write_off",
 ]
 
-STATES: Final[tuple[State, ...]] = (
-    "received",
-    "ready",
-    "in_coding",
-    "on_hold",
-    "coded",
-    "scrubbing",
-    "submitted",
-    "paid",
-    "denied",
-    "in_appeal",
-    "closed",
-)
+STATES: Final[tuple[State, ...]] = get_args(State)
 
 # state -> action -> the states the action may lead to (several where the outcome depends on
 # facts the table cannot see, such as whether other holds are still open).

@@ -1,21 +1,12 @@
 """HTTP shapes for encounters, coding, holds and queues: pydantic at the untrusted edge."""
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.schemas.claims import ScrubOut
-
-HoldReason = Literal[
-    "missing_documentation",
-    "awaiting_query_response",
-    "registration_error",
-    "authorization_missing",
-    "charge_missing",
-    "payer_instruction",
-    "other",
-]
+from models.holds import HoldReason
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
 

@@ -1,0 +1,227 @@
+"""Pull 277CAs and 835s from the clearinghouse and apply each to the tenant whose claims it holds.
+
+Why a poller: the clearinghouse protocol is a mailbox (``GET /v1/responses?since=``), so nobody
+pushes these files to ``/v1/acknowledgments`` or ``/v1/remittances`` unless we fetch them.
+
+Routing: our CLM01 control numbers are unique across tenants, so the claims inside a file name
+its tenant. A file whose claims all belong to one tenant is applied verbatim (the normal case:
+an 835 transaction pays one payee, and the sandbox answers each submission separately). A file
+whose claims span tenants is split: each tenant gets a file re-written with only its own claims
+(provider-level PLB adjustments go with the tenant holding most claims of that payment), so no
+tenant ever stores another tenant's claims. A file matching no tenant, or that does not parse,
+is kept in ``clearinghouse_files`` with its body for operations to handle; it never blocks the
+files after it. 999s are skipped: the submission call already returned and recorded them.
+
+Idempotency: the cursor is the last file recorded, and applying goes through
+``api.billing_intake``, which answers the same bytes for the same tenant once.
+"""
+
+import asyncio
+import contextlib
+import os
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import structlog
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from api.billing_intake import Intake, ingest_277ca, ingest_835, read_277ca, read_835
+from api.errors import AppError
+from clearchart.settings import Settings
+from integrations.billing.client import HttpClearinghouse, InboundFile
+from integrations.billing.errors import (
+    ClearinghouseRejected,
+    ClearinghouseUnavailable,
+    X12BuildError,
+)
+from integrations.billing.remittance import Remittance
+from integrations.billing.schemas import Interchange
+from integrations.billing.segments import Segment, tokenize
+from integrations.billing.x277ca import ClaimAck
+from integrations.billing.x277ca_writer import build_277ca
+from integrations.billing.x835_writer import build_835
+from models.claim_tables import ClaimRow
+from models.poller_tables import ClearinghouseFile
+
+log = structlog.get_logger(__name__)
+
+POLL_ENV = "CLEARCHART_CLEARINGHOUSE_POLL_SECONDS"
+DEFAULT_POLL_SECONDS = 5.0
+
+
+def poll_seconds() -> float:
+    """The interval from the environment; a bad value falls back to the default, loudly."""
+    raw = os.environ.get(POLL_ENV, "")
+    try:
+        value = float(raw) if raw else DEFAULT_POLL_SECONDS
+    except ValueError:
+        log.warning("poller.bad_interval", value=raw, default=DEFAULT_POLL_SECONDS)
+        return DEFAULT_POLL_SECONDS
+    return value if value > 0 else DEFAULT_POLL_SECONDS
+
+
+async def run_poller(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    temporal: Client,
+    http: httpx.AsyncClient,
+    stop: asyncio.Event,
+) -> None:
+    """Poll until ``stop`` is set; a failing clearinghouse or file is logged and retried next time."""
+    every = poll_seconds()
+    log.info("poller.started", clearinghouse=settings.clearinghouse, every_seconds=every)
+    while not stop.is_set():
+        try:
+            await poll_once(settings, sessions, temporal, http)
+        except (ClearinghouseUnavailable, ClearinghouseRejected) as exc:
+            log.warning("poller.clearinghouse_error", error=str(exc))
+        except Exception:  # a bug in one poll must not end polling for good
+            log.exception("poller.failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+    log.info("poller.stopped")
+
+
+async def poll_once(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], temporal: Client, http: httpx.AsyncClient
+) -> list[dict[str, Any]]:
+    """Fetch every file after the cursor and handle each in order; returns one summary per file."""
+    source = settings.clearinghouse
+    clearinghouse = HttpClearinghouse(http, source, settings.clearinghouse_api_key)
+    async with sessions() as session:
+        since = await session.scalar(
+            select(ClearinghouseFile.file_id).where(ClearinghouseFile.source == source).order_by(ClearinghouseFile.seq.desc()).limit(1)
+        )
+    handled = []
+    for file in await clearinghouse.fetch_responses(since):
+        async with sessions() as session:
+            seen = await session.scalar(
+                select(ClearinghouseFile.seq).where(ClearinghouseFile.source == source, ClearinghouseFile.file_id == file.id)
+            )
+        if seen is None:
+            handled.append(await handle_file(sessions, temporal, source, file))
+    return handled
+
+
+async def handle_file(
+    sessions: async_sessionmaker[AsyncSession], temporal: Client, source: str, file: InboundFile
+) -> dict[str, Any]:
+    """Route one inbound file to its tenant(s), apply it, and record it (which moves the cursor)."""
+    summary: dict[str, Any] = {"file_id": file.id, "kind": file.kind, "tenants": [], "results": {}}
+    keep_body = True
+    detail: str | None = None
+    if file.kind == "999":
+        status, detail, keep_body = "skipped", "999s are read when the claim is submitted", False
+    else:
+        try:
+            status, detail = await _route(sessions, temporal, file, summary)
+            keep_body = status in ("unrouted", "refused")
+        except AppError as exc:
+            status, detail = "refused", exc.detail
+        except X12BuildError as exc:  # a split could not be re-written; keep the file for a person
+            status, detail = "refused", f"could not split the file per tenant: {exc}"
+    summary.update(status=status, detail=detail)
+    async with sessions.begin() as session:
+        row = {"source": source, "file_id": file.id, "kind": file.kind, "status": status, "tenants": summary["tenants"],
+               "detail": detail, "body": file.content if keep_body else None}
+        await session.execute(insert(ClearinghouseFile).values(**row).on_conflict_do_nothing())
+    log.info("poller.file", file_id=file.id, kind=file.kind, status=status, tenants=summary["tenants"], detail=detail)
+    return summary
+
+
+async def _route(
+    sessions: async_sessionmaker[AsyncSession], temporal: Client, file: InboundFile, summary: dict[str, Any]
+) -> tuple[str, str | None]:
+    acks: list[ClaimAck] = []
+    remittances: list[Remittance] = []
+    if file.kind == "277CA":
+        acks = read_277ca(file.content)
+        numbers = [a.claim_control_number for a in acks]
+    else:
+        remittances = read_835(file.content)
+        numbers = [cp.claim_control_number for r in remittances for cp in r.claims]
+    async with sessions() as session:
+        found = await session.execute(select(ClaimRow.control_number, ClaimRow.tenant_id).where(ClaimRow.control_number.in_(numbers)))
+        owners: dict[str, str] = {str(n): str(t) for n, t in found.all()}
+    tenants = sorted(set(owners.values()))
+    summary["tenants"] = tenants
+    if not tenants:
+        return "unrouted", f"no tenant has a claim among {', '.join(numbers[:5]) or 'no claims'}"
+    if len(tenants) == 1:
+        parts = {tenants[0]: [file.content]}
+    elif file.kind == "277CA":
+        parts = split_277ca(file.content, acks, owners)
+    else:
+        parts = split_835(file.content, remittances, owners)
+    for tenant, texts in parts.items():
+        summary["results"][tenant] = [(await _ingest(sessions, temporal, file.kind, tenant, text)).result for text in texts]
+    strays = sorted(set(numbers) - set(owners))
+    detail = f"claims no tenant has were left out: {', '.join(strays[:5])}" if strays and len(tenants) > 1 else None
+    return ("applied" if len(tenants) == 1 else "split"), detail
+
+
+async def _ingest(sessions: async_sessionmaker[AsyncSession], temporal: Client, kind: str, tenant: str, text: str) -> Intake:
+    async with sessions() as session:
+        if kind == "277CA":
+            return await ingest_277ca(session, temporal, tenant, text)
+        return await ingest_835(session, temporal, tenant, text)
+
+
+def _envelope(segments: list[Segment]) -> Interchange:
+    """The original ISA sender, receiver, control number and time, so a split is deterministic
+    (the same file split again yields the same bytes, which the intake then recognizes)."""
+    isa = segments[0]
+    try:
+        created = datetime.strptime(isa.get(9) + isa.get(10), "%y%m%d%H%M").replace(tzinfo=UTC)
+    except ValueError:
+        created = datetime(2000, 1, 1, tzinfo=UTC)
+    number = isa.get(13).strip()
+    return Interchange(isa.get(6).strip() or "PAYER", isa.get(8).strip() or "CLEARCHART", int(number) if number.isdigit() else 1, created)
+
+
+def split_277ca(content: str, acks: list[ClaimAck], owners: dict[str, str]) -> dict[str, list[str]]:
+    """One 277CA per tenant holding only that tenant's claims (payer, provider, batch kept)."""
+    segments = tokenize(content)
+
+    def nm1(qualifier: str) -> Segment | None:
+        return next((s for s in segments if s.id == "NM1" and s.get(1) == qualifier), None)
+
+    payer, provider = nm1("PR"), nm1("85")
+    bht = next((s for s in segments if s.id == "BHT"), None)
+    out: dict[str, list[str]] = {}
+    for tenant in sorted(set(owners.values())):
+        mine = [a for a in acks if owners.get(a.claim_control_number) == tenant]
+        out[tenant] = [build_277ca(
+            mine, _envelope(segments),
+            payer_name=(payer.get(3) if payer else "") or "PAYER", payer_id=(payer.get(9) if payer else "") or "PAYER",
+            provider_name=(provider.get(3) if provider else "") or "PROVIDER",
+            provider_npi=(provider.get(9) if provider else "") or "0000000000",
+            batch_reference=(bht.get(3) if bht else "") or "SPLIT",
+        )]  # fmt: skip
+    return out
+
+
+def split_835(content: str, remittances: list[Remittance], owners: dict[str, str]) -> dict[str, list[str]]:
+    """Per tenant, one 835 per payment that settles its claims; totals re-balanced per part."""
+    envelope = _envelope(tokenize(content))
+    out: dict[str, list[str]] = {}
+    for n, remittance in enumerate(remittances):
+        by_tenant: dict[str, list[Any]] = {}
+        for cp in remittance.claims:
+            if cp.claim_control_number in owners:
+                by_tenant.setdefault(owners[cp.claim_control_number], []).append(cp)
+        if not by_tenant:
+            continue
+        lead = max(by_tenant, key=lambda t: len(by_tenant[t]))
+        for tenant, claims in by_tenant.items():
+            plb = remittance.provider_adjustments if tenant == lead else []
+            total = sum(c.paid_cents for c in claims) - sum(p.amount_cents for p in plb)
+            part = replace(remittance, claims=claims, provider_adjustments=plb, total_paid_cents=total)
+            number = (envelope.control_number * 100 + n) % 1_000_000_000 or 1
+            out.setdefault(tenant, []).append(build_835(part, replace(envelope, control_number=number)))
+    return out
