@@ -90,11 +90,15 @@ async def load_tables(session: AsyncSession, codes: list[str]) -> ScrubTables:
     versions = dict((await session.execute(select(CodeTableVersion.table_name, CodeTableVersion.version))).all())
     tables = builtin_tables()
     if "ptp" in versions:
-        rows = await session.scalars(select(PtpEditRow).where(PtpEditRow.column1.in_(codes), PtpEditRow.column2.in_(codes)))
+        rows = await session.scalars(
+            select(PtpEditRow).where(
+                PtpEditRow.version == versions["ptp"], PtpEditRow.column1.in_(codes), PtpEditRow.column2.in_(codes)
+            )
+        )
         ptp = [PtpEdit(r.column1, r.column2, r.effective_from, r.effective_to, r.modifier_indicator) for r in rows]  # type: ignore[arg-type]
         tables = replace(tables, ptp=ptp, ptp_version=versions["ptp"])
     if "mue" in versions:
-        rows2 = await session.scalars(select(MueLimitRow).where(MueLimitRow.code.in_(codes)))
+        rows2 = await session.scalars(select(MueLimitRow).where(MueLimitRow.version == versions["mue"], MueLimitRow.code.in_(codes)))
         mue = [MueLimit(r.code, r.limit, r.adjudication_indicator, r.effective_from, r.effective_to) for r in rows2]  # type: ignore[arg-type]
         tables = replace(tables, mue=mue, mue_version=versions["mue"])
     return tables

@@ -18,7 +18,6 @@ Idempotency: the cursor is the last file recorded, and applying goes through
 
 import asyncio
 import contextlib
-import os
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -50,21 +49,6 @@ from models.poller_tables import ClearinghouseFile
 
 log = structlog.get_logger(__name__)
 
-POLL_ENV = "CLEARCHART_CLEARINGHOUSE_POLL_SECONDS"
-DEFAULT_POLL_SECONDS = 5.0
-
-
-def poll_seconds() -> float:
-    """The interval from the environment; a bad value falls back to the default, loudly."""
-    raw = os.environ.get(POLL_ENV, "")
-    try:
-        value = float(raw) if raw else DEFAULT_POLL_SECONDS
-    except ValueError:
-        log.warning("poller.bad_interval", value=raw, default=DEFAULT_POLL_SECONDS)
-        return DEFAULT_POLL_SECONDS
-    return value if value > 0 else DEFAULT_POLL_SECONDS
-
-
 async def run_poller(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
@@ -73,7 +57,7 @@ async def run_poller(
     stop: asyncio.Event,
 ) -> None:
     """Poll until ``stop`` is set; a failing clearinghouse or file is logged and retried next time."""
-    every = poll_seconds()
+    every = settings.clearinghouse_poll_seconds
     log.info("poller.started", clearinghouse=settings.clearinghouse, every_seconds=every)
     while not stop.is_set():
         try:

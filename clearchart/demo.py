@@ -70,7 +70,26 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession], settings: Settin
         for msg_id, bundle in bundles:
             response = await push_bundle(client, url, source.secret, bundle, msg_id=msg_id)
             log.info("demo.webhook", msg_id=msg_id, status=response.status_code)
+        if not exists:
+            await _code_one(client, api_url, dict((u, t) for _, u, t in tokens)["bob.coder"])
     print(_summary(tokens, url, source.secret), flush=True)  # noqa: T201 - the demo's output is for the user
+
+
+async def _code_one(client: httpx.AsyncClient, api_url: str, token: str) -> None:
+    """Code one chart so the claim stage has something to show: scrub, 837P, 277CA, 835."""
+    auth = {"Authorization": f"Bearer {token}"}
+    chart = await client.post(f"{api_url}/v1/queues/emergency/claim", headers=auth)
+    if chart.status_code != 200:
+        return
+    body = chart.json()
+    doc = body["documents"][0]["id"]
+    evidence = [{"document_id": doc, "excerpt": "type 2 diabetes mellitus with hyperglycemia"}]
+    coding = {
+        "diagnoses": [{"code": "E11.65", "evidence": evidence}],
+        "procedures": [{"code": "99284", "pointers": [1], "evidence": evidence}],
+    }
+    coded = await client.post(f"{api_url}/v1/encounters/{body['id']}/coding", headers=auth, json=coding)
+    log.info("demo.coded", encounter_id=body["id"], status=coded.status_code)
 
 
 def _summary(tokens: list[tuple[str, str, str]], url: str, secret: str) -> str:

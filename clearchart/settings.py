@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     # Empty means the sandbox clearinghouse this app serves under /sandbox/clearinghouse.
     clearinghouse_url: str = Field(default="", alias="CLEARCHART_CLEARINGHOUSE_URL")
     clearinghouse_api_key: str = Field(default="sandbox-key", alias="CLEARCHART_CLEARINGHOUSE_API_KEY")
+    clearinghouse_poll_seconds: float = Field(default=5.0, gt=0, alias="CLEARCHART_CLEARINGHOUSE_POLL_SECONDS")
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> "Settings":

@@ -8,6 +8,7 @@ import structlog
 import uvicorn
 
 from api.main import create_app
+from clearchart.billing_poller import run_poller
 from clearchart.db import make_engine, make_sessions
 from clearchart.settings import Settings
 from clearchart.stack import running_stack
@@ -29,6 +30,8 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
         http = httpx.AsyncClient(timeout=30)
         worker = build_worker(client, sessions, settings, http)
         api_url = f"http://{settings.api_host}:{settings.api_port}"
+        stop_polling = asyncio.Event()
+        polling: asyncio.Task[None] | None = None
         try:
             async with worker:
                 serving = asyncio.create_task(server.serve())
@@ -38,12 +41,18 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
                     await serving  # surfaces the bind error
                     return
                 _banner(api_url, stack.temporal.ui_url if stack.temporal else None, settings, embedded_db=stack.postgres is not None)
+                # After the API is up: it serves the sandbox clearinghouse the poller reads from.
+                polling = asyncio.create_task(run_poller(settings, sessions, client, http, stop_polling))
                 if demo:
                     from clearchart.demo import seed_demo
 
                     await seed_demo(sessions, settings, api_url)
                 await serving
         finally:
+            stop_polling.set()
+            if polling is not None:
+                with contextlib.suppress(Exception):
+                    await polling
             with contextlib.suppress(Exception):
                 await http.aclose()
                 await engine.dispose()
