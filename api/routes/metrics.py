@@ -84,7 +84,7 @@ async def holds(
             .join(Encounter, Encounter.id == HoldRow.encounter_id)
             .where(HoldRow.tenant_id == who.tenant_id, HoldRow.placed_at.between(start, end))
         )
-    ).tuples().all()
+    ).all()
     facts = [
         HoldFact(h.reason, h.placed_at, h.released_at, charges or 0, str(h.encounter_id)) for h, charges in rows
     ]
