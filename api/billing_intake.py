@@ -21,13 +21,14 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 
 from api.errors import Conflict, Unprocessable, from_update_failure
 from api.routes.encounters import handle
+from clearchart.carc_table import current_carc_table
 from integrations.billing.errors import X12ParseError
-from integrations.billing.remittance import ClaimPayment, Remittance, claim_outcome
+from integrations.billing.remittance import ClaimPayment, LinePayment, Remittance, claim_outcome
 from integrations.billing.x277ca import ClaimAck, parse_277ca
 from integrations.billing.x835 import parse_835
 from models.claim_tables import ClaimRow, InboundFile, PaymentRow
 from models.denial_rules import denial_values
-from models.denials import payment_variance
+from models.denials import CarcTable, payment_variance
 from workflows.encounter import EncounterWorkflow
 from workflows.types import ClaimAckRequest, DenialRef, RemitRequest
 
@@ -126,6 +127,7 @@ async def ingest_835(session: AsyncSession, temporal: Client, tenant_id: str, te
         known = await claims_by_number(session, tenant_id, numbers)
         # A retry after a crash finds the payments already stored for this file and reuses them.
         stored = list((await session.scalars(select(PaymentRow).where(PaymentRow.file_id == file_id))).all())
+        causes = await current_carc_table(session)
         matched, unmatched, plb = [], [], []
         for remittance in remittances:
             plb += [{"reason": a.reason_code, "reference": a.reference, "amount_cents": a.amount_cents} for a in remittance.provider_adjustments]
@@ -142,7 +144,7 @@ async def ingest_835(session: AsyncSession, temporal: Client, tenant_id: str, te
                     unmatched.append({"payment_id": str(payment.id), "control_number": cp.claim_control_number,
                                       "outcome": payment.outcome, "paid_cents": cp.paid_cents, "charge_cents": cp.charge_cents})
                     continue
-                matched.append(await _remit(temporal, claim, payment, remittance, cp))
+                matched.append(await _remit(temporal, claim, payment, remittance, cp, causes))
         return {"matched": matched, "unmatched": unmatched, "provider_adjustments": plb,
                 "total_paid_cents": sum(r.total_paid_cents for r in remittances)}
 
@@ -186,6 +188,16 @@ async def _apply(temporal: Client, claim: ClaimRow, update: Any, arg: Any, facts
     return {**entry, "applied": True, "encounter_status": outcome.status}
 
 
+def _line_variance(claim: ClaimRow | None, index: int, line: LinePayment) -> dict[str, int | None]:
+    """Expected (fee schedule, from the billed line) vs paid for one service line."""
+    billed = claim.lines[index] if claim and index < len(claim.lines) else None
+    if billed is None or billed.get("code") != line.procedure_code or billed.get("expected_cents") is None:
+        return {"expected_cents": None, "variance_cents": None}
+    patient_share = sum(a.amount_cents for a in line.adjustments if a.group == "PR")
+    variance = payment_variance(billed["expected_cents"], line.paid_cents, patient_share)
+    return {"expected_cents": variance.expected_cents, "variance_cents": variance.variance_cents}
+
+
 def _payment(tenant_id: str, file_id: uuid.UUID, claim: ClaimRow | None, cp: ClaimPayment) -> PaymentRow:
     expected = claim.expected_cents if claim else None
     variance = payment_variance(expected, cp.paid_cents, cp.patient_responsibility_cents) if expected is not None else None
@@ -207,16 +219,18 @@ def _payment(tenant_id: str, file_id: uuid.UUID, claim: ClaimRow | None, cp: Cla
         remarks=list(cp.remarks),
         lines=[
             {"procedure_code": ln.procedure_code, "modifiers": ln.modifiers, "charge_cents": ln.charge_cents, "paid_cents": ln.paid_cents,
-             "units": str(ln.units), "remarks": ln.remarks,
+             "units": str(ln.units), "remarks": ln.remarks, **_line_variance(claim, index, ln),
              "adjustments": [{"group": a.group, "carc": a.carc, "amount_cents": a.amount_cents} for a in ln.adjustments]}
-            for ln in cp.lines
+            for index, ln in enumerate(cp.lines)
         ],
     )
 
 
-async def _remit(temporal: Client, claim: ClaimRow, payment: PaymentRow, remittance: Remittance, cp: ClaimPayment) -> dict[str, Any]:
+async def _remit(
+    temporal: Client, claim: ClaimRow, payment: PaymentRow, remittance: Remittance, cp: ClaimPayment, causes: CarcTable
+) -> dict[str, Any]:
     notice = remittance.payment_date or datetime.now(UTC).date()
-    denials = denial_values(cp, claim=claim, payment_id=payment.id, notice_date=notice)
+    denials = denial_values(cp, claim=claim, payment_id=payment.id, notice_date=notice, table=causes)
     refs = [DenialRef(str(d["id"]), d["category"], d["appealable"], d["appeal_deadline"], d["values"]) for d in denials]
     request = RemitRequest(str(claim.id), str(payment.id), payment.outcome, cp.paid_cents, refs)
     facts = {

@@ -32,6 +32,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clearchart.carc_table import read_carc_csv, replace_carc
 from clearchart.db import make_engine, make_sessions
 from clearchart.settings import Settings, get_settings
 from clearchart.stack import database_settings
@@ -96,8 +97,10 @@ async def load_table(
 ) -> LoadReport:
     """Parse every file (nothing written on a bad row), then replace the table in one transaction."""
     if (table == "fees") != bool(tenant):
-        raise LoadError("fees need --tenant; ptp and mue are global and take no --tenant")
+        raise LoadError("fees need --tenant; ptp, mue and carc are global and take no --tenant")
     began = time.monotonic()
+    if table == "carc":
+        return await _load_carc(sessions, files, version, began)
     show = progress or Progress()
     show.start(f"reading {table}")
     rows = await asyncio.to_thread(_read, table, files, effective_from, payer, show)
@@ -116,6 +119,16 @@ async def load_table(
             ))  # fmt: skip
     show(len(rows), final=True)
     return LoadReport(table, version, len(rows), time.monotonic() - began)
+
+
+async def _load_carc(sessions: async_sessionmaker[AsyncSession], files: list[Path], version: str, began: float) -> LoadReport:
+    try:
+        table = read_carc_csv(files[0], version)
+    except (ValueError, KeyError) as exc:
+        raise LoadError(f"{files[0]}: {exc}; nothing was changed") from exc
+    async with sessions.begin() as session:
+        count = await replace_carc(session, table)
+    return LoadReport("carc", version, count, time.monotonic() - began)
 
 
 def _read(table: str, files: list[Path], start: date | None, payer: str | None, show: Progress) -> list[tuple[Any, ...]]:
@@ -290,7 +303,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     """Add `codesets load` and `codesets status` to the `clearchart` command."""
     group = sub.add_parser("codesets", help="NCCI PTP, MUE and fee schedule tables").add_subparsers(dest="action", required=True)
     load = group.add_parser("load", help="replace a table with a CMS quarterly file (CSV or tab-separated TXT)")
-    load.add_argument("--table", required=True, choices=["ptp", "mue", "fees"])
+    load.add_argument("--table", required=True, choices=["ptp", "mue", "fees", "carc"])
     load.add_argument("--file", required=True, action="append", help="repeat for a file CMS ships in parts")
     load.add_argument("--version", required=True, help="e.g. 2025Q3; recorded with every scrub")
     load.add_argument("--tenant", help="fees only: the tenant whose schedule this is")

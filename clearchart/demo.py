@@ -71,7 +71,7 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession], settings: Settin
             response = await push_bundle(client, url, source.secret, bundle, msg_id=msg_id)
             log.info("demo.webhook", msg_id=msg_id, status=response.status_code)
         if not exists:
-            await _code_one(client, api_url, dict((u, t) for _, u, t in tokens)["bob.coder"])
+            await _code_one(client, api_url, {u: t for _, u, t in tokens}["bob.coder"])
     print(_summary(tokens, url, source.secret), flush=True)  # noqa: T201 - the demo's output is for the user
 
 

@@ -108,6 +108,7 @@ class DenialRow(Base):
     notice_date: Mapped[date]
     appeal_deadline: Mapped[date | None]
     work_queue: Mapped[str | None] = mapped_column(String(64))
+    cause_table_version: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))  # open appealed closed
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
@@ -176,3 +177,15 @@ class CodeTableVersion(Base):
     version: Mapped[str] = mapped_column(String(64))
     rows: Mapped[int]
     loaded_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class CarcCodeRow(Base):
+    """The operator's CARC/RARC → root-cause table (CMS/X12 code lists change several times a year)."""
+
+    __tablename__ = "carc_codes"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(4))  # carc | rarc
+    code: Mapped[str] = mapped_column(String(8))
+    category: Mapped[str | None] = mapped_column(String(32))  # null: not a denial (CARC only)
+    refinable: Mapped[bool] = mapped_column(default=False)

@@ -16,7 +16,7 @@ from models.appeals import (
     appeal_deadline,
     appealable,
 )
-from models.denials import DenialCategory, categorize
+from models.denials import DEFAULT_CARC_TABLE, CarcTable, DenialCategory, categorize
 
 # Coding and documentation denials go to the coding team's denial queue with the evidence.
 CODING_QUEUE = "denials-coding"
@@ -42,7 +42,9 @@ def first_level(kind: PayerKind) -> str:
     return MEDICARE_LEVELS[0] if kind == "medicare" else COMMERCIAL_LEVELS[0]
 
 
-def denial_values(cp: ClaimPayment, *, claim: ClaimLike, payment_id: uuid.UUID, notice_date: date) -> list[dict[str, Any]]:
+def denial_values(
+    cp: ClaimPayment, *, claim: ClaimLike, payment_id: uuid.UUID, notice_date: date, table: CarcTable = DEFAULT_CARC_TABLE
+) -> list[dict[str, Any]]:
     """Every claim- and line-level adjustment that is a denial (not contractual, not patient share)."""
     found: list[tuple[Adjustment, int | None, list[str]]] = [(a, None, list(cp.remarks)) for a in cp.adjustments]
     for index, line in enumerate(cp.lines):
@@ -50,7 +52,7 @@ def denial_values(cp: ClaimPayment, *, claim: ClaimLike, payment_id: uuid.UUID, 
     kind = payer_kind(claim.payer_id)
     out: list[dict[str, Any]] = []
     for adj, line_index, rarcs in found:
-        category = categorize(adj.group, adj.carc, rarcs)
+        category = categorize(adj.group, adj.carc, rarcs, table)
         if category is None:
             continue
         can_appeal, why = appealable([adj.carc], rarcs)
@@ -73,6 +75,7 @@ def denial_values(cp: ClaimPayment, *, claim: ClaimLike, payment_id: uuid.UUID, 
             "notice_date": notice_date.isoformat(),
             "appeal_deadline": deadline.isoformat() if deadline else None,
             "work_queue": CODING_QUEUE if coding else GENERAL_QUEUE,
+            "cause_table_version": table.version,
             "status": "open",
         }
         out.append({"id": denial_id, "category": str(category), "appealable": can_appeal,

@@ -2,15 +2,17 @@
 on CLM01. The rules live in `api.billing_intake`, shared with the clearinghouse poller; these
 routes only read the body and pick the caller's tenant."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
 from api.billing_intake import Intake, ingest_277ca, ingest_835
 from api.deps import SessionDep, TemporalDep, require
 from api.errors import Unprocessable
 from models.access import Principal
+from models.claim_tables import PaymentRow
 
 router = APIRouter(tags=["billing"])
 
@@ -53,3 +55,34 @@ async def post_835(
     """835 (005010X221A1): payments, every CAS adjustment and remark, denials by root cause,
     payment variance against the tenant fee schedule, and provider-level (PLB) adjustments."""
     return _answer(await ingest_835(session, temporal, who.tenant_id, await _text(request)))
+
+
+@router.get("/v1/remittances/unmatched")
+async def unmatched_payments(
+    session: SessionDep,
+    who: Annotated[Principal, Depends(require("claims.read"))],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    """Payments for claims we do not know (another billing system's, or a typo in CLM01): kept,
+    never dropped, so someone can match them by hand."""
+    rows = await session.scalars(
+        select(PaymentRow)
+        .where(PaymentRow.tenant_id == who.tenant_id, PaymentRow.claim_id.is_(None))
+        .order_by(PaymentRow.received_at.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "payment_id": str(p.id),
+            "file_id": str(p.file_id),
+            "control_number": p.control_number,
+            "payer_claim_number": p.payer_claim_number,
+            "outcome": p.outcome,
+            "charge_cents": p.charge_cents,
+            "paid_cents": p.paid_cents,
+            "adjustments": p.adjustments,
+            "lines": p.lines,
+            "received_at": p.received_at.isoformat(),
+        }
+        for p in rows.all()
+    ]

@@ -113,6 +113,11 @@ class TestRemittances:
             assert body["total_paid_cents"] == total
             assert sum(u["paid_cents"] for u in body["unmatched"]) == total
             assert body["matched"] == []
+        listed = (await tenant.get("/v1/remittances/unmatched", "ops")).json()
+        assert sum(p["paid_cents"] for p in listed) == sum(expected.values())
+        every = [a for p in listed for a in p["adjustments"] + [x for line in p["lines"] for x in line["adjustments"]]]
+        assert {"group": "CO", "carc": "45", "amount_cents": 1256} in every
+        assert {"group": "PR", "carc": "29", "amount_cents": 108800} in every
 
     async def test_a_malformed_835_is_refused_and_stores_nothing(self, tenant: Tenant) -> None:
         async def files() -> int:
@@ -150,7 +155,22 @@ class TestRemittances:
 
 class TestEndToEnd:
     async def test_coding_denial_appealed_with_packet_and_overturned_closes_the_chart(self, tenant: Tenant) -> None:
-        enc, claim = await submitted_claim(tenant)
+        enc, doc = await claimed(tenant)
+        evidence = [{"document_id": "DOC", "excerpt": "type 2 diabetes mellitus with hyperglycemia"}]
+        visit = {"code": "99214", "pointers": [1], "evidence": evidence}
+        injection = {"code": "20610", "modifiers": ["RT"], "pointers": [1], "evidence": evidence}
+        first = {"diagnoses": [{"code": "E11.65", "evidence": evidence}], "procedures": [visit, injection]}
+        rework = (await tenant.post(f"/v1/encounters/{enc}/coding", "coder", json=coding(doc, first))).json()
+        assert rework["status"] == "in_coding"
+        assert "em.modifier25_missing" in [e["rule"] for e in rework["scrub"]["edits"]]
+        fixed = first | {"procedures": [visit | {"modifiers": ["25"]}, injection]}
+        clean = (await tenant.post(f"/v1/encounters/{enc}/coding", "coder", json=coding(doc, fixed))).json()
+        assert clean["scrub"]["clean"] is True
+        await eventually(lambda: tenant.get(f"/v1/encounters/{enc}", "ops"), until=lambda r: r.json()["status"] == "submitted")
+        claim = (await tenant.get(f"/v1/claims?encounter_id={enc}", "ops")).json()[0]
+        ok, errors, _ = pyx12_findings((await tenant.get(f"/v1/claims/{claim['id']}/x12", "ops")).text)
+        assert errors == []
+        assert ok
         await post_x12(tenant, "/v1/acknowledgments", ack_277ca(claim["control_number"], accepted=True))
         text = remittance_835(claim["control_number"], paid_cents=0, charge_cents=claim["total_charge_cents"], adjustments=[("CO", "11", claim["total_charge_cents"])])
         entry = (await post_x12(tenant, "/v1/remittances", text)).json()["matched"][0]
@@ -174,7 +194,7 @@ class TestEndToEnd:
         chart = (await tenant.get(f"/v1/encounters/{enc}", "ops")).json()
         assert chart["status"] == "closed"
         actions = [t["action"] for t in chart["timeline"]]
-        for step in ("submit_coding", "start_scrub", "scrub_clean", "accept_277ca", "remit_denied", "appeal", "appeal_decision"):
+        for step in ("submit_coding", "start_scrub", "scrub_hard_edits", "scrub_clean", "accept_277ca", "remit_denied", "appeal", "appeal_decision"):
             assert step in actions
         assert (await tenant.get(f"/v1/audit-trail/verify?encounter_id={enc}", "ops")).json()["verified"] is True
         history = (await tenant.get(f"/v1/encounters/{enc}/evidence", "ops")).json()["claim_history"]

@@ -50,6 +50,19 @@ WEB_UI = {
     ("GET", "/ui/inbox"),
     ("POST", "/ui/inbox/{query_id}/answer"),
     ("GET", "/ui/audits"),
+    ("POST", "/ui/work/{encounter_id}/scrub/acknowledge"),
+    ("POST", "/ui/audits"),
+    ("GET", "/ui/audits/{audit_id}"),
+    ("GET", "/ui/audits/{audit_id}/charts/{chart_id}"),
+    ("POST", "/ui/audits/{audit_id}/charts/{chart_id}/review"),
+    ("POST", "/ui/audits/{audit_id}/charts/{chart_id}/findings"),
+    ("GET", "/ui/audits/{audit_id}/report"),
+    ("POST", "/ui/findings/{finding_id}/reconcile"),
+    ("GET", "/ui/findings"),
+    ("POST", "/ui/findings/{finding_id}/respond"),
+    ("GET", "/ui/denials"),
+    ("POST", "/ui/denials/{denial_id}/appeal"),
+    ("POST", "/ui/appeals/{appeal_id}/decision"),
 }
 
 
@@ -124,6 +137,7 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/claims/{claim_id}/x12", "claims.read"),
     Route("POST", "/v1/acknowledgments", "remittances.post", {}),
     Route("POST", "/v1/remittances", "remittances.post", {}),
+    Route("GET", "/v1/remittances/unmatched", "claims.read"),
     Route("GET", "/v1/denials", "claims.read"),
     Route("GET", "/v1/denials/{denial_id}", "claims.read"),
     Route("POST", "/v1/denials/{denial_id}/appeals", "appeals.manage", {"reason": "documented and supported"}),

@@ -35,9 +35,9 @@ from clearchart.embedded import TemporalDevServer, free_port
 from clearchart.migrate import upgrade
 from clearchart.settings import Settings
 from clearchart.worker import build_worker
-from models.claim_tables import CodeTableVersion, FeeScheduleRow, MueLimitRow, PtpEditRow
+from models.claim_tables import CodeTableVersion, DenialRow, FeeScheduleRow, MueLimitRow, PtpEditRow
 from models.scrub_tables import TableFormatError
-from tests.api.claim_support import claimed, coding
+from tests.api.claim_support import claimed, coding, post_x12, remittance_835, submitted_claim
 from tests.conftest import REPO
 from tests.support import LiveStack, eventually, make_tenant
 
@@ -246,3 +246,24 @@ async def test_a_scrub_runs_ptp_and_mue_once_they_are_loaded(stack: LiveStack, d
     assert ("mue.exceeded", "20610") in rules
     assert ("ptp.not_allowed", "93010") in rules
     assert coded.json()["status"] == "in_coding"  # hard edits send the chart back
+
+
+async def test_a_loaded_carc_table_decides_the_root_cause_of_new_denials(stack: LiveStack, db: Sessions, http: httpx.AsyncClient, tmp_path: Path) -> None:
+    table = tmp_path / "carc.csv"
+    table.write_text("kind,code,category,refinable\ncarc,11,documentation,n\ncarc,45,,n\nrarc,N56,coding,\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("kind,code,category,refinable\ncarc,11,bogus,n\n")
+    with pytest.raises(LoadError, match="unknown category"):
+        await load_table(db, "carc", [bad], "carc-bad")
+    report = await load_table(db, "carc", [table], "carc-2026-10")
+    assert report.rows == 3
+    assert (await versions(db))["carc"] == "carc-2026-10"
+    tenant = await make_tenant(stack, http)
+    _, claim = await submitted_claim(tenant)
+    text = remittance_835(claim["control_number"], paid_cents=0, charge_cents=claim["total_charge_cents"], adjustments=[("CO", "11", claim["total_charge_cents"])])
+    denial = (await post_x12(tenant, "/v1/remittances", text)).json()["matched"][0]["denials"][0]
+    assert denial["category"] == "documentation"
+    async with db() as session:
+        stored = await session.get(DenialRow, uuid.UUID(denial["id"]))
+    assert stored is not None
+    assert stored.cause_table_version == "carc-2026-10"
