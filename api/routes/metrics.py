@@ -11,6 +11,7 @@ from api.deps import SessionDep, require
 from models.access import Principal
 from models.claim_tables import AppealRow, ClaimRow, DenialRow, PaymentRow, ScrubRun
 from models.query_metrics import HoldFact, QueryFact, hold_metrics, query_metrics
+from models.repositories.encounters import visible
 from models.revenue_metrics import (
     AppealFact,
     ClaimFact,
@@ -82,7 +83,11 @@ async def holds(
         await session.execute(
             select(HoldRow, Encounter.charges_cents)
             .join(Encounter, Encounter.id == HoldRow.encounter_id)
-            .where(HoldRow.tenant_id == who.tenant_id, HoldRow.placed_at.between(start, end))
+            .where(
+                HoldRow.tenant_id == who.tenant_id,
+                HoldRow.placed_at.between(start, end),
+                HoldRow.encounter_id.in_(visible(who).with_only_columns(Encounter.id)),
+            )
         )
     ).all()
     facts = [
@@ -103,7 +108,8 @@ async def revenue(
     cause and payer, coding-attributable denial rate, appeals and overturns, recovered dollars,
     payment variance and rework volume. Formulas: `models/revenue_metrics.py`."""
     start, end = _window(date_from, date_to)
-    charts = select(Encounter.id).where(Encounter.tenant_id == who.tenant_id, Encounter.received_at.between(start, end))
+    # A vendor lead sees its vendor's charts only: the same row filter as every other read.
+    charts = visible(who).with_only_columns(Encounter.id).where(Encounter.received_at.between(start, end))
     scrubs = (await session.scalars(select(ScrubRun).where(ScrubRun.encounter_id.in_(charts)))).all()
     claims = (await session.scalars(select(ClaimRow).where(ClaimRow.encounter_id.in_(charts)))).all()
     payments = (await session.scalars(select(PaymentRow).where(PaymentRow.claim_id.in_([c.id for c in claims])))).all()

@@ -2,10 +2,20 @@
 
 from fastapi import APIRouter
 
-from api.web import audits, inbox, pages, workspace
+from api.web import (
+    audit_review,
+    audits,
+    dashboard_quality,
+    denials,
+    findings,
+    inbox,
+    pages,
+    workspace,
+)
 
 router = APIRouter(include_in_schema=False)
-for module in (pages, workspace, inbox, audits):
+for module in (pages, workspace, inbox, audits, audit_review, findings, denials):
     router.include_router(module.router)
 
-__all__ = ["router"]
+# Importing dashboard_quality (and through it dashboard_revenue) registers their dashboard sections.
+__all__ = ["dashboard_quality", "router"]

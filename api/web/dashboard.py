@@ -1,13 +1,14 @@
 """The operations dashboard as a registry of sections.
 
 A section is one async loader (numbers and pre-rendered SVG, or None while its data does not exist
-yet) plus one macro of the same name in `templates/_sections.html`. Adding the revenue or audit
-sections later means replacing a `pending(...)` line with a `@section(...)` loader and writing the
-macro. Loaders read through the same functions and scoping as the JSON API.
+yet) plus one macro of the same name in `templates/_sections.html` (or `_revenue.html`). The
+revenue sections live in `dashboard_revenue`, the quality ones in `dashboard_quality`; importing
+`api.web` registers all of them, operations first. Loaders read through the same functions and
+scoping as the JSON API.
 """
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -32,6 +33,12 @@ class Window:
     date_to: date
     vendor: str | None
     now: datetime
+    cache: dict[str, Any] = field(default_factory=dict)  # loads shared by several sections
+
+    async def once(self, key: str, load: Callable[[], Awaitable[Any]]) -> Any:
+        if key not in self.cache:
+            self.cache[key] = await load()
+        return self.cache[key]
 
     @property
     def start(self) -> datetime:
@@ -115,7 +122,7 @@ async def turnaround(w: Window) -> dict[str, Any]:
 
 @section("queries", "Physician queries")
 async def queries(w: Window) -> dict[str, Any]:
-    found = await metrics.queries(w.session, w.who, w.date_from, w.date_to, w.vendor)
+    found = await w.once("queries", lambda: metrics.queries(w.session, w.who, w.date_from, w.date_to, w.vendor))
     overall = found["overall"]
     marks = [Mark(b, float(overall["open_by_age"].get(b, 0)), drill(query_age=b)) for b in AGE_BUCKETS]
     return {
@@ -138,16 +145,9 @@ async def holds(w: Window) -> dict[str, Any]:
     }
 
 
+# The claims-and-revenue and quality sections register from their own modules, after these.
 REVENUE = "Claims and revenue"
 QUALITY = "Quality"
-pending("edit_rate", "Claim edit rate by rule", REVENUE, "Appears when claim scrubbing records its edits.")
-pending("clean_claims", "First-pass clean-claim rate", REVENUE, "Appears when claims are submitted to the clearinghouse.")
-pending("denials", "Denials by root cause and payer", REVENUE, "Appears when remittances (835) are posted.")
-pending("appeals", "Appeal overturn rate", REVENUE, "Appears when appeal decisions are recorded.")
-pending("variance", "Payment variance", REVENUE, "Appears when expected and paid amounts are both known.")
-pending("rework", "Rework volume", REVENUE, "Appears when hard scrub edits return charts to coding.")
-pending("audit_accuracy", "Audit accuracy by vendor and coder", QUALITY, "Appears when QA audits record findings.")
-pending("scorecards", "Vendor scorecards", QUALITY, "Appears when turnaround, quality and denial data are all available.")
 
 
 Panel = tuple[Section, dict[str, Any] | None]

@@ -14,7 +14,9 @@ from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
+from models.claim_tables import DenialRow, ScrubRun
 from models.holds import AGE_BUCKETS
+from models.qa_tables import QaAuditChart
 from models.query_metrics import percentile
 from models.repositories.encounters import POST_CODING, visible
 from models.tables import Encounter, HoldRow, QueryRow
@@ -36,9 +38,46 @@ class ChartFilter:
     hold_age: str | None = None
     coded_on: date | None = None
     vendor: str | None = None
+    payer: str | None = None
+    scrub_rule: str | None = None  # charts whose first scrub raised this rule
+    rework: bool = False  # charts a hard scrub edit sent back to coding
+    denial_category: str | None = None  # charts with a denial of this root cause (or causes, a,b)
+    denial_payer: str | None = None  # charts with a denial from this payer
+    audit_coder: str | None = None  # charts sampled into a QA audit, by their coder
+    audit_vendor: str | None = None
+    received_from: date | None = None  # the revenue sections' window: charts received in it
+    received_to: date | None = None
 
     def describe(self) -> list[tuple[str, str]]:
         return [(k, str(v)) for k, v in vars(self).items() if v not in (None, False, "")]
+
+
+def chart_filter(
+    status: str | None = None,
+    queue: str | None = None,
+    overdue: bool | None = None,
+    active: bool = False,
+    hold_reason: str | None = None,
+    query_age: str | None = None,
+    hold_age: str | None = None,
+    coded_on: date | None = None,
+    vendor: str | None = None,
+    payer: str | None = None,
+    scrub_rule: str | None = None,
+    rework: bool = False,
+    denial_category: str | None = None,
+    denial_payer: str | None = None,
+    audit_coder: str | None = None,
+    audit_vendor: str | None = None,
+    received_from: date | None = None,
+    received_to: date | None = None,
+) -> ChartFilter:
+    """The encounter list's query string as a filter (a form's empty fields mean "any")."""
+    return ChartFilter(
+        status or None, queue or None, overdue, active, hold_reason or None, query_age or None, hold_age or None,
+        coded_on, vendor or None, payer or None, scrub_rule or None, rework, denial_category or None,
+        denial_payer or None, audit_coder or None, audit_vendor or None, received_from, received_to,
+    )  # fmt: skip
 
 
 def day_range(day: date) -> tuple[datetime, datetime]:
@@ -60,6 +99,13 @@ def _filtered(who: Principal, f: ChartFilter, now: datetime) -> Select[Encounter
         stmt = stmt.where(Encounter.holds.contains([{"reason": f.hold_reason}]))
     if f.vendor:
         stmt = stmt.where(Encounter.assignee_vendor == f.vendor)
+    if f.payer:
+        stmt = stmt.where(Encounter.payer_id == f.payer)
+    if f.received_from:
+        stmt = stmt.where(Encounter.received_at >= day_range(f.received_from)[0])
+    if f.received_to:
+        stmt = stmt.where(Encounter.received_at < day_range(f.received_to)[1])
+    stmt = _claim_stage(stmt, who, f)
     if f.coded_on:
         start, end = day_range(f.coded_on)
         stmt = stmt.where(Encounter.coded_at >= start, Encounter.coded_at < end)
@@ -81,6 +127,34 @@ def _filtered(who: Principal, f: ChartFilter, now: datetime) -> Select[Encounter
                 )
             )
         )
+    return stmt
+
+
+def _claim_stage(stmt: Select[Encounter], who: Principal, f: ChartFilter) -> Select[Encounter]:
+    """Drill-downs from the revenue and quality sections: charts behind an edit, denial or audit."""
+    if f.scrub_rule:
+        first = select(ScrubRun.encounter_id).where(
+            ScrubRun.tenant_id == who.tenant_id, ScrubRun.run_no == 1, ScrubRun.edits.contains([{"rule": f.scrub_rule}])
+        )
+        stmt = stmt.where(Encounter.id.in_(first))
+    if f.rework:
+        stmt = stmt.where(
+            Encounter.id.in_(select(ScrubRun.encounter_id).where(ScrubRun.tenant_id == who.tenant_id, ScrubRun.hard_count > 0))
+        )
+    if f.denial_category or f.denial_payer:
+        denied = select(DenialRow.encounter_id).where(DenialRow.tenant_id == who.tenant_id)
+        if f.denial_category:
+            denied = denied.where(DenialRow.category.in_(f.denial_category.split(",")))
+        if f.denial_payer:
+            denied = denied.where(DenialRow.payer_id == f.denial_payer)
+        stmt = stmt.where(Encounter.id.in_(denied))
+    if f.audit_coder or f.audit_vendor:
+        audited = select(QaAuditChart.encounter_id).where(QaAuditChart.tenant_id == who.tenant_id)
+        if f.audit_coder:
+            audited = audited.where(QaAuditChart.coder_id == f.audit_coder)
+        if f.audit_vendor:
+            audited = audited.where(QaAuditChart.vendor_id == f.audit_vendor)
+        stmt = stmt.where(Encounter.id.in_(audited))
     return stmt
 
 

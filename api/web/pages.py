@@ -134,17 +134,8 @@ async def encounter_list(
     request: Request,
     db: SessionDep,
     session: Annotated[WebSession, Depends(viewer("encounters.read"))],
-    status: str | None = None,
-    queue: str | None = None,
-    overdue: bool | None = None,
-    active: bool = False,
-    hold_reason: str | None = None,
-    hold_age: str | None = None,
-    query_age: str | None = None,
-    coded_on: date | None = None,
-    vendor: str | None = None,
+    f: Annotated[data.ChartFilter, Depends(data.chart_filter)],
 ) -> Response:
-    f = data.ChartFilter(status or None, queue or None, overdue, active, hold_reason or None, query_age or None, hold_age or None, coded_on, vendor or None)
     rows = await data.charts(db, session.principal, f)
     return page(request, "encounters.html", session, rows=rows, filters=f, statuses=STATUSES, reasons=HOLD_REASONS)
 

@@ -34,6 +34,8 @@ NAV: list[tuple[Permission, str, str]] = [
     ("queues.claim", "/ui/work", "Workspace"),
     ("queries.answer", "/ui/inbox", "Inbox"),
     ("audits.review", "/ui/audits", "Audits"),
+    ("audits.respond", "/ui/findings", "Audit findings"),
+    ("denials.work", "/ui/denials", "Denials"),
     ("encounters.read", "/ui/encounters", "Encounters"),
 ]
 

@@ -10,14 +10,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.deps import SessionDep, TemporalDep
+from api.errors import AppError
+from api.routes import claims as claims_api
 from api.routes import encounters as encounter_api
 from api.routes import queries as query_api
 from api.routes import queues as queue_api
+from api.schemas.claims import AcknowledgeIn, EditAckIn, ScrubOut
 from api.schemas.encounters import CodingIn, HoldIn
 from api.schemas.queries import IndicatorIn, QueryForm, QueryIn, YesNoPurpose
+from api.views import latest_scrub, scrub_view
 from api.web import data
 from api.web.render import WebRoute, page
 from api.web.session import WebError, WebSession, viewer
@@ -25,6 +29,7 @@ from integrations.codesets.catalog import default_catalog
 from models.holds import DEFAULT_HOLD_POLICY, HOLD_REASONS
 from models.queries import ClinicalIndicator, LintIssue, QueryDraft, lint_query
 from models.repositories.encounters import EncounterRepository, QueueRepository, visible
+from models.repositories.queries import QueryRepository
 from models.tables import Encounter
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -78,15 +83,77 @@ async def claim(
     return RedirectResponse(f"/ui/work/{leased.id}", status_code=303)
 
 
-@router.get("/ui/work/{encounter_id}", response_class=HTMLResponse)
-async def chart_page(request: Request, db: SessionDep, encounter_id: str, session: Coder) -> Response:
+async def _prior(db: SessionDep, session: WebSession, codes: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The chart's last coding with its evidence excerpts, to start the rework from."""
+    if not codes:
+        return None
+    lines = [*codes.get("diagnoses", []), *codes.get("procedures", [])]
+    texts = await QueryRepository(db, session.principal).texts(
+        {e.get("excerpt_sha256", "") for line in lines for e in line.get("evidence", [])} - {""}
+    )
+
+    def cited(line: dict[str, Any]) -> dict[str, Any]:
+        evidence = [
+            {"document_id": e.get("document_id"), "excerpt": texts[e["excerpt_sha256"]]}
+            for e in line.get("evidence", []) if e.get("excerpt_sha256") in texts
+        ]  # fmt: skip
+        return {**line, "evidence": evidence}
+
+    return {"diagnoses": [cited(d) for d in codes.get("diagnoses", [])], "procedures": [cited(p) for p in codes.get("procedures", [])]}
+
+
+async def _chart_page(
+    request: Request, db: SessionDep, session: WebSession, encounter_id: str, *, status: int = 200, **context: Any
+) -> Response:
     repo, found = await _chart(db, session, encounter_id)
     documents = await repo.documents(found.id)
+    run = await latest_scrub(db, found.id)
+    scrub: ScrubOut | None = scrub_view(run) if run else None
+    acked = {(a["rule"], a["line_index"]) for a in scrub.acknowledgments} if scrub else set()
     reasons = [r for r in HOLD_REASONS if session.principal.role in DEFAULT_HOLD_POLICY.allowed_roles("place", r)]
+    mine = found.assignee_user == session.principal.user_id
+    worked = mine or session.principal.user_id in (found.worked_by or [])
     return page(
-        request, "chart.html", session, chart=found, documents=documents, reasons=reasons,
-        workable=found.status == "in_coding" and found.assignee_user == session.principal.user_id,
+        request, "chart.html", session, status=status, chart=found, documents=documents, reasons=reasons,
+        workable=found.status == "in_coding" and mine, scrub=scrub,
+        to_acknowledge=[e for e in scrub.edits if e.severity == "soft" and (e.rule, e.line_index) not in acked]
+        if scrub and found.status == "scrubbing" and worked else [],
+        prior=await _prior(db, session, found.codes) if found.status == "in_coding" and mine and scrub and not scrub.clean else None,
+        **context,
     )
+
+
+@router.get("/ui/work/{encounter_id}", response_class=HTMLResponse)
+async def chart_page(request: Request, db: SessionDep, encounter_id: str, session: Coder) -> Response:
+    """The chart beside its documents (a `?scrub=n` query only gives each scrub result its own URL)."""
+    return await _chart_page(request, db, session, encounter_id)
+
+
+@router.post("/ui/work/{encounter_id}/scrub/acknowledge")
+async def acknowledge_edits(
+    request: Request, encounter_id: str, db: SessionDep, temporal: TemporalDep, session: Coder
+) -> Response:
+    """Soft edits leave with a reason each, through the API's acknowledge handler."""
+    _, found = await _chart(db, session, encounter_id)
+    ident = found.id
+    form = await request.form()
+    rules, lines, why = form.getlist("rule"), form.getlist("line_index"), form.getlist("reason")
+    try:
+        body = AcknowledgeIn(
+            acknowledgments=[
+                EditAckIn(rule=str(r), line_index=int(str(n)) if str(n).isdigit() else None, reason=str(y))
+                for r, n, y in zip(rules, lines, why, strict=False)
+            ]
+        )
+        await claims_api.acknowledge_edits(ident, body, db, temporal, session.principal)
+    except ValidationError as exc:
+        detail = "; ".join(str(e["msg"]) for e in exc.errors())
+        return await _chart_page(request, db, session, encounter_id, ack_error=f"Each soft edit needs a reason: {detail}")
+    except AppError as exc:
+        if exc.status_code == 404:
+            raise
+        return await _chart_page(request, db, session, encounter_id, ack_error=exc.detail)
+    return RedirectResponse(f"/ui/work/{ident}?acknowledged=1#scrub", status_code=303)
 
 
 @router.get("/ui/codes")
@@ -100,7 +167,10 @@ async def code_search(_: Coder, q: str = "") -> JSONResponse:
 async def submit_coding(encounter_id: str, body: CodingIn, db: SessionDep, temporal: TemporalDep, session: Coder) -> JSONResponse:
     _, found = await _chart(db, session, encounter_id)
     chart = await encounter_api.submit_coding(found.id, body, db, temporal, session.principal)
-    return JSONResponse({"status": chart.status, "next": f"/ui/encounters/{chart.id}"})
+    # Back to the chart: its scrub result is shown there (hard edits reopen the coding form).
+    # Each scrub run is its own address, so a resubmission from the result page loads the new one.
+    run = chart.scrub.run_no if chart.scrub else 0
+    return JSONResponse({"status": chart.status, "next": f"/ui/work/{chart.id}?scrub={run}#scrub"})
 
 
 def _issues(issues: list[LintIssue]) -> list[dict[str, Any]]:

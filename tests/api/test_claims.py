@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from clearchart import admin
 from models.claim_tables import InboundFile
 from tests.api.claim_support import (
     ack_277ca,
@@ -213,3 +214,15 @@ class TestEndToEnd:
         assert (await other_tenant.get(f"/v1/claims/{claim['id']}/x12", "ops")).status_code == 404
         assert (await tenant.get(f"/v1/claims/{uuid.uuid4()}", "ops")).status_code == 404
         assert (await tenant.get("/v1/claims", "physician")).status_code == 403
+
+
+class TestRevenueScope:
+    async def test_a_vendor_lead_sees_revenue_for_its_vendor_only(self, tenant: Tenant) -> None:
+        await submitted_claim(tenant)
+        ops = (await tenant.get("/v1/metrics/revenue", "ops")).json()
+        assert ops["claims_submitted"] == 1
+        assert (await tenant.get("/v1/metrics/revenue", "vendor_lead")).json()["claims_submitted"] == 1
+        tenant.tokens["other_lead"] = await admin.create_token(
+            tenant.stack.sessions, tenant.stack.settings.secret_key, tenant_id=tenant.id, role="vendor_lead", user_id="lead-2", vendor_id="v2"
+        )
+        assert (await tenant.get("/v1/metrics/revenue", "other_lead")).json()["claims_submitted"] == 0

@@ -18,6 +18,7 @@ from api.main import create_app
 from clearchart.settings import Settings
 from models.access import PERMISSIONS
 from models.tables import ApiToken
+from tests.api.claim_support import claimed, coding
 from tests.api.test_security import PUBLIC, WEB_UI, _declared_permission, _endpoints, _role_of
 from tests.support import Tenant
 
@@ -207,3 +208,50 @@ class TestCsrf:
         placed = await coder.post(hold, json={"reason": "other", "note": "x"}, headers={"X-CSRF-Token": csrf, "Accept": "application/json"})
         assert placed.status_code == 201, placed.text
         assert (await tenant.get(f"/v1/encounters/{chart}", "ops")).json()["status"] == "on_hold"
+
+
+class TestPhiAccessLog:
+    async def test_ui_chart_pages_are_recorded_with_the_signed_in_reader(self, tenant: Tenant, sign_in: SignIn) -> None:
+        enc, doc = await claimed(tenant)
+        coded = await tenant.post(f"/v1/encounters/{enc}/coding", "coder", json=coding(doc))
+        assert coded.status_code == 200, coded.text
+        audit = await tenant.post("/v1/audits", "auditor", json={"method": "census", "seed": 7, "blind": True})
+        assert audit.status_code == 201, audit.text
+        ops, _ = await sign_in(tenant, "ops")
+        assert (await ops.get(f"/ui/encounters/{enc}")).status_code == 200
+        auditor, _ = await sign_in(tenant, "auditor")
+        view = await auditor.get(f"/ui/audits/{audit.json()['id']}/charts/{enc}")
+        assert view.status_code == 200
+        assert 'data-testid="blind"' in view.text
+        log = (await tenant.get(f"/v1/access-log?encounter_id={enc}", "admin")).json()["items"]
+        seen = {(e["user"], e["role"], e["action"], e["path"].split("/")[2]) for e in log if e["path"].startswith("/ui/")}
+        assert ("ops-1", "ops", "encounter.read", "encounters") in seen
+        assert ("auditor-1", "auditor", "audit_chart.read", "audits") in seen
+
+
+class TestScrubInTheWorkspace:
+    async def test_soft_edits_are_acknowledged_with_a_reason_from_the_chart_page(self, tenant: Tenant, sign_in: SignIn) -> None:
+        enc, doc = await claimed(tenant)
+        pediatric = {
+            "diagnoses": [{"code": "P07.30", "evidence": [{"document_id": "DOC", "excerpt": "follow-up"}]}],
+            "procedures": [{"code": "99214", "pointers": [1], "evidence": [{"document_id": "DOC", "excerpt": "follow-up"}]}],
+        }
+        first = (await tenant.post(f"/v1/encounters/{enc}/coding", "coder", json=coding(doc, pediatric))).json()
+        assert first["status"] == "scrubbing"
+        coder, csrf = await sign_in(tenant, "coder")
+        chart = await coder.get(f"/ui/work/{enc}")
+        assert 'data-rule="age.conflict"' in chart.text
+        assert 'data-testid="acknowledge-form"' in chart.text
+        form = {"csrf": csrf, "rule": "age.conflict", "line_index": "", "reason": "no"}
+        short = await coder.post(f"/ui/work/{enc}/scrub/acknowledge", data=form)
+        assert short.status_code == 200
+        assert 'data-testid="ack-error"' in short.text
+        assert "at least 3 characters" in short.text
+        assert (await tenant.get(f"/v1/encounters/{enc}/scrub", "coder")).json()["acknowledgments"] == []
+        done = await coder.post(f"/ui/work/{enc}/scrub/acknowledge", data=form | {"reason": "history of prematurity documented"})
+        assert done.status_code == 303, done.text
+        scrub = (await tenant.get(f"/v1/encounters/{enc}/scrub", "coder")).json()
+        assert scrub["clean"] is True
+        after = await coder.get(done.headers["location"])
+        assert "every soft edit is acknowledged" in after.text
+        assert 'data-testid="acknowledge-form"' not in after.text

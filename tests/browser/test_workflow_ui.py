@@ -1,32 +1,19 @@
 """The whole story in a browser: a coder claims, codes wrongly, queries; the physician answers;
-the coder completes; the dashboard moves and drills down; the auditor reviews the evidence."""
+the coder completes through a hard scrub edit; the payer denies and ops works the appeal; the
+dashboard moves and drills down; the auditor reviews the evidence, audits the chart blind and
+records a finding the coder disputes and the auditor reconciles; the report opens."""
 
 import re
 
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
+from tests.browser import steps
 from tests.browser.conftest import TABLET, OpenUi, Ui
+from tests.browser.steps import select_in_document
 from tests.support import Tenant
 
 INDICATOR = "HbA1c 7.9%"
 QUESTION = "Based on your clinical judgment, please clarify the type of diabetes being treated."
-
-
-async def select_in_document(page: Page, text: str) -> None:
-    """Select `text` inside the first document, as a coder dragging over it would."""
-    await page.evaluate(
-        """(text) => {
-            const node = document.querySelector("pre[data-document-id]").firstChild;
-            const at = node.textContent.indexOf(text);
-            if (at < 0) throw new Error("text not in document: " + text);
-            const range = document.createRange();
-            range.setStart(node, at);
-            range.setEnd(node, at + text.length);
-            getSelection().removeAllRanges();
-            getSelection().addRange(range);
-        }""",
-        text,
-    )
 
 
 async def kpi(ui: Ui, key: str) -> str:
@@ -49,7 +36,8 @@ class TestCodingStory:
         await expect(ops.page.get_by_test_id("tenant")).to_have_text(tenant_name)
         assert await kpi(ops, "backlog") == "2"
         assert await kpi(ops, "coded") == "0"
-        await expect(ops.page.locator('[data-section="denials"]')).to_contain_text("No data yet")
+        assert await kpi(ops, "denials") == "0"
+        assert await kpi(ops, "claims_scrubbed") == "0"
         await ops.shot("1-dashboard-before")
 
         # The coder claims the oldest chart and tries an invalid diagnosis code.
@@ -108,19 +96,34 @@ class TestCodingStory:
         await coder.page.get_by_label("Procedure 1 diagnosis pointers").fill("1")
         await select_in_document(coder.page, "follow-up of chronic conditions")
         await coder.page.get_by_role("button", name="Add selected text as evidence for procedure 1").click()
+        await steps.add_procedure(coder.page, 2, "20610", "RT", "follow-up of chronic conditions")
         await coder.shot("5-coding")
-        await coder.page.get_by_role("button", name="Submit coding").click()
-        await expect(coder.page).to_have_url(re.compile(f"/ui/encounters/{first['id']}$"))
-        # Coded, then (as claim scrubbing runs) scrubbing or submitted: never back in coding.
-        await expect(coder.page.get_by_test_id("state")).to_have_text(re.compile(r"^(coded|scrubbing|submitted)$"))
-        await expect(coder.page.get_by_test_id("timeline")).to_contain_text("submit coding")
+        await steps.rework_hard_edit(coder.page, first["id"])
+        await coder.shot("5b-scrub-clean")
+        denial = await steps.deny_claim(tenant, first["id"])
 
         # The dashboard moved, and its charts drill down to exactly the encounters behind them.
         await ops.page.reload()
         assert await kpi(ops, "backlog") == "1"
         assert await kpi(ops, "coded") == "1"
         assert await kpi(ops, "queries") == "1"
+        assert await kpi(ops, "claims_scrubbed") == "1"
+        assert await kpi(ops, "edit_rate") == "100%"
+        assert await kpi(ops, "rework") == "1"
+        assert await kpi(ops, "denials") == "1"
         await ops.shot("6-dashboard-after")
+        await ops.page.locator('[data-section="denials"] a.mark[aria-label^="coding:"]').click()
+        await expect(ops.page).to_have_url(re.compile(r"/ui/encounters\?.*denial_category=coding"))
+        assert await drilled_ids(ops) == {first["id"]}
+        await ops.page.go_back()
+        await ops.page.locator('[data-section="edit_rate"] a.mark').first.click()
+        await expect(ops.page.get_by_test_id("active-filters")).to_contain_text("em.modifier25_missing")
+        assert await drilled_ids(ops) == {first["id"]}
+        await ops.go("/ui/denials")
+        await ops.shot("6b-denial-queue")
+        await steps.work_denial(ops.page, denial["id"])
+        await ops.go("/ui/dashboard")
+        assert await kpi(ops, "overturn_rate") == "100%"
         await ops.page.locator('[data-section="queues"] a.mark[aria-label^="q1:"]').click()
         await expect(ops.page).to_have_url(re.compile(r"/ui/encounters\?queue=q1&status=ready$"))
         await expect(ops.page.get_by_test_id("result-count")).to_have_text("1")
@@ -145,6 +148,19 @@ class TestCodingStory:
         await expect(auditor.page.locator("body")).to_contain_text(first["external_id"])
         await expect(auditor.page.locator("body")).to_contain_text(INDICATOR.split()[0])
         await auditor.shot("9-evidence")
+
+        # A blind census audit of the coded charts: re-coding, a finding, a dispute, reconciling.
+        await auditor.go("/ui/audits")
+        await steps.create_census_audit(auditor.page)
+        audit_url = auditor.page.url
+        await steps.recode_and_find(auditor.page, first["id"])
+        await auditor.shot("10-finding")
+        await coder.go("/ui/findings")
+        await steps.dispute(coder.page)
+        await coder.shot("11-dispute")
+        await auditor.page.goto(audit_url)
+        await steps.reconcile_and_report(auditor.page, auditor.base)
+        await auditor.shot("12-report")
 
 
 class TestLayoutAndKeyboard:

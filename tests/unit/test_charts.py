@@ -1,9 +1,17 @@
-"""The dashboard's SVG charts: proportional marks, drill-down links, escaping, stable output."""
+"""The dashboard's SVG charts (proportional marks, drill-down links, escaping, stable output) and
+the drill-down filters they link to."""
 
 import re
 import xml.etree.ElementTree as ET
+from datetime import date
+from types import SimpleNamespace
+from typing import cast
+from urllib.parse import parse_qs, urlsplit
 
 from api.web.charts import Mark, bar_chart, histogram, line_chart
+from api.web.dashboard import Window
+from api.web.dashboard_revenue import percent, window
+from api.web.data import chart_filter
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -83,3 +91,19 @@ class TestHistogramAndLine:
         svg = parse(line_chart([Mark("2026-01-01", 3)], title="t"))
         (circle,) = list(svg.iter(f"{SVG}circle"))
         assert 200 < float(circle.get("cx", "0")) < 280
+
+
+class TestDrillLinks:
+    def test_revenue_drill_downs_keep_the_dashboard_window_and_the_filter(self) -> None:
+        w = cast(Window, SimpleNamespace(date_from=date(2026, 1, 1), date_to=date(2026, 1, 31)))
+        url = urlsplit(window(w, denial_category="coding", denial_payer=""))
+        assert url.path == "/ui/encounters"
+        assert parse_qs(url.query) == {"received_from": ["2026-01-01"], "received_to": ["2026-01-31"], "denial_category": ["coding"]}
+        assert percent(0.3333) == 33.3
+        assert percent(None) == 0.0
+
+    def test_the_encounter_lists_empty_form_fields_mean_any(self) -> None:
+        f = chart_filter(status="", payer="", scrub_rule="em.modifier25_missing", rework=True)
+        assert f.status is None
+        assert f.payer is None
+        assert f.describe() == [("scrub_rule", "em.modifier25_missing"), ("rework", "True")]

@@ -120,11 +120,39 @@
     return row;
   }
 
+  // After a hard scrub edit the chart comes back with its previous coding: start from it.
+  function prefill(status) {
+    const data = document.getElementById("prior-coding");
+    if (!data) return false;
+    let prior = null;
+    try { prior = JSON.parse(data.textContent); } catch (e) { return false; }
+    const dx = (prior && prior.diagnoses) || [];
+    const px = (prior && prior.procedures) || [];
+    if (!dx.length && !px.length) return false;
+    const chips = (row, evidence) => {
+      for (const ev of evidence || []) chip(row.querySelector(".chips"), { document_id: ev.document_id, excerpt: ev.excerpt, name: "cited" }, "evidence");
+    };
+    for (const d of dx) {
+      const row = addRow("dx", status);
+      row.querySelector("[name=code]").value = d.code || "";
+      chips(row, d.evidence);
+    }
+    for (const p of px) {
+      const row = addRow("px", status);
+      row.querySelector("[name=code]").value = p.code || "";
+      row.querySelector("[name=modifiers]").value = (p.modifiers || []).join(", ");
+      row.querySelector("[name=units]").value = String(p.units || 1);
+      row.querySelector("[name=pointers]").value = (p.pointers || []).join(", ");
+      chips(row, p.evidence);
+    }
+    return true;
+  }
+
   function coding(form) {
     const errors = document.getElementById("coding-errors");
     document.getElementById("add-dx").addEventListener("click", () => addRow("dx", errors).querySelector("input").focus());
     document.getElementById("add-px").addEventListener("click", () => addRow("px", errors).querySelector("input").focus());
-    addRow("dx", errors);
+    if (!prefill(errors)) addRow("dx", errors);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       const dx = [...document.querySelectorAll("#dx-list > li")].map((r) => ({
