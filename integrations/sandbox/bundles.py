@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +228,7 @@ def synthetic_bundle(
     payer_id: str = "MEDICARE",
     npi: str = "1234567893",
     period_start: datetime | None = None,
+    charges: Decimal | None = Decimal("185.00"),
 ) -> Resource:
     """A fully synthetic transaction bundle (urn:uuid references, obviously fake people).
 
@@ -317,6 +319,20 @@ def synthetic_bundle(
             "context": {"encounter": [ref("encounter")]},
         }
         entries.append((f"urn:uuid:{uuid.uuid5(_SANDBOX_NS, doc_id)}", document))
+    if charges is not None:
+        claim_id = f"{encounter_id}-charges"
+        claim: Resource = {
+            "resourceType": "Claim",
+            "id": claim_id,
+            "status": "active",
+            "use": "claim",
+            "patient": ref("patient"),
+            "created": start.isoformat(),
+            "provider": ref("clinic"),
+            "item": [{"sequence": 1, "encounter": [ref("encounter")]}],
+            "total": {"value": float(charges), "currency": "USD"},
+        }
+        entries.append((f"urn:uuid:{uuid.uuid5(_SANDBOX_NS, claim_id)}", claim))
     bundle = _bundle("transaction", entries)
     for entry in bundle["entry"]:
         entry["request"] = {"method": "POST", "url": entry["resource"]["resourceType"]}

@@ -184,6 +184,7 @@ class TestMetrics:
         assert set(queries["by_physician"]) == {NPI}
         holds = (await tenant.get("/v1/metrics/holds", "ops")).json()
         assert holds["open_total"] == 1
+        assert holds["cents_at_hold"] == 18500  # the EHR's charges on the one held chart
         assert holds["open_by_reason_age"]["awaiting_query_response"]["0-2d"] == 1
         assert holds["mean_hours_to_release_by_reason"]["awaiting_query_response"] is not None
         assert (await tenant.get("/v1/metrics/queries", "coder")).status_code == 403

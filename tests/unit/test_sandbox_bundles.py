@@ -262,3 +262,10 @@ class TestFhirServer:
         ) as c:
             assert (await c.get("/fhir/r4/Patient/only")).status_code == 200
             assert (await c.get("/fhir/r4/Patient/12724066")).status_code == 404
+
+
+class TestSyntheticCharges:
+    def test_the_ehr_claim_total_becomes_the_encounters_charges(self) -> None:
+        found = parse_bundle(synthetic_bundle(encounter_id="chg-1", patient_id="pt-chg"))
+        assert found[0].charges_cents == 18500
+        assert parse_bundle(synthetic_bundle(encounter_id="chg-2", patient_id="pt-chg", charges=None))[0].charges_cents is None
