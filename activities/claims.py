@@ -104,24 +104,32 @@ async def load_tables(session: AsyncSession, codes: list[str]) -> ScrubTables:
     return tables
 
 
-async def fee(session: AsyncSession, tenant_id: str, payer_id: str | None, code: str, on: date) -> int | None:
-    """The tenant's rate for `code`: the payer's own schedule first, then the tenant default ('*')."""
+PRICING_MODIFIERS = ("26", "TC")
+
+
+async def fee(
+    session: AsyncSession, tenant_id: str, payer_id: str | None, code: str, on: date, modifiers: list[str] | None = None
+) -> int | None:
+    """The tenant's rate for `code`: the payer's own schedule first, then the tenant default ('*');
+    a pricing modifier (26 professional, TC technical) has its own rate where the schedule gives one."""
+    pricing = [m for m in modifiers or [] if m in PRICING_MODIFIERS]
     for payer in (payer_id or "", "*"):
-        cents = await session.scalar(
-            select(FeeScheduleRow.amount_cents)
-            .where(
-                FeeScheduleRow.tenant_id == tenant_id,
-                FeeScheduleRow.payer_id == payer,
-                FeeScheduleRow.code == code,
-                FeeScheduleRow.modifier.is_(None),
-                FeeScheduleRow.effective_from <= on,
-                (FeeScheduleRow.effective_to.is_(None)) | (FeeScheduleRow.effective_to >= on),
+        for modifier in (*pricing, None):
+            cents = await session.scalar(
+                select(FeeScheduleRow.amount_cents)
+                .where(
+                    FeeScheduleRow.tenant_id == tenant_id,
+                    FeeScheduleRow.payer_id == payer,
+                    FeeScheduleRow.code == code,
+                    FeeScheduleRow.modifier.is_(None) if modifier is None else FeeScheduleRow.modifier == modifier,
+                    FeeScheduleRow.effective_from <= on,
+                    (FeeScheduleRow.effective_to.is_(None)) | (FeeScheduleRow.effective_to >= on),
+                )
+                .order_by(FeeScheduleRow.effective_from.desc())
+                .limit(1)
             )
-            .order_by(FeeScheduleRow.effective_from.desc())
-            .limit(1)
-        )
-        if cents is not None:
-            return cents
+            if cents is not None:
+                return cents
     return None
 
 
@@ -197,7 +205,7 @@ class ClaimActivities:
         dos = e.date_of_service or e.received_at.date()
         lines: list[dict[str, Any]] = []
         for p in req.coding.procedures:
-            rate = await fee(session, req.tenant_id, e.payer_id, p.code, dos)
+            rate = await fee(session, req.tenant_id, e.payer_id, p.code, dos, p.modifiers)
             lines.append({"code": p.code, "modifiers": p.modifiers, "units": p.units, "pointers": p.pointers,
                           "charge_cents": (rate or DEFAULT_CHARGE_CENTS) * p.units,
                           "expected_cents": rate * p.units if rate is not None else None})

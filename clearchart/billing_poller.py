@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
@@ -71,10 +71,29 @@ async def run_poller(
     log.info("poller.stopped")
 
 
+# An arbitrary, fixed key: the advisory lock every poller process takes before polling.
+POLLER_LOCK = 0x434C4348
+
+
 async def poll_once(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], temporal: Client, http: httpx.AsyncClient
 ) -> list[dict[str, Any]]:
-    """Fetch every file after the cursor and handle each in order; returns one summary per file."""
+    """Fetch every file after the cursor and handle each in order; returns one summary per file.
+
+    Only one poller works at a time (a PostgreSQL advisory lock); another simply skips its turn.
+    """
+    async with sessions() as lock_session:
+        if not await lock_session.scalar(select(func.pg_try_advisory_lock(POLLER_LOCK))):
+            return []
+        try:
+            return await _poll(settings, sessions, temporal, http)
+        finally:
+            await lock_session.execute(select(func.pg_advisory_unlock(POLLER_LOCK)))
+
+
+async def _poll(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], temporal: Client, http: httpx.AsyncClient
+) -> list[dict[str, Any]]:
     source = settings.clearinghouse
     clearinghouse = HttpClearinghouse(http, source, settings.clearinghouse_api_key)
     async with sessions() as session:

@@ -1,6 +1,7 @@
 """QA audits: reproducible samples, blind re-coding, findings with rebuttal, coaching, reports."""
 
 import uuid
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,7 +25,15 @@ from api.schemas.audits import (
     RespondIn,
     ReviewIn,
 )
+from integrations.codesets.catalog import default_catalog
 from models.access import Principal
+from models.coding import (
+    CodingSubmission,
+    DiagnosisCode,
+    ProcedureCode,
+    normalize_icd10,
+    validate_coding,
+)
 from models.findings import FINDING_CATEGORIES, FindingEvent, compare_coding
 from models.qa_pdf import render_pdf
 from models.qa_plan import chart_coding, frame_from_json, plan_from_json
@@ -77,6 +86,24 @@ async def _detail(repo: AuditRepository, a: QaAudit) -> dict[str, Any]:
             for c in charts
         ],
     }  # fmt: skip
+
+
+def check_codes(body: ReviewIn, service_date: date) -> None:
+    """The auditor's codes meet the same code-set rules as the coder's (evidence aside)."""
+    submission = CodingSubmission(
+        [DiagnosisCode(normalize_icd10(d.code)) for d in body.diagnoses],
+        [ProcedureCode(p.code.upper(), list(p.modifiers), p.units, [1]) for p in body.procedures],
+    )
+    issues = [
+        i
+        for i in validate_coding(submission, date_of_service=service_date, catalog=default_catalog(), document_ids=set(), require_evidence=False)
+        if not i.rule.startswith(("pointer.", "evidence."))
+    ]
+    if issues:
+        raise Unprocessable(
+            f"{len(issues)} problem(s) with the re-coding: " + "; ".join(f"{i.path}: {i.message}" for i in issues),
+            errors=[{"path": i.path, "code": i.code, "rule": i.rule, "message": i.message} for i in issues],
+        )
 
 
 async def resume_billing(temporal: Client, encounter_ids: list[uuid.UUID]) -> None:
@@ -196,6 +223,7 @@ async def submit_review(audit_id: uuid.UUID, chart_id: uuid.UUID, body: ReviewIn
     repo = AuditRepository(session, who)
     a = await repo.audit(audit_id)
     chart = await repo.chart(a, chart_id)
+    check_codes(body, chart.service_date)
     review = await repo.submit_review(a, chart, body.model_dump(mode="json"))
     drafts = compare_coding(chart_coding(chart.coder_codes), chart_coding(review.codes)).drafts
     await session.commit()

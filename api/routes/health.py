@@ -1,6 +1,7 @@
 """Probes and Prometheus metrics. The probes are public on purpose: they reveal nothing."""
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -8,6 +9,8 @@ from sqlalchemy import text
 
 from api.deps import require
 from api.errors import Unavailable
+from integrations.codesets.catalog import default_catalog
+from integrations.codesets.icd10cm import fiscal_year_of
 from models.access import Principal
 
 router = APIRouter(tags=["health"])
@@ -19,7 +22,7 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> dict[str, str]:
+async def readyz(request: Request) -> dict[str, Any]:
     problems: list[str] = []
     try:
         async with request.app.state.sessions() as session:
@@ -32,7 +35,15 @@ async def readyz(request: Request) -> dict[str, str]:
         problems.append(f"temporal unreachable: {type(exc).__name__}")
     if problems:
         raise Unavailable("; ".join(problems))
-    return {"status": "ready", "database": "ok", "temporal": "ok"}
+    ready: dict[str, Any] = {"status": "ready", "database": "ok", "temporal": "ok"}
+    today = datetime.now(UTC).date()
+    release = default_catalog().icd10cm.release_for(today)
+    if default_catalog().icd10cm.stale_for(today) and release is not None:
+        ready["warnings"] = [
+            f"ICD-10-CM FY{release.fiscal_year} is serving dates of service in FY{fiscal_year_of(today)}: "
+            "load the current release (see docs/operations.md)"
+        ]
+    return ready
 
 
 @router.get("/metrics", response_class=Response)

@@ -7,7 +7,7 @@ import httpx
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from clearchart.billing_poller import handle_file, poll_once
+from clearchart.billing_poller import POLLER_LOCK, handle_file, poll_once
 from integrations.billing.client import HttpClearinghouse, InboundFile
 from integrations.billing.x277ca import ClaimAck
 from integrations.billing.x277ca_writer import build_277ca
@@ -105,3 +105,13 @@ async def test_files_no_tenant_owns_or_nobody_can_read_are_kept_for_a_person(liv
     assert set(kept) == {"k-1", "k-2"}
     assert "CCNOBODY0000001" in (kept["k-1"] or "")
     assert kept["k-2"] == "ISA*garbage~"
+
+
+async def test_a_second_poller_skips_its_turn_while_another_holds_the_lock(live: LiveStack, tenant: Tenant, http: httpx.AsyncClient) -> None:
+    await submitted_claim(tenant)
+    async with live.sessions() as other:
+        assert await other.scalar(select(func.pg_try_advisory_lock(POLLER_LOCK)))
+        assert await poll_once(live.settings, live.sessions, live.temporal, http) == []
+        await other.execute(select(func.pg_advisory_unlock(POLLER_LOCK)))
+    handled = await poll_once(live.settings, live.sessions, live.temporal, http)
+    assert any(h["kind"] in ("277CA", "835") for h in handled)

@@ -19,3 +19,12 @@ class TestBlindReview:
         shown = await tenant.get(f"/v1/encounters/{enc}", "auditor")
         assert shown.status_code == 200
         assert [d["code"] for d in shown.json()["codes"]["diagnoses"]] == list(CODER_CODES)
+
+    async def test_an_auditors_re_coding_meets_the_code_set_rules(self, tenant: Tenant) -> None:
+        enc = await coded_chart(tenant)
+        audit = (await tenant.post("/v1/audits", "auditor", json={"method": "census", "seed": 5})).json()
+        refused = await tenant.post(f"/v1/audits/{audit['id']}/charts/{enc}/review", "auditor", json=recode("E11", "I10"))
+        assert refused.status_code == 422
+        assert "icd10cm.not_billable" in [e["rule"] for e in refused.json()["errors"]]
+        accepted = await tenant.post(f"/v1/audits/{audit['id']}/charts/{enc}/review", "auditor", json=recode(*CODER_CODES))
+        assert accepted.status_code in (200, 201), accepted.text

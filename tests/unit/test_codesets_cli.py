@@ -162,6 +162,9 @@ class TestFees:
             assert await fee(s, tenant, "PAYER-A", "99213", date(2024, 6, 1)) == 10000
             assert await fee(s, tenant, "PAYER-A", "99213", date(2025, 6, 1)) == 10500
             assert await fee(s, tenant, "OTHER", "99213", date(2024, 6, 1)) == 9000
+            assert await fee(s, tenant, "PAYER-A", "93000", date(2024, 6, 1)) == 2500
+            assert await fee(s, tenant, "PAYER-A", "93000", date(2024, 6, 1), ["26"]) == 900
+            assert await fee(s, tenant, "PAYER-A", "93000", date(2024, 6, 1), ["59"]) == 2500
         dollars = tmp_path / "payer_b.csv"
         dollars.write_text("code,modifier,amount,effective_from,effective_to\n99213,,$112.50,2024-01-01,\n")
         await load_table(db, "fees", [dollars], "fees-b-1", tenant=tenant, payer="PAYER-B")
