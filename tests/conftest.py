@@ -30,7 +30,7 @@ from clearchart.embedded import EmbeddedPostgres, TemporalDevServer, free_port
 from clearchart.migrate import upgrade
 from clearchart.settings import Settings
 from clearchart.worker import build_worker
-from tests.support import LiveStack, Tenant, make_tenant
+from tests.support import LiveStack, Tenant, make_tenant, started
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO.parent / "shared" / "samples"
@@ -114,11 +114,7 @@ async def live(
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.api_port, log_config=None))
     async with httpx.AsyncClient(timeout=30) as worker_http, build_worker(temporal_client, sessions, settings, worker_http):
         serving = asyncio.create_task(server.serve())
-        async with asyncio.timeout(30):
-            while not server.started:
-                if serving.done():
-                    await serving
-                await asyncio.sleep(0.02)
+        await started(server, serving)
         yield LiveStack(settings, sessions, temporal_client, f"http://127.0.0.1:{settings.api_port}")
         server.should_exit = True
         await serving

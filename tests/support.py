@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
+import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
@@ -98,6 +99,10 @@ async def make_tenant(stack: LiveStack, http: httpx.AsyncClient, **settings: Any
     return Tenant(tenant_id, stack, tokens, str(source_id), secret, http)
 
 
+# The one polling interval of the suite: every wait below is a condition with a deadline.
+POLL_SECONDS = 0.05
+
+
 async def eventually(probe: Callable[[], Awaitable[T]], *, until: Callable[[T], bool], within: float = 20.0) -> T:
     """Poll `probe` until `until(value)` holds; fail with the last value after `within` seconds."""
     deadline = time.monotonic() + within
@@ -107,4 +112,27 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, until: Callable[[T], 
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within}s; last value: {value!r}")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(POLL_SECONDS)
+
+
+def eventually_sync(probe: Callable[[], T], *, until: Callable[[T], bool], within: float = 20.0) -> T:
+    """`eventually` for code outside an event loop (process and file checks)."""
+    deadline = time.monotonic() + within
+    while True:
+        value = probe()
+        if until(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within}s; last value: {value!r}")
+        time.sleep(POLL_SECONDS)
+
+
+async def started(server: uvicorn.Server, serving: "asyncio.Task[None]", within: float = 30.0) -> None:
+    """Wait until uvicorn accepts connections, surfacing its error if it fails to start."""
+
+    async def state() -> bool:
+        if serving.done():
+            await serving
+        return bool(server.started)
+
+    await eventually(state, until=bool, within=within)

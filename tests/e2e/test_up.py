@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -162,35 +161,30 @@ class UpProcess:
             )
 
     async def wait_ready(self, http: httpx.AsyncClient) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        last = "no answer"
-        while True:
+        async def probe() -> str:
             self._check_alive("starting")
             try:
                 response = await http.get(f"{self.api}/readyz", timeout=5)
-                if response.status_code == 200:
-                    return
-                last = f"{response.status_code} {response.text}"
             except httpx.TransportError as exc:
-                last = repr(exc)
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"not ready within {READY_TIMEOUT}s (last: {last})\n{self.output()}"
-                )
-            await asyncio.sleep(0.1)
+                return repr(exc)
+            return "ready" if response.status_code == 200 else f"{response.status_code} {response.text}"
+
+        try:
+            await eventually(probe, until=lambda last: last == "ready", within=READY_TIMEOUT)
+        except AssertionError as exc:
+            raise AssertionError(f"not ready: {exc}\n{self.output()}") from None
 
     async def wait_for_stdout(self, pattern: str) -> re.Match[str]:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            found = re.search(pattern, self.stdout(), re.MULTILINE)
-            if found:
-                return found
+        async def probe() -> re.Match[str] | None:
             self._check_alive(f"waiting for {pattern!r} on stdout")
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"{pattern!r} not printed within {READY_TIMEOUT}s\n{self.output()}"
-                )
-            await asyncio.sleep(0.1)
+            return re.search(pattern, self.stdout(), re.MULTILINE)
+
+        try:
+            found = await eventually(probe, until=lambda m: m is not None, within=READY_TIMEOUT)
+        except AssertionError:
+            raise AssertionError(f"{pattern!r} not printed within {READY_TIMEOUT}s\n{self.output()}") from None
+        assert found is not None
+        return found
 
     async def cli(self, *args: str) -> str:
         """`python -m clearchart.cli ARGS` with the same environment, as a user beside `up` would run it."""
@@ -223,11 +217,13 @@ class UpProcess:
             ) from None
 
     async def assert_nothing_left_running(self) -> None:
-        deadline = time.monotonic() + 10
-        while left := _processes_under(self.data_dir):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"still running after `up` exited: {left}\n{self.output()}")
-            await asyncio.sleep(0.05)
+        async def left() -> dict[int, str]:
+            return _processes_under(self.data_dir)
+
+        try:
+            await eventually(left, until=lambda procs: not procs, within=10)
+        except AssertionError as exc:
+            raise AssertionError(f"still running after `up` exited: {exc}\n{self.output()}") from None
 
     def kill(self) -> None:
         """Last resort after a failure: stop the process group, then any embedded PostgreSQL it left."""

@@ -39,7 +39,7 @@ from models.claim_tables import CodeTableVersion, DenialRow, FeeScheduleRow, Mue
 from models.scrub_tables import TableFormatError
 from tests.api.claim_support import claimed, coding, post_x12, remittance_835, submitted_claim
 from tests.conftest import REPO
-from tests.support import LiveStack, eventually, make_tenant
+from tests.support import LiveStack, eventually, make_tenant, started
 
 FIXTURES = REPO / "models" / "fixtures"
 PTP, MUE, FEES = FIXTURES / "ptp_synthetic.csv", FIXTURES / "mue_synthetic.csv", FIXTURES / "fee_schedule_synthetic.csv"
@@ -219,11 +219,7 @@ async def stack(codesets_url: str, db: Sessions, temporal_client: Client, dev_se
     server = uvicorn.Server(uvicorn.Config(create_app(settings, sessions=db, temporal=temporal_client), host="127.0.0.1", port=settings.api_port, log_config=None))
     async with httpx.AsyncClient(timeout=30) as worker_http, build_worker(temporal_client, db, settings, worker_http):
         serving = asyncio.create_task(server.serve())
-        async with asyncio.timeout(30):
-            while not server.started:
-                if serving.done():
-                    await serving
-                await asyncio.sleep(0.02)
+        await started(server, serving)
         yield LiveStack(settings, db, temporal_client, f"http://127.0.0.1:{settings.api_port}")
         server.should_exit = True
         await serving

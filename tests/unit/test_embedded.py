@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -25,25 +24,18 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from clearchart.embedded import EmbeddedPostgres, EmbeddedServerError, TemporalDevServer, free_port
+from tests.support import eventually, eventually_sync
 
 REPO = Path(__file__).resolve().parents[2]
 DEADLINE = 20.0
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    assert eventually_sync(condition, until=bool, within=timeout), what
 
 
 async def wait_until_async(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+    assert await eventually(condition, until=bool, within=DEADLINE), what
 
 
 def pid_alive(pid: int) -> bool:
