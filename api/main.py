@@ -79,7 +79,7 @@ def create_app(
     install_error_handlers(app)
     for module in (webhooks, encounters, queues, holds, queries, templates, claims, x12_intake, denials, metrics, audit, audits, access_log, health, ui):
         app.include_router(module.router)
-    if not settings.clearinghouse_url:
+    if settings.environment == "local" and not settings.clearinghouse_url:
         # No clearinghouse configured: serve the sandbox one, so claims still travel real HTTP.
         app.mount("/sandbox/clearinghouse", create_sandbox_clearinghouse(settings.clearinghouse_api_key))
 

@@ -33,9 +33,14 @@ class Settings(BaseSettings):
     clearinghouse_poll_seconds: float = Field(default=5.0, gt=0, alias="CLEARCHART_CLEARINGHOUSE_POLL_SECONDS")
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secret(self) -> "Settings":
+    def _refuse_local_defaults(self) -> "Settings":
         if self.environment != "local" and self.secret_key == PLACEHOLDER_SECRET:
             raise ValueError("CLEARCHART_SECRET_KEY must be set outside CLEARCHART_ENV=local")
+        if self.environment != "local" and not self.clearinghouse_url:
+            raise ValueError(
+                "CLEARCHART_CLEARINGHOUSE_URL must be set outside CLEARCHART_ENV=local: "
+                "the sandbox clearinghouse only serves local runs"
+            )
         return self
 
     @property

@@ -1,6 +1,7 @@
 """docker-compose.yml and the Dockerfile stay in step with Settings: no misspelled variables."""
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,6 +22,7 @@ REQUIRED_APP_ENV = {
     "CLEARCHART_ENV",
     "CLEARCHART_SECRET_KEY",
     "CLEARCHART_JSON_LOGS",
+    "CLEARCHART_CLEARINGHOUSE_URL",
 }
 
 
@@ -145,7 +147,8 @@ class TestAppEnvironment:
         self, services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         for key, value in services["api"]["environment"].items():
-            monkeypatch.setenv(key, value.replace("${CLEARCHART_SECRET_KEY:?set it}", "s3cret"))
+            value = re.sub(r"\$\{CLEARCHART_CLEARINGHOUSE_URL:\?[^}]*\}", "https://clearinghouse.invalid", value)
+            monkeypatch.setenv(key, re.sub(r"\$\{CLEARCHART_[A-Z_]+:\?[^}]*\}", "s3cret", value))
         monkeypatch.chdir(REPO / "tests")  # no stray .env file
 
         settings = Settings()
@@ -153,6 +156,15 @@ class TestAppEnvironment:
         assert settings.environment == "production"
         assert settings.json_logs is True
         assert settings.sqlalchemy_url.startswith("postgresql+psycopg://")
+        assert settings.clearinghouse == "https://clearinghouse.invalid"
+
+    def test_production_refuses_to_run_without_a_real_clearinghouse(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("CLEARCHART_ENV", "production")
+        monkeypatch.setenv("CLEARCHART_SECRET_KEY", "s3cret")
+        monkeypatch.delenv("CLEARCHART_CLEARINGHOUSE_URL", raising=False)
+        monkeypatch.chdir(REPO / "tests")
+        with pytest.raises(ValueError, match="CLEARCHART_CLEARINGHOUSE_URL"):
+            Settings()
 
 
 class TestDockerfile:
@@ -184,7 +196,13 @@ def compose_plugin_available() -> bool:
 
 @pytest.mark.skipif(not compose_plugin_available(), reason="docker compose plugin not installed")
 def test_docker_compose_config_accepts_the_file() -> None:
-    env = {**os.environ, "CLEARCHART_SECRET_KEY": "x" * 32, "POSTGRES_PASSWORD": "pw"}
+    env = {
+        **os.environ,
+        "CLEARCHART_SECRET_KEY": "x" * 32,
+        "POSTGRES_PASSWORD": "pw",
+        "CLEARCHART_CLEARINGHOUSE_URL": "https://clearinghouse.invalid",
+        "CLEARCHART_CLEARINGHOUSE_API_KEY": "k",
+    }
     result = subprocess.run(
         ["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "config", "--quiet"],
         capture_output=True,
