@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import httpx
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -212,9 +212,11 @@ class ClaimActivities:
         total = sum(line["charge_cents"] for line in lines)
         expected = [line["expected_cents"] for line in lines]
         provider = {**SANDBOX_PROVIDER, **(tenant.settings.get("billing_provider") or {})}
-        count = await session.scalar(select(func.count()).select_from(ClaimRow)) or 0
+        claim_id = uuid.uuid4()
+        # ISA13/GS06 are nine digits; taken from the claim's id, one claim per interchange.
+        interchange_number = claim_id.int % 999_999_999 + 1
         x12 = build_837p(
-            Interchange(sender_id="CLEARCHART", receiver_id="CLEARINGHOUSE", control_number=count + 1, created_at=datetime.now(UTC)),
+            Interchange(sender_id="CLEARCHART", receiver_id="CLEARINGHOUSE", control_number=interchange_number, created_at=datetime.now(UTC)),
             Submitter(provider["name"], "CLEARCHART", "BILLING OFFICE", "2175550100"),
             Receiver("SANDBOX CLEARINGHOUSE", "CLEARINGHOUSE"),
             BillingProvider(**provider),
@@ -244,7 +246,7 @@ class ClaimActivities:
             )],
         )  # fmt: skip
         row = ClaimRow(
-            id=uuid.uuid4(),
+            id=claim_id,
             tenant_id=req.tenant_id,
             encounter_id=e.id,
             control_number=number,

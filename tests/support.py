@@ -99,7 +99,9 @@ async def make_tenant(stack: LiveStack, http: httpx.AsyncClient, **settings: Any
     return Tenant(tenant_id, stack, tokens, str(source_id), secret, http)
 
 
-# The one polling interval of the suite: every wait below is a condition with a deadline.
+# The suite's one polling interval. State outside the test (HTTP answers, rows written by a
+# worker, processes) offers no event to await, so `eventually` re-reads a condition until its
+# deadline; timers are never waited on in real time (the time-skipping server covers those).
 POLL_SECONDS = 0.05
 
 
@@ -113,18 +115,6 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, until: Callable[[T], 
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within}s; last value: {value!r}")
         await asyncio.sleep(POLL_SECONDS)
-
-
-def eventually_sync(probe: Callable[[], T], *, until: Callable[[T], bool], within: float = 20.0) -> T:
-    """`eventually` for code outside an event loop (process and file checks)."""
-    deadline = time.monotonic() + within
-    while True:
-        value = probe()
-        if until(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within}s; last value: {value!r}")
-        time.sleep(POLL_SECONDS)
 
 
 async def started(server: uvicorn.Server, serving: "asyncio.Task[None]", within: float = 30.0) -> None:

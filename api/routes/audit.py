@@ -15,7 +15,7 @@ from api.access_log import REASON_PARAM, clean_reason
 from api.deps import SessionDep, require
 from api.errors import NotFound, Unprocessable
 from api.routes.encounters import PROBLEMS, load, refuse_if_blind
-from api.routes.queries import query_view
+from api.routes.queries import query_views
 from api.views import summary
 from models.access import Principal
 from models.evidence import (
@@ -83,8 +83,9 @@ async def _packet(request: Request, repo: EncounterRepository, e: Encounter, who
     codes = e.codes or {}
     hashes = {ev["excerpt_sha256"] for kind in ("diagnoses", "procedures") for c in codes.get(kind, []) for ev in c.get("evidence", [])}
     queries = []
-    for q in await rows.queries(e.id):
-        view = await query_view(QueryRepository(session, who), q, now)
+    stored = list(await rows.queries(e.id))
+    views = await query_views(QueryRepository(session, who), stored, now)
+    for q, view in zip(stored, views, strict=True):
         queries.append(
             QueryFact(
                 id=view.id, status=view.status, form=view.form, question=view.question,

@@ -44,9 +44,20 @@ def lint_refusal(issues: list[LintIssue]) -> Unprocessable:
 
 
 async def query_view(repo: QueryRepository, q: QueryRow, now: datetime) -> QueryOut:
-    hashes = {q.question_sha256, *q.option_sha256s, *(i["excerpt_sha256"] for i in q.indicators)}
-    hashes |= {q.free_text_sha256} if q.free_text_sha256 else set()
+    return (await query_views(repo, [q], now))[0]
+
+
+async def query_views(repo: QueryRepository, rows: list[QueryRow], now: datetime) -> list[QueryOut]:
+    """Views of several queries with one look-up of all their texts."""
+    hashes: set[str] = set()
+    for q in rows:
+        hashes |= {q.question_sha256, *q.option_sha256s, *(i["excerpt_sha256"] for i in q.indicators)}
+        hashes |= {q.free_text_sha256} if q.free_text_sha256 else set()
     texts = await repo.texts(hashes)
+    return [_view(q, texts, now) for q in rows]
+
+
+def _view(q: QueryRow, texts: dict[str, str], now: datetime) -> QueryOut:
     options = [texts.get(h) for h in q.option_sha256s] if q.form == "multiple_choice" else (YES_NO_OPTIONS if q.form == "yes_no" else [])
     return QueryOut(
         id=str(q.id),
@@ -142,7 +153,7 @@ async def list_queries(
     repo = QueryRepository(session, who)
     now = datetime.now(UTC)
     rows = await repo.find(QueryFilter(status, physician, encounter_id, min_age_days), now=now, limit=limit)
-    return [await query_view(repo, q, now) for q in rows]
+    return await query_views(repo, rows, now)
 
 
 @router.get("/v1/queries/{query_id}", response_model=QueryOut, responses=PROBLEMS)

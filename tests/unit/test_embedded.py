@@ -24,18 +24,18 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from clearchart.embedded import EmbeddedPostgres, EmbeddedServerError, TemporalDevServer, free_port
-from tests.support import eventually, eventually_sync
+from tests.support import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 DEADLINE = 20.0
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
-    assert eventually_sync(condition, until=bool, within=timeout), what
-
-
 async def wait_until_async(condition: Callable[[], Awaitable[bool]], what: str) -> None:
     assert await eventually(condition, until=bool, within=DEADLINE), what
+
+
+async def gone(pid: int) -> bool:
+    return not pid_alive(pid)
 
 
 def pid_alive(pid: int) -> bool:
@@ -153,7 +153,7 @@ class TestEmbeddedPostgres:
         with pytest.raises(ValueError, match="identifier"):
             running_pg.create_database('x"; DROP DATABASE clearchart; --')
 
-    def test_restarts_after_the_server_was_killed(self, pg: EmbeddedPostgres) -> None:
+    async def test_restarts_after_the_server_was_killed(self, pg: EmbeddedPostgres) -> None:
         url = pg.start()
         engine = create_engine(url)
         with engine.begin() as conn:
@@ -162,7 +162,7 @@ class TestEmbeddedPostgres:
         pid = postmaster_pid(pg)
 
         os.kill(pid, signal.SIGKILL)  # leaves postmaster.pid and the socket lock behind
-        wait_until(lambda: not pid_alive(pid), "postmaster to die")
+        await wait_until_async(lambda: gone(pid), "postmaster to die")
 
         restarted = EmbeddedPostgres(pg.data_dir)
         try:
@@ -345,7 +345,7 @@ class TestParentInterrupted:
         assert not pid_alive(temporal_pid)
         assert not pid_alive(pg_pid)
 
-    def test_temporal_dies_with_a_killed_parent(
+    async def test_temporal_dies_with_a_killed_parent(
         self, child: tuple[subprocess.Popen[str], int, int], data_dir: Path
     ) -> None:
         proc, pg_pid, temporal_pid = child
@@ -353,7 +353,7 @@ class TestParentInterrupted:
         proc.kill()
         proc.wait(timeout=DEADLINE)
 
-        wait_until(lambda: not pid_alive(temporal_pid), "temporal to exit")
+        await wait_until_async(lambda: gone(temporal_pid), "temporal to exit")
         # PostgreSQL outlives a hard kill of its parent: the next start adopts it.
         assert pid_alive(pg_pid)
         adopted = EmbeddedPostgres(data_dir)

@@ -7,14 +7,12 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from models.coding import CodingSubmission, DiagnosisCode, ProcedureCode
-from tests.workflows.test_encounter_workflow import CODER, OPS, FakeActivities, start, worker
+from tests.workflows.test_encounter_workflow import CODER, OPS, FakeActivities, in_coding, worker
 from workflows.encounter import EncounterWorkflow
 from workflows.types import (
     AppealRequest,
-    ClaimRequest,
     DenialRef,
     EditRef,
-    IngestRequest,
     Policy,
     RemitRequest,
     ScrubOutcome,
@@ -25,9 +23,7 @@ CODING = CodingSubmission([DiagnosisCode("E11.9")], [ProcedureCode("99214", [], 
 
 
 async def billed(env: WorkflowEnvironment, fakes: FakeActivities, queue: str) -> WorkflowHandle[EncounterWorkflow, str]:
-    h = await start(env.client, queue)
-    await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m1"))
-    await h.execute_update(EncounterWorkflow.claim, ClaimRequest(CODER, "lease"))
+    h = await in_coding(env.client, queue)
     await h.execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(CODER, CODING))
     await env.sleep(timedelta(seconds=1))
     assert (await h.query(EncounterWorkflow.snapshot)).status == "submitted"
@@ -93,9 +89,7 @@ class TestRework:
         fakes.scrub_outcomes = [ScrubOutcome("s1", hard=[EditRef("em.modifier25_missing", "hard", "99214", 0)])]
         queue = f"tq-{uuid.uuid4()}"
         async with worker(time_skipping, fakes, queue):
-            h = await start(time_skipping.client, queue)
-            await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m1"))
-            await h.execute_update(EncounterWorkflow.claim, ClaimRequest(CODER, "lease"))
+            h = await in_coding(time_skipping.client, queue)
             first = await h.execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(CODER, CODING))
             assert first.status == "in_coding"
             assert fakes.submitted == []
@@ -110,9 +104,7 @@ class TestPrebillReview:
         fakes.held_for_qa = 1
         queue = f"tq-{uuid.uuid4()}"
         async with worker(time_skipping, fakes, queue):
-            h = await start(time_skipping.client, queue)
-            await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m1"))
-            await h.execute_update(EncounterWorkflow.claim, ClaimRequest(CODER, "lease"))
+            h = await in_coding(time_skipping.client, queue)
             await h.execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(CODER, CODING))
             await time_skipping.sleep(timedelta(hours=23))
             assert fakes.submitted == []

@@ -109,6 +109,14 @@ async def start(client: Client, queue: str, history_limit: int = 2000) -> Workfl
     )
 
 
+async def in_coding(client: Client, queue: str, history_limit: int = 2000) -> WorkflowHandle[EncounterWorkflow, str]:
+    """A chart taken in (documents complete) and claimed by CODER: where most tests begin."""
+    h = await start(client, queue, history_limit)
+    await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m1"))
+    await h.execute_update(EncounterWorkflow.claim, ClaimRequest(CODER, "lease-1"))
+    return h
+
+
 @pytest.fixture
 def fakes() -> FakeActivities:
     return FakeActivities()
@@ -141,9 +149,7 @@ class TestLease:
     ) -> None:
         queue = f"tq-{uuid.uuid4()}"
         async with worker(time_skipping, fakes, queue):
-            h = await start(time_skipping.client, queue)
-            await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m1"))
-            await h.execute_update(EncounterWorkflow.claim, ClaimRequest(CODER, "lease-1"))
+            h = await in_coding(time_skipping.client, queue)
             await h.execute_update(EncounterWorkflow.release, ReleaseRequest(CODER))
             await time_skipping.sleep(timedelta(hours=1))
             assert fakes.actions() == ["docs_complete", "claim", "release"]
@@ -153,9 +159,7 @@ class TestLease:
     ) -> None:
         queue = f"tq-{uuid.uuid4()}"
         async with worker(time_skipping, fakes, queue):
-            h = await start(time_skipping.client, queue)
-            await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m1"))
-            await h.execute_update(EncounterWorkflow.claim, ClaimRequest(CODER, "lease-1"))
+            h = await in_coding(time_skipping.client, queue)
             with pytest.raises(WorkflowUpdateFailedError) as refused:
                 await h.execute_update(EncounterWorkflow.release, ReleaseRequest(OTHER))
             assert "not leased to you" in str(refused.value.cause)
@@ -229,9 +233,7 @@ class TestSla:
     ) -> None:
         queue = f"tq-{uuid.uuid4()}"
         async with worker(time_skipping, fakes, queue):
-            h = await start(time_skipping.client, queue)
-            await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m1"))
-            await h.execute_update(EncounterWorkflow.claim, ClaimRequest(CODER, "lease-1"))
+            h = await in_coding(time_skipping.client, queue)
             coding = SubmitCodingRequest(CODER, CodingSubmission([DiagnosisCode("E11.9")]))
             await h.execute_update(EncounterWorkflow.submit_coding, coding)
             await time_skipping.sleep(timedelta(days=5))

@@ -4,17 +4,15 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from tests.workflows.test_encounter_workflow import CODER, OPS, FakeActivities, start, worker
+from tests.workflows.test_encounter_workflow import CODER, OPS, FakeActivities, in_coding, worker
 from workflows.encounter import FRONT_OF_QUEUE, EncounterWorkflow
 from workflows.types import (
     Actor,
     AnswerQueryRequest,
-    ClaimRequest,
     IndicatorRef,
-    IngestRequest,
     PlaceHoldRequest,
     Policy,
     RaiseQueryRequest,
@@ -36,13 +34,6 @@ def ask(query_id: str) -> RaiseQueryRequest:
     )
 
 
-async def coding_chart(env: WorkflowEnvironment, fakes: FakeActivities, queue: str) -> WorkflowHandle[EncounterWorkflow, str]:
-    h = await start(env.client, queue)
-    await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m1"))
-    await h.execute_update(EncounterWorkflow.claim, ClaimRequest(CODER, "lease-1"))
-    return h
-
-
 def kinds(fakes: FakeActivities) -> list[str]:
     return [n.kind for n in fakes.notified]
 
@@ -52,7 +43,7 @@ class TestQueryClock:
         fakes = FakeActivities(Policy(query_reminder_hours=24, query_escalate_hours=48, query_expire_hours=168, query_escalate_to="advisor-1"))
         queue = f"tq-{uuid.uuid4()}"
         async with worker(time_skipping, fakes, queue):
-            h = await coding_chart(time_skipping, fakes, queue)
+            h = await in_coding(time_skipping.client, queue)
             raised = await h.execute_update(EncounterWorkflow.raise_query, ask("q1"))
             assert raised.status == "on_hold"
             await time_skipping.sleep(timedelta(hours=23))
@@ -75,7 +66,7 @@ class TestQueryClock:
         fakes = FakeActivities()
         queue = f"tq-{uuid.uuid4()}"
         async with worker(time_skipping, fakes, queue):
-            h = await coding_chart(time_skipping, fakes, queue)
+            h = await in_coding(time_skipping.client, queue)
             await h.execute_update(EncounterWorkflow.raise_query, ask("q1"))
             await time_skipping.sleep(timedelta(hours=25))
             answered = await h.execute_update(
@@ -94,7 +85,7 @@ class TestQueryClock:
         fakes = FakeActivities()
         queue = f"tq-{uuid.uuid4()}"
         async with worker(time_skipping, fakes, queue):
-            h = await coding_chart(time_skipping, fakes, queue)
+            h = await in_coding(time_skipping.client, queue)
             await h.execute_update(EncounterWorkflow.raise_query, ask("q1"))
             await h.execute_update(EncounterWorkflow.withdraw_query, WithdrawQueryRequest(CODER, "q1"))
             await time_skipping.sleep(timedelta(days=8))
@@ -106,7 +97,7 @@ class TestQueryClock:
         fakes = FakeActivities(Policy(query_keeps_assignee=False))
         queue = f"tq-{uuid.uuid4()}"
         async with worker(time_skipping, fakes, queue):
-            h = await coding_chart(time_skipping, fakes, queue)
+            h = await in_coding(time_skipping.client, queue)
             await h.execute_update(EncounterWorkflow.raise_query, ask("q1"))
             answered = await h.execute_update(EncounterWorkflow.answer_query, AnswerQueryRequest(PHYSICIAN, "q1", option_index=0))
             assert answered.status == "ready"
@@ -118,7 +109,7 @@ class TestQueryClock:
         fakes = FakeActivities()
         queue = f"tq-{uuid.uuid4()}"
         async with worker(time_skipping, fakes, queue):
-            h = await coding_chart(time_skipping, fakes, queue)
+            h = await in_coding(time_skipping.client, queue)
             await h.execute_update(EncounterWorkflow.raise_query, ask("q1"))
             with pytest.raises(WorkflowUpdateFailedError, match="Workflow update failed"):
                 await h.execute_update(EncounterWorkflow.answer_query, AnswerQueryRequest(OTHER_PHYSICIAN, "q1", option_index=0))
@@ -128,7 +119,7 @@ class TestQueryClock:
         fakes = FakeActivities()
         queue = f"tq-{uuid.uuid4()}"
         async with worker(time_skipping, fakes, queue):
-            h = await coding_chart(time_skipping, fakes, queue)
+            h = await in_coding(time_skipping.client, queue)
             stranger = RaiseQueryRequest(Actor("coder-9", "coder", "v1"), "q9", "open_ended", "q" * 64, [IndicatorRef("d", "e" * 64)], "1234567893")
             with pytest.raises(WorkflowUpdateFailedError):
                 await h.execute_update(EncounterWorkflow.raise_query, stranger)
@@ -140,7 +131,7 @@ class TestHoldAging:
         fakes = FakeActivities(Policy(hold_alert_hours={"registration_error": 24}))
         queue = f"tq-{uuid.uuid4()}"
         async with worker(time_skipping, fakes, queue):
-            h = await coding_chart(time_skipping, fakes, queue)
+            h = await in_coding(time_skipping.client, queue)
             await h.execute_update(EncounterWorkflow.place_hold, PlaceHoldRequest(OPS, "registration_error"))
             await time_skipping.sleep(timedelta(hours=23))
             assert "hold_aging_alert" not in kinds(fakes)
@@ -154,7 +145,7 @@ class TestHoldAging:
         fakes = FakeActivities()
         queue = f"tq-{uuid.uuid4()}"
         async with worker(time_skipping, fakes, queue):
-            h = await coding_chart(time_skipping, fakes, queue)
+            h = await in_coding(time_skipping.client, queue)
             await h.execute_update(EncounterWorkflow.place_hold, PlaceHoldRequest(OPS, "payer_instruction"))
             await time_skipping.sleep(timedelta(days=4, hours=23))
             assert "hold_aging_alert" not in kinds(fakes)
