@@ -33,7 +33,8 @@ from clearchart.worker import build_worker
 from tests.support import LiveStack, Tenant, make_tenant, started
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO.parent / "shared" / "samples"
+FIXTURES = REPO / "tests" / "fixtures"
+SAMPLES = FIXTURES  # public sample messages, with provenance in tests/fixtures/README.md
 
 
 def _bin(name: str) -> str:

@@ -18,6 +18,7 @@ from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError, WebhookVerificationError
 from integrations.ehr.signing import generate_secret, verify
 from integrations.sandbox.bundles import (
+    FIXTURES_DIR,
     cerner_bundle,
     hl7_example_bundle,
     npi_with_check_digit,
@@ -26,7 +27,7 @@ from integrations.sandbox.bundles import (
 )
 from integrations.sandbox.ehr import create_app, push_bundle
 
-SAMPLES = Path(__file__).parents[2].parent / "shared" / "samples" / "fhir"
+SAMPLES = FIXTURES_DIR  # the public samples, provenance in tests/fixtures/README.md
 START = datetime(2024, 1, 15, 9, 30, tzinfo=UTC)
 
 
@@ -35,8 +36,13 @@ def urn_references(data: Any) -> set[str]:
 
 
 class TestCernerBundle:
-    def test_fixtures_and_shared_samples_build_the_same_bundle(self) -> None:
-        assert cerner_bundle() == cerner_bundle(samples_dir=SAMPLES)
+    def test_samples_dir_is_honoured(self, tmp_path: Path) -> None:
+        for source in SAMPLES.glob("*.json"):
+            (tmp_path / source.name).write_bytes(source.read_bytes())
+        assert cerner_bundle() == cerner_bundle(samples_dir=tmp_path)
+        (tmp_path / "cerner-r4-Encounter-97939518.json").unlink()
+        with pytest.raises(FileNotFoundError):
+            cerner_bundle(samples_dir=tmp_path)
 
     def test_fresh_encounter_id_renames_encounter_and_document(self) -> None:
         intake = parse_bundle(cerner_bundle("enc-test-1"))[0]

@@ -24,7 +24,7 @@ from integrations.billing.schemas import (
 )
 from integrations.billing.x837p import ClaimEntry
 
-SAMPLES = Path("/work/shared/samples/x12")
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "x12"
 
 
 def sample(name: str) -> str:
