@@ -36,6 +36,7 @@ from clearchart.db import make_engine, make_sessions
 from clearchart.settings import Settings, get_settings
 from clearchart.temporal import connect
 from integrations.codesets.catalog import warm_catalog
+from integrations.sandbox.clearinghouse import DatabaseStore
 from integrations.sandbox.clearinghouse import create_app as create_sandbox_clearinghouse
 from models.repositories.claim_history import claim_history
 
@@ -82,7 +83,8 @@ def create_app(
         app.include_router(module.router)
     if settings.environment == "local" and not settings.clearinghouse_url:
         # No clearinghouse configured: serve the sandbox one, so claims still travel real HTTP.
-        app.mount("/sandbox/clearinghouse", create_sandbox_clearinghouse(settings.clearinghouse_api_key))
+        store = DatabaseStore(lambda: app.state.sessions)  # files and numbering survive a restart
+        app.mount("/sandbox/clearinghouse", create_sandbox_clearinghouse(settings.clearinghouse_api_key, store))
 
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

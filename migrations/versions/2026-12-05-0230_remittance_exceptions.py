@@ -78,6 +78,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("batch_name", name=op.f("pk_sandbox_clearinghouse_submissions")),
     )
+    op.execute("CREATE SEQUENCE sandbox_clearinghouse_numbers")
     op.create_table(
         "sandbox_clearinghouse_scripts",
         sa.Column("control_number", sa.String(length=38), nullable=False),
@@ -89,6 +90,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("sandbox_clearinghouse_scripts")
+    op.execute("DROP SEQUENCE sandbox_clearinghouse_numbers")
     op.drop_table("sandbox_clearinghouse_submissions")
     op.drop_table("sandbox_clearinghouse_files")
     op.drop_table("clearinghouse_poller_status")
