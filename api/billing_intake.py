@@ -11,26 +11,30 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client
 
-from api.errors import Conflict, Unprocessable, from_update_failure
-from api.routes.encounters import handle
+from api.errors import Conflict, Unprocessable
 from clearchart.carc_table import current_carc_table
+from clearchart.settings import get_settings
 from integrations.billing.errors import X12ParseError
-from integrations.billing.remittance import ClaimPayment, LinePayment, Remittance, claim_outcome
+from integrations.billing.remittance import (
+    CLAIM_STATUS_CODES,
+    ClaimPayment,
+    LinePayment,
+    Remittance,
+    claim_outcome,
+)
 from integrations.billing.x277ca import ClaimAck, parse_277ca
 from integrations.billing.x835 import parse_835
 from models.claim_tables import ClaimRow, InboundFile, PaymentRow
-from models.denial_rules import denial_values
 from models.denials import CarcTable, payment_variance
-from workflows.encounter import EncounterWorkflow
-from workflows.types import ClaimAckRequest, DenialRef, RemitRequest
+from services import remittance_exceptions as exceptions
+from services.payer_documents import apply_ack, apply_payment
 
 MAX_CENTS = 10**15
 """Far above any real claim, far below BIGINT: a larger amount is a corrupt file, not money."""
@@ -95,32 +99,39 @@ def _amounts(values: Iterable[int], where: str) -> None:
         raise Unprocessable(f"{where}: an amount is out of range (corrupt file?)")
 
 
-async def ingest_277ca(session: AsyncSession, temporal: Client, tenant_id: str, text: str) -> Intake:
+async def ingest_277ca(session: AsyncSession, temporal: Client, tenant_id: str, text: str, task_queue: str | None = None) -> Intake:
     """277CA (005010X214): accepted claims wait for payment; rejected ones go back to rework and
-    count as never filed."""
+    count as never filed. Each claim status gets its own outcome; none blocks another."""
     acks = read_277ca(text)
+    queue = task_queue or get_settings().task_queue
 
     async def apply(file_id: uuid.UUID) -> dict[str, Any]:
         known = await claims_by_number(session, tenant_id, [a.claim_control_number for a in acks])
         matched, unmatched = [], []
-        for ack in acks:
+        for position, ack in enumerate(acks):
             status = f"{ack.status_category}:{ack.status_code}"
             claim = known.get(ack.claim_control_number)
             if claim is None:
-                unmatched.append({"control_number": ack.claim_control_number, "accepted": ack.accepted, "status": status})
+                unmatched.append({"control_number": ack.claim_control_number, "accepted": ack.accepted, "status": status, "result": "unmatched"})
                 continue
-            request = ClaimAckRequest(str(claim.id), ack.accepted, status, ack.free_text, str(file_id))
-            facts = {"accepted": ack.accepted, "status": status}
-            matched.append(await _apply(temporal, claim, EncounterWorkflow.acknowledge_claim, request, facts))
+            applied = await apply_ack(temporal, queue, tenant_id, str(file_id), position, claim, ack)
+            if applied.outcome == "exception":
+                await exceptions.record(session, tenant_id=tenant_id, file_id=file_id, kind="277CA", position=position, claim=claim,
+                                        control_number=ack.claim_control_number, reason=applied.reason, detail=applied.detail,
+                                        facts={"accepted": ack.accepted, "status": status})  # fmt: skip
+            matched.append({**_claim_entry(claim), "accepted": ack.accepted, "status": status, **applied.facts()})
         return {"matched": matched, "unmatched": unmatched}
 
     return await _once(session, tenant_id, "277CA", text, apply)
 
 
-async def ingest_835(session: AsyncSession, temporal: Client, tenant_id: str, text: str) -> Intake:
+async def ingest_835(session: AsyncSession, temporal: Client, tenant_id: str, text: str, task_queue: str | None = None) -> Intake:
     """835 (005010X221A1): payments, every CAS adjustment and remark, denials by root cause,
-    payment variance against the tenant fee schedule, and provider-level (PLB) adjustments."""
+    payment variance against the tenant fee schedule, and provider-level (PLB) adjustments.
+    Every claim payment gets its own outcome (applied, applied after close, recorded, exception,
+    unmatched); a payment that cannot be applied now waits in the exceptions queue."""
     remittances = read_835(text)
+    queue = task_queue or get_settings().task_queue
 
     async def apply(file_id: uuid.UUID) -> dict[str, Any]:
         numbers = [cp.claim_control_number for r in remittances for cp in r.claims]
@@ -128,9 +139,17 @@ async def ingest_835(session: AsyncSession, temporal: Client, tenant_id: str, te
         # A retry after a crash finds the payments already stored for this file and reuses them.
         stored = list((await session.scalars(select(PaymentRow).where(PaymentRow.file_id == file_id))).all())
         causes = await current_carc_table(session)
-        matched, unmatched, plb = [], [], []
-        for remittance in remittances:
+        matched, unmatched, plb, balance = [], [], [], []
+        position = 0
+        for index, remittance in enumerate(remittances):
             plb += [{"reason": a.reason_code, "reference": a.reference, "amount_cents": a.amount_cents} for a in remittance.provider_adjustments]
+            check = balance_check(remittance)
+            if not check["balanced"]:
+                balance.append(check)
+                await exceptions.record(session, tenant_id=tenant_id, file_id=file_id, kind="835", position=-1 - index,
+                                        control_number=remittance.trace_number, reason="balance_mismatch", facts=check,
+                                        detail=f"payment {remittance.trace_number}: BPR02 {check['bpr02_cents']} cents != claims "
+                                               f"{check['claims_cents']} - provider adjustments {check['plb_cents']}")  # fmt: skip
             for cp in remittance.claims:
                 claim = known.get(cp.claim_control_number)
                 payment = next((p for p in stored if p.control_number == cp.claim_control_number), None)
@@ -140,15 +159,35 @@ async def ingest_835(session: AsyncSession, temporal: Client, tenant_id: str, te
                     await session.commit()
                 else:
                     stored.remove(payment)
+                here, position = position, position + 1
+                facts = {"paid_cents": cp.paid_cents, "charge_cents": cp.charge_cents, "status_code": cp.status_code,
+                         "claim_status": CLAIM_STATUS_CODES.get(cp.status_code, "")}  # fmt: skip
                 if claim is None:
-                    unmatched.append({"payment_id": str(payment.id), "control_number": cp.claim_control_number,
-                                      "outcome": payment.outcome, "paid_cents": cp.paid_cents, "charge_cents": cp.charge_cents})
+                    unmatched.append({"payment_id": str(payment.id), "control_number": cp.claim_control_number, "result": "unmatched",
+                                      "outcome": payment.outcome, "paid_cents": cp.paid_cents, "charge_cents": cp.charge_cents})  # fmt: skip
+                    await exceptions.record(session, tenant_id=tenant_id, file_id=file_id, kind="835", position=here, payment_id=payment.id,
+                                            control_number=cp.claim_control_number, reason="unknown_claim", facts=facts,
+                                            detail=f"no claim has control number {cp.claim_control_number!r}; link it to a claim or dismiss it")  # fmt: skip
                     continue
-                matched.append(await _remit(temporal, claim, payment, remittance, cp, causes))
-        return {"matched": matched, "unmatched": unmatched, "provider_adjustments": plb,
-                "total_paid_cents": sum(r.total_paid_cents for r in remittances)}
+                entry = await _remit(session, temporal, queue, claim, payment, remittance, cp, causes)
+                if entry["result"] == "exception":
+                    await exceptions.record(session, tenant_id=tenant_id, file_id=file_id, kind="835", position=here, claim=claim,
+                                            payment_id=payment.id, control_number=cp.claim_control_number,
+                                            reason=entry["exception"], detail=entry.get("detail", ""), facts=facts)  # fmt: skip
+                matched.append(entry)
+        return {"matched": matched, "unmatched": unmatched, "provider_adjustments": plb, "balance": balance,
+                "total_paid_cents": sum(r.total_paid_cents for r in remittances)}  # fmt: skip
 
     return await _once(session, tenant_id, "835", text, apply)
+
+
+def balance_check(remittance: Remittance) -> dict[str, Any]:
+    """BPR02 must equal the claim payments less the provider-level adjustments (X221A1 1.10.2.1)."""
+    claims = sum(cp.paid_cents for cp in remittance.claims)
+    plb = sum(a.amount_cents for a in remittance.provider_adjustments)
+    return {"trace_number": remittance.trace_number, "bpr02_cents": remittance.total_paid_cents, "claims_cents": claims,
+            "plb_cents": plb, "difference_cents": remittance.total_paid_cents - (claims - plb),
+            "balanced": remittance.total_paid_cents == claims - plb}  # fmt: skip
 
 
 async def _once(
@@ -173,19 +212,22 @@ async def _once(
     return Intake(result)
 
 
+LOOKUP_BATCH = 1000
+"""Control numbers per query: a large 835 never builds an IN list near PostgreSQL's 65,535 parameters."""
+
+
 async def claims_by_number(session: AsyncSession, tenant_id: str, numbers: list[str]) -> dict[str, ClaimRow]:
-    rows = await session.scalars(select(ClaimRow).where(ClaimRow.tenant_id == tenant_id, ClaimRow.control_number.in_(numbers)))
-    return {c.control_number: c for c in rows.all()}
+    unique = sorted(set(numbers))
+    found: dict[str, ClaimRow] = {}
+    for start in range(0, len(unique), LOOKUP_BATCH):
+        batch = unique[start : start + LOOKUP_BATCH]
+        rows = await session.scalars(select(ClaimRow).where(ClaimRow.tenant_id == tenant_id, ClaimRow.control_number.in_(batch)))
+        found.update({c.control_number: c for c in rows.all()})
+    return found
 
 
-async def _apply(temporal: Client, claim: ClaimRow, update: Any, arg: Any, facts: dict[str, Any]) -> dict[str, Any]:
-    """Apply one matched answer; a refusal (e.g. the claim was already paid) is reported, not raised."""
-    entry = {"claim_id": str(claim.id), "control_number": claim.control_number, "encounter_id": str(claim.encounter_id), **facts}
-    try:
-        outcome = await handle(temporal, claim.encounter_id).execute_update(update, arg)
-    except WorkflowUpdateFailedError as exc:
-        return {**entry, "applied": False, "detail": from_update_failure(exc).detail}
-    return {**entry, "applied": True, "encounter_status": outcome.status}
+def _claim_entry(claim: ClaimRow) -> dict[str, Any]:
+    return {"claim_id": str(claim.id), "control_number": claim.control_number, "encounter_id": str(claim.encounter_id)}
 
 
 def _line_variance(claim: ClaimRow | None, index: int, line: LinePayment) -> dict[str, int | None]:
@@ -227,18 +269,28 @@ def _payment(tenant_id: str, file_id: uuid.UUID, claim: ClaimRow | None, cp: Cla
 
 
 async def _remit(
-    temporal: Client, claim: ClaimRow, payment: PaymentRow, remittance: Remittance, cp: ClaimPayment, causes: CarcTable
+    session: AsyncSession, temporal: Client, task_queue: str, claim: ClaimRow, payment: PaymentRow, remittance: Remittance,
+    cp: ClaimPayment, causes: CarcTable,
 ) -> dict[str, Any]:
-    notice = remittance.payment_date or datetime.now(UTC).date()
-    denials = denial_values(cp, claim=claim, payment_id=payment.id, notice_date=notice, table=causes)
-    refs = [DenialRef(str(d["id"]), d["category"], d["appealable"], d["appeal_deadline"], d["values"]) for d in denials]
-    request = RemitRequest(str(claim.id), str(payment.id), payment.outcome, cp.paid_cents, refs)
-    facts = {
-        "outcome": payment.outcome,
-        "paid_cents": cp.paid_cents,
-        "expected_cents": payment.expected_cents,
-        "variance_cents": payment.variance_cents,
-        "denials": [{"id": str(d["id"]), "category": d["category"], "group": d["values"]["group_code"], "carc": d["values"]["carc"],
-                     "amount_cents": d["values"]["amount_cents"], "appealable": d["appealable"]} for d in denials],
-    }
-    return await _apply(temporal, claim, EncounterWorkflow.remit, request, facts)
+    entry = {**_claim_entry(claim), "payment_id": str(payment.id), "outcome": payment.outcome, "paid_cents": cp.paid_cents,
+             "expected_cents": payment.expected_cents, "variance_cents": payment.variance_cents,
+             "claim_status": CLAIM_STATUS_CODES.get(cp.status_code, "")}  # fmt: skip
+    twin = await _duplicate_of(session, payment)
+    if twin is not None:
+        detail = f"the same payment (CLP02 {cp.status_code}, {cp.paid_cents} cents) was already received in file {twin.file_id}"
+        return {**entry, "result": "exception", "applied": False, "exception": "duplicate", "detail": detail, "denials": []}
+    applied, denials = await apply_payment(temporal, task_queue, claim, payment, remittance, cp, causes)
+    summary = [{"id": str(d["id"]), "category": d["category"], "group": d["values"]["group_code"], "carc": d["values"]["carc"],
+                "amount_cents": d["values"]["amount_cents"], "appealable": d["appealable"]} for d in denials]  # fmt: skip
+    return {**entry, **applied.facts(), "denials": summary if applied.outcome != "exception" else []}
+
+
+async def _duplicate_of(session: AsyncSession, payment: PaymentRow) -> PaymentRow | None:
+    """Another file already carried this exact claim payment (same payer claim number, status, amount)."""
+    return await session.scalar(
+        select(PaymentRow).where(
+            PaymentRow.tenant_id == payment.tenant_id, PaymentRow.claim_id == payment.claim_id, PaymentRow.file_id != payment.file_id,
+            PaymentRow.control_number == payment.control_number, PaymentRow.payer_claim_number == payment.payer_claim_number,
+            PaymentRow.status_code == payment.status_code, PaymentRow.paid_cents == payment.paid_cents,
+        ).limit(1)
+    )  # fmt: skip

@@ -26,6 +26,7 @@ from api.routes import (
     metrics,
     queries,
     queues,
+    remittance_exceptions,
     templates,
     ui,
     webhooks,
@@ -35,6 +36,7 @@ from clearchart.db import make_engine, make_sessions
 from clearchart.settings import Settings, get_settings
 from clearchart.temporal import connect
 from integrations.codesets.catalog import warm_catalog
+from integrations.sandbox.clearinghouse import DatabaseStore
 from integrations.sandbox.clearinghouse import create_app as create_sandbox_clearinghouse
 from models.repositories.claim_history import claim_history
 
@@ -77,11 +79,12 @@ def create_app(
     app.state.temporal = temporal
     app.state.claim_history = claim_history
     install_error_handlers(app)
-    for module in (webhooks, encounters, queues, holds, queries, templates, claims, x12_intake, denials, metrics, audit, audits, access_log, health, ui):
+    for module in (webhooks, encounters, queues, holds, queries, templates, claims, x12_intake, remittance_exceptions, denials, metrics, audit, audits, access_log, health, ui):
         app.include_router(module.router)
     if settings.environment == "local" and not settings.clearinghouse_url:
         # No clearinghouse configured: serve the sandbox one, so claims still travel real HTTP.
-        app.mount("/sandbox/clearinghouse", create_sandbox_clearinghouse(settings.clearinghouse_api_key))
+        store = DatabaseStore(lambda: app.state.sessions)  # files and numbering survive a restart
+        app.mount("/sandbox/clearinghouse", create_sandbox_clearinghouse(settings.clearinghouse_api_key, store))
 
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

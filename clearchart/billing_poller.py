@@ -14,6 +14,13 @@ files after it. 999s are skipped: the submission call already returned and recor
 
 Idempotency: the cursor is the last file recorded, and applying goes through
 ``api.billing_intake``, which answers the same bytes for the same tenant once.
+
+Never stuck: whatever goes wrong with one file (unreadable, a bug, a claim whose encounter
+cannot take it) is recorded on that file (or in the remittance-exceptions queue, claim by claim)
+and the cursor moves on. Each poll writes a heartbeat (``clearinghouse_poller_status``) that
+``/readyz`` reads to report the poller degraded, and Prometheus counters for ``/metrics``. Open
+remittance exceptions are retried after each poll, so a payment waiting for its claim to reach a
+state that can take it is applied without anyone asking.
 """
 
 import asyncio
@@ -24,12 +31,13 @@ from typing import Any
 
 import httpx
 import structlog
+from prometheus_client import Counter, Gauge
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from api.billing_intake import Intake, ingest_277ca, ingest_835, read_277ca, read_835
+from api.billing_intake import LOOKUP_BATCH, Intake, ingest_277ca, ingest_835, read_277ca, read_835
 from api.errors import AppError
 from clearchart.settings import Settings
 from integrations.billing.client import HttpClearinghouse, InboundFile
@@ -45,9 +53,16 @@ from integrations.billing.x277ca import ClaimAck
 from integrations.billing.x277ca_writer import build_277ca
 from integrations.billing.x835_writer import build_835
 from models.claim_tables import ClaimRow
-from models.poller_tables import ClearinghouseFile
+from models.poller_tables import ClearinghouseFile, PollerStatus
+from services.remittance_exceptions import retry_open
 
 log = structlog.get_logger(__name__)
+
+# Files kept for a person: unreadable, matching no tenant, or failing in a way nobody foresaw.
+DEAD_LETTER_STATUSES = ("refused", "unrouted", "failed")
+FILES = Counter("clearchart_clearinghouse_files_total", "Inbound clearinghouse files handled, by kind and status", ["kind", "status"])
+POLL_FAILURES = Counter("clearchart_clearinghouse_poll_failures_total", "Polls that failed (clearinghouse or database unreachable, bugs)")
+POLL_LAST_SUCCESS = Gauge("clearchart_clearinghouse_last_success_timestamp_seconds", "Unix time of the last successful poll")
 
 async def run_poller(
     settings: Settings,
@@ -60,12 +75,16 @@ async def run_poller(
     every = settings.clearinghouse_poll_seconds
     log.info("poller.started", clearinghouse=settings.clearinghouse, every_seconds=every)
     while not stop.is_set():
+        error: str | None = None
         try:
             await poll_once(settings, sessions, temporal, http)
         except (ClearinghouseUnavailable, ClearinghouseRejected) as exc:
+            error = f"clearinghouse: {exc}"
             log.warning("poller.clearinghouse_error", error=str(exc))
-        except Exception:  # a bug in one poll must not end polling for good
+        except Exception as exc:  # a bug in one poll must not end polling for good
+            error = f"{type(exc).__name__}: {exc}"
             log.exception("poller.failed")
+        await _heartbeat(sessions, settings.clearinghouse, error)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)
     log.info("poller.stopped")
@@ -86,7 +105,12 @@ async def poll_once(
         if not await lock_session.scalar(select(func.pg_try_advisory_lock(POLLER_LOCK))):
             return []
         try:
-            return await _poll(settings, sessions, temporal, http)
+            handled = await _poll(settings, sessions, temporal, http)
+            POLL_LAST_SUCCESS.set_to_current_time()
+            applied = await retry_open(sessions, temporal, settings.task_queue)
+            if applied:
+                log.info("poller.exceptions_applied", count=applied)
+            return handled
         finally:
             await lock_session.execute(select(func.pg_advisory_unlock(POLLER_LOCK)))
 
@@ -107,12 +131,12 @@ async def _poll(
                 select(ClearinghouseFile.seq).where(ClearinghouseFile.source == source, ClearinghouseFile.file_id == file.id)
             )
         if seen is None:
-            handled.append(await handle_file(sessions, temporal, source, file))
+            handled.append(await handle_file(sessions, temporal, source, file, settings.task_queue))
     return handled
 
 
 async def handle_file(
-    sessions: async_sessionmaker[AsyncSession], temporal: Client, source: str, file: InboundFile
+    sessions: async_sessionmaker[AsyncSession], temporal: Client, source: str, file: InboundFile, task_queue: str | None = None
 ) -> dict[str, Any]:
     """Route one inbound file to its tenant(s), apply it, and record it (which moves the cursor)."""
     summary: dict[str, Any] = {"file_id": file.id, "kind": file.kind, "tenants": [], "results": {}}
@@ -122,23 +146,57 @@ async def handle_file(
         status, detail, keep_body = "skipped", "999s are read when the claim is submitted", False
     else:
         try:
-            status, detail = await _route(sessions, temporal, file, summary)
+            status, detail = await _route(sessions, temporal, file, summary, task_queue)
             keep_body = status in ("unrouted", "refused")
         except AppError as exc:
             status, detail = "refused", exc.detail
         except X12BuildError as exc:  # a split could not be re-written; keep the file for a person
             status, detail = "refused", f"could not split the file per tenant: {exc}"
+        except (ClearinghouseUnavailable, ClearinghouseRejected, OSError):
+            raise  # the whole poll is retried; the file is not recorded, so it comes again
+        except Exception as exc:  # a bug must not pin the cursor on this file: keep it for a person
+            log.exception("poller.file_failed", file_id=file.id)
+            status, detail = "failed", f"{type(exc).__name__}: {exc}"[:2000]
     summary.update(status=status, detail=detail)
     async with sessions.begin() as session:
         row = {"source": source, "file_id": file.id, "kind": file.kind, "status": status, "tenants": summary["tenants"],
                "detail": detail, "body": file.content if keep_body else None}
         await session.execute(insert(ClearinghouseFile).values(**row).on_conflict_do_nothing())
+    FILES.labels(kind=file.kind, status=status).inc()
+    if status in DEAD_LETTER_STATUSES:
+        async with sessions.begin() as session:
+            await session.execute(
+                insert(PollerStatus).values(source=source, consecutive_failures=0, files_failed=1)
+                .on_conflict_do_update(index_elements=["source"], set_={"files_failed": PollerStatus.files_failed + 1})
+            )  # fmt: skip
     log.info("poller.file", file_id=file.id, kind=file.kind, status=status, tenants=summary["tenants"], detail=detail)
     return summary
 
 
+async def _heartbeat(sessions: async_sessionmaker[AsyncSession], source: str, error: str | None) -> None:
+    """Record this poll's result for ``/readyz``; a database outage only skips the heartbeat."""
+    now = datetime.now(UTC)
+    if error:
+        POLL_FAILURES.inc()
+    values: dict[str, Any] = {"last_attempt_at": now}
+    if error is None:
+        values.update(last_success_at=now, consecutive_failures=0, last_error=None)
+        update = dict(values)
+    else:
+        values.update(consecutive_failures=1, last_error=error[:2000])
+        update = {"last_attempt_at": now, "consecutive_failures": PollerStatus.consecutive_failures + 1, "last_error": error[:2000]}
+    try:
+        async with sessions.begin() as session:
+            await session.execute(
+                insert(PollerStatus).values(source=source, files_failed=0, **values)
+                .on_conflict_do_update(index_elements=["source"], set_=update)
+            )  # fmt: skip
+    except Exception:  # the database is down: the next heartbeat tells the story
+        log.warning("poller.heartbeat_failed")
+
+
 async def _route(
-    sessions: async_sessionmaker[AsyncSession], temporal: Client, file: InboundFile, summary: dict[str, Any]
+    sessions: async_sessionmaker[AsyncSession], temporal: Client, file: InboundFile, summary: dict[str, Any], task_queue: str | None
 ) -> tuple[str, str | None]:
     acks: list[ClaimAck] = []
     remittances: list[Remittance] = []
@@ -148,9 +206,13 @@ async def _route(
     else:
         remittances = read_835(file.content)
         numbers = [cp.claim_control_number for r in remittances for cp in r.claims]
+    owners: dict[str, str] = {}
+    unique = sorted(set(numbers))
     async with sessions() as session:
-        found = await session.execute(select(ClaimRow.control_number, ClaimRow.tenant_id).where(ClaimRow.control_number.in_(numbers)))
-        owners: dict[str, str] = {str(n): str(t) for n, t in found.all()}
+        for start in range(0, len(unique), LOOKUP_BATCH):
+            batch = unique[start : start + LOOKUP_BATCH]
+            found = await session.execute(select(ClaimRow.control_number, ClaimRow.tenant_id).where(ClaimRow.control_number.in_(batch)))
+            owners.update({str(n): str(t) for n, t in found.all()})
     tenants = sorted(set(owners.values()))
     summary["tenants"] = tenants
     if not tenants:
@@ -162,17 +224,19 @@ async def _route(
     else:
         parts = split_835(file.content, remittances, owners)
     for tenant, texts in parts.items():
-        summary["results"][tenant] = [(await _ingest(sessions, temporal, file.kind, tenant, text)).result for text in texts]
+        summary["results"][tenant] = [(await _ingest(sessions, temporal, file.kind, tenant, text, task_queue)).result for text in texts]
     strays = sorted(set(numbers) - set(owners))
     detail = f"claims no tenant has were left out: {', '.join(strays[:5])}" if strays and len(tenants) > 1 else None
     return ("applied" if len(tenants) == 1 else "split"), detail
 
 
-async def _ingest(sessions: async_sessionmaker[AsyncSession], temporal: Client, kind: str, tenant: str, text: str) -> Intake:
+async def _ingest(
+    sessions: async_sessionmaker[AsyncSession], temporal: Client, kind: str, tenant: str, text: str, task_queue: str | None
+) -> Intake:
     async with sessions() as session:
         if kind == "277CA":
-            return await ingest_277ca(session, temporal, tenant, text)
-        return await ingest_835(session, temporal, tenant, text)
+            return await ingest_277ca(session, temporal, tenant, text, task_queue)
+        return await ingest_835(session, temporal, tenant, text, task_queue)
 
 
 def _envelope(segments: list[Segment]) -> Interchange:

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clearchart import admin, audit_cli, codesets_cli
+from clearchart import admin, audit_cli, codesets_cli, sandbox_cli
 from clearchart.db import make_engine, make_sessions
 from clearchart.logging import configure_logging
 from clearchart.settings import Settings, get_settings
@@ -225,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--secret", required=True)
     send.add_argument("--id", help="webhook-id; reuse one to simulate a redelivery")
     send.set_defaults(func=cmd_sandbox_send)
+    sandbox_cli.register(sandbox)
     audit_cli.register(sub)
     codesets_cli.register(sub)
     return parser

@@ -8,10 +8,12 @@ from temporalio.worker import Worker
 from activities.claims import ClaimActivities
 from activities.intake import IntakeActivities
 from activities.notifications import NotificationActivities
+from activities.post_close import PostCloseActivities
 from activities.projection import ProjectionActivities
 from clearchart.log_context import LogContextInterceptor
 from clearchart.settings import Settings
 from workflows.encounter import EncounterWorkflow
+from workflows.post_close import PayerDocumentWorkflow
 
 
 def build_worker(
@@ -25,7 +27,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[EncounterWorkflow],
+        workflows=[EncounterWorkflow, PayerDocumentWorkflow],
         activities=[
             intake.intake,
             intake.add_addendum,
@@ -34,6 +36,7 @@ def build_worker(
             claims.scrub,
             claims.create,
             claims.submit,
+            PostCloseActivities(sessions).record_after_close,
         ],
         max_concurrent_activities=20,
         interceptors=[LogContextInterceptor()],

@@ -6,6 +6,7 @@ no tenant (unknown claims, unreadable X12), so operations can handle them by han
 were applied live verbatim in ``inbound_files`` of their tenant.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -27,3 +28,36 @@ class ClearinghouseFile(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class PollerStatus(Base):
+    """The poller's heartbeat per clearinghouse, read by ``/readyz`` from any process."""
+
+    __tablename__ = "clearinghouse_poller_status"
+    source: Mapped[str] = mapped_column(String(255), primary_key=True)
+    last_attempt_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    files_failed: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+FAILURES_BEFORE_DEGRADED = 3
+
+
+def poller_view(p: PollerStatus, now: datetime) -> dict[str, Any]:
+    lag = (now - p.last_success_at).total_seconds() if p.last_success_at else None
+    return {"source": p.source, "lag_seconds": lag, "consecutive_failures": p.consecutive_failures,
+            "files_failed": p.files_failed, "last_error": p.last_error}  # fmt: skip
+
+
+def poller_problems(pollers: Iterable[PollerStatus], now: datetime, every_seconds: float) -> list[str]:
+    """Why the poller is degraded: failing polls in a row, or no success for ten intervals."""
+    out = []
+    for p in pollers:
+        lag = (now - p.last_success_at).total_seconds() if p.last_success_at else None
+        if p.consecutive_failures >= FAILURES_BEFORE_DEGRADED:
+            out.append(f"clearinghouse poller ({p.source}): {p.consecutive_failures} failed polls in a row; last error: {p.last_error}")
+        elif p.last_attempt_at is not None and (lag is None or lag > max(60.0, 10 * every_seconds)):
+            out.append(f"clearinghouse poller ({p.source}): no successful poll for {'ever' if lag is None else f'{lag:.0f} s'}")
+    return out

@@ -5,13 +5,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from api.deps import require
 from api.errors import Unavailable
 from integrations.codesets.catalog import default_catalog
 from integrations.codesets.icd10cm import fiscal_year_of
 from models.access import Principal
+from models.poller_tables import PollerStatus, poller_problems, poller_view
 
 router = APIRouter(tags=["health"])
 
@@ -36,6 +37,13 @@ async def readyz(request: Request) -> dict[str, Any]:
     if problems:
         raise Unavailable("; ".join(problems))
     ready: dict[str, Any] = {"status": "ready", "database": "ok", "temporal": "ok"}
+    async with request.app.state.sessions() as session:
+        pollers = (await session.scalars(select(PollerStatus))).all()
+    reasons = poller_problems(pollers, datetime.now(UTC), request.app.state.settings.clearinghouse_poll_seconds)
+    if pollers:
+        ready["clearinghouse_pollers"] = [poller_view(p, datetime.now(UTC)) for p in pollers]
+    if reasons:
+        ready["status"], ready["degraded"] = "degraded", reasons
     today = datetime.now(UTC).date()
     release = default_catalog().icd10cm.release_for(today)
     if default_catalog().icd10cm.stale_for(today) and release is not None:

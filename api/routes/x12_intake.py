@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from api.billing_intake import Intake, ingest_277ca, ingest_835
-from api.deps import SessionDep, TemporalDep, require
+from api.deps import SessionDep, SettingsDep, TemporalDep, require
 from api.errors import Unprocessable
 from models.access import Principal
 from models.claim_tables import PaymentRow
@@ -38,11 +38,12 @@ async def post_277ca(
     request: Request,
     session: SessionDep,
     temporal: TemporalDep,
+    settings: SettingsDep,
     who: Annotated[Principal, Depends(require("remittances.post"))],
 ) -> JSONResponse:
     """277CA (005010X214): accepted claims wait for payment; rejected ones go back to rework and
     count as never filed."""
-    return _answer(await ingest_277ca(session, temporal, who.tenant_id, await _text(request)))
+    return _answer(await ingest_277ca(session, temporal, who.tenant_id, await _text(request), settings.task_queue))
 
 
 @router.post("/v1/remittances", openapi_extra=X12_BODY)
@@ -50,11 +51,12 @@ async def post_835(
     request: Request,
     session: SessionDep,
     temporal: TemporalDep,
+    settings: SettingsDep,
     who: Annotated[Principal, Depends(require("remittances.post"))],
 ) -> JSONResponse:
     """835 (005010X221A1): payments, every CAS adjustment and remark, denials by root cause,
     payment variance against the tenant fee schedule, and provider-level (PLB) adjustments."""
-    return _answer(await ingest_835(session, temporal, who.tenant_id, await _text(request)))
+    return _answer(await ingest_835(session, temporal, who.tenant_id, await _text(request), settings.task_queue))
 
 
 @router.get("/v1/remittances/unmatched")

@@ -19,6 +19,10 @@ class X12ParseError(Exception):
         self.detail = detail
 
 
+class UnsupportedVersion(X12ParseError):
+    """A readable X12 file of another version or guide (4010, a 277 that is not X214)."""
+
+
 class X12BuildError(ValueError):
     """Outbound data that cannot be expressed as a valid X12 transaction."""
 

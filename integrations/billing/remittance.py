@@ -11,7 +11,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-Outcome = Literal["paid", "partial", "denied", "reversed"]
+Outcome = Literal["paid", "partial", "denied", "reversed", "predetermination", "forwarded"]
+
+# Every CLP02 claim status code of 005010X221A1, with what it means for the claim.
+CLAIM_STATUS_CODES: dict[str, str] = {
+    "1": "processed as primary",
+    "2": "processed as secondary",
+    "3": "processed as tertiary",
+    "4": "denied",
+    "19": "processed as primary, forwarded to additional payer(s)",
+    "20": "processed as secondary, forwarded to additional payer(s)",
+    "21": "processed as tertiary, forwarded to additional payer(s)",
+    "22": "reversal of previous payment",
+    "23": "not our claim, forwarded to additional payer(s)",
+    "25": "predetermination pricing only, no payment",
+}
+# Outcomes that record what the payer said but move no money and refuse nothing.
+INFORMATIONAL = frozenset({"predetermination", "forwarded"})
 
 # CO reasons that are the contract working as agreed, not a refusal to pay.
 CONTRACTUAL_CARCS = frozenset({"45", "42", "59", "94", "131", "144", "237", "253"})
@@ -124,12 +140,17 @@ def denial_adjustments(claim: ClaimPayment) -> list[Adjustment]:
 def claim_outcome(claim: ClaimPayment) -> Outcome:
     """Classify a claim payment for the workflow: paid, partial, denied or reversed.
 
-    Status 22 (or a negative payment) is a reversal and status 4 a denial. A zero payment
+    Status 22 (or a negative payment) is a reversal and status 4 a denial; 25 (predetermination)
+    and 23 (not this payer's claim, forwarded) are informational, never denials. A zero payment
     that went entirely to the deductible is still "paid": the payer accepted and priced the
     claim, the patient owes the rest. Any denial reason next to a payment makes it partial.
     """
     if claim.status_code == "22" or claim.paid_cents < 0:
         return "reversed"
+    if claim.status_code == "25":
+        return "predetermination"
+    if claim.status_code == "23":
+        return "forwarded"
     if claim.status_code == "4":
         return "denied"
     denials = denial_adjustments(claim)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from integrations.billing.errors import X12ParseError
+from integrations.billing.errors import UnsupportedVersion, X12ParseError
 
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 _NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)")
@@ -124,19 +124,30 @@ def _delimiters(text: str) -> tuple[Delimiters, int]:
 
 
 def tokenize(data: str | bytes) -> list[Segment]:
-    """All segments of an interchange, ISA first. Raises `X12ParseError` on any malformation."""
+    """All segments of every interchange in the file, ISA first. Each interchange brings its own
+    delimiters (two senders' files concatenated differ). Raises `X12ParseError` on any malformation."""
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     text = text.lstrip("\ufeff \t\r\n")
+    segments: list[Segment] = []
+    while text:
+        text = _interchange(text, segments)
+    return segments
+
+
+def _interchange(text: str, segments: list[Segment]) -> str:
+    """Append one interchange's segments; return the text after its IEA."""
     delimiters, _ = _delimiters(text)
     pieces = text.split(delimiters.segment)
+    if pieces[-1].strip().startswith("IEA"):  # a missing terminator after the final IEA is harmless
+        pieces.append("")
     if pieces[-1].strip():
         raise X12ParseError(
-            f"segment {len(pieces)}: {pieces[-1].strip()[:20]!r} is not followed by the segment "
-            f"terminator {delimiters.segment!r}; the file looks truncated"
+            f"segment {len(segments) + len(pieces)}: {pieces[-1].strip()[:20]!r} is not followed by "
+            f"the segment terminator {delimiters.segment!r}; the file looks truncated"
         )
-    segments: list[Segment] = []
-    for piece in pieces[:-1]:
-        body = piece.strip("\r\n")
+    for n, piece in enumerate(pieces[:-1]):
+        # Spaces and line breaks between segments are formatting, not data.
+        body = piece.lstrip(" \t\r\n").rstrip("\r\n")
         if not body.strip():
             continue
         parts = body.split(delimiters.element)
@@ -147,7 +158,11 @@ def tokenize(data: str | bytes) -> list[Segment]:
                 f"letters or digits); check the terminator {delimiters.segment!r} and the data"
             )
         segments.append(Segment(position, parts[0], tuple(parts[1:]), delimiters))
-    return segments
+        if parts[0] == "IEA":
+            rest = delimiters.segment.join(pieces[n + 1 :]).lstrip(" \t\r\n")
+            if rest.startswith("ISA"):
+                return rest
+    return ""
 
 
 def _count(segment: Segment, n: int, what: str) -> int:
@@ -167,8 +182,9 @@ def _expect_end(opening: Segment, closing: Segment | None, trailer: str) -> Segm
     return closing
 
 
-def transactions(segments: list[Segment], transaction_set: str) -> list[list[Segment]]:
-    """The ST..SE bodies of `transaction_set`, after checking every envelope count and id.
+def transactions(segments: list[Segment], transaction_set: str, version: str | None = None) -> list[list[Segment]]:
+    """The ST..SE bodies of `transaction_set`, after checking every envelope count and id and,
+    when given, the implementation guide `version` (GS08/ST03): a 4010 file is not a 5010 one.
 
     Counts are checked strictly: a dropped segment changes SE01, and for remittances a silently
     missing CAS is money that no one notices.
@@ -186,7 +202,15 @@ def transactions(segments: list[Segment], transaction_set: str) -> list[list[Seg
                 st = segments[i]
                 if st.get(1) != transaction_set:
                     raise X12ParseError(
-                        f"{st.where}: transaction set {st.get(1)!r}, expected {transaction_set}"
+                        f"{st.where}: transaction set {st.get(1)!r} (version "
+                        f"{st.get(3) or gs.get(8)!r}), expected {transaction_set}"
+                        + (f" ({version})" if version else "")
+                    )
+                found_version = st.get(3) or gs.get(8)
+                if version and found_version != version:
+                    raise UnsupportedVersion(
+                        f"{st.where}: {transaction_set} version {found_version!r} is not supported; "
+                        f"this endpoint reads {version} only"
                     )
                 end = next((j for j in range(i + 1, len(segments)) if segments[j].id == "SE"), None)
                 stop = next(
@@ -225,6 +249,6 @@ def transactions(segments: list[Segment], transaction_set: str) -> list[list[Seg
     return found
 
 
-def read(data: str | bytes, transaction_set: str) -> list[list[Segment]]:
+def read(data: str | bytes, transaction_set: str, version: str | None = None) -> list[list[Segment]]:
     """Tokenize and check envelopes in one step: the entry point for every parser."""
-    return transactions(tokenize(data), transaction_set)
+    return transactions(tokenize(data), transaction_set, version)

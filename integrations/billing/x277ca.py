@@ -15,6 +15,7 @@ from datetime import date
 from integrations.billing.errors import X12ParseError
 from integrations.billing.segments import Segment, read
 
+VERSION = "005010X214"
 ACCEPTED_CATEGORIES = frozenset({"A0", "A1", "A2", "A5"})
 REJECTED_CATEGORIES = frozenset({"A3", "A4", "A6", "A7", "A8"})
 
@@ -47,7 +48,7 @@ class ClaimAck:
 def parse_277ca(data: str | bytes) -> list[ClaimAck]:
     """Every claim acknowledged in the file, in file order."""
     acks: list[ClaimAck] = []
-    for transaction in read(data, "277"):
+    for transaction in read(data, "277", VERSION):
         claim: list[Segment] = []
         in_claim = False
         for seg in transaction[1:-1]:

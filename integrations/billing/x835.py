@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from integrations.billing.errors import X12ParseError
 from integrations.billing.remittance import (
+    CLAIM_STATUS_CODES,
     Adjustment,
     ClaimPayment,
     LinePayment,
@@ -23,6 +24,7 @@ from integrations.billing.remittance import (
 )
 from integrations.billing.segments import Segment, read
 
+VERSION = "005010X221A1"
 GROUP_CODES = frozenset({"CO", "PR", "OA", "PI", "CR"})
 _MIA_REMARKS = (5, 20, 21, 22, 23)
 _MOA_REMARKS = (3, 4, 5, 6, 7)
@@ -56,7 +58,7 @@ class _Header:
 
 def parse_835(data: str | bytes) -> list[Remittance]:
     """One `Remittance` per ST..SE transaction (a file may carry several payments)."""
-    return [_remittance(transaction) for transaction in read(data, "835")]
+    return [_remittance(transaction) for transaction in read(data, "835", VERSION)]
 
 
 def _remittance(segments: list[Segment]) -> Remittance:
@@ -164,6 +166,9 @@ def _plb(seg: Segment) -> list[ProviderAdjustment]:
 
 def _freeze(claim: _Claim) -> ClaimPayment:
     clp, patient = claim.clp, claim.patient
+    status = clp.require(2, "claim status code")
+    if status not in CLAIM_STATUS_CODES:
+        raise X12ParseError(f"{clp.where}: CLP02 claim status {status!r} is not one of {', '.join(CLAIM_STATUS_CODES)}")
     return ClaimPayment(
         claim_control_number=clp.require(1, "patient control number"),
         status_code=clp.require(2, "claim status code"),

@@ -12,24 +12,35 @@ It is deterministic so demos and tests can steer outcomes through the claim cont
   ``DENY`` is denied (CLP02=4, paid 0): each line CO-97 with remark N20. CLM01 containing
   ``PARTIAL`` denies only its first line that way and prices the others by default.
 - Files are available immediately; ids are zero-padded sequence numbers.
+- Scripts (``PUT /v1/scripts/<control number or member:<id>>``, or
+  ``clearchart sandbox clearinghouse script``) override the rules per claim: ``deny`` (CO-11),
+  ``reject`` (277CA free text), ``partial`` (first line denied with that adjustment),
+  ``pay_percent``, ``reverse`` (a later 835 reverses the payment and pays it again) and
+  ``late_277ca`` (the 277CA arrives after the 835).
+- With a `DatabaseStore` (how ``clearchart up`` serves it) files, receipts, numbering and scripts
+  live in PostgreSQL, so a restart neither loses files nor reuses ids the poller has seen.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import re
-import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import anyio.to_thread
 import pyx12.params
 import pyx12.x12n_document
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from integrations.billing.errors import X12ParseError
 from integrations.billing.remittance import Adjustment, ClaimPayment, LinePayment, Payee, Remittance
@@ -40,35 +51,137 @@ from integrations.billing.x277ca_writer import build_277ca
 from integrations.billing.x835_writer import build_835
 from integrations.billing.x837p_reader import SubmittedClaim, SubmittedLine, read_837p
 from integrations.billing.x999 import parse_999
+from models.sandbox_tables import SandboxFile, SandboxScript, SandboxSubmission
 
 SANDBOX_ID = "SANDBOXCH"
 _BATCH_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_ADJUSTMENT = re.compile(r"(CO|PR|OA|PI|CR)-([A-Z0-9]{1,5})")
+SCRIPT_KEYS = frozenset({"deny", "reject", "partial", "pay_percent", "reverse", "late_277ca"})
+
+
+def script_problem(script: dict[str, Any]) -> str | None:
+    """Why a script cannot be used, or None. Adjustments are written GROUP-CARC (CO-11)."""
+    unknown = set(script) - SCRIPT_KEYS
+    if unknown:
+        return f"unknown script keys {sorted(unknown)}; use {sorted(SCRIPT_KEYS)}"
+    for key in ("deny", "partial"):
+        if key in script and not _ADJUSTMENT.fullmatch(str(script[key])):
+            return f"{key} must be GROUP-CARC such as CO-11 or CO-97, got {script[key]!r}"
+    percent = script.get("pay_percent", 80)
+    if not isinstance(percent, int) or not 0 <= percent <= 100:
+        return "pay_percent must be a whole number from 0 to 100"
+    return None
+
+
+class Store(Protocol):
+    """Where the sandbox keeps its mailbox: memory (a unit test) or the database (restarts)."""
+
+    async def receipt(self, batch: str) -> tuple[str, dict[str, str]] | None: ...
+
+    async def number(self) -> int: ...
+
+    async def save(self, batch: str, digest: str, receipt: dict[str, str], files: list[tuple[str, str]]) -> dict[str, str]: ...
+
+    async def since(self, since: str) -> list[dict[str, str]]: ...
+
+    async def script(self, keys: list[str]) -> dict[str, Any]: ...
+
+    async def put_script(self, key: str, script: dict[str, Any]) -> None: ...
 
 
 @dataclass
-class _State:
-    api_key: str
-    lock: threading.Lock = field(default_factory=threading.Lock)
+class MemoryStore:
     sequence: int = 0
     submissions: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     files: list[dict[str, str]] = field(default_factory=list)
+    scripts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def next_id(self) -> int:
+    async def receipt(self, batch: str) -> tuple[str, dict[str, str]] | None:
+        return self.submissions.get(batch)
+
+    async def number(self) -> int:
         self.sequence += 1
         return self.sequence
 
-    def queue(self, kind: str, content: str) -> None:
-        self.files.append({"id": f"{self.next_id():012d}", "kind": kind, "content": content})
+    async def save(self, batch: str, digest: str, receipt: dict[str, str], files: list[tuple[str, str]]) -> dict[str, str]:
+        if batch in self.submissions:
+            return self.submissions[batch][1]
+        self.submissions[batch] = (digest, receipt)
+        for kind, content in files:
+            self.files.append({"id": f"{await self.number():012d}", "kind": kind, "content": content})
+        return receipt
+
+    async def since(self, since: str) -> list[dict[str, str]]:
+        return [f for f in self.files if f["id"] > since]
+
+    async def script(self, keys: list[str]) -> dict[str, Any]:
+        return next((self.scripts[k] for k in keys if k in self.scripts), {})
+
+    async def put_script(self, key: str, script: dict[str, Any]) -> None:
+        self.scripts[key] = script
 
 
-def create_app(api_key: str = "sandbox-key") -> FastAPI:
-    """A fresh sandbox with its own in-memory mailbox (one per test, one per demo run)."""
+class DatabaseStore:
+    """Files, receipts and scripts in PostgreSQL: a restarted sandbox numbers on from the last file."""
+
+    def __init__(self, sessions: Callable[[], async_sessionmaker[AsyncSession]]) -> None:
+        self._sessions = sessions  # resolved per call: the app may create its session factory late
+
+    async def receipt(self, batch: str) -> tuple[str, dict[str, str]] | None:
+        async with self._sessions()() as session:
+            row = await session.get(SandboxSubmission, batch)
+            return (row.sha256, row.receipt) if row else None
+
+    async def number(self) -> int:
+        async with self._sessions()() as session:
+            return int(await session.scalar(text("SELECT nextval('sandbox_clearinghouse_numbers')")) or 0)
+
+    async def save(self, batch: str, digest: str, receipt: dict[str, str], files: list[tuple[str, str]]) -> dict[str, str]:
+        async with self._sessions().begin() as session:
+            inserted = await session.scalar(
+                insert(SandboxSubmission).values(batch_name=batch, sha256=digest, receipt=receipt)
+                .on_conflict_do_nothing().returning(SandboxSubmission.batch_name)
+            )  # fmt: skip
+            if inserted is None:  # a concurrent duplicate won the race
+                row = await session.get(SandboxSubmission, batch)
+                return row.receipt if row else receipt
+            for kind, content in files:
+                session.add(SandboxFile(kind=kind, content=content))
+        return receipt
+
+    async def since(self, since: str) -> list[dict[str, str]]:
+        after = int(since) if since.isdigit() else 0
+        async with self._sessions()() as session:
+            rows = await session.scalars(select(SandboxFile).where(SandboxFile.seq > after).order_by(SandboxFile.seq))
+            return [{"id": f"{f.seq:012d}", "kind": f.kind, "content": f.content} for f in rows.all()]
+
+    async def script(self, keys: list[str]) -> dict[str, Any]:
+        async with self._sessions()() as session:
+            rows = {r.control_number: r.script for r in (await session.scalars(select(SandboxScript).where(SandboxScript.control_number.in_(keys)))).all()}
+        return next((rows[k] for k in keys if k in rows), {})
+
+    async def put_script(self, key: str, script: dict[str, Any]) -> None:
+        async with self._sessions().begin() as session:
+            await session.execute(
+                insert(SandboxScript).values(control_number=key, script=script)
+                .on_conflict_do_update(index_elements=["control_number"], set_={"script": script})
+            )  # fmt: skip
+
+
+def script_keys(claim: SubmittedClaim) -> list[str]:
+    """A script names a claim by its control number, or every claim of a member id."""
+    return [claim.claim_control_number, f"member:{claim.member_id}"]
+
+
+def create_app(api_key: str = "sandbox-key", store: Store | None = None) -> FastAPI:
+    """A sandbox clearinghouse; without a `store` its mailbox lives in memory (one per test)."""
     app = FastAPI(title="ClearChart sandbox clearinghouse")
-    state = _State(api_key)
+    mailbox: Store = store or MemoryStore()
+    lock = asyncio.Lock()  # one submission at a time: numbering and files stay in order
 
     @app.middleware("http")
     async def authenticate(request: Request, call_next: Any) -> Any:
-        if request.headers.get("authorization") != f"Bearer {state.api_key}":
+        if request.headers.get("authorization") != f"Bearer {api_key}":
             return _problem(401, "missing or wrong bearer token")
         return await call_next(request)
 
@@ -82,14 +195,11 @@ def create_app(api_key: str = "sandbox-key") -> FastAPI:
         except UnicodeDecodeError:
             return _problem(422, "body must be UTF-8 X12 text")
         digest = hashlib.sha256(text.encode()).hexdigest()
-        with state.lock:
-            if batch in state.submissions:
-                seen, receipt = state.submissions[batch]
-                if seen != digest:
-                    return _problem(
-                        409, f"batch {batch!r} was already submitted with other content"
-                    )
-                return JSONResponse(receipt, status_code=200)
+        seen = await mailbox.receipt(batch)
+        if seen is not None:
+            if seen[0] != digest:
+                return _problem(409, f"batch {batch!r} was already submitted with other content")
+            return JSONResponse(seen[1], status_code=200)
         try:
             claims = read_837p(text)
             sender = tokenize(text)[0].get(6).strip()
@@ -98,20 +208,31 @@ def create_app(api_key: str = "sandbox-key") -> FastAPI:
         ack = await anyio.to_thread.run_sync(_validate, text)
         if ack is None:
             return _problem(422, "pyx12 could not read the interchange as X12")
-        with state.lock:
-            if batch in state.submissions:  # a concurrent duplicate won the race
-                return JSONResponse(state.submissions[batch][1], status_code=200)
-            receipt = {"id": f"SUB{state.next_id():09d}", "ack_999": ack}
-            state.submissions[batch] = (digest, receipt)
-            state.queue("999", ack)
+        async with lock:
+            receipt = {"id": f"SUB{await mailbox.number():09d}", "ack_999": ack}
+            files: list[tuple[str, str]] = [("999", ack)]
             if all(group.accepted for group in parse_999(ack)):
-                _respond(state, sender, batch, claims)
-        return JSONResponse(receipt, status_code=201)
+                scripts = [await mailbox.script(script_keys(c)) for c in claims]
+                files += await _respond(mailbox, sender, batch, claims, scripts)
+            kept = await mailbox.save(batch, digest, receipt, files)
+        return JSONResponse(kept, status_code=201 if kept is receipt else 200)
 
     @app.get("/v1/responses")
     async def responses(since: str = "") -> dict[str, list[dict[str, str]]]:
-        with state.lock:
-            return {"files": [f for f in state.files if f["id"] > since]}
+        return {"files": await mailbox.since(since)}
+
+    @app.put("/v1/scripts/{key}")
+    async def put_script(key: str, request: Request) -> JSONResponse:
+        """Script the answer for a claim (control number) or ``member:<id>``, before it is submitted."""
+        try:
+            script = await request.json()
+        except ValueError:
+            return _problem(422, "the body must be a JSON object such as {\"deny\": \"CO-11\"}")
+        problem = script_problem(script) if isinstance(script, dict) else "the body must be a JSON object"
+        if problem or len(key) > 38:
+            return _problem(422, problem or "the key is longer than 38 characters")
+        await mailbox.put_script(key, script)
+        return JSONResponse({"key": key, "script": script})
 
     return app
 
@@ -136,40 +257,54 @@ def _validate(text: str) -> str | None:
     return out.getvalue() or None
 
 
-def _interchange(state: _State, receiver: str) -> Interchange:
-    return Interchange(SANDBOX_ID, receiver or "UNKNOWN", state.next_id(), datetime.now(UTC))
+async def _interchange(mailbox: Store, receiver: str) -> Interchange:
+    return Interchange(SANDBOX_ID, receiver or "UNKNOWN", await mailbox.number(), datetime.now(UTC))
 
 
-def _respond(state: _State, receiver: str, batch: str, claims: list[SubmittedClaim]) -> None:
-    """Queue the 277CA and the 835s the deterministic rules call for."""
-    acks = [_ack(claim, f"SBX{state.sequence:06d}{n:03d}") for n, claim in enumerate(claims)]
+async def _respond(
+    mailbox: Store, receiver: str, batch: str, claims: list[SubmittedClaim], scripts: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    """The 277CA and the 835s the rules and scripts call for, in the order they are delivered."""
+    base = await mailbox.number()
+    acks = [_ack(claim, script, f"SBX{base:06d}{n:03d}") for n, (claim, script) in enumerate(zip(claims, scripts, strict=True))]
     first = claims[0]
-    state.queue("277CA", build_277ca(
-        acks, _interchange(state, receiver), payer_name="SANDBOX HEALTH PLAN",
+    ack_file = ("277CA", build_277ca(
+        acks, await _interchange(mailbox, receiver), payer_name="SANDBOX HEALTH PLAN",
         payer_id=SANDBOX_ID, provider_name=first.billing_name or "PROVIDER",
         provider_npi=first.billing_npi or "0000000000", batch_reference=batch,
     ))  # fmt: skip
     by_payer: dict[str, list[ClaimPayment]] = {}
-    for claim, ack in zip(claims, acks, strict=True):
+    reversals: dict[str, list[ClaimPayment]] = {}
+    for claim, ack, script in zip(claims, acks, scripts, strict=True):
         if ack.accepted:
-            by_payer.setdefault(claim.payer_name, []).append(
-                _payment(claim, ack.payer_claim_number)
-            )
-    for payer_name, payments in by_payer.items():
-        interchange = _interchange(state, receiver)
-        remittance = Remittance(
-            payer_name=payer_name, payer_id="1999999999",
-            payee=Payee(first.billing_name or "PROVIDER", first.billing_npi),
-            trace_number=f"EFT{interchange.control_number:09d}",
-            payment_date=interchange.created_at.date(),
-            total_paid_cents=sum(p.paid_cents for p in payments), claims=payments,
-            payment_method="ACH",
-        )  # fmt: skip
-        state.queue("835", build_835(remittance, interchange))
+            paid = _payment(claim, ack.payer_claim_number, script)
+            by_payer.setdefault(claim.payer_name, []).append(paid)
+            if script.get("reverse"):
+                # Payers give the corrected claim a new claim number (ICN); the same one would be a duplicate.
+                again = replace(paid, payer_claim_number=f"{paid.payer_claim_number}A")
+                reversals.setdefault(claim.payer_name, []).extend([_reversal(paid), again])
+    remits = [("835", await _remit(mailbox, receiver, first, payer, payments)) for payer, payments in by_payer.items()]
+    remits += [("835", await _remit(mailbox, receiver, first, payer, payments)) for payer, payments in reversals.items()]
+    late = any(s.get("late_277ca") for s in scripts)
+    return [*remits, ack_file] if late else [ack_file, *remits]
 
 
-def _ack(claim: SubmittedClaim, payer_claim_number: str) -> ClaimAck:
-    rejected = claim.claim_control_number.startswith("REJECT")
+async def _remit(mailbox: Store, receiver: str, first: SubmittedClaim, payer_name: str, payments: list[ClaimPayment]) -> str:
+    interchange = await _interchange(mailbox, receiver)
+    remittance = Remittance(
+        payer_name=payer_name, payer_id="1999999999",
+        payee=Payee(first.billing_name or "PROVIDER", first.billing_npi),
+        trace_number=f"EFT{interchange.control_number:09d}",
+        payment_date=interchange.created_at.date(),
+        total_paid_cents=sum(p.paid_cents for p in payments), claims=payments,
+        payment_method="ACH",
+    )  # fmt: skip
+    return build_835(remittance, interchange)
+
+
+def _ack(claim: SubmittedClaim, script: dict[str, Any], payer_claim_number: str) -> ClaimAck:
+    rejected = claim.claim_control_number.startswith("REJECT") or "reject" in script
+    text = str(script.get("reject") or "SANDBOX RULE REJECT PREFIX")
     return ClaimAck(
         claim_control_number=claim.claim_control_number,
         accepted=not rejected,
@@ -177,20 +312,24 @@ def _ack(claim: SubmittedClaim, payer_claim_number: str) -> ClaimAck:
         status_code="21" if rejected else "20",
         entity="85" if rejected else "",
         status_date=datetime.now(UTC).date(),
-        free_text="SANDBOX RULE REJECT PREFIX" if rejected else "",
+        free_text=text if rejected else "",
         payer_claim_number="" if rejected else payer_claim_number,
         charge_cents=claim.charge_cents,
         service_date=min((ln.service_date for ln in claim.lines if ln.service_date), default=None),
     )
 
 
-def _payment(claim: SubmittedClaim, payer_claim_number: str) -> ClaimPayment:
+def _payment(claim: SubmittedClaim, payer_claim_number: str, script: dict[str, Any]) -> ClaimPayment:
     ccn = claim.claim_control_number
-    denied_lines = len(claim.lines) if "DENY" in ccn else 1 if "PARTIAL" in ccn else 0
-    lines = [_line(line, deny=n < denied_lines) for n, line in enumerate(claim.lines)]
+    denial = script.get("deny") or script.get("partial") or "CO-97"
+    group, carc = str(denial).split("-", 1)
+    denied_all = "DENY" in ccn or "deny" in script
+    denied_lines = len(claim.lines) if denied_all else 1 if ("PARTIAL" in ccn or "partial" in script) else 0
+    percent = int(script.get("pay_percent", 80))
+    lines = [_line(line, deny=n < denied_lines, group=group, carc=carc, percent=percent) for n, line in enumerate(claim.lines)]
     return ClaimPayment(
         claim_control_number=ccn,
-        status_code="4" if "DENY" in ccn else "1",
+        status_code="4" if denied_all else "1",
         charge_cents=claim.charge_cents,
         paid_cents=sum(line.paid_cents for line in lines),
         patient_responsibility_cents=0,
@@ -203,9 +342,16 @@ def _payment(claim: SubmittedClaim, payer_claim_number: str) -> ClaimPayment:
     )
 
 
-def _line(line: SubmittedLine, *, deny: bool) -> LinePayment:
-    allowed = 0 if deny else line.charge_cents * 4 // 5
-    adjustment = Adjustment("CO", "97" if deny else "45", line.charge_cents - allowed)
+def _reversal(paid: ClaimPayment) -> ClaimPayment:
+    """CLP02 22: the earlier payment taken back in full, every amount negated."""
+    lines = [replace(ln, charge_cents=-ln.charge_cents, paid_cents=-ln.paid_cents,
+                     adjustments=[replace(a, amount_cents=-a.amount_cents) for a in ln.adjustments]) for ln in paid.lines]  # fmt: skip
+    return replace(paid, status_code="22", charge_cents=-paid.charge_cents, paid_cents=-paid.paid_cents, lines=lines)
+
+
+def _line(line: SubmittedLine, *, deny: bool, group: str = "CO", carc: str = "97", percent: int = 80) -> LinePayment:
+    allowed = 0 if deny else line.charge_cents * percent // 100
+    adjustment = Adjustment(group if deny else "CO", carc if deny else "45", line.charge_cents - allowed)
     return LinePayment(
         procedure_code=line.procedure_code,
         charge_cents=line.charge_cents,
@@ -214,5 +360,5 @@ def _line(line: SubmittedLine, *, deny: bool) -> LinePayment:
         service_date=line.service_date,
         modifiers=line.modifiers,
         adjustments=[adjustment] if adjustment.amount_cents else [],
-        remarks=["N20"] if deny else [],
+        remarks=["N20"] if deny and carc == "97" else [],
     )

@@ -1,0 +1,80 @@
+"""Writing a payer document for a closed encounter: claim, denials and audit event in one transaction.
+
+Idempotent by the document's key: the encounter's audit log is searched for an event whose reason
+is that key (the encounter workflow records its remit events the same way), so a retried
+activity, or a payment the workflow already took before it closed, is never counted twice.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from activities.projection import _apply, _audit_event
+from models.audit_chain import GENESIS
+from models.claim_tables import ClaimRow
+from models.tables import AuditEvent, Encounter
+from workflows.post_close import PayerDocument, PayerDocumentResult
+from workflows.types import SYSTEM, ProjectInput, Record
+
+log = structlog.get_logger(__name__)
+
+# What the claim row says after a late document; a predetermination changes nothing owed.
+_CLAIM_STATUS = {"paid": "paid", "partial": "partial", "denied": "denied", "reversed": "reversed"}
+_ACTIONS = {"835": "payment_after_close", "277CA": "acknowledgment_after_close"}
+
+
+class PostCloseActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @activity.defn(name="claims.record_after_close")
+    async def record_after_close(self, doc: PayerDocument) -> PayerDocumentResult:
+        encounter_id = uuid.UUID(doc.encounter_id)
+        async with self._sessions.begin() as session:
+            row = await session.get_one(Encounter, encounter_id, with_for_update=True)
+            seen = await session.scalar(
+                select(AuditEvent.seq).where(AuditEvent.encounter_id == encounter_id, AuditEvent.reason == doc.key).limit(1)
+            )
+            if seen is not None:
+                return PayerDocumentResult(True, row.status, "already recorded")
+            claim = await session.get_one(ClaimRow, uuid.UUID(doc.claim_id), with_for_update=True)
+            before = _claim_facts(claim)
+            _update_claim(claim, doc)
+            for denial in doc.denials:
+                await _apply(session, doc.tenant_id, Record("denials", denial.id, denial.values))
+            after = {**_claim_facts(claim), "document": doc.kind, "outcome": doc.outcome, "paid_cents": doc.paid_cents,
+                     "status": doc.status, "message": doc.message, "denials": [d.id for d in doc.denials]}  # fmt: skip
+            seq = row.version + 1
+            prev = await session.scalar(select(AuditEvent.hash).where(AuditEvent.encounter_id == encounter_id, AuditEvent.seq == row.version))
+            event = ProjectInput(
+                tenant_id=doc.tenant_id, encounter_id=doc.encounter_id, seq=seq, action=_ACTIONS[doc.kind], actor=SYSTEM,
+                before={"status": row.status, **before}, after={"status": row.status, **after}, occurred_at=datetime.now(UTC),
+                row={}, reason=doc.key,
+            )  # fmt: skip
+            session.add(_audit_event(event, prev or GENESIS))
+            row.version = seq
+        log.info("claims.after_close", encounter_id=doc.encounter_id, kind=doc.kind, outcome=doc.outcome, key=doc.key)
+        return PayerDocumentResult(True, row.status)
+
+
+def _claim_facts(claim: ClaimRow) -> dict[str, Any]:
+    return {"claim_status": claim.status, "claim_paid_cents": claim.paid_cents}
+
+
+def _update_claim(claim: ClaimRow, doc: PayerDocument) -> None:
+    """Payments accumulate: a reversal (negative CLP04) takes back what the earlier one paid."""
+    if doc.kind == "835":
+        if doc.outcome == "predetermination":
+            return
+        claim.paid_cents = (claim.paid_cents or 0) + doc.paid_cents
+        claim.status = _CLAIM_STATUS.get(doc.outcome, claim.status)
+        claim.filed = True
+        return
+    claim.acknowledged_at = claim.acknowledged_at or datetime.now(UTC)
+    if doc.outcome == "rejected" and claim.status not in ("paid", "partial", "denied"):
+        claim.status, claim.rejection = "rejected", doc.message or doc.status

@@ -1,0 +1,160 @@
+"""The remittance-exceptions work queue: record, list, resolve, and retry automatically.
+
+An exception is retried by reading its claim again from the stored file (``inbound_files``), so
+nothing needs to be kept twice. Retries run from the clearinghouse poller's loop, and only when
+the claim's encounter has changed since the last attempt (its projection version moved) or the
+workflow could not be reached: a claim stuck in ``scrubbing`` is not asked again every tick.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from clearchart.carc_table import current_carc_table
+from integrations.billing.x277ca import parse_277ca
+from integrations.billing.x835 import parse_835
+from models.claim_tables import ClaimRow, InboundFile, PaymentRow
+from models.remittance_tables import RemittanceException
+from models.tables import Encounter
+from services.payer_documents import Applied, apply_ack, apply_payment
+
+log = structlog.get_logger(__name__)
+
+RETRYABLE = ("not_applicable", "unreachable")
+
+
+class ResolveRefused(Exception):
+    """A resolution that cannot be done; `kind` is not_found, conflict or invalid."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind, self.detail = kind, detail
+
+
+async def record(
+    session: AsyncSession, *, tenant_id: str, file_id: uuid.UUID, kind: str, position: int, control_number: str, reason: str,
+    detail: str, claim: ClaimRow | None = None, payment_id: uuid.UUID | None = None, facts: dict[str, Any] | None = None,
+) -> None:
+    """Queue one exception (once per file, position and reason) and commit."""
+    version = await session.scalar(select(Encounter.version).where(Encounter.id == claim.encounter_id)) if claim else None
+    values = {
+        "id": uuid.uuid4(), "tenant_id": tenant_id, "file_id": file_id, "kind": kind, "position": position,
+        "control_number": control_number[:38], "claim_id": claim.id if claim else None, "payment_id": payment_id,
+        "reason": reason, "detail": detail, "facts": {**(facts or {}), "version": version}, "status": "open", "attempts": 0,
+    }  # fmt: skip
+    await session.execute(insert(RemittanceException).values(**values).on_conflict_do_nothing())
+    await session.commit()
+
+
+def view(row: RemittanceException) -> dict[str, Any]:
+    return {
+        "id": str(row.id), "file_id": str(row.file_id), "kind": row.kind, "position": row.position,
+        "control_number": row.control_number, "claim_id": str(row.claim_id) if row.claim_id else None,
+        "payment_id": str(row.payment_id) if row.payment_id else None, "reason": row.reason, "detail": row.detail,
+        "facts": {k: v for k, v in row.facts.items() if k != "version"}, "status": row.status, "attempts": row.attempts,
+        "resolution": row.resolution, "resolved_by": row.resolved_by,
+        "resolved_at": row.resolved_at.isoformat() if row.resolved_at else None, "created_at": row.created_at.isoformat(),
+    }  # fmt: skip
+
+
+async def listing(session: AsyncSession, tenant_id: str, status: str | None, limit: int) -> list[dict[str, Any]]:
+    query = select(RemittanceException).where(RemittanceException.tenant_id == tenant_id)
+    if status:
+        query = query.where(RemittanceException.status == status)
+    rows = await session.scalars(query.order_by(RemittanceException.created_at.desc()).limit(limit))
+    return [view(r) for r in rows.all()]
+
+
+async def _retry(session: AsyncSession, temporal: Client, task_queue: str, row: RemittanceException) -> Applied:
+    body = await session.scalar(select(InboundFile.body).where(InboundFile.id == row.file_id))
+    claim = await session.get(ClaimRow, row.claim_id) if row.claim_id else None
+    if body is None or claim is None:
+        return Applied("exception", reason=row.reason, detail="no claim is linked to this exception")
+    if row.kind == "277CA":
+        return await apply_ack(temporal, task_queue, row.tenant_id, str(row.file_id), row.position, claim, parse_277ca(body)[row.position])
+    remittance, cp = [(r, cp) for r in parse_835(body) for cp in r.claims][row.position]
+    payment = await session.get(PaymentRow, row.payment_id) if row.payment_id else None
+    if payment is None:
+        return Applied("exception", reason=row.reason, detail="the payment of this exception is missing")
+    applied, _ = await apply_payment(temporal, task_queue, claim, payment, remittance, cp, await current_carc_table(session))
+    return applied
+
+
+async def _settle(session: AsyncSession, row: RemittanceException, applied: Applied, by: str, how: str) -> Applied:
+    if applied.outcome == "exception":
+        row.attempts += 1
+        row.detail = applied.detail or row.detail
+        version = await session.scalar(select(Encounter.version).join(ClaimRow, ClaimRow.encounter_id == Encounter.id).where(ClaimRow.id == row.claim_id))
+        row.facts = {**row.facts, "version": version}
+    else:
+        row.status, row.resolution, row.resolved_by, row.resolved_at = "applied", f"{how}: {applied.outcome}", by, datetime.now(UTC)
+    await session.commit()
+    return applied
+
+
+async def resolve(
+    session: AsyncSession, temporal: Client, task_queue: str, *, tenant_id: str, exception_id: uuid.UUID, action: str, by: str,
+    claim_id: uuid.UUID | None = None, reason: str = "",
+) -> dict[str, Any]:
+    """apply (try again now), link (to one of the tenant's claims, then apply) or dismiss (with a reason)."""
+    row = await session.scalar(
+        select(RemittanceException).where(RemittanceException.id == exception_id, RemittanceException.tenant_id == tenant_id).with_for_update()
+    )
+    if row is None:
+        raise ResolveRefused("not_found", f"remittance exception {exception_id} does not exist")
+    if row.status != "open":
+        raise ResolveRefused("conflict", f"this exception is already {row.status} ({row.resolution})")
+    if action == "dismiss":
+        if not reason.strip():
+            raise ResolveRefused("invalid", "dismissing needs a reason a reviewer can read later")
+        row.status, row.resolution, row.resolved_by, row.resolved_at = "dismissed", reason.strip(), by, datetime.now(UTC)
+        await session.commit()
+        return view(row)
+    if row.reason == "balance_mismatch":
+        raise ResolveRefused("conflict", "a balance mismatch is a finding about the whole payment; dismiss it with the reconciliation note")
+    if action == "link":
+        claim = await session.scalar(select(ClaimRow).where(ClaimRow.id == claim_id, ClaimRow.tenant_id == tenant_id)) if claim_id else None
+        if claim is None:
+            raise ResolveRefused("invalid", f"claim {claim_id} does not exist for this tenant; give the claim_id to link")
+        row.claim_id = claim.id
+        if row.payment_id:
+            payment = await session.get(PaymentRow, row.payment_id)
+            if payment is not None:
+                payment.claim_id = claim.id
+        await session.flush()
+    elif action != "apply":
+        raise ResolveRefused("invalid", f"unknown action {action!r}; use apply, link or dismiss")
+    applied = await _settle(session, row, await _retry(session, temporal, task_queue, row), by, action)
+    if applied.outcome == "exception":
+        raise ResolveRefused("conflict", f"still cannot be applied: {applied.detail}")
+    return view(row)
+
+
+async def retry_open(sessions: async_sessionmaker[AsyncSession], temporal: Client, task_queue: str, limit: int = 50) -> int:
+    """Apply every open exception whose claim may now take it; returns how many were applied."""
+    async with sessions() as session:
+        found = await session.execute(
+            select(RemittanceException.id, RemittanceException.reason, RemittanceException.facts, Encounter.version)
+            .join(ClaimRow, ClaimRow.id == RemittanceException.claim_id)
+            .join(Encounter, Encounter.id == ClaimRow.encounter_id)
+            .where(RemittanceException.status == "open", RemittanceException.reason.in_(RETRYABLE))
+            .order_by(RemittanceException.created_at)
+            .limit(limit)
+        )
+        due = [i for i, reason, facts, version in found.all() if reason == "unreachable" or facts.get("version") != version]
+    applied = 0
+    for exception_id in due:
+        async with sessions() as session:
+            row = await session.get(RemittanceException, exception_id, with_for_update=True)
+            if row is None or row.status != "open":
+                continue
+            result = await _settle(session, row, await _retry(session, temporal, task_queue, row), "system", "applied automatically")
+            applied += result.outcome != "exception"
+            log.info("remittance_exception.retried", exception_id=str(exception_id), outcome=result.outcome)
+    return applied
