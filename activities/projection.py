@@ -12,8 +12,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from models.audit_chain import GENESIS, event_hash, hashed_fields
+from models.audit_chain import GENESIS, Keyring
 from models.claim_tables import AppealRow, ClaimRow, DenialRow, ScrubRun
+from models.repositories.audit_seal import seal_event
 from models.tables import AuditEvent, Encounter, HoldRow, QueryRow
 from workflows.types import ProjectInput, QueryEvent, Record
 
@@ -24,8 +25,9 @@ _QUERY_DATETIMES = ("opened_at", "escalated_at", "expired_at", "answered_at", "w
 
 
 class ProjectionActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], keys: Keyring) -> None:
         self._sessions = sessions
+        self._keys = keys
 
     @activity.defn(name="encounters.project")
     async def project(self, inp: ProjectInput) -> None:
@@ -52,12 +54,15 @@ class ProjectionActivities:
             row.lease_token = uuid.UUID(inp.row["lease_token"]) if inp.row.get("lease_token") else None
             row.version = inp.seq
             row.updated_at = func.now()
-            session.add(_audit_event(inp, prev_hash))
+            await seal_event(
+                session, tenant_id=inp.tenant_id, encounter_id=encounter_id, common=_event_fields(inp), prev_hash=prev_hash,
+                keys=self._keys,
+            )  # fmt: skip
         log.info("encounter.projected", encounter_id=inp.encounter_id, seq=inp.seq, action=inp.action)
 
 
-def _audit_event(inp: ProjectInput, prev_hash: str) -> AuditEvent:
-    common: dict[str, Any] = {
+def _event_fields(inp: ProjectInput) -> dict[str, Any]:
+    return {
         "seq": inp.seq,
         "actor": inp.actor.user_id,
         "role": inp.actor.role,
@@ -68,10 +73,6 @@ def _audit_event(inp: ProjectInput, prev_hash: str) -> AuditEvent:
         "reason": inp.reason,
         "occurred_at": inp.occurred_at,
     }
-    digest = event_hash(prev_hash, hashed_fields(encounter_id=inp.encounter_id, **common))
-    return AuditEvent(
-        tenant_id=inp.tenant_id, encounter_id=uuid.UUID(inp.encounter_id), prev_hash=prev_hash, hash=digest, **common
-    )
 
 
 async def _sync_holds(session: AsyncSession, inp: ProjectInput, previous: list[Any]) -> None:

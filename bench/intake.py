@@ -210,7 +210,7 @@ def coding_body(document_id: str) -> dict[str, Any]:
             {"code": "I10", "evidence": evidence("essential hypertension")},
         ],
         "procedures": [
-            {"code": "99214", "pointers": [1, 2], "evidence": evidence("follow-up visit")}
+            {"code": "99214", "pointers": [1, 2], "evidence": evidence("follow-up of chronic conditions")}
         ],
     }
 

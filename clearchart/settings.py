@@ -14,6 +14,8 @@ class Settings(BaseSettings):
 
     environment: str = Field(default="local", alias="CLEARCHART_ENV")
     data_dir: Path = Field(default=Path("var"), alias="CLEARCHART_DATA_DIR")
+    # Chain, signing, payload and secret keys: never in the database (clearchart.keys).
+    key_file: Path | None = Field(default=None, alias="CLEARCHART_KEY_FILE")
     # Empty means: start the embedded server under data_dir.
     database_url: str = Field(default="", alias="DATABASE_URL")
     temporal_address: str = Field(default="", alias="TEMPORAL_ADDRESS")

@@ -10,6 +10,7 @@ from activities.intake import IntakeActivities
 from activities.notifications import NotificationActivities
 from activities.post_close import PostCloseActivities
 from activities.projection import ProjectionActivities
+from clearchart.keys import chain_keyring
 from clearchart.log_context import LogContextInterceptor
 from clearchart.settings import Settings
 from workflows.encounter import EncounterWorkflow
@@ -21,7 +22,7 @@ def build_worker(
 ) -> Worker:
     """`http` is owned by the caller (closed after the worker stops)."""
     intake = IntakeActivities(sessions)
-    projection = ProjectionActivities(sessions)
+    projection = ProjectionActivities(sessions, chain_keyring(settings))
     notifications = NotificationActivities(sessions)
     claims = ClaimActivities(sessions, http, settings.clearinghouse, settings.clearinghouse_api_key)
     return Worker(

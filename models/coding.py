@@ -34,6 +34,8 @@ class Evidence:
 
     document_id: str
     excerpt_sha256: str = ""
+    start: int | None = None  # character offsets of the quote in the document's text
+    end: int | None = None
 
 
 @dataclass(frozen=True)

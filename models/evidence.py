@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from models.quotation import Span, in_context, quoted_at
+
 NO_CLAIM_ACTIVITY = "no claim activity yet"
 
 
@@ -188,21 +190,42 @@ def _iso(value: Any) -> Any:
     return value
 
 
+def _quote(ev: Mapping[str, Any], excerpt: str | None, document: str | None) -> dict[str, Any]:
+    """Offsets, the quote in its context, and whether the document still holds it there."""
+    start, end = ev.get("start"), ev.get("end")
+    if not (isinstance(start, int) and isinstance(end, int)):
+        return {"start": None, "end": None, "context": None, "quote_verified": False}
+    span = Span(start, end)
+    held = excerpt is not None and document is not None and quoted_at(excerpt, document, span)
+    return {
+        "start": start,
+        "end": end,
+        "context": in_context(document, span) if held and document is not None else None,
+        "quote_verified": held,
+    }
+
+
 def _code_lines(
-    items: Sequence[Mapping[str, Any]], texts: Mapping[str, str], documents: Mapping[str, DocumentFact]
+    items: Sequence[Mapping[str, Any]],
+    texts: Mapping[str, str],
+    documents: Mapping[str, DocumentFact],
+    document_texts: Mapping[str, str | None],
 ) -> list[dict[str, Any]]:
     lines = []
     for position, item in enumerate(items, start=1):
         support = []
         for ev in item.get("evidence", []):
             doc = documents.get(str(ev.get("document_id")))
+            excerpt = texts.get(ev.get("excerpt_sha256", ""))
             support.append(
                 {
                     "document_id": ev.get("document_id"),
                     "document_external_id": doc.external_id if doc else None,
                     "document_version": doc.version if doc else None,
+                    "document_sha256": doc.sha256 if doc else None,
                     "excerpt_sha256": ev.get("excerpt_sha256"),
-                    "excerpt": texts.get(ev.get("excerpt_sha256", "")),
+                    "excerpt": excerpt,
+                    **_quote(ev, excerpt, document_texts.get(str(ev.get("document_id")))),
                 }
             )
         extra = {k: item[k] for k in ("modifiers", "units", "pointers") if k in item}
@@ -280,9 +303,11 @@ def build_packet(
     now: datetime,
     claims: ClaimHistory | None = None,
     access_reason: str | None = None,
+    document_texts: Mapping[str, str | None] | None = None,
 ) -> dict[str, Any]:
-    """The JSON-ready packet. Never carries document text: only the excerpts that support codes
-    and the indicators queries cite, which were quoted from the record on purpose."""
+    """The JSON-ready packet. Never carries whole documents: only the excerpts that support codes
+    (each with a little context either side, to judge the quote in place) and the indicators
+    queries cite, which were quoted from the record on purpose."""
     by_id = {d.id: d for d in documents}
     submits = [e.at for e in events if e.action == "submit_coding"]
     final_coding = submits[-1] if submits else None
@@ -297,8 +322,8 @@ def build_packet(
                 for d in documents
             ],
             "codes": {
-                "diagnoses": _code_lines(codes.get("diagnoses", []), texts, by_id),
-                "procedures": _code_lines(codes.get("procedures", []), texts, by_id),
+                "diagnoses": _code_lines(codes.get("diagnoses", []), texts, by_id, document_texts or {}),
+                "procedures": _code_lines(codes.get("procedures", []), texts, by_id, document_texts or {}),
             },
             "queries": [dataclasses.asdict(q) for q in sorted(queries, key=lambda q: q.opened_at)],
             "holds": _holds(holds, now),

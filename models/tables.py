@@ -203,6 +203,25 @@ class AuditEvent(Base):
     occurred_at: Mapped[datetime]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    facts: Mapped[dict[str, Any] | None]  # section digests of the rows this event left behind
+    key_id: Mapped[str | None] = mapped_column(String(32))  # chain key of a keyed (HMAC) hash
+
+
+class AuditLedgerEntry(Base):
+    """Per-tenant chain of encounter chain heads: a deleted tail or a deleted chart is caught."""
+
+    __tablename__ = "audit_ledger"
+    __table_args__ = (UniqueConstraint("tenant_id", "seq"), Index("ix_audit_ledger_encounter", "encounter_id", "seq"))
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    encounter_id: Mapped[uuid.UUID]
+    event_count: Mapped[int]
+    head_hash: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime]
+    key_id: Mapped[str] = mapped_column(String(32))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class QueryRow(Base):

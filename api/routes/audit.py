@@ -17,7 +17,9 @@ from api.errors import NotFound, Unprocessable
 from api.routes.encounters import PROBLEMS, load, refuse_if_blind
 from api.routes.queries import query_views
 from api.views import summary
+from clearchart.keys import chain_keyring
 from models.access import Principal
+from models.audit_chain import Keyring
 from models.evidence import (
     ChainFact,
     DocumentFact,
@@ -45,6 +47,14 @@ _templates = Environment(
     autoescape=select_autoescape(["html"]),
 )
 NO_STORE = {"Cache-Control": "no-store"}  # PHI: no browser or proxy keeps a copy
+
+
+def chain_keys(request: Request) -> Keyring:
+    """The chain keys from the key file (never the database), read once per app."""
+    keys: Keyring | None = getattr(request.app.state, "chain_keys", None)
+    if keys is None:
+        keys = request.app.state.chain_keys = chain_keyring(request.app.state.settings)
+    return keys
 
 
 def chain_report(result: VerifyResult, scope: str) -> dict[str, Any]:
@@ -99,8 +109,9 @@ async def _packet(request: Request, repo: EncounterRepository, e: Encounter, who
         )
     source: ClaimHistorySource | None = getattr(request.app.state, "claim_history", None)
     claims = await source(session, who.tenant_id, e.id) if source else None
-    result = await verify_events(session, who.tenant_id, e.id)
+    result = await verify_events(session, who.tenant_id, e.id, chain_keys(request))
     brief = summary(e)
+    documents = await repo.documents(e.id)
     return build_packet(
         encounter=EncounterFact(
             id=str(e.id), external_id=e.external_id, status=e.status, received_at=e.received_at,
@@ -109,8 +120,9 @@ async def _packet(request: Request, repo: EncounterRepository, e: Encounter, who
         ),
         documents=[
             DocumentFact(str(d.id), d.external_id, d.version, d.sha256, d.received_at, d.type_code, d.type_display)
-            for d in await repo.documents(e.id)
+            for d in documents
         ],
+        document_texts={str(d.id): d.text for d in documents},
         codes=codes,
         texts=await rows.texts(hashes),
         queries=queries,
@@ -162,6 +174,7 @@ async def evidence(
 
 @router.get("/v1/audit-trail/verify", responses={**PROBLEMS, 422: {"description": "scope and encounter_id disagree"}})
 async def verify_trail(
+    request: Request,
     session: SessionDep,
     who: Annotated[Principal, Depends(require("audit.verify"))],
     encounter_id: Annotated[uuid.UUID | None, Query(description="the chart to check (scope=chart)")] = None,
@@ -185,8 +198,8 @@ async def verify_trail(
     await snapshot(session)
     if encounter_id is not None:
         await load(EncounterRepository(session, who), encounter_id)
-    result = await verify_events(session, who.tenant_id, encounter_id)
-    if encounter_id is not None and result.events_checked == 0:
+    result = await verify_events(session, who.tenant_id, encounter_id, chain_keys(request))
+    if encounter_id is not None and result.events_checked == 0 and result.verified:
         raise NotFound(f"encounter {encounter_id} has no audit events")
     return {**chain_report(result, scope), "checked_at": datetime.now(UTC).isoformat()}
 
@@ -209,7 +222,12 @@ def latin1(text: object) -> str:
 def _pdf_sections(p: dict[str, Any]) -> list[tuple[str, list[str]]]:
     e, a, chain, ch = p["encounter"], p["actors"], p["chain"], p["claim_history"]
     codes = [
-        f"{kind[:-1]} {c['position']}: {c['code']}" + "".join(f"\n    {s['document_external_id'] or s['document_id']} v{s['document_version']}: \"{s['excerpt'] or '(excerpt unavailable)'}\"" for s in c["support"])
+        f"{kind[:-1]} {c['position']}: {c['code']}" + "".join(
+            f"\n    {s['document_external_id'] or s['document_id']} v{s['document_version']} [{s['start']}-{s['end']}]"
+            f"{'' if s['quote_verified'] else ' NOT VERIFIED'}: \"{s['excerpt'] or '(excerpt unavailable)'}\""
+            f"\n      document sha256 {s['document_sha256']}"
+            for s in c["support"]
+        )
         for kind in ("diagnoses", "procedures") for c in p["codes"][kind]
     ]
     queries = [

@@ -14,6 +14,7 @@ from api.schemas.encounters import (
     CodingIn,
     EncounterDetail,
     EncounterPage,
+    EvidenceIn,
     HoldIn,
     ReassignIn,
 )
@@ -21,6 +22,7 @@ from api.views import decode_cursor, detail, encode_cursor, latest_scrub, scrub_
 from integrations.codesets.catalog import default_catalog
 from models.access import Principal
 from models.coding import (
+    CodingIssue,
     CodingSubmission,
     DiagnosisCode,
     Evidence,
@@ -29,6 +31,7 @@ from models.coding import (
     validate_coding,
 )
 from models.holds import DEFAULT_HOLD_POLICY
+from models.quotation import verify_quote
 from models.repositories.encounters import EncounterFilter, EncounterRepository
 from models.repositories.qa_blind import blind_pending
 from models.tables import Encounter, Patient, TextBlob, Vendor
@@ -127,24 +130,37 @@ async def submit_coding(
 ) -> EncounterDetail:
     repo = EncounterRepository(session, who)
     e = await load(repo, encounter_id)
-    document_ids = {str(d.id) for d in await repo.documents(e.id)}
+    texts = {str(d.id): d.text for d in await repo.documents(e.id)}
+    misquoted: list[CodingIssue] = []
 
-    async def evidence(items: list) -> list[Evidence]:  # type: ignore[type-arg]
-        return [Evidence(ev.document_id, await store_text(repo, ev.excerpt)) for ev in items]
+    async def evidence(items: list[EvidenceIn], path: str, code: str) -> list[Evidence]:
+        cited = []
+        for k, ev in enumerate(items):
+            span, issue = verify_quote(ev.document_id, ev.excerpt, texts, path=f"{path}.evidence[{k}]", code=code, near=ev.near)
+            misquoted.extend([issue] if issue else [])
+            digest = await store_text(repo, ev.excerpt)
+            cited.append(Evidence(ev.document_id, digest, span.start, span.end) if span else Evidence(ev.document_id, digest))
+        return cited
 
     submission = CodingSubmission(
-        diagnoses=[DiagnosisCode(normalize_icd10(d.code), await evidence(d.evidence)) for d in body.diagnoses],
+        diagnoses=[
+            DiagnosisCode(normalize_icd10(d.code), await evidence(d.evidence, f"diagnoses[{i}]", normalize_icd10(d.code)))
+            for i, d in enumerate(body.diagnoses)
+        ],
         procedures=[
-            ProcedureCode(p.code.upper(), list(p.modifiers), p.units, list(p.pointers), await evidence(p.evidence))
-            for p in body.procedures
+            ProcedureCode(
+                p.code.upper(), list(p.modifiers), p.units, list(p.pointers),
+                await evidence(p.evidence, f"procedures[{i}]", p.code.upper()),
+            )
+            for i, p in enumerate(body.procedures)
         ],
     )
     issues = validate_coding(
         submission,
         date_of_service=e.date_of_service or e.received_at.date(),
         catalog=default_catalog(),
-        document_ids=document_ids,
-    )
+        document_ids=set(texts),
+    ) + misquoted
     if issues:
         await session.rollback()
         raise Unprocessable(

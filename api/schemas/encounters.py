@@ -14,7 +14,12 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 class EvidenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     document_id: str = Field(description="id of one of the encounter's documents")
-    excerpt: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    excerpt: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)] = Field(
+        description="quoted from that document (whitespace may differ; words, case and punctuation may not)"
+    )
+    near: int | None = Field(
+        default=None, ge=0, description="character offset of the selection, to pick among repeated occurrences"
+    )
 
 
 class DiagnosisIn(BaseModel):

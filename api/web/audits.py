@@ -45,7 +45,7 @@ async def console_page(
     coded = (
         await db.scalars(visible(who).order_by(Encounter.coded_at.desc().nulls_last(), Encounter.id).limit(100))
     ).all()
-    trail = await audit.verify_trail(session=db, who=who, encounter_id=None, scope="tenant")
+    trail = await audit.verify_trail(request=request, session=db, who=who, encounter_id=None, scope="tenant")
     vendors = (await db.scalars(select(Vendor).where(Vendor.tenant_id == who.tenant_id).order_by(Vendor.id))).all()
     return page(
         request, "audits.html", session, status=status, coded=coded, trail=trail,

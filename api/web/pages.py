@@ -155,7 +155,7 @@ async def encounter_page(
     repo, ident = await _encounter(db, session, encounter_id)
     chart = await read_detail(repo, ident)
     verify = (
-        await audit.verify_trail(session=db, who=session.principal, encounter_id=ident, scope="chart")
+        await audit.verify_trail(request=request, session=db, who=session.principal, encounter_id=ident, scope="chart")
         if can(session.principal, "audit.verify")
         else None
     )

@@ -28,6 +28,7 @@ from api.web.session import WebError, WebSession, viewer
 from integrations.codesets.catalog import default_catalog
 from models.holds import DEFAULT_HOLD_POLICY, HOLD_REASONS
 from models.queries import ClinicalIndicator, LintIssue, QueryDraft, lint_query
+from models.quotation import highlight, spans_by_document
 from models.repositories.encounters import EncounterRepository, QueueRepository, visible
 from models.repositories.queries import QueryRepository
 from models.tables import Encounter
@@ -94,7 +95,7 @@ async def _prior(db: SessionDep, session: WebSession, codes: dict[str, Any] | No
 
     def cited(line: dict[str, Any]) -> dict[str, Any]:
         evidence = [
-            {"document_id": e.get("document_id"), "excerpt": texts[e["excerpt_sha256"]]}
+            {"document_id": e.get("document_id"), "excerpt": texts[e["excerpt_sha256"]], "start": e.get("start")}
             for e in line.get("evidence", []) if e.get("excerpt_sha256") in texts
         ]  # fmt: skip
         return {**line, "evidence": evidence}
@@ -119,6 +120,7 @@ async def _chart_page(
         to_acknowledge=[e for e in scrub.edits if e.severity == "soft" and (e.rule, e.line_index) not in acked]
         if scrub and found.status == "scrubbing" and worked else [],
         prior=await _prior(db, session, found.codes) if found.status == "in_coding" and mine and scrub and not scrub.clean else None,
+        cited=spans_by_document(found.codes), highlight=highlight,
         **context,
     )
 

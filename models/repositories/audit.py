@@ -4,16 +4,18 @@ evidence packet is made of, and the PHI access log."""
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access_log_tables import PhiAccess
-from models.audit_chain import hashed_fields, verify_chain
+from models.audit_chain import GENESIS, UNKEYED, Keyring, hashed_fields, verify_chain
 from models.evidence import ClaimHistory
-from models.tables import AuditEvent, Encounter, HoldRow, QueryRow, TextBlob
+from models.repositories.audit_seal import entry_fields, ledger_heads
+from models.repositories.evidence_facts import encounter_facts, facts_problem
+from models.tables import AuditEvent, AuditLedgerEntry, Encounter, HoldRow, QueryRow, TextBlob
 
 _CHAIN_COLUMNS = (
     AuditEvent.tenant_id,
@@ -29,6 +31,8 @@ _CHAIN_COLUMNS = (
     AuditEvent.occurred_at,
     AuditEvent.prev_hash,
     AuditEvent.hash,
+    AuditEvent.facts,
+    AuditEvent.key_id,
 )
 
 
@@ -57,25 +61,41 @@ class VerifyResult:
         return self.first_break is None
 
 
-def _check(chain: Sequence[Row[Any]]) -> BrokenEvent | None:
+@dataclass(frozen=True)
+class _Head:
+    tenant_id: str
+    encounter_id: str
+    seq: int
+    hash: str
+    action: str
+    occurred_at: datetime
+    facts: dict[str, dict[str, str]] | None
+
+
+def _check(chain: Sequence[Row[Any]], keys: Keyring) -> BrokenEvent | None:
     found = verify_chain(
         (
-            hashed_fields(
-                encounter_id=str(ev.encounter_id),
-                seq=ev.seq,
-                actor=ev.actor,
-                role=ev.role,
-                vendor=ev.vendor,
-                action=ev.action,
-                before=ev.before,
-                after=ev.after,
-                reason=ev.reason,
-                occurred_at=ev.occurred_at,
-            ),
-            ev.prev_hash,
-            ev.hash,
-        )
-        for ev in chain
+            (
+                hashed_fields(
+                    encounter_id=str(ev.encounter_id),
+                    seq=ev.seq,
+                    actor=ev.actor,
+                    role=ev.role,
+                    vendor=ev.vendor,
+                    action=ev.action,
+                    before=ev.before,
+                    after=ev.after,
+                    reason=ev.reason,
+                    occurred_at=ev.occurred_at,
+                    facts=ev.facts,
+                    key_id=ev.key_id,
+                ),
+                ev.prev_hash,
+                ev.hash,
+            )
+            for ev in chain
+        ),
+        keys,
     )
     if found is None:
         return None
@@ -86,35 +106,77 @@ def _check(chain: Sequence[Row[Any]]) -> BrokenEvent | None:
     )
 
 
+def _against_ledger(head: _Head, entry: AuditLedgerEntry | None, keys: Keyring) -> BrokenEvent | None:
+    """The chain's stored head must be the one the tenant ledger last recorded for it."""
+    if entry is None:
+        return None  # a chart from before the ledger existed
+    where = (head.tenant_id, head.encounter_id, head.seq)
+    if keys.check(entry.prev_hash, entry_fields(entry), entry.hash) is not None:
+        return BrokenEvent(*where, f"ledger entry {entry.seq} for this chart does not verify", head.action, head.occurred_at)
+    if entry.event_count != head.seq or entry.head_hash != head.hash:
+        return BrokenEvent(
+            *where,
+            f"the ledger records {entry.event_count} events ending in {entry.head_hash[:12]}…, the table holds "
+            f"{head.seq} ending in {head.hash[:12]}…: events were removed or replaced",
+            head.action, head.occurred_at,
+        )  # fmt: skip
+    return None
+
+
+async def _ledger_breaks(
+    session: AsyncSession, tenant_id: str, seen: set[str], keys: Keyring
+) -> list[BrokenEvent]:
+    """The tenant ledger itself (an unbroken keyed chain) and charts it records whose events are gone."""
+    out: list[BrokenEvent] = []
+    prev, expected = GENESIS, 1
+    rows = await session.stream_scalars(
+        select(AuditLedgerEntry).where(AuditLedgerEntry.tenant_id == tenant_id).order_by(AuditLedgerEntry.seq)
+    )
+    async for entry in rows:
+        if entry.seq != expected or entry.prev_hash != prev or keys.check(prev, entry_fields(entry), entry.hash):
+            out.append(BrokenEvent(tenant_id, str(entry.encounter_id), entry.event_count,
+                                   f"ledger entry {entry.seq} does not follow the entry before it", "ledger", entry.recorded_at))
+            break
+        prev, expected = entry.hash, expected + 1
+    heads = await ledger_heads(session, tenant_id, None)
+    for encounter, entry in heads.items():
+        if encounter not in seen:
+            out.append(BrokenEvent(tenant_id, encounter, entry.event_count,
+                                   f"the ledger records {entry.event_count} events for this chart; none are stored",
+                                   None, entry.recorded_at))  # fmt: skip
+    return out
+
+
 async def verify_events(
-    session: AsyncSession, tenant_id: str | None, encounter_id: uuid.UUID | None
+    session: AsyncSession, tenant_id: str | None, encounter_id: uuid.UUID | None, keys: Keyring = UNKEYED
 ) -> VerifyResult:
     """Verify every chain in scope (None, None: the whole database, for the operator CLI).
 
-    Rows stream as plain tuples one chain at a time, so memory stays flat however large the log.
-    Every chain is checked; the first break reported is the one that happened earliest.
+    Each chain must link and hash (keyed events under `keys`), end where the tenant ledger says
+    it ends, and its head event's facts digests must match the rows stored now. Rows stream as
+    plain tuples one chain at a time; the first break reported is the one that happened earliest.
     """
     stmt = select(*_CHAIN_COLUMNS).order_by(AuditEvent.encounter_id, AuditEvent.seq)
     if tenant_id is not None:
         stmt = stmt.where(AuditEvent.tenant_id == tenant_id)
     if encounter_id is not None:
         stmt = stmt.where(AuditEvent.encounter_id == encounter_id)
-    encounters = events = broken = 0
-    first: BrokenEvent | None = None
-    head: str | None = None
+    encounters = events = 0
+    breaks: list[BrokenEvent] = []
+    heads: list[_Head] = []
     chain: list[Row[Any]] = []
 
     def close() -> None:
-        nonlocal encounters, broken, first, head
+        nonlocal encounters
         if not chain:
             return
         encounters += 1
-        found = _check(chain)
-        head = chain[-1].hash
+        found = _check(chain, keys)
         if found is not None:
-            broken += 1
-            if first is None or (found.occurred_at and first.occurred_at and found.occurred_at < first.occurred_at):
-                first = found
+            breaks.append(found)
+        else:
+            last = chain[-1]
+            heads.append(_Head(last.tenant_id, str(last.encounter_id), last.seq, last.hash, last.action, last.occurred_at, last.facts))
         chain.clear()
 
     result = await session.stream(stmt.execution_options(yield_per=1000))
@@ -124,7 +186,26 @@ async def verify_events(
         chain.append(row)
         events += 1
     close()
-    return VerifyResult(encounters, events, first, head if encounter_id and first is None else None, broken)
+    for tenant in sorted({h.tenant_id for h in heads} | ({tenant_id} if tenant_id else set())):
+        recorded = await ledger_heads(session, tenant, encounter_id)
+        for head in (h for h in heads if h.tenant_id == tenant):
+            found = _against_ledger(head, recorded.get(head.encounter_id), keys)
+            if found is None and head.facts is not None:
+                problem = facts_problem(head.facts, await encounter_facts(session, uuid.UUID(head.encounter_id)))
+                found = BrokenEvent(head.tenant_id, head.encounter_id, head.seq, problem, head.action, head.occurred_at) if problem else None
+            if found is not None:
+                breaks.append(found)
+        if encounter_id is None:
+            breaks.extend(await _ledger_breaks(session, tenant, {h.encounter_id for h in heads if h.tenant_id == tenant}, keys))
+        elif events == 0 and str(encounter_id) in recorded:
+            entry = recorded[str(encounter_id)]
+            breaks.append(BrokenEvent(tenant, str(encounter_id), entry.event_count,
+                                      f"the ledger records {entry.event_count} events for this chart; none are stored",
+                                      None, entry.recorded_at))  # fmt: skip
+    broken_charts = {b.encounter_id for b in breaks}
+    first = min(breaks, key=lambda b: b.occurred_at or datetime.max.replace(tzinfo=UTC), default=None)
+    tip = heads[-1].hash if encounter_id and first is None and heads else None
+    return VerifyResult(encounters, events, first, tip, len(broken_charts))
 
 
 class EvidenceRepository:

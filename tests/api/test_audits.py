@@ -30,8 +30,8 @@ async def coded_chart(tenant: Tenant, coder: str = "coder", *, payer: str = "MED
     assert chart["id"] == pushed.json()["encounters"][0]["id"]
     doc = chart["documents"][0]["id"]
     body = {
-        "diagnoses": [{"code": c, "evidence": [{"document_id": doc, "excerpt": "assessment"}]} for c in CODER_CODES],
-        "procedures": [{"code": "99214", "pointers": [1, 2], "evidence": [{"document_id": doc, "excerpt": "visit"}]}],
+        "diagnoses": [{"code": c, "evidence": [{"document_id": doc, "excerpt": "Assessment"}]} for c in CODER_CODES],
+        "procedures": [{"code": "99214", "pointers": [1, 2], "evidence": [{"document_id": doc, "excerpt": "follow-up"}]}],
     }
     coded = await tenant.post(f"/v1/encounters/{chart['id']}/coding", coder, json=body)
     assert coded.status_code == 200, coded.text

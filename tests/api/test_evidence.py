@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, text
 
 from clearchart.audit_cli import cmd_audit_verify, register, verify_report
+from clearchart.keys import chain_keyring
 from clearchart.settings import Settings
 from models.tables import Document
 from tests.support import Tenant
@@ -202,6 +203,6 @@ class TestOperatorCli:
         assert exited.value.code == 1
         (only,) = printed(capsys.readouterr().out)["tenants"]
         assert (only["tenant_id"], only["first_break"]["encounter_id"], only["first_break"]["seq"]) == (tenant.id, chart["id"], 2)
-        everything = await verify_report(tenant.stack.sessions, None)
+        everything = await verify_report(tenant.stack.sessions, None, chain_keyring(settings))
         assert tenant.id in {t["tenant_id"] for t in everything["tenants"]}
         assert everything["verified"] is False

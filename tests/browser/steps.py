@@ -17,12 +17,20 @@ async def select_in_document(page: Page, text: str) -> None:
     """Select `text` inside the first document, as a coder dragging over it would."""
     await page.evaluate(
         """(text) => {
-            const node = document.querySelector("pre[data-document-id]").firstChild;
-            const at = node.textContent.indexOf(text);
+            const pre = document.querySelector("pre[data-document-id]");
+            const at = pre.textContent.indexOf(text);
             if (at < 0) throw new Error("text not in document: " + text);
+            const point = (offset) => {  // cited spans are <mark>s: walk the text nodes
+                const walk = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+                for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+                    if (offset <= node.length) return [node, offset];
+                    offset -= node.length;
+                }
+                throw new Error("offset past the document");
+            };
             const range = document.createRange();
-            range.setStart(node, at);
-            range.setEnd(node, at + text.length);
+            range.setStart(...point(at));
+            range.setEnd(...point(at + text.length));
             getSelection().removeAllRanges();
             getSelection().addRange(range);
         }""",

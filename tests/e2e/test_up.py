@@ -59,7 +59,7 @@ def _coding_body(document_id: str) -> dict[str, Any]:
             {
                 "code": "99214",
                 "pointers": [1, 2],
-                "evidence": [{"document_id": document_id, "excerpt": "follow-up visit"}],
+                "evidence": [{"document_id": document_id, "excerpt": "follow-up of chronic conditions"}],
             }
         ],
     }

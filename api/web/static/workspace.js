@@ -2,21 +2,30 @@
 // query compliance lint as you type, and the submit/raise/hold calls (errors shown inline).
 "use strict";
 (function () {
-  let picked = null; // the last text selected inside a document: {document_id, excerpt, name}
-
-  document.addEventListener("selectionchange", () => {
+  // A citation is exactly the text selected now: no selection (or one outside a single
+  // document) is refused, never replaced by an earlier one.
+  function selected() {
     const sel = document.getSelection();
-    if (!sel || sel.isCollapsed) return;
-    const node = sel.anchorNode && (sel.anchorNode.nodeType === 1 ? sel.anchorNode : sel.anchorNode.parentElement);
-    const doc = node && node.closest("pre[data-document-id]");
-    const text = sel.toString().trim();
-    if (doc && text) picked = { document_id: doc.dataset.documentId, excerpt: text, name: doc.dataset.documentName };
-  });
+    if (!sel || sel.isCollapsed || !sel.rangeCount) return null;
+    const range = sel.getRangeAt(0);
+    const el = (n) => n && (n.nodeType === 1 ? n : n.parentElement);
+    const doc = el(range.startContainer) && el(range.startContainer).closest("pre[data-document-id]");
+    if (!doc || !doc.contains(range.endContainer)) return null;
+    const raw = range.toString();
+    const text = raw.trim();
+    if (!text) return null;
+    const lead = document.createRange();
+    lead.setStart(doc, 0);
+    lead.setEnd(range.startContainer, range.startOffset);
+    const near = lead.toString().length + (raw.length - raw.trimStart().length);
+    return { document_id: doc.dataset.documentId, excerpt: text, name: doc.dataset.documentName, near: near };
+  }
 
   function chip(list, item, noun) {
     const li = document.createElement("li");
     li.dataset.documentId = item.document_id;
     li.dataset.excerpt = item.excerpt;
+    if (Number.isInteger(item.near)) li.dataset.near = String(item.near);
     const short = item.excerpt.length > 80 ? item.excerpt.slice(0, 79) + "…" : item.excerpt;
     li.append("“" + short + "” (" + item.name + ") ");
     const remove = document.createElement("button");
@@ -31,12 +40,22 @@
   }
 
   function cite(list, noun, status) {
-    if (!picked) { status.textContent = "Select text in a document first."; return; }
+    const picked = selected();
+    if (!picked) { status.textContent = "Select the text to cite inside one document first: nothing is selected there now."; return; }
     chip(list, picked, noun);
     status.textContent = "";
   }
 
-  const cited = (list) => [...list.children].map((li) => ({ document_id: li.dataset.documentId, excerpt: li.dataset.excerpt }));
+  // Keep the selection when the cite button is pressed with the mouse.
+  document.addEventListener("mousedown", (e) => {
+    if (e.target.closest && e.target.closest(".use-selection, #q-cite")) e.preventDefault();
+  });
+
+  const cited = (list) => [...list.children].map((li) => {
+    const item = { document_id: li.dataset.documentId, excerpt: li.dataset.excerpt };
+    if (li.dataset.near) item.near = Number(li.dataset.near);
+    return item;
+  });
   const csv = (value) => value.split(",").map((s) => s.trim()).filter(Boolean);
 
   function codeSearch(row, n) {
@@ -130,7 +149,7 @@
     const px = (prior && prior.procedures) || [];
     if (!dx.length && !px.length) return false;
     const chips = (row, evidence) => {
-      for (const ev of evidence || []) chip(row.querySelector(".chips"), { document_id: ev.document_id, excerpt: ev.excerpt, name: "cited" }, "evidence");
+      for (const ev of evidence || []) chip(row.querySelector(".chips"), { document_id: ev.document_id, excerpt: ev.excerpt, name: "cited", near: ev.start }, "evidence");
     };
     for (const d of dx) {
       const row = addRow("dx", status);

@@ -1,0 +1,101 @@
+"""Sealing an audit event: its facts digests, its keyed hash, and the tenant ledger entry that
+records the chart's new chain head (event count + head hash) in the same transaction."""
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.audit_chain import GENESIS, Keyring, hashed_fields
+from models.repositories.evidence_facts import encounter_facts
+from models.tables import AuditEvent, AuditLedgerEntry
+
+
+def ledger_fields(
+    *, tenant_id: str, seq: int, encounter_id: str, event_count: int, head_hash: str, recorded_at: datetime, key_id: str
+) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "seq": seq,
+        "encounter_id": encounter_id,
+        "event_count": event_count,
+        "head_hash": head_hash,
+        "recorded_at": recorded_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "key_id": key_id,
+    }
+
+
+def entry_fields(entry: Any) -> dict[str, Any]:
+    """The hashed fields of a stored ledger row (ORM object or result row)."""
+    return ledger_fields(
+        tenant_id=entry.tenant_id, seq=entry.seq, encounter_id=str(entry.encounter_id), event_count=entry.event_count,
+        head_hash=entry.head_hash, recorded_at=entry.recorded_at, key_id=entry.key_id,
+    )  # fmt: skip
+
+
+async def seal_event(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    encounter_id: uuid.UUID,
+    common: Mapping[str, Any],
+    prev_hash: str,
+    keys: Keyring,
+) -> AuditEvent:
+    """Add the event (facts read after this transaction's writes) and its ledger entry."""
+    await session.flush()
+    facts = await encounter_facts(session, encounter_id)
+    fields = hashed_fields(encounter_id=str(encounter_id), **common, facts=facts, key_id=keys.current)
+    digest = keys.seal(prev_hash, fields)
+    event = AuditEvent(
+        tenant_id=tenant_id, encounter_id=encounter_id, prev_hash=prev_hash, hash=digest, facts=facts, key_id=keys.current,
+        **common,
+    )  # fmt: skip
+    session.add(event)
+    await append_ledger(session, tenant_id, encounter_id, int(common["seq"]), digest, common["occurred_at"], keys)
+    return event
+
+
+async def append_ledger(
+    session: AsyncSession, tenant_id: str, encounter_id: uuid.UUID, count: int, head: str, at: datetime, keys: Keyring
+) -> None:
+    # One ledger writer per tenant at a time, for the rest of this transaction.
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"audit_ledger:{tenant_id}"})
+    last = (
+        await session.execute(
+            select(AuditLedgerEntry.seq, AuditLedgerEntry.hash)
+            .where(AuditLedgerEntry.tenant_id == tenant_id)
+            .order_by(AuditLedgerEntry.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    fields = ledger_fields(
+        tenant_id=tenant_id, seq=seq, encounter_id=str(encounter_id), event_count=count, head_hash=head,
+        recorded_at=at, key_id=keys.current,
+    )  # fmt: skip
+    session.add(
+        AuditLedgerEntry(
+            tenant_id=tenant_id, seq=seq, encounter_id=encounter_id, event_count=count, head_hash=head,
+            recorded_at=at, key_id=keys.current, prev_hash=prev, hash=keys.seal(prev, fields),
+        )
+    )
+
+
+async def ledger_heads(session: AsyncSession, tenant_id: str, encounter_id: uuid.UUID | None) -> dict[str, AuditLedgerEntry]:
+    """The latest ledger entry of each chart (of one chart when given)."""
+    latest = select(AuditLedgerEntry.encounter_id, func.max(AuditLedgerEntry.seq).label("seq")).where(
+        AuditLedgerEntry.tenant_id == tenant_id
+    )
+    if encounter_id is not None:
+        latest = latest.where(AuditLedgerEntry.encounter_id == encounter_id)
+    sub = latest.group_by(AuditLedgerEntry.encounter_id).subquery()
+    rows = await session.scalars(
+        select(AuditLedgerEntry).join(
+            sub, (AuditLedgerEntry.tenant_id == tenant_id) & (AuditLedgerEntry.seq == sub.c.seq)
+        )
+    )
+    return {str(r.encounter_id): r for r in rows.all()}

@@ -1,0 +1,122 @@
+"""The facts an evidence packet shows for one encounter, read back as one digest per row.
+
+Each projected audit event records these digests (hashed with the event), so a stored value
+changed behind the application's back (a code, a claim line, a payment, an excerpt's text)
+no longer matches what the chain's head recorded, and `verify` names the encounter, the event
+and the section. Rows written after the head event (a scrub run or a claim that an activity
+stored before the workflow's next projection, a payment received before its update) are not
+attested yet and are not judged; every attested row must still be there, unchanged.
+"""
+
+import hashlib
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.audit_chain import canonical_json
+from models.claim_tables import AppealRow, ClaimRow, DenialRow, PaymentRow, ScrubRun
+from models.tables import Document, Encounter, HoldRow, QueryRow, TextBlob
+
+# The projection's own columns; demographics and payer come from the EHR and change with it.
+_ENCOUNTER = ("external_id", "status", "codes", "holds", "coded_at")
+# Columns the packet never shows and that are bookkeeping of the transport, not facts.
+_SKIP = {"tenant_id", "x12", "ack_999", "submission_id", "acknowledged_at", "filed", "text"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _row(obj: Any, skip: set[str] = _SKIP) -> dict[str, Any]:
+    return {c.key: _plain(getattr(obj, c.key)) for c in obj.__table__.columns if c.key not in skip}
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+def _blob_hashes(codes: Mapping[str, Any] | None, queries: Sequence[QueryRow], appeals: Sequence[AppealRow]) -> set[str]:
+    found: set[str] = set()
+    for kind in ("diagnoses", "procedures"):
+        for line in (codes or {}).get(kind) or []:
+            found |= {str(ev.get("excerpt_sha256")) for ev in line.get("evidence", []) if ev.get("excerpt_sha256")}
+    for q in queries:
+        found |= {q.question_sha256, *map(str, q.option_sha256s or [])}
+        found |= {str(i.get("excerpt_sha256")) for i in q.indicators or [] if i.get("excerpt_sha256")}
+        if q.free_text_sha256:
+            found.add(q.free_text_sha256)
+    found |= {a.reason_sha256 for a in appeals if a.reason_sha256}
+    return found
+
+
+async def _all(session: AsyncSession, stmt: Select[Any]) -> list[Any]:
+    return list((await session.scalars(stmt)).all())
+
+
+async def encounter_facts(session: AsyncSession, encounter_id: uuid.UUID) -> dict[str, dict[str, str]]:
+    """Section -> row id -> SHA-256 of the row in canonical form (reads this transaction's view)."""
+    e = await session.get_one(Encounter, encounter_id, populate_existing=True)
+
+    def by_enc(model: Any) -> Select[Any]:
+        return select(model).where(model.encounter_id == encounter_id).order_by(model.id)
+
+    documents = await _all(session, by_enc(Document))
+    holds = await _all(session, by_enc(HoldRow))
+    queries = await _all(session, by_enc(QueryRow))
+    scrubs = await _all(session, by_enc(ScrubRun))
+    claims = await _all(session, by_enc(ClaimRow))
+    denials = await _all(session, by_enc(DenialRow))
+    appeals = await _all(session, by_enc(AppealRow))
+    payments = (
+        await _all(session, select(PaymentRow).where(PaymentRow.claim_id.in_([c.id for c in claims])).order_by(PaymentRow.id))
+        if claims
+        else []
+    )
+    hashes = sorted(_blob_hashes(e.codes, queries, appeals))
+    blobs = (
+        await session.execute(
+            select(TextBlob.sha256, TextBlob.text).where(TextBlob.tenant_id == e.tenant_id, TextBlob.sha256.in_(hashes))
+        )
+        if hashes
+        else None
+    )
+    texts = {h: hashlib.sha256(t.encode()).hexdigest() for h, t in (blobs.all() if blobs else [])}
+    def rows(items: Sequence[Any], **extra: Any) -> dict[str, str]:
+        return {str(r.id): digest({**_row(r), **{k: f(r) for k, f in extra.items()}}) for r in items}
+
+    return {
+        "encounter": {"row": digest({k: _plain(getattr(e, k)) for k in _ENCOUNTER})},
+        "documents": rows(documents, text_sha256=lambda d: hashlib.sha256(d.text.encode()).hexdigest() if d.text is not None else None),
+        "texts": {h: texts.get(h, "missing") for h in hashes},
+        "holds": rows(holds),
+        "queries": rows(queries),
+        "scrubs": rows(scrubs),
+        "claims": rows(claims),
+        "payments": rows(payments),
+        "denials": rows(denials),
+        "appeals": rows(appeals),
+    }
+
+
+def facts_problem(recorded: Mapping[str, Mapping[str, str]], current: Mapping[str, Mapping[str, str]]) -> str | None:
+    """Which attested rows are gone or changed, or None when every one still holds."""
+    changed: list[str] = []
+    for section, attested in sorted(recorded.items()):
+        now = current.get(section, {})
+        gone = sum(1 for k in attested if k not in now)
+        altered = sum(1 for k, v in attested.items() if k in now and now[k] != v)
+        if gone or altered:
+            changed.append(f"{section} ({altered} changed, {gone} removed)")
+    if not changed:
+        return None
+    return "stored " + ", ".join(changed) + " no longer match what this event recorded"
