@@ -47,6 +47,7 @@ async def get_scrub(
 ) -> ScrubOut:
     """The latest scrub: each edit with its rule, which checks ran and which were skipped (and why)."""
     e = await load(EncounterRepository(session, who), encounter_id)
+    await scope.Scope(session, who).refuse_if_blind(e.id)  # edits name the codes
     run = await latest_scrub(session, e.id)
     if run is None:
         raise NotFound("this chart has not been scrubbed yet; it is scrubbed when its coding is submitted")

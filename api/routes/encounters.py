@@ -184,7 +184,7 @@ async def reassign_chart(
             raise Unprocessable("to_vendor is required with to_user: coders work for a vendor")
         if await session.get(Vendor, (who.tenant_id, body.to_vendor)) is None:
             raise Unprocessable(f"vendor '{body.to_vendor}' does not exist in this tenant")
-        await require_coder(session, who.tenant_id, body.to_user, body.to_vendor)
+        await require_coder(session, who.tenant_id, body.to_user, body.to_vendor, queue_id=e.queue_id)
     request = ReassignRequest(actor(who), body.to_user, body.to_vendor)
     await handle(temporal, e.id).execute_update(EncounterWorkflow.reassign, request)
     return await read_detail(repo, e.id)

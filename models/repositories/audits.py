@@ -177,9 +177,10 @@ class AuditRepository:
         return list((await self.session.scalars(stmt.order_by(QaAudit.cycle))).all())
 
     def _own(self, stmt: Select[Any], coder: Any, vendor: Any) -> Select[Any]:
-        """Coders see only their own charts and findings; vendor leads their vendor's."""
+        """Coders see only their own charts and findings (worked under their token's vendor);
+        vendor leads their vendor's."""
         if self.principal.role == "coder":
-            return stmt.where(coder == self.principal.user_id)
+            return stmt.where(coder == self.principal.user_id, vendor == (self.principal.vendor_id or ""))
         if self.principal.role == "vendor_lead":
             return stmt.where(vendor == (self.principal.vendor_id or ""))
         return stmt
