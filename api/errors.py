@@ -11,19 +11,16 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from models.errors import AccessDenied, DomainError, InvalidRequest, NotVisible, StateConflict
+
 log = structlog.get_logger(__name__)
 
 PROBLEM = "application/problem+json"
 
 
-class AppError(Exception):
+class AppError(DomainError):
     status_code: ClassVar[int] = 500
     title: ClassVar[str] = "Internal error"
-
-    def __init__(self, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.extra = extra
 
 
 class BadRequest(AppError):
@@ -52,6 +49,22 @@ class Unprocessable(AppError):
 
 class Unavailable(AppError):
     status_code, title = 503, "Service unavailable"
+
+
+_DOMAIN_ERRORS: dict[type[DomainError], type[AppError]] = {
+    NotVisible: NotFound,
+    AccessDenied: Forbidden,
+    InvalidRequest: Unprocessable,
+    StateConflict: Conflict,
+}
+
+
+def as_app_error(exc: DomainError) -> AppError:
+    """The HTTP meaning of a domain error (an unknown kind is a server fault)."""
+    if isinstance(exc, AppError):
+        return exc
+    kind = next((v for k, v in _DOMAIN_ERRORS.items() if isinstance(exc, k)), AppError)
+    return kind(exc.detail, **exc.extra)
 
 
 _UPDATE_ERRORS: dict[str, type[AppError]] = {
@@ -87,6 +100,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if headers:
             response.headers.update(headers)
         return response
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        return await _app_error(request, as_app_error(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

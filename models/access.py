@@ -30,6 +30,7 @@ Permission = Literal[
     "templates.read",
     "templates.manage",
     "metrics.read",
+    "metrics.scrape",
     "evidence.read",
     "audit.verify",
     "webhook_sources.manage",
@@ -72,7 +73,8 @@ _OPERATIONS: frozenset[Permission] = frozenset(
 
 PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     "ops": _OPERATIONS,
-    "admin": _OPERATIONS | {"webhook_sources.manage", "queries.answer", "access_log.read", "audits.manage"},
+    # Answering a query and filing an addendum are clinical acts: physicians only, never admins.
+    "admin": _OPERATIONS | {"webhook_sources.manage", "access_log.read", "audits.manage", "metrics.scrape"},
     "coder": frozenset(
         {
             "encounters.read",
@@ -108,7 +110,7 @@ PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         {"encounters.read", "evidence.read", "audit.verify", "audits.manage", "audits.review", "audits.read", "claims.read"}
     ),
     "physician": frozenset({"queries.read", "queries.answer"}),
-    "integrator": frozenset({"webhook_sources.manage", "remittances.post"}),
+    "integrator": frozenset({"webhook_sources.manage", "remittances.post", "metrics.scrape"}),
 }
 
 

@@ -104,14 +104,24 @@ class QueryStage(EncounterCore):
 
     @answer_query.validator
     def _validate_answer_query(self, req: AnswerQueryRequest) -> None:
-        self._answerable(req)
+        self._answerable(req, clinical_only=True)
 
-    def _answerable(self, req: AnswerQueryRequest) -> OpenQuery:
+    def _answerable(self, req: AnswerQueryRequest, *, clinical_only: bool | None = None) -> OpenQuery:
         query = self._open_query(req.query_id)
         addressed = req.actor.user_id == query.physician_user or (
             req.actor.role == "physician" and query.physician_npi is not None and req.actor.npi == query.physician_npi
         )
-        if not addressed and req.actor.role != "admin":
+        # Validators never replay; the handler does, so histories where an admin answered still replay.
+        if clinical_only is None:
+            clinical_only = workflow.patched("answer-only-by-addressed-physician")
+        if clinical_only:
+            # Clinical acts stay clinical: the addressee, or a delegate the tenant configured.
+            delegate = req.actor.role == "physician" and req.delegate_of is not None and req.delegate_of in (
+                query.physician_user, query.physician_npi
+            )
+            if not (addressed or delegate):
+                raise refuse("only the addressed physician or their delegate answers this query", "Forbidden")
+        elif not addressed and req.actor.role != "admin":
             raise refuse("this query is addressed to another physician", "Forbidden")
         self._validate("answer_query")
         return query

@@ -229,6 +229,7 @@ class AnswerQueryRequest:
     free_text_sha256: str | None = None
     addendum_sha256: str | None = None
     confirmed_documented_option: bool | None = None
+    delegate_of: str | None = None  # the addressed physician (user id or NPI) a delegate answers for
 
 
 @dataclass(frozen=True)

@@ -188,9 +188,10 @@ async def verify_audit_sample(audit_id: uuid.UUID, session: SessionDep, who: Rea
     problems = verify_sample(frame, plan, stored)
     options = AuditOptions(a.name, a.timing, a.blind, a.double_review_share, [], a.pass_threshold, int(a.plan.get("high_dollar_cents", 500_000)))
     current = frame_fingerprint(await repo.frame(plan, options))
+    own = a.encounter_ids if who.role not in ("coder", "vendor_lead") else [str(c.encounter_id) for c in await repo.charts([a.id])]
     return {
         "identical": not problems, "problems": problems, "algorithm": a.algorithm, "seed": a.seed,
-        "frame_fingerprint": a.frame_fingerprint, "encounter_ids": a.encounter_ids,
+        "frame_fingerprint": a.frame_fingerprint, "encounter_ids": own,
         "current_frame_fingerprint": current, "current_frame_unchanged": current == a.frame_fingerprint,
     }  # fmt: skip
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 
 from api.deps import SessionDep, TemporalDep, require
 from api.errors import NotFound
@@ -14,8 +14,8 @@ from api.schemas.claims import AcknowledgeIn, ClaimOut, ScrubOut
 from api.views import latest_scrub, scrub_view
 from models.access import Principal
 from models.claim_tables import ClaimRow, ScrubRun
-from models.repositories.encounters import EncounterRepository, visible
-from models.tables import Encounter
+from models.repositories import scope
+from models.repositories.encounters import EncounterRepository
 from workflows.encounter import EncounterWorkflow
 from workflows.types import AcknowledgeEditsRequest, EditAck
 
@@ -47,6 +47,7 @@ async def get_scrub(
 ) -> ScrubOut:
     """The latest scrub: each edit with its rule, which checks ran and which were skipped (and why)."""
     e = await load(EncounterRepository(session, who), encounter_id)
+    await scope.Scope(session, who).refuse_if_blind(e.id)  # edits name the codes
     run = await latest_scrub(session, e.id)
     if run is None:
         raise NotFound("this chart has not been scrubbed yet; it is scrubbed when its coding is submitted")
@@ -78,7 +79,7 @@ async def acknowledge_edits(
 
 
 def _visible_claims(who: Principal) -> Select[ClaimRow]:
-    return select(ClaimRow).where(ClaimRow.encounter_id.in_(visible(who).with_only_columns(Encounter.id)))
+    return scope.claims(who)
 
 
 @router.get("/v1/claims", response_model=list[ClaimOut])
@@ -99,10 +100,7 @@ async def list_claims(
 
 
 async def _claim(session: SessionDep, who: Principal, claim_id: uuid.UUID) -> ClaimRow:
-    found = await session.scalar(_visible_claims(who).where(ClaimRow.id == claim_id))
-    if found is None:
-        raise NotFound(f"claim {claim_id} does not exist or is not visible to you")
-    return found
+    return await scope.Scope(session, who).claim(claim_id)
 
 
 @router.get("/v1/claims/{claim_id}", response_model=ClaimOut, responses=PROBLEMS)

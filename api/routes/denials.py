@@ -10,15 +10,15 @@ from sqlalchemy import Select, select
 
 from api.appeal_packet import build_packet, render_html, render_pdf
 from api.deps import SessionDep, TemporalDep, require
-from api.errors import Conflict, NotFound, Unprocessable
+from api.errors import Conflict, Unprocessable
 from api.routes.encounters import PROBLEMS, actor, handle, read_detail, store_text
 from api.schemas.claims import AppealIn, AppealOut, DecisionIn, DenialOut, WriteOffIn
 from api.schemas.encounters import EncounterDetail
 from models.access import Principal
 from models.claim_tables import AppealRow, DenialRow
-from models.repositories.encounters import EncounterRepository, visible
+from models.repositories import scope
+from models.repositories.encounters import EncounterRepository
 from models.repositories.queries import QueryRepository
-from models.tables import Encounter
 from workflows.encounter import EncounterWorkflow
 from workflows.types import AppealDecisionRequest, AppealRequest, WriteOffRequest
 
@@ -26,7 +26,7 @@ router = APIRouter(tags=["denials"])
 
 
 def _visible(who: Principal) -> Select[DenialRow]:
-    return select(DenialRow).where(DenialRow.encounter_id.in_(visible(who).with_only_columns(Encounter.id)))
+    return scope.denials(who)
 
 
 def denial_view(d: DenialRow) -> DenialOut:
@@ -48,19 +48,11 @@ async def appeal_view(repo: QueryRepository, a: AppealRow) -> AppealOut:
 
 
 async def _denial(session: SessionDep, who: Principal, denial_id: uuid.UUID) -> DenialRow:
-    found = await session.scalar(_visible(who).where(DenialRow.id == denial_id))
-    if found is None:
-        raise NotFound(f"denial {denial_id} does not exist or is not visible to you")
-    return found
+    return await scope.Scope(session, who).denial(denial_id)
 
 
 async def _appeal(session: SessionDep, who: Principal, appeal_id: uuid.UUID) -> AppealRow:
-    found = await session.scalar(
-        select(AppealRow).where(AppealRow.id == appeal_id, AppealRow.encounter_id.in_(visible(who).with_only_columns(Encounter.id)))
-    )
-    if found is None:
-        raise NotFound(f"appeal {appeal_id} does not exist or is not visible to you")
-    return found
+    return await scope.Scope(session, who).appeal(appeal_id)
 
 
 @router.get("/v1/denials", response_model=list[DenialOut])

@@ -33,7 +33,8 @@ from models.coding import (
 from models.holds import DEFAULT_HOLD_POLICY
 from models.quotation import verify_quote
 from models.repositories.encounters import EncounterFilter, EncounterRepository
-from models.repositories.qa_blind import blind_pending
+from models.repositories.scope import Scope
+from models.repositories.users import require_coder
 from models.tables import Encounter, Patient, TextBlob, Vendor
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.types import (
@@ -113,11 +114,7 @@ async def get_encounter(
 
 
 async def refuse_if_blind(session: SessionDep, who: Principal, encounter_id: uuid.UUID) -> None:
-    if await blind_pending(session, who, encounter_id):
-        raise Forbidden(
-            "a blind QA review of this chart is open: its codes stay hidden until you submit your re-coding "
-            "(GET /v1/audits/{audit_id}/charts/{chart_id})"
-        )
+    await Scope(session, who).refuse_if_blind(encounter_id)
 
 
 @router.post("/{encounter_id}/coding", response_model=EncounterDetail, responses={**PROBLEMS, 422: {"description": "invalid codes; nothing changed"}})
@@ -203,6 +200,7 @@ async def reassign_chart(
             raise Unprocessable("to_vendor is required with to_user: coders work for a vendor")
         if await session.get(Vendor, (who.tenant_id, body.to_vendor)) is None:
             raise Unprocessable(f"vendor '{body.to_vendor}' does not exist in this tenant")
+        await require_coder(session, who.tenant_id, body.to_user, body.to_vendor, queue_id=e.queue_id)
     request = ReassignRequest(actor(who), body.to_user, body.to_vendor)
     await handle(temporal, e.id).execute_update(EncounterWorkflow.reassign, request)
     return await read_detail(repo, e.id)

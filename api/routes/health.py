@@ -55,5 +55,5 @@ async def readyz(request: Request) -> dict[str, Any]:
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics(who: Annotated[Principal, Depends(require("queues.read"))]) -> Response:  # noqa: ARG001
+async def metrics(who: Annotated[Principal, Depends(require("metrics.scrape"))]) -> Response:  # noqa: ARG001
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

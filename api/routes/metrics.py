@@ -11,7 +11,8 @@ from api.deps import SessionDep, require
 from models.access import Principal
 from models.claim_tables import AppealRow, ClaimRow, DenialRow, PaymentRow, ScrubRun
 from models.query_metrics import HoldFact, QueryFact, hold_metrics, query_metrics
-from models.repositories.encounters import visible
+from models.repositories.scope import charts as visible
+from models.repositories.scope import metrics_vendor
 from models.revenue_metrics import (
     AppealFact,
     ClaimFact,
@@ -42,7 +43,7 @@ async def queries(
     """Volume, response rate, median/p90 hours to answer, open-query aging, agreement rate and
     queries per 100 charts — overall and by physician, service line and vendor."""
     start, end = _window(date_from, date_to)
-    vendor = who.vendor_id if who.role == "vendor_lead" else vendor
+    vendor = metrics_vendor(who, vendor)
     stmt = (
         select(QueryRow, Encounter.specialty)
         .join(Encounter, Encounter.id == QueryRow.encounter_id)
@@ -63,7 +64,7 @@ async def queries(
         for q, specialty in (await session.execute(stmt)).all()
     ]
     charts = await session.scalar(
-        select(func.count()).where(Encounter.tenant_id == who.tenant_id, Encounter.received_at.between(start, end))
+        select(func.count()).select_from(visible(who).where(Encounter.received_at.between(start, end)).subquery())
     )
     result = query_metrics(facts, now=datetime.now(UTC), charts=charts or 0)
     return {"from": start, "to": end, **dataclasses.asdict(result)}

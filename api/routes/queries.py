@@ -21,6 +21,7 @@ from models.queries import (
 )
 from models.repositories.encounters import EncounterRepository
 from models.repositories.queries import QueryFilter, QueryRepository
+from models.repositories.scope import Scope
 from models.tables import QueryRow
 from workflows.encounter import EncounterWorkflow
 from workflows.types import (
@@ -172,9 +173,7 @@ async def answer_query(
     who: Annotated[Principal, Depends(require("queries.answer"))],
 ) -> QueryOut:
     repo = QueryRepository(session, who)
-    q = await repo.get(query_id)
-    if q is None:
-        raise NotFound(f"query {query_id} does not exist or is not addressed to you")
+    q, delegate_of = await Scope(session, who).answerable_query(query_id)
     view = await query_view(repo, q, datetime.now(UTC))
     chosen: str | None = None
     if body.option_index is not None:
@@ -191,6 +190,7 @@ async def answer_query(
         free_text_sha256=await store_text(encounters, body.free_text) if body.free_text else None,
         addendum_sha256=await store_text(encounters, body.addendum) if body.addendum else None,
         confirmed_documented_option=is_clinical_option(chosen) if chosen is not None else None,
+        delegate_of=delegate_of,
     )
     await session.commit()
     await handle(temporal, q.encounter_id).execute_update(EncounterWorkflow.answer_query, request)

@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from api.billing_intake import Intake, ingest_277ca, ingest_835
 from api.deps import SessionDep, SettingsDep, TemporalDep, require
 from api.errors import Unprocessable
 from models.access import Principal
 from models.claim_tables import PaymentRow
+from models.repositories import scope
 
 router = APIRouter(tags=["billing"])
 
@@ -62,14 +62,13 @@ async def post_835(
 @router.get("/v1/remittances/unmatched")
 async def unmatched_payments(
     session: SessionDep,
-    who: Annotated[Principal, Depends(require("claims.read"))],
+    who: Annotated[Principal, Depends(require("claims.manage"))],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     """Payments for claims we do not know (another billing system's, or a typo in CLM01): kept,
     never dropped, so someone can match them by hand."""
     rows = await session.scalars(
-        select(PaymentRow)
-        .where(PaymentRow.tenant_id == who.tenant_id, PaymentRow.claim_id.is_(None))
+        scope.unmatched_payments(who)
         .order_by(PaymentRow.received_at.desc())
         .limit(limit)
     )

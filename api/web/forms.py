@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 from temporalio.client import WorkflowUpdateFailedError
 
-from api.errors import AppError, from_update_failure
+from api.errors import AppError, as_app_error, from_update_failure
+from models.errors import DomainError
 
 T = TypeVar("T")
 CORRECTABLE = frozenset({409, 422})
@@ -42,6 +43,8 @@ def problem_of(exc: Exception) -> Problem | None:
         return Problem(422, "; ".join(f"{e['path']}: {e['message']}" if e["path"] else e["message"] for e in errors), errors)
     if isinstance(exc, WorkflowUpdateFailedError):
         exc = from_update_failure(exc)
+    if isinstance(exc, DomainError):
+        exc = as_app_error(exc)
     if isinstance(exc, AppError) and exc.status_code in CORRECTABLE:
         return Problem(exc.status_code, exc.detail, list(exc.extra.get("errors") or []))
     return None
@@ -51,7 +54,7 @@ async def attempt(action: Awaitable[T]) -> T | Problem:
     """Run a handler call; a correctable refusal is returned, anything else is raised."""
     try:
         return await action
-    except (ValidationError, AppError, WorkflowUpdateFailedError) as exc:
+    except (ValidationError, DomainError, WorkflowUpdateFailedError) as exc:
         found = problem_of(exc)
         if found is None:
             raise

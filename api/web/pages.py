@@ -30,6 +30,7 @@ from api.web.session import (
 from models.access import can
 from models.holds import HOLD_REASONS
 from models.repositories.encounters import EncounterRepository
+from models.repositories.scope import Scope
 from models.tables import Vendor
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -153,6 +154,7 @@ async def encounter_page(
     request: Request, db: SessionDep, encounter_id: str, session: Annotated[WebSession, Depends(viewer("encounters.read"))]
 ) -> Response:
     repo, ident = await _encounter(db, session, encounter_id)
+    await Scope(db, session.principal).refuse_if_blind(ident)  # the page shows the codes table
     chart = await read_detail(repo, ident)
     verify = (
         await audit.verify_trail(request=request, session=db, who=session.principal, encounter_id=ident, scope="chart")

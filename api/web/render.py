@@ -19,9 +19,10 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from temporalio.client import WorkflowUpdateFailedError
 
-from api.errors import AppError, from_update_failure
+from api.errors import AppError, as_app_error, from_update_failure
 from api.web.session import SignInRequired, WebError, WebSession, read_session
 from models.access import Permission, can
+from models.errors import DomainError
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 CSP = (
@@ -86,6 +87,8 @@ async def _refusal(request: Request, exc: Exception) -> Response:
         return await error_response(request, exc.status, exc.detail, exc.errors)
     if isinstance(exc, WorkflowUpdateFailedError):
         exc = from_update_failure(exc)
+    if isinstance(exc, DomainError):
+        exc = as_app_error(exc)
     if isinstance(exc, AppError):
         return await error_response(request, exc.status_code, exc.detail, exc.extra.get("errors"))
     if isinstance(exc, ValidationError | RequestValidationError):
@@ -113,7 +116,7 @@ class WebRoute(APIRoute):
         async def handler(request: Request) -> Response:
             try:
                 response = await original(request)
-            except (WebError, AppError, WorkflowUpdateFailedError, ValidationError, RequestValidationError) as exc:
+            except (WebError, DomainError, WorkflowUpdateFailedError, ValidationError, RequestValidationError) as exc:
                 response = await _refusal(request, exc)
             return harden(response)
 

@@ -13,8 +13,8 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from models.access import Principal
+from models.errors import AccessDenied, InvalidRequest, NotVisible, StateConflict
 from models.findings import (
     Finding,
     FindingEvent,
@@ -117,11 +117,11 @@ class AuditRepository:
         frame = apply_filter([item for item, _ in charts], plan.universe)
         if not frame:
             scope = "not-yet-billed coded" if opts.timing == "prospective" else "coded"
-            raise Unprocessable(f"no {scope} chart matches the universe filter; widen the dates or filters")
+            raise InvalidRequest(f"no {scope} chart matches the universe filter; widen the dates or filters")
         try:
             sample = draw_sample(frame, plan)
         except ValueError as exc:
-            raise Unprocessable(f"the sampling plan is invalid: {exc}") from exc
+            raise InvalidRequest(f"the sampling plan is invalid: {exc}") from exc
         double = set(select_double_review(sample.encounter_ids, opts.double_review_share, plan.seed))
         last = await self.session.scalar(select(func.max(QaAudit.cycle)).where(QaAudit.tenant_id == self.tenant))
         audit = QaAudit(
@@ -157,7 +157,7 @@ class AuditRepository:
         try:
             await self.session.flush()
         except IntegrityError as exc:
-            raise Conflict("another audit was created at the same moment; retry the request") from exc
+            raise StateConflict("another audit was created at the same moment; retry the request") from exc
         return audit
 
     # ---- reads ----------------------------------------------------------------------------
@@ -167,7 +167,7 @@ class AuditRepository:
             select(QaAudit).where(QaAudit.tenant_id == self.tenant, QaAudit.id == audit_id)
         )
         if found is None:
-            raise NotFound(f"audit {audit_id} does not exist")
+            raise NotVisible(f"audit {audit_id} does not exist")
         return found
 
     async def audits(self, *, upto_cycle: int | None = None) -> list[QaAudit]:
@@ -177,9 +177,10 @@ class AuditRepository:
         return list((await self.session.scalars(stmt.order_by(QaAudit.cycle))).all())
 
     def _own(self, stmt: Select[Any], coder: Any, vendor: Any) -> Select[Any]:
-        """Coders see only their own charts and findings; vendor leads their vendor's."""
+        """Coders see only their own charts and findings (worked under their token's vendor);
+        vendor leads their vendor's."""
         if self.principal.role == "coder":
-            return stmt.where(coder == self.principal.user_id)
+            return stmt.where(coder == self.principal.user_id, vendor == (self.principal.vendor_id or ""))
         if self.principal.role == "vendor_lead":
             return stmt.where(vendor == (self.principal.vendor_id or ""))
         return stmt
@@ -200,7 +201,7 @@ class AuditRepository:
             )
         )
         if found is None:
-            raise NotFound(f"encounter {encounter_id} is not in the sample of audit {audit.id}")
+            raise NotVisible(f"encounter {encounter_id} is not in the sample of audit {audit.id}")
         return found
 
     async def reviews(self, chart_ids: list[uuid.UUID]) -> list[QaReview]:
@@ -222,7 +223,7 @@ class AuditRepository:
         stmt = self._own(stmt, QaFinding.coder_id, QaFinding.vendor_id)
         found = await self.session.scalar(stmt.with_for_update() if lock else stmt)
         if found is None:
-            raise NotFound(f"finding {finding_id} does not exist or is not yours to see")
+            raise NotVisible(f"finding {finding_id} does not exist or is not yours to see")
         return found
 
     async def holds(self, audit: QaAudit) -> list[QaAuditHold]:
@@ -233,7 +234,7 @@ class AuditRepository:
 
     async def review_role(self, audit: QaAudit, chart: QaAuditChart) -> tuple[ReviewRole, list[QaReview]]:
         if audit.status != "open":
-            raise Conflict(f"audit {audit.id} is {audit.status}; reviews are closed")
+            raise StateConflict(f"audit {audit.id} is {audit.status}; reviews are closed")
         reviews = await self.reviews([chart.id])
         by = {r.role: r.auditor_id for r in reviews}
         slot = ReviewSlot(
@@ -241,7 +242,7 @@ class AuditRepository:
         )
         role = review_role(slot, self.principal.user_id)
         if isinstance(role, Refusal):
-            raise (Forbidden if role.status == 403 else Conflict)(role.detail)
+            raise (AccessDenied if role.status == 403 else StateConflict)(role.detail)
         return role, reviews
 
     async def submit_review(self, audit: QaAudit, chart: QaAuditChart, codes: dict[str, Any]) -> QaReview:
@@ -259,7 +260,7 @@ class AuditRepository:
         try:
             await self.session.flush()
         except IntegrityError as exc:
-            raise Conflict("another review of this chart was submitted at the same moment") from exc
+            raise StateConflict("another review of this chart was submitted at the same moment") from exc
         return review
 
     async def primary_review(self, chart: QaAuditChart) -> QaReview | None:
@@ -310,7 +311,7 @@ class AuditRepository:
             for e in events:
                 f = apply_event(f, e)
         except FindingTransitionError as exc:
-            raise Conflict(str(exc), state=row.state) from exc
+            raise StateConflict(str(exc), state=row.state) from exc
         store_finding(row, f, [event_to_json(e, self.principal.user_id) for e in events])
         await self.session.flush()
         return row

@@ -4,48 +4,19 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, false, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
+from models.repositories.scope import POST_CODING as POST_CODING
+from models.repositories.scope import charts
 from models.tables import AuditEvent, Document, Encounter, Queue
 
-POST_CODING = ("coded", "scrubbing", "submitted", "paid", "denied", "in_appeal", "closed")
 # A claim the API leased but whose workflow update never arrived frees itself after this.
 PENDING_LEASE = timedelta(seconds=60)
 
-
-def _vendor_queues(principal: Principal) -> Select[str]:
-    return select(Queue.id).where(
-        Queue.tenant_id == principal.tenant_id,
-        Queue.vendor_ids.contains([principal.vendor_id or ""]),
-    )
-
-
-def visible(principal: Principal) -> Select[Encounter]:
-    """The row filter of DESIGN §1, applied to every encounter read."""
-    stmt = select(Encounter).where(Encounter.tenant_id == principal.tenant_id)
-    match principal.role:
-        case "ops" | "admin":
-            return stmt
-        case "coder":
-            return stmt.where(
-                or_(
-                    Encounter.assignee_user == principal.user_id,
-                    Encounter.worked_by.contains([principal.user_id]),
-                )
-            )
-        case "vendor_lead":
-            return stmt.where(
-                or_(
-                    Encounter.assignee_vendor == principal.vendor_id,
-                    Encounter.queue_id.in_(_vendor_queues(principal)),
-                )
-            )
-        case "auditor":
-            return stmt.where(Encounter.status.in_(POST_CODING))
-        case _:
-            return stmt.where(false())
+# The row filter lives in the one scoping layer; this name stays for existing readers.
+visible = charts
 
 
 @dataclass(frozen=True)

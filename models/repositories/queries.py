@@ -4,29 +4,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
+from models.repositories import scope
 from models.tables import QueryRow, TextBlob
 
-
-def visible_queries(principal: Principal) -> Select[QueryRow]:
-    stmt = select(QueryRow).where(QueryRow.tenant_id == principal.tenant_id)
-    match principal.role:
-        case "ops" | "admin":
-            return stmt
-        case "physician":
-            mine = [QueryRow.physician_user == principal.user_id]
-            if principal.npi:
-                mine.append(QueryRow.physician_npi == principal.npi)
-            return stmt.where(or_(*mine))
-        case "coder":
-            return stmt.where(QueryRow.asked_by == principal.user_id)
-        case "vendor_lead":
-            return stmt.where(QueryRow.vendor_id == principal.vendor_id)
-        case _:
-            return stmt.where(false())
+# The row filter lives in the one scoping layer; this name stays for existing readers.
+visible_queries = scope.queries
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ ROUTES: list[Route] = [
     Route("POST", "/v1/holds/{hold_id}/release", "holds.release", {}),
     Route("GET", "/v1/encounters/{encounter_id}/evidence", "evidence.read"),
     Route("GET", "/v1/audit-trail/verify", "audit.verify"),
-    Route("GET", "/metrics", "queues.read"),
+    Route("GET", "/metrics", "metrics.scrape"),
     Route(
         "POST",
         "/v1/encounters/{encounter_id}/queries",
@@ -137,7 +137,7 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/claims/{claim_id}/x12", "claims.read"),
     Route("POST", "/v1/acknowledgments", "remittances.post", {}),
     Route("POST", "/v1/remittances", "remittances.post", {}),
-    Route("GET", "/v1/remittances/unmatched", "claims.read"),
+    Route("GET", "/v1/remittances/unmatched", "claims.manage"),
     Route("GET", "/v1/denials", "claims.read"),
     Route("GET", "/v1/denials/{denial_id}", "claims.read"),
     Route("POST", "/v1/denials/{denial_id}/appeals", "appeals.manage", {"reason": "documented and supported"}),
@@ -518,7 +518,9 @@ class TestPublicEndpoints:
         assert anonymous.status_code == 401
         assert anonymous.headers["www-authenticate"].lower().startswith("bearer")
         assert "clearchart_http_requests_total" not in anonymous.text
-        scraped = await tenant.get("/metrics", "ops")
+        scraped = await tenant.get("/metrics", "admin")
         assert scraped.status_code == 200
         assert "clearchart_http_requests_total" in scraped.text
-        assert (await tenant.get("/metrics", "physician")).status_code == 403
+        assert tenant.id not in scraped.text  # process-wide counters: no tenant, user or id labels
+        for who in ("physician", "ops", "coder", "vendor_lead"):
+            assert (await tenant.get("/metrics", who)).status_code == 403, who
