@@ -24,7 +24,8 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
         client = await connect(settings)
         engine = make_engine(settings.sqlalchemy_url)
         sessions = make_sessions(engine)
-        app = create_app(settings, sessions=sessions, temporal=client)
+        # The API gets its own fail-fast client; the worker keeps the patient one.
+        app = create_app(settings, sessions=sessions, temporal=await connect(settings, interactive=True))
         config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_config=None, lifespan="on")
         server = uvicorn.Server(config)
         http = httpx.AsyncClient(timeout=30)

@@ -9,6 +9,7 @@ from activities.claims import ClaimActivities
 from activities.intake import IntakeActivities
 from activities.notifications import NotificationActivities
 from activities.projection import ProjectionActivities
+from clearchart.heartbeat import HeartbeatInterceptor
 from clearchart.log_context import LogContextInterceptor
 from clearchart.settings import Settings
 from workflows.encounter import EncounterWorkflow
@@ -36,5 +37,5 @@ def build_worker(
             claims.submit,
         ],
         max_concurrent_activities=20,
-        interceptors=[LogContextInterceptor()],
+        interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
     )

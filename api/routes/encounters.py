@@ -29,6 +29,7 @@ from models.coding import (
     validate_coding,
 )
 from models.holds import DEFAULT_HOLD_POLICY
+from models.lifecycle import State
 from models.repositories.encounters import EncounterFilter, EncounterRepository
 from models.repositories.qa_blind import blind_pending
 from models.tables import Encounter, Patient, TextBlob, Vendor
@@ -83,7 +84,7 @@ async def store_text(repo: EncounterRepository, text: str) -> str:
 async def list_encounters(
     session: SessionDep,
     who: Annotated[Principal, Depends(require("encounters.read"))],
-    status: str | None = None,
+    status: State | None = None,
     queue: str | None = None,
     assignee: str | None = None,
     overdue: bool | None = None,
