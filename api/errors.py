@@ -6,8 +6,10 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -16,11 +18,50 @@ from models.errors import AccessDenied, DomainError, InvalidRequest, NotVisible,
 log = structlog.get_logger(__name__)
 
 PROBLEM = "application/problem+json"
+# Seconds a client should wait before retrying after a 503 (a dependency restarting) or a 409
+# that only means "a concurrent request is still running".
+RETRY_AFTER_SECONDS = 2
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
+    "required": ["title", "status", "detail"],
+}
+
+
+def _declared(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM: {"schema": _PROBLEM_SCHEMA}}}
+
+
+# Every error any API route can answer, declared once for the whole OpenAPI document.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _declared("the request cannot be read"),
+    401: _declared("no valid bearer token (or webhook signature)"),
+    403: _declared("the caller's role or tenant may not do this"),
+    404: _declared("no such object, or not visible to the caller"),
+    405: _declared("method not allowed; the Allow header lists the allowed ones"),
+    409: _declared("the object's state does not allow this now, or a concurrent request holds it"),
+    413: _declared("the body is over this route's size limit"),
+    415: _declared("the body's content type is not one this route reads"),
+    422: _declared("the input is invalid; `detail` and `errors` name each field"),
+    429: _declared("too many requests from this token or source; see Retry-After"),
+    503: _declared("a dependency (database or workflow service) is unavailable; see Retry-After"),
+}
 
 
 class AppError(DomainError):
     status_code: ClassVar[int] = 500
     title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str, *, retry_after: int | None = None, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after = retry_after
 
 
 class BadRequest(AppError):
@@ -95,10 +136,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
         log_at = log.warning if exc.status_code < 500 else log.error
         log_at("request.refused", status=exc.status_code, detail=exc.detail, path=request.url.path)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         response = problem(exc.status_code, exc.title, exc.detail, **exc.extra)
-        if headers:
-            response.headers.update(headers)
+        if exc.status_code == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        retry_after = exc.retry_after if exc.retry_after is not None else (RETRY_AFTER_SECONDS if exc.status_code == 503 else None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
         return response
 
     @app.exception_handler(DomainError)
@@ -117,7 +160,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:  # noqa: ARG001
-        return problem(exc.status_code, str(exc.detail), str(exc.detail))
+        response = problem(exc.status_code, str(exc.detail), str(exc.detail))
+        response.headers.update(exc.headers or {})  # 405 carries Allow
+        return response
 
     @app.exception_handler(WorkflowUpdateFailedError)
     async def _update(request: Request, exc: WorkflowUpdateFailedError) -> JSONResponse:
@@ -128,4 +173,53 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status == RPCStatusCode.NOT_FOUND:
             return await _app_error(request, NotFound("no such encounter workflow"))
         log.error("temporal.unavailable", error=str(exc))
-        return problem(503, "Service unavailable", "the workflow service is unavailable; retry shortly")
+        return _unavailable("the workflow service is unavailable; retry shortly")
+
+    @app.exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError)
+    async def _update_timeout(request: Request, exc: WorkflowUpdateRPCTimeoutOrCancelledError) -> JSONResponse:  # noqa: ARG001
+        log.error("temporal.update_timeout", error=str(exc))
+        return _unavailable("the workflow service did not answer in time; retry shortly (the action is applied at most once)")
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the edge let through (out of range, unencodable).
+        log.warning("request.bad_value", path=request.url.path, error=type(exc.orig).__name__)
+        return problem(422, "Unprocessable content", "a value is out of range or cannot be stored; check the numbers, dates and text sent")
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            log.error("database.unavailable", path=request.url.path, error=type(exc.orig).__name__)
+            return _unavailable("the database is unavailable; retry shortly")
+        return await _unexpected(request, exc)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool(request: Request, exc: PoolTimeout) -> JSONResponse:  # noqa: ARG001
+        log.error("database.pool_exhausted")
+        return _unavailable("the database is busy; retry shortly")
+
+    @app.exception_handler(OSError)
+    async def _os(request: Request, exc: OSError) -> JSONResponse:
+        # Connection refused/reset below the drivers' own error types: a dependency is down.
+        log.error("dependency.unreachable", path=request.url.path, error=type(exc).__name__)
+        return _unavailable("a dependency is unreachable; retry shortly")
+
+
+    @app.exception_handler(RuntimeError)
+    async def _runtime(request: Request, exc: RuntimeError) -> JSONResponse:
+        # A lazily connected Temporal client that cannot reach its server raises this plain type.
+        if str(exc).startswith("Failed client connect"):
+            log.error("temporal.unavailable", error=str(exc))
+            return _unavailable("the workflow service is unavailable; retry shortly")
+        return await _unexpected(request, exc)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("request.failed", path=request.url.path, error=type(exc).__name__)
+        return problem(500, "Internal error", "the server failed to handle this request; it has been logged")
+
+
+def _unavailable(detail: str) -> JSONResponse:
+    response = problem(503, "Service unavailable", detail)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.access_log import AccessLogMiddleware
-from api.errors import install_error_handlers
+from api.edge import EdgeGuard, EdgeLimits
+from api.errors import PROBLEM_RESPONSES, install_error_handlers
+from api.rate_limit import RateLimiter
 from api.routes import (
     access_log,
     audit,
@@ -61,7 +63,7 @@ def create_app(
             engine = make_engine(settings.sqlalchemy_url)
             app.state.sessions = make_sessions(engine)
         if temporal is None:
-            app.state.temporal = await connect(settings)
+            app.state.temporal = await connect(settings, interactive=True)
         # Code sets take ~2 s to load; do it now, off the event loop, not in the first request.
         await asyncio.to_thread(warm_catalog)
         yield
@@ -80,7 +82,7 @@ def create_app(
     app.state.claim_history = claim_history
     install_error_handlers(app)
     for module in (webhooks, encounters, queues, holds, queries, templates, claims, x12_intake, remittance_exceptions, denials, metrics, audit, audits, access_log, health, ui):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=PROBLEM_RESPONSES if module is not ui else None)
     if settings.environment == "local" and not settings.clearinghouse_url:
         # No clearinghouse configured: serve the sandbox one, so claims still travel real HTTP.
         store = DatabaseStore(lambda: app.state.sessions)  # files and numbering survive a restart
@@ -99,6 +101,17 @@ def create_app(
         response.headers["x-request-id"] = request_id
         return response
 
+    app.add_middleware(
+        EdgeGuard,
+        limits=EdgeLimits(
+            json_bytes=settings.max_json_bytes,
+            webhook_bytes=settings.max_webhook_bytes,
+            x12_bytes=settings.max_x12_bytes,
+            json_depth=settings.max_json_depth,
+        ),
+    )
+    # Outside the edge checks: a flood is refused before its bodies are read.
+    app.add_middleware(RateLimiter, per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
     # Added last, so outermost: it sees the final status and the request id of every PHI read.
     app.add_middleware(AccessLogMiddleware)
 

@@ -168,6 +168,10 @@ class EmbeddedPostgres:
         )
         return url
 
+    def is_running(self) -> bool:
+        """Whether this cluster's postmaster is alive (whoever started it)."""
+        return self._live_postmaster() is not None
+
     def _live_postmaster(self) -> int | None:
         try:
             pid = int((self.pgdata / "postmaster.pid").read_text().splitlines()[0])
@@ -348,6 +352,19 @@ class TemporalDevServer:
     @property
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit status of a server that was started and has died since; None while it runs."""
+        return None if self._process is None else self._process.returncode
+
+    async def restart(self) -> None:
+        """Start again after an unexpected exit, on the same port and SQLite file."""
+        self._process = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        await self.start()
 
     @property
     def ui_url(self) -> str | None:

@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     clearinghouse_url: str = Field(default="", alias="CLEARCHART_CLEARINGHOUSE_URL")
     clearinghouse_api_key: str = Field(default="sandbox-key", alias="CLEARCHART_CLEARINGHOUSE_API_KEY")
     clearinghouse_poll_seconds: float = Field(default=5.0, gt=0, alias="CLEARCHART_CLEARINGHOUSE_POLL_SECONDS")
+    # Request limits checked before any route runs (docs/operations.md, "Limits").
+    max_json_bytes: int = Field(default=1 << 20, gt=0, alias="CLEARCHART_MAX_JSON_BYTES")
+    max_webhook_bytes: int = Field(default=32 << 20, gt=0, alias="CLEARCHART_MAX_WEBHOOK_BYTES")
+    max_x12_bytes: int = Field(default=64 << 20, gt=0, alias="CLEARCHART_MAX_X12_BYTES")
+    max_json_depth: int = Field(default=64, gt=1, alias="CLEARCHART_MAX_JSON_DEPTH")
+    # Requests per second (sustained) and burst, per bearer token and per webhook source.
+    rate_limit_per_second: float = Field(default=200.0, gt=0, alias="CLEARCHART_RATE_LIMIT_PER_SECOND")
+    rate_limit_burst: int = Field(default=1000, gt=0, alias="CLEARCHART_RATE_LIMIT_BURST")
 
     @model_validator(mode="after")
     def _refuse_local_defaults(self) -> "Settings":

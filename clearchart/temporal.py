@@ -1,10 +1,23 @@
 """One way to reach Temporal, shared by the API, the worker and the CLI."""
 
 from temporalio.client import Client
+from temporalio.service import RetryConfig
 
 from clearchart.settings import Settings
 
+# A request-serving client gives up on an unreachable server within about a second, so the API
+# answers 503 + Retry-After instead of holding the caller for the default ten seconds; workers
+# and the CLI keep the patient default.
+INTERACTIVE_RETRY = RetryConfig(
+    initial_interval_millis=100, max_interval_millis=300, max_elapsed_time_millis=800, max_retries=4
+)
 
-async def connect(settings: Settings) -> Client:
+
+async def connect(settings: Settings, *, interactive: bool = False) -> Client:
+    """`interactive`: for the API, connecting lazily (it may start before Temporal) and failing fast."""
     address = settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"
+    if interactive:
+        return await Client.connect(
+            address, namespace=settings.temporal_namespace, retry_config=INTERACTIVE_RETRY, lazy=True
+        )
     return await Client.connect(address, namespace=settings.temporal_namespace)

@@ -12,6 +12,7 @@ from clearchart.billing_poller import run_poller
 from clearchart.db import make_engine, make_sessions
 from clearchart.settings import Settings
 from clearchart.stack import running_stack
+from clearchart.supervise import supervise
 from clearchart.temporal import connect
 from clearchart.worker import build_worker
 
@@ -24,7 +25,8 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
         client = await connect(settings)
         engine = make_engine(settings.sqlalchemy_url)
         sessions = make_sessions(engine)
-        app = create_app(settings, sessions=sessions, temporal=client)
+        # The API gets its own fail-fast client; the worker keeps the patient one.
+        app = create_app(settings, sessions=sessions, temporal=await connect(settings, interactive=True))
         config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_config=None, lifespan="on")
         server = uvicorn.Server(config)
         http = httpx.AsyncClient(timeout=30)
@@ -32,6 +34,7 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
         api_url = f"http://{settings.api_host}:{settings.api_port}"
         stop_polling = asyncio.Event()
         polling: asyncio.Task[None] | None = None
+        supervising = asyncio.create_task(supervise(stack.postgres, stack.temporal, stop_polling))
         try:
             async with worker:
                 serving = asyncio.create_task(server.serve())
@@ -50,6 +53,8 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
                 await serving
         finally:
             stop_polling.set()
+            with contextlib.suppress(Exception):
+                await supervising
             if polling is not None:
                 with contextlib.suppress(Exception):
                     await polling

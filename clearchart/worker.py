@@ -11,6 +11,7 @@ from activities.notifications import NotificationActivities
 from activities.post_close import PostCloseActivities
 from activities.projection import ProjectionActivities
 from clearchart.keys import chain_keyring
+from clearchart.heartbeat import HeartbeatInterceptor
 from clearchart.log_context import LogContextInterceptor
 from clearchart.settings import Settings
 from workflows.encounter import EncounterWorkflow
@@ -40,5 +41,5 @@ def build_worker(
             PostCloseActivities(sessions).record_after_close,
         ],
         max_concurrent_activities=20,
-        interceptors=[LogContextInterceptor()],
+        interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
     )

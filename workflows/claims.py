@@ -27,7 +27,14 @@ with workflow.unsafe.imports_passed_through():
         WriteOffRequest,
     )
 
-from workflows.core import ACTIVITY_TIMEOUT, MANAGERS, PROJECTION_RETRY, EncounterCore, refuse
+from workflows.core import (
+    ACTIVITY_TIMEOUT,
+    HEARTBEAT_TIMEOUT,
+    MANAGERS,
+    PROJECTION_RETRY,
+    EncounterCore,
+    refuse,
+)
 
 
 def end_of_day(day: str) -> datetime:
@@ -46,7 +53,7 @@ class ClaimStage(EncounterCore):
             ScrubRequest(self._tenant, self._id, c.scrub_runs, s.coding),
             result_type=ScrubOutcome,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=PROJECTION_RETRY,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=PROJECTION_RETRY,
         )
         c.scrub_id = result.scrub_id
         before = self._public()
@@ -125,7 +132,7 @@ class ClaimStage(EncounterCore):
         assert c.scrub_id is not None
         bill: BillResult = await workflow.execute_activity(
             "claims.create", BillRequest(self._tenant, self._id, c.scrub_id, s.coding), result_type=BillResult,
-            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=PROJECTION_RETRY,
+            start_to_close_timeout=ACTIVITY_TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=PROJECTION_RETRY,
         )
         if bill.held_for_qa:
             c.ready_to_bill, c.qa_held = False, True
@@ -133,7 +140,7 @@ class ClaimStage(EncounterCore):
             return
         sent: SubmitResult = await workflow.execute_activity(
             "claims.submit", bill.claim_id, result_type=SubmitResult,
-            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=PROJECTION_RETRY,
+            start_to_close_timeout=ACTIVITY_TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=PROJECTION_RETRY,
         )
         before = self._public()
         c.ready_to_bill = False

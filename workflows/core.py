@@ -29,8 +29,36 @@ with workflow.unsafe.imports_passed_through():
     )
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
-# Projection must land eventually; a database outage stalls the update, it never loses the write.
-PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+# A live attempt heartbeats (clearchart.heartbeat); one that stops is retried after this, not 30 s.
+HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+# Errors that say the data itself is wrong: another attempt cannot help, so the first one is final.
+BAD_DATA_ERRORS = [
+    "BadData",
+    "DataError",
+    "ValueError",
+    "TypeError",
+    "KeyError",
+    "IndexError",
+    "UnicodeDecodeError",
+    "RecursionError",
+    "FhirValidationError",
+]
+# Projection must land; a database outage stalls the update (up to about an hour of retries,
+# 10 s apart) rather than lose the write. Bad data fails at once.
+PROJECTION_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=400,
+    non_retryable_error_types=BAD_DATA_ERRORS,
+)
+# Intake reads a whole stored bundle: an attempt that timed out will time out again, so a few
+# tries cover a worker restart and no more.
+INTAKE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=3,
+    non_retryable_error_types=BAD_DATA_ERRORS,
+)
 MANAGERS: frozenset[str] = frozenset({"ops", "admin"})
 # A chart whose query was answered while nobody held it goes to the front of its queue.
 FRONT_OF_QUEUE = 1000
@@ -137,13 +165,15 @@ class EncounterCore:
                 records=records or [],
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=PROJECTION_RETRY,
         )
 
     async def _notify(self, kind: str, recipient: str, subject: str, *, query_id: str | None = None, hold_id: str | None = None) -> None:
         note = Notification(self._tenant, self._id, f"{self._id}:{self._s.seq}:{kind}", kind, recipient, subject, query_id, hold_id)
         await workflow.execute_activity(
-            "notifications.send", note, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=PROJECTION_RETRY
+            "notifications.send", note, start_to_close_timeout=ACTIVITY_TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            retry_policy=PROJECTION_RETRY,
         )
 
     def _row(self) -> dict[str, Any]:

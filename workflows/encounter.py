@@ -35,7 +35,14 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.claims import ClaimStage
-from workflows.core import ACTIVITY_TIMEOUT, FRONT_OF_QUEUE, MANAGERS, PROJECTION_RETRY, refuse
+from workflows.core import (
+    ACTIVITY_TIMEOUT,
+    FRONT_OF_QUEUE,
+    HEARTBEAT_TIMEOUT,
+    INTAKE_RETRY,
+    MANAGERS,
+    refuse,
+)
 from workflows.queries import QueryStage
 
 __all__ = ["FRONT_OF_QUEUE", "EncounterWorkflow", "encounter_workflow_id"]
@@ -99,7 +106,8 @@ class EncounterWorkflow(ClaimStage, QueryStage):
                 IntakeInput(self._tenant, self._id, workflow.info().workflow_id, req.message_id, req.bundle_index),
                 result_type=IntakeFacts,
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=PROJECTION_RETRY,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                retry_policy=INTAKE_RETRY,
             )
             s = self._s
             s.ingested.append(key)

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.core import (
     ACTIVITY_TIMEOUT,
     FRONT_OF_QUEUE,
+    HEARTBEAT_TIMEOUT,
     MANAGERS,
     PROJECTION_RETRY,
     EncounterCore,
@@ -82,6 +83,7 @@ class QueryStage(EncounterCore):
                     AddendumInput(self._tenant, self._id, query.id, req.addendum_sha256),
                     result_type=str,
                     start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    heartbeat_timeout=HEARTBEAT_TIMEOUT,
                     retry_policy=PROJECTION_RETRY,
                 )
             to = self._close_query(query)

@@ -16,6 +16,7 @@ from api.schemas.claims import AppealIn, AppealOut, DecisionIn, DenialOut, Write
 from api.schemas.encounters import EncounterDetail
 from models.access import Principal
 from models.claim_tables import AppealRow, DenialRow
+from models.denials import DenialCategory
 from models.repositories import scope
 from models.repositories.encounters import EncounterRepository
 from models.repositories.queries import QueryRepository
@@ -59,9 +60,9 @@ async def _appeal(session: SessionDep, who: Principal, appeal_id: uuid.UUID) -> 
 async def list_denials(
     session: SessionDep,
     who: Annotated[Principal, Depends(require("claims.read"))],
-    status: str | None = None,
+    status: Literal["open", "appealed", "closed"] | None = None,
     work_queue: Annotated[str | None, Query(description="denials-coding or denials")] = None,
-    category: str | None = None,
+    category: DenialCategory | None = None,
     encounter_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DenialOut]:

@@ -32,6 +32,7 @@ from models.coding import (
 )
 from models.holds import DEFAULT_HOLD_POLICY
 from models.quotation import verify_quote
+from models.lifecycle import State
 from models.repositories.encounters import EncounterFilter, EncounterRepository
 from models.repositories.scope import Scope
 from models.repositories.users import require_coder
@@ -87,7 +88,7 @@ async def store_text(repo: EncounterRepository, text: str) -> str:
 async def list_encounters(
     session: SessionDep,
     who: Annotated[Principal, Depends(require("encounters.read"))],
-    status: str | None = None,
+    status: State | None = None,
     queue: str | None = None,
     assignee: str | None = None,
     overdue: bool | None = None,

@@ -1,5 +1,7 @@
 """Probes and Prometheus metrics. The probes are public on purpose: they reveal nothing."""
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -22,20 +24,40 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+# Each probe gets this long: a dependency that does not answer within it counts as down.
+PROBE_SECONDS = 1.0
+
+
+async def _probe(check: Callable[[], Awaitable[object]]) -> str | None:
+    """None when the dependency answered, else why not."""
+    try:
+        await asyncio.wait_for(check(), timeout=PROBE_SECONDS)
+    except TimeoutError:
+        return f"no answer within {PROBE_SECONDS:.0f} s"
+    except Exception as exc:  # any failure means not ready; the type is the useful part
+        return f"unreachable ({type(exc).__name__})"
+    return None
+
+
 @router.get("/readyz")
 async def readyz(request: Request) -> dict[str, Any]:
-    problems: list[str] = []
-    try:
+    async def database() -> None:
         async with request.app.state.sessions() as session:
             await session.execute(text("SELECT 1"))
-    except Exception as exc:  # any failure means not ready; the type does not matter here
-        problems.append(f"database unreachable: {type(exc).__name__}")
-    try:
-        await request.app.state.temporal.service_client.check_health()
-    except Exception as exc:
-        problems.append(f"temporal unreachable: {type(exc).__name__}")
-    if problems:
-        raise Unavailable("; ".join(problems))
+
+    down = dict(
+        zip(
+            ("database", "temporal"),
+            await asyncio.gather(_probe(database), _probe(request.app.state.temporal.service_client.check_health)),
+            strict=True,
+        )
+    )
+    failed = {name: why for name, why in down.items() if why is not None}
+    if failed:
+        raise Unavailable(
+            "; ".join(f"{name} {why}" for name, why in failed.items()),
+            dependencies={name: "down" if why else "ok" for name, why in down.items()},
+        )
     ready: dict[str, Any] = {"status": "ready", "database": "ok", "temporal": "ok"}
     async with request.app.state.sessions() as session:
         pollers = (await session.scalars(select(PollerStatus))).all()

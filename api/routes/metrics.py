@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import func, select
 
 from api.deps import SessionDep, require
+from api.fields import Day
 from models.access import Principal
 from models.claim_tables import AppealRow, ClaimRow, DenialRow, PaymentRow, ScrubRun
 from models.query_metrics import HoldFact, QueryFact, hold_metrics, query_metrics
@@ -36,8 +37,8 @@ def _window(date_from: date | None, date_to: date | None) -> tuple[datetime, dat
 async def queries(
     session: SessionDep,
     who: Annotated[Principal, Depends(require("metrics.read"))],
-    date_from: Annotated[date | None, Query(description="opened on or after (default: 90 days ago)")] = None,
-    date_to: date | None = None,
+    date_from: Annotated[Day | None, Query(description="opened on or after (default: 90 days ago)")] = None,
+    date_to: Day | None = None,
     vendor: str | None = None,
 ) -> dict[str, Any]:
     """Volume, response rate, median/p90 hours to answer, open-query aging, agreement rate and
@@ -74,8 +75,8 @@ async def queries(
 async def holds(
     session: SessionDep,
     who: Annotated[Principal, Depends(require("metrics.read"))],
-    date_from: Annotated[date | None, Query(description="placed on or after (default: 90 days ago)")] = None,
-    date_to: date | None = None,
+    date_from: Annotated[Day | None, Query(description="placed on or after (default: 90 days ago)")] = None,
+    date_to: Day | None = None,
 ) -> dict[str, Any]:
     """Open holds by reason and age bucket, $ at hold (charges of held charts, DNFB-style), mean
     time to release and repeat holds per chart."""
@@ -102,8 +103,8 @@ async def holds(
 async def revenue(
     session: SessionDep,
     who: Annotated[Principal, Depends(require("metrics.read"))],
-    date_from: Annotated[date | None, Query(description="charts received on or after (default: 90 days ago)")] = None,
-    date_to: date | None = None,
+    date_from: Annotated[Day | None, Query(description="charts received on or after (default: 90 days ago)")] = None,
+    date_to: Day | None = None,
 ) -> dict[str, Any]:
     """Claim edit rate (by rule), first-pass clean-claim rate, denial rate and volume by root
     cause and payer, coding-attributable denial rate, appeals and overturns, recovered dollars,

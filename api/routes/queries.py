@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -145,10 +145,10 @@ async def raise_query(
 async def list_queries(
     session: SessionDep,
     who: Annotated[Principal, Depends(require("queries.read"))],
-    status: Annotated[str | None, Query(description="open, answered, withdrawn or expired")] = None,
+    status: Annotated[Literal["open", "answered", "withdrawn", "expired"] | None, Query()] = None,
     physician: Annotated[str | None, Query(description="NPI or user id")] = None,
     encounter_id: uuid.UUID | None = None,
-    min_age_days: Annotated[int | None, Query(ge=0)] = None,
+    min_age_days: Annotated[int | None, Query(ge=0, le=36500)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[QueryOut]:
     repo = QueryRepository(session, who)

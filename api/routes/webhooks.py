@@ -21,7 +21,7 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import Conflict, Unauthorized, Unprocessable
+from api.errors import RETRY_AFTER_SECONDS, Conflict, Unauthorized, Unprocessable
 from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError, WebhookVerificationError
 from integrations.ehr.signing import verify
@@ -121,7 +121,10 @@ async def _store(session: SessionDep, source: WebhookSource, webhook_id: str, bo
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise Conflict(f"webhook '{webhook_id}' is being processed by a concurrent delivery; retry shortly") from exc
+        raise Conflict(
+            f"webhook '{webhook_id}' is being processed by a concurrent delivery; retry shortly",
+            retry_after=RETRY_AFTER_SECONDS,
+        ) from exc
     return message
 
 

@@ -1,9 +1,11 @@
 """HTTP shapes for QA audits: sampling plans, re-coding, findings, rebuttals and education."""
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.fields import Day
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
@@ -15,8 +17,8 @@ class Strict(BaseModel):
 
 
 class UniverseIn(Strict):
-    date_from: date | None = None
-    date_to: date | None = Field(default=None, description="inclusive")
+    date_from: Day | None = None
+    date_to: Day | None = Field(default=None, description="inclusive")
     vendors: list[str] = Field(default_factory=list)
     coders: list[str] = Field(default_factory=list)
     specialties: list[str] = Field(default_factory=list)
@@ -32,8 +34,8 @@ class AuditIn(Strict):
     method: Literal["simple_random", "stratified", "census"]
     seed: int = Field(ge=0, le=2**63 - 1, description="same frame + plan + seed → same sample")
     size: int | None = Field(default=None, ge=1, description="omit to compute it (attribute sampling)")
-    confidence: float = Field(default=0.95, gt=0, lt=1)
-    precision: float = Field(default=0.05, gt=0, lt=1)
+    confidence: float = Field(default=0.95, ge=0.5, le=0.999)
+    precision: float = Field(default=0.05, ge=0.001, lt=1, description="half-width of the interval")
     expected_error_rate: float | None = Field(default=None, ge=0, le=1)
     strata_key: Literal["vendor", "coder", "specialty", "payer", "risk"] | None = None
     allocation: Literal["proportional", "equal", "neyman"] = "proportional"

@@ -1,0 +1,259 @@
+"""Checks every request passes before any route sees it: size, content type, JSON shape, text.
+
+One ASGI middleware instead of a check in each route, so a new route is guarded without doing
+anything. Refusals are problem+json and name what to fix:
+
+- 413 when a body is over its route's limit (webhooks, X12 files and JSON APIs differ), checked
+  on Content-Length first and again while the body streams in, so nothing large is buffered;
+- 415 when a body is labelled with a content type its route does not read (an unlabelled body
+  is read as the route's own kind);
+- 422 when JSON nests deeper than the limit (the parser would recurse) or is not JSON, or when a
+  path, query parameter, header or JSON string holds a NUL or another control character, which
+  PostgreSQL refuses and no clinical text needs.
+"""
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import PROBLEM
+
+log = structlog.get_logger(__name__)
+
+Kind = Literal["json", "webhook", "x12", "other"]
+
+# C0 controls and DEL; tab, newline and carriage return are text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The same characters written as JSON escapes (raw ones are already invalid JSON).
+_ESCAPED_CONTROL = re.compile(rb"\\u00(?:[01][0-8bcefBCEF]|1[0-9a-fA-F]|7[fF])")
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_WRITES = frozenset({"POST", "PUT", "PATCH"})
+_MEDIA: dict[Kind, tuple[str, ...]] = {
+    "json": ("application/json",),
+    "webhook": ("application/json", "application/fhir+json"),
+    "x12": ("application/edi-x12", "text/plain", "application/octet-stream"),
+}
+_X12_PATHS = frozenset({"/v1/remittances", "/v1/acknowledgments"})
+
+
+@dataclass(frozen=True)
+class EdgeLimits:
+    json_bytes: int = 1 << 20
+    webhook_bytes: int = 32 << 20
+    x12_bytes: int = 64 << 20
+    other_bytes: int = 8 << 20
+    json_depth: int = 64
+    text_chars: int = 4096  # one path, query value or header
+
+    def bytes_for(self, kind: Kind) -> int:
+        return {"json": self.json_bytes, "webhook": self.webhook_bytes, "x12": self.x12_bytes}.get(
+            kind, self.other_bytes
+        )
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.extra = status, title, detail, extra
+
+
+def route_kind(path: str) -> Kind:
+    """What a path's request body is: the web UI and the sandbox are forms and files of their own."""
+    if path.startswith("/v1/webhooks/"):
+        return "webhook"
+    if path in _X12_PATHS:
+        return "x12"
+    if path.startswith("/v1/"):
+        return "json"
+    return "other"
+
+
+def control_character_in(value: str) -> str | None:
+    found = _CONTROL.search(value)
+    return None if found is None else f"U+{ord(found.group()):04X}"
+
+
+def json_depth(body: bytes) -> int:
+    """Nesting depth, counted without parsing (strings removed first), so depth is safe to check."""
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    depth = deepest = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield f"{path}.{key}" if path else str(key), str(key)
+            yield from _strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _strings(item, f"{path}[{i}]")
+
+
+def check_json(body: bytes, limits: EdgeLimits) -> None:
+    depth = json_depth(body)
+    if depth > limits.json_depth:
+        raise Refusal(
+            422, "Unprocessable content", f"the JSON body nests {depth} levels deep; the limit is {limits.json_depth}"
+        )
+    if not _ESCAPED_CONTROL.search(body):
+        return
+    try:
+        parsed = json.loads(body)
+    except ValueError as exc:
+        raise Refusal(422, "Unprocessable content", f"the body is not JSON: {exc}") from exc
+    for field, text in _strings(parsed, ""):
+        bad = control_character_in(text)
+        if bad:
+            raise _control(f"body.{field}" if field else "body", bad)
+
+
+def _control(field: str, char: str) -> Refusal:
+    return Refusal(
+        422,
+        "Unprocessable content",
+        f"{field}: control character {char} is not allowed; remove it from the text",
+        errors=[{"location": field, "message": f"control character {char} is not allowed"}],
+    )
+
+
+def check_text(scope: Scope, limits: EdgeLimits) -> None:
+    """Path, query parameters and headers: no control characters, no unbounded lengths."""
+    path: str = scope.get("path", "")
+    items: list[tuple[str, str]] = [("path", path)]
+    query = scope.get("query_string", b"").decode("latin-1")
+    items += [(f"query.{k}", v) for k, v in parse_qsl(query, keep_blank_values=True)]
+    items += [(f"query.{k}", k) for k, _ in parse_qsl(query, keep_blank_values=True)]
+    items += [(f"header.{k.decode('latin-1')}", v.decode("latin-1")) for k, v in scope.get("headers", [])]
+    for field, value in items:
+        bad = control_character_in(value.replace("\t", " "))
+        if bad:
+            raise _control(field, bad)
+        if len(value) > limits.text_chars:
+            raise Refusal(
+                422,
+                "Unprocessable content",
+                f"{field}: {len(value)} characters is over the limit of {limits.text_chars}",
+                errors=[{"location": field, "message": f"longer than {limits.text_chars} characters"}],
+            )
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def check_media(scope: Scope, kind: Kind) -> None:
+    accepted = _MEDIA.get(kind)
+    if accepted is None:
+        return
+    raw = _header(scope, b"content-type")
+    if raw is None:  # unlabelled: read as the route's own kind, which then has to parse
+        return
+    media = raw.split(";")[0].strip().lower()
+    if media in accepted or (kind != "x12" and media.startswith("application/") and media.endswith("+json")):
+        return
+    raise Refusal(
+        415,
+        "Unsupported media type",
+        f"this route reads {' or '.join(accepted)}, not {raw}: set Content-Type to one of them",
+    )
+
+
+class EdgeGuard:
+    def __init__(self, app: ASGIApp, limits: EdgeLimits | None = None) -> None:
+        self.app = app
+        self.limits = limits or EdgeLimits()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            check_text(scope, self.limits)
+            if scope["method"] in _WRITES:
+                receive = await self._checked_body(scope, receive)
+        except Refusal as refusal:
+            log.warning("request.refused_at_edge", status=refusal.status, detail=refusal.detail, path=scope.get("path"))
+            await _send_problem(send, refusal)
+            return
+        await self.app(scope, receive, send)
+
+    async def _checked_body(self, scope: Scope, receive: Receive) -> Receive:
+        kind = route_kind(scope.get("path", ""))
+        limit = self.limits.bytes_for(kind)
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _too_large(int(declared), limit)
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return _replay(b"", receive, disconnected=True)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(size, limit)
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if body:
+            check_media(scope, kind)
+            if kind in ("json", "webhook"):
+                check_json(body, self.limits)
+        return _replay(body, receive)
+
+
+def _too_large(size: int, limit: int) -> Refusal:
+    return Refusal(413, "Content too large", f"the body is {size} bytes or more; this route accepts at most {limit}")
+
+
+def _replay(body: bytes, original: Receive, *, disconnected: bool = False) -> Receive:
+    """The body read once, then the client's own channel (a streamed answer listens on it)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if disconnected:
+            return {"type": "http.disconnect"}
+        if sent:
+            return await original()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _send_problem(send: Send, refusal: Refusal) -> None:
+    payload = {
+        "type": "about:blank",
+        "title": refusal.title,
+        "status": refusal.status,
+        "detail": refusal.detail,
+        **refusal.extra,
+    }
+    body = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": refusal.status,
+            "headers": [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
