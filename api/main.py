@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.access_log import AccessLogMiddleware
+from api.docs_assets import install_docs
 from api.errors import install_error_handlers
 from api.routes import (
     access_log,
@@ -71,7 +72,10 @@ def create_app(
         version="1.0.0",
         summary="Durable workflows for outsourced medical coding",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.temporal = temporal
