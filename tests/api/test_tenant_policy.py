@@ -57,12 +57,13 @@ class TestAdminApi:
         assert "version 1" in stale.json()["detail"]
 
     async def test_invalid_values_are_refused_with_422_and_change_nothing(self, tenant: Tenant) -> None:
-        for bad, named in [
+        cases: list[tuple[dict[str, object], str]] = [
             ({"required_documents": {"AMB": ["12345-6"]}}, "12345-6"),
             ({"required_documents": {"CLINIC": []}}, "CLINIC"),
             ({"coding_sla_hours": -1}, "coding_sla_hours"),
             ({"default_queue": "nowhere"}, "nowhere"),
-        ]:
+        ]
+        for bad, named in cases:
             r = await put(tenant, "admin", {"policy": {"lease_minutes": 10, **bad}})
             assert r.status_code == 422, r.text
             assert r.headers["content-type"].startswith("application/problem+json")
