@@ -154,7 +154,7 @@ def check(policy: TenantPolicy) -> list[str]:
         errors.append(f"claim_follow_up_days: must be more than 0, not {policy.claim_follow_up_days}")
     if not policy.query_reminder_hours < policy.query_escalate_hours < policy.query_expire_hours:
         errors.append(
-            "query_reminder_hours < query_escalate_hours < query_expire_hours must hold "
+            "query_reminder_hours: the reminder must come before the escalation, and that before the expiry "
             f"(now {policy.query_reminder_hours:g} / {policy.query_escalate_hours:g} / {policy.query_expire_hours:g})"
         )
     if not policy.query_escalate_to.strip():

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -123,3 +124,31 @@ class TestCli:
         assert "34117-2 (History and physical note)" in shown.stdout
         assert "appeal_warning_days: [20, 5]" in shown.stdout
         assert "— audit" in shown.stdout
+
+
+class TestAdminPage:
+    async def test_the_page_saves_a_change_and_shows_refusals_beside_the_field(self, tenant: Tenant) -> None:
+        async with httpx.AsyncClient(base_url=tenant.stack.url, timeout=30) as client:
+            form = await client.get("/ui")
+            nonce = re.search(r'name="csrf" value="([^"]+)"', form.text)
+            assert nonce
+            assert (await client.post("/ui/login", data={"token": tenant.tokens["admin"], "csrf": nonce[1]})).status_code == 303
+            shown = await client.get("/ui/admin/policy")
+            assert shown.status_code == 200
+            csrf = re.search(r'data-csrf="([^"]+)"', shown.text)
+            assert csrf
+            assert 'value="11506-3"' in shown.text
+            fields = {"csrf": csrf[1], "version": "0", "docs_AMB": "11506-3, 34117-2", "coding_sla_hours": "36", "lease_minutes": "30",
+                      "query_reminder_hours": "24", "query_escalate_hours": "48", "query_expire_hours": "168", "prebill_review_hours": "0",
+                      "claim_follow_up_days": "30", "appeal_warning_days": "30, 14", "query_escalate_to": "physician-advisor",
+                      "require_any_document": "on", "default_queue": "q1", "reason": "from the page"}
+            refused = await client.post("/ui/admin/policy", data={**fields, "docs_EMER": "00000-0"})
+            assert 'aria-invalid="true"' in refused.text
+            assert "unknown LOINC document type &#39;00000-0&#39;" in refused.text
+            assert (await tenant.get(PATH, "admin")).json()["version"] == 0
+            saved = await client.post("/ui/admin/policy", data=fields, follow_redirects=True)
+            assert "Saved as version 1" in saved.text
+        body = (await tenant.get(PATH, "admin")).json()
+        assert body["policy"]["required_documents"] == {"AMB": ["11506-3", "34117-2"], "*": []}
+        assert body["policy"]["coding_sla_hours"] == 36
+        assert body["policy"]["appeal_warning_days"] == [30, 14]

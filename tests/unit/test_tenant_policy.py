@@ -45,7 +45,7 @@ class TestChanges:
             ({"coding_sla_hours": -4}, "coding_sla_hours: must be more than 0"),
             ({"prebill_review_hours": -1}, "prebill_review_hours: must be 0"),
             ({"lease_minutes": 2.5}, "lease_minutes: 2.5 is not a whole number of minutes"),
-            ({"query_reminder_hours": 60}, "query_reminder_hours < query_escalate_hours"),
+            ({"query_reminder_hours": 60}, "the reminder must come before the escalation"),
             ({"appeal_warning_days": [14, -1]}, "appeal_warning_days"),
             ({"hold_alert_hours": {"lunch": 4}}, "unknown hold reason 'lunch'"),
             ({"turnaround": 4}, "turnaround: not a policy setting"),
