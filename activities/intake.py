@@ -2,7 +2,6 @@
 
 import json
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -15,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError
 from integrations.ehr.schemas import EncounterIntake
-from models.routing import Route, policy_from_settings, required_documents, route
+from models.routing import Route, route
 from models.tables import (
     Document,
     Encounter,
@@ -25,6 +24,7 @@ from models.tables import (
     Tenant,
     TextBlob,
 )
+from models.tenant_policy import ANY_DOCUMENT, TenantPolicy, parse_policy
 from workflows.types import AddendumInput, IntakeFacts, IntakeInput, Policy
 
 log = structlog.get_logger(__name__)
@@ -33,18 +33,20 @@ log = structlog.get_logger(__name__)
 ADDENDUM_LOINC = "11506-3"
 
 
-def workflow_policy(settings: Mapping[str, Any]) -> Policy:
-    """The tenant durations the workflow's clocks run on (defaults from industry practice)."""
+def workflow_policy(policy: TenantPolicy) -> Policy:
+    """The tenant durations the workflow's clocks run on."""
     return Policy(
-        lease_minutes=int(settings.get("lease_minutes", 30)),
-        coding_sla_hours=int(settings.get("coding_sla_hours", 72)),
-        query_reminder_hours=float(settings.get("query_reminder_hours", 24)),
-        query_escalate_hours=float(settings.get("query_escalate_hours", 48)),
-        query_expire_hours=float(settings.get("query_expire_hours", 168)),
-        query_keeps_assignee=bool(settings.get("query_keeps_assignee", True)),
-        query_escalate_to=str(settings.get("query_escalate_to", "physician-advisor")),
-        prebill_review_hours=float(settings.get("prebill_review_hours", 0)),
-        hold_alert_hours={str(k): float(v) for k, v in (settings.get("hold_alert_hours") or {}).items()},
+        lease_minutes=policy.lease_minutes,
+        coding_sla_hours=round(policy.coding_sla_hours),
+        query_reminder_hours=policy.query_reminder_hours,
+        query_escalate_hours=policy.query_escalate_hours,
+        query_expire_hours=policy.query_expire_hours,
+        query_keeps_assignee=policy.query_keeps_assignee,
+        query_escalate_to=policy.query_escalate_to,
+        prebill_review_hours=policy.prebill_review_hours,
+        hold_alert_hours=dict(policy.hold_alert_hours),
+        claim_follow_up_days=policy.claim_follow_up_days,
+        appeal_warning_days=list(policy.appeal_warning_days),
     )
 
 
@@ -63,7 +65,7 @@ class IntakeActivities:
             except (FhirValidationError, IndexError, ValueError) as exc:
                 raise ApplicationError(f"stored message no longer parses: {exc}", non_retryable=True) from exc
             tenant = await session.get_one(Tenant, inp.tenant_id)
-            policy = policy_from_settings(tenant.settings)
+            policy = parse_policy(tenant.settings)
             patient_id = await _upsert_patient(session, inp.tenant_id, found)
             encounter = await _ensure_encounter(session, inp, found, patient_id)
             new_docs = await _add_documents(session, inp.tenant_id, encounter.id, message.id, found)
@@ -83,12 +85,13 @@ class IntakeActivities:
         log.info("encounter.intake", encounter_id=inp.encounter_id, new_documents=len(new_docs))
         return IntakeFacts(
             external_id=found.external_id,
-            doc_types=sorted(t for t in doc_types if t),
+            # ANY_DOCUMENT marks "has a document": it satisfies the policy's at-least-one rule.
+            doc_types=sorted({t for t in doc_types if t} | ({ANY_DOCUMENT} if doc_types else set())),
             new_document_ids=new_docs,
-            required_doc_types=required_documents(policy, found.class_code),
+            required_doc_types=policy.required_for(found.class_code),
             queue_id=queue_id,
             priority=priority,
-            policy=workflow_policy(tenant.settings),
+            policy=workflow_policy(policy),
         )
 
     @activity.defn(name="encounters.add_addendum")

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.access_log import AccessLogMiddleware
+from api.docs_assets import install_docs
 from api.edge import EdgeGuard, EdgeLimits
 from api.errors import PROBLEM_RESPONSES, install_error_handlers
 from api.rate_limit import RateLimiter
@@ -30,6 +31,7 @@ from api.routes import (
     queues,
     remittance_exceptions,
     templates,
+    tenant_policy,
     ui,
     webhooks,
     x12_intake,
@@ -75,13 +77,16 @@ def create_app(
         version="1.0.0",
         summary="Durable workflows for outsourced medical coding",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.temporal = temporal
     app.state.claim_history = claim_history
     install_error_handlers(app)
-    for module in (webhooks, encounters, queues, holds, queries, templates, claims, x12_intake, remittance_exceptions, denials, metrics, audit, audits, access_log, health, ui):
+    for module in (webhooks, encounters, queues, holds, queries, templates, claims, x12_intake, remittance_exceptions, denials, metrics, audit, audits, access_log, tenant_policy, health, ui):
         app.include_router(module.router, responses=PROBLEM_RESPONSES if module is not ui else None)
     if settings.environment == "local" and not settings.clearinghouse_url:
         # No clearinghouse configured: serve the sandbox one, so claims still travel real HTTP.

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clearchart import admin, audit_cli, codesets_cli, sandbox_cli
+from clearchart import admin, audit_cli, codesets_cli, sandbox_cli, tenant_policy_cli
 from clearchart.db import make_engine, make_sessions
 from clearchart.logging import configure_logging
 from clearchart.settings import Settings, get_settings
@@ -172,10 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     def group(name: str, help_text: str) -> "argparse._SubParsersAction[argparse.ArgumentParser]":
         return sub.add_parser(name, help=help_text).add_subparsers(dest="action", required=True)
 
-    tenant = group("tenant", "provider organizations").add_parser("create")
+    tenants = group("tenant", "provider organizations and their policy")
+    tenant = tenants.add_parser("create")
     tenant.add_argument("--id", required=True)
     tenant.add_argument("--name", required=True)
     tenant.set_defaults(func=cmd_tenant_create)
+    tenant_policy_cli.register(tenants)
 
     vendor = group("vendor", "coding vendors").add_parser("create")
     vendor.add_argument("--tenant", required=True)

@@ -12,6 +12,7 @@ from models import (  # noqa: F401 - registers every table
     remittance_tables,
     sandbox_tables,
     tables,
+    tenant_policy_tables,
 )
 from models.base import Base
 

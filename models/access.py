@@ -44,6 +44,7 @@ Permission = Literal[
     "remittances.post",
     "denials.work",
     "appeals.manage",
+    "tenant.manage",
 ]
 
 _OPERATIONS: frozenset[Permission] = frozenset(
@@ -74,7 +75,7 @@ _OPERATIONS: frozenset[Permission] = frozenset(
 PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     "ops": _OPERATIONS,
     # Answering a query and filing an addendum are clinical acts: physicians only, never admins.
-    "admin": _OPERATIONS | {"webhook_sources.manage", "access_log.read", "audits.manage", "metrics.scrape"},
+    "admin": _OPERATIONS | {"webhook_sources.manage", "access_log.read", "audits.manage", "metrics.scrape", "tenant.manage"},
     "coder": frozenset(
         {
             "encounters.read",

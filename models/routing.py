@@ -1,8 +1,7 @@
-"""Tenant rules that decide where a new chart goes and what documentation it needs."""
+"""Tenant routing rules: which queue a new chart goes to (its policy is models.tenant_policy)."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -13,34 +12,6 @@ class Route:
     specialty: str | None = None
     payer_id: str | None = None
     priority: int = 0
-
-
-@dataclass(frozen=True)
-class TenantPolicy:
-    lease_minutes: int = 30
-    coding_sla_hours: int = 72
-    # encounter class (FHIR v3 ActCode: AMB, IMP, EMER, …) -> LOINC document types it needs;
-    # "*" applies to every class without its own entry.
-    required_documents: Mapping[str, Sequence[str]] | None = None
-    default_queue: str | None = None
-
-
-DEFAULT_REQUIRED_DOCUMENTS: Mapping[str, Sequence[str]] = {"*": ()}
-
-
-def policy_from_settings(settings: Mapping[str, Any]) -> TenantPolicy:
-    return TenantPolicy(
-        lease_minutes=int(settings.get("lease_minutes", 30)),
-        coding_sla_hours=int(settings.get("coding_sla_hours", 72)),
-        required_documents=settings.get("required_documents") or DEFAULT_REQUIRED_DOCUMENTS,
-        default_queue=settings.get("default_queue"),
-    )
-
-
-def required_documents(policy: TenantPolicy, encounter_class: str | None) -> list[str]:
-    table = policy.required_documents or DEFAULT_REQUIRED_DOCUMENTS
-    key = encounter_class if encounter_class and encounter_class in table else "*"
-    return sorted(table.get(key, ()))
 
 
 def route(

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from api.web import (
+    admin_policy,
     audit_review,
     audits,
     dashboard_quality,
@@ -14,7 +15,7 @@ from api.web import (
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (pages, workspace, inbox, audits, audit_review, findings, denials):
+for module in (pages, workspace, inbox, audits, audit_review, findings, denials, admin_policy):
     router.include_router(module.router)
 
 # Importing dashboard_quality (and through it dashboard_revenue) registers their dashboard sections.

@@ -38,6 +38,7 @@ NAV: list[tuple[Permission, str, str]] = [
     ("audits.respond", "/ui/findings", "Audit findings"),
     ("denials.work", "/ui/denials", "Denials"),
     ("encounters.read", "/ui/encounters", "Encounters"),
+    ("tenant.manage", "/ui/admin/policy", "Tenant policy"),
 ]
 
 

@@ -29,6 +29,8 @@ SIGNED = {("POST", "/v1/webhooks/ehr")}
 # Public UI routes hold no data: the sign-in page (GET /ui, above), the sign-in POST (it checks the
 # token like a bearer request) and the static assets.
 PUBLIC |= {("POST", "/ui/login"), ("GET", "/ui/static/{name}")}
+# The OpenAPI reference pages (their assets are a static mount, outside this inventory).
+PUBLIC |= {("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}
 # Pages behind the signed cookie session, not a bearer token: tests/api/test_ui_auth.py walks this
 # set (no session -> sign-in, wrong role -> 403, other tenant -> 404, bad CSRF -> 403, no change).
 WEB_UI = {
@@ -63,6 +65,8 @@ WEB_UI = {
     ("GET", "/ui/denials"),
     ("POST", "/ui/denials/{denial_id}/appeal"),
     ("POST", "/ui/appeals/{appeal_id}/decision"),
+    ("GET", "/ui/admin/policy"),
+    ("POST", "/ui/admin/policy"),
 }
 
 
@@ -148,6 +152,10 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/metrics/revenue", "metrics.read"),
     # Evidence and access log
     Route("GET", "/v1/access-log", "access_log.read"),
+    # Tenant administration
+    Route("GET", "/v1/admin/tenant-policy", "tenant.manage"),
+    Route("PUT", "/v1/admin/tenant-policy", "tenant.manage", {"policy": {"lease_minutes": 31}}),
+    Route("GET", "/v1/admin/tenant-policy/versions", "tenant.manage"),
     # QA audits
     Route("POST", "/v1/audits", "audits.manage", {"method": "census", "seed": 1}),
     Route("GET", "/v1/audits", "audits.read"),

@@ -1,7 +1,8 @@
 """Routing rules, documentation requirements and the role table."""
 
 from models.access import PERMISSIONS, ROLES, Principal, can
-from models.routing import Route, TenantPolicy, policy_from_settings, required_documents, route
+from models.routing import Route, route
+from models.tenant_policy import ANY_DOCUMENT, TenantPolicy, parse_policy
 
 ROUTES = [
     Route(position=2, queue_id="general"),
@@ -24,13 +25,14 @@ class TestRoute:
 
 class TestRequiredDocuments:
     def test_a_class_uses_its_own_entry_else_the_wildcard(self) -> None:
-        policy = policy_from_settings({"required_documents": {"AMB": ["11506-3"], "*": ["18842-5"]}})
-        assert required_documents(policy, "AMB") == ["11506-3"]
-        assert required_documents(policy, "IMP") == ["18842-5"]
-        assert required_documents(policy, None) == ["18842-5"]
+        policy = parse_policy({"required_documents": {"AMB": ["11506-3"], "*": ["18842-5"]}})
+        assert policy.required_for("AMB") == ["11506-3"]
+        assert policy.required_for("IMP") == ["18842-5"]
+        assert policy.required_for(None) == ["18842-5"]
 
-    def test_by_default_nothing_is_required(self) -> None:
-        assert required_documents(TenantPolicy(), "AMB") == []
+    def test_by_default_at_least_one_document_is_required(self) -> None:
+        assert TenantPolicy().required_for("AMB") == [ANY_DOCUMENT]
+        assert parse_policy({"require_any_document": False}).required_for("AMB") == []
 
 
 class TestAccess:

@@ -1,0 +1,42 @@
+"""tenant policy versions
+
+Revision ID: a13b0c0d0001
+Revises: f5e0a0c9e005
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "a13b0c0d0001"
+down_revision: str | None = "f5e0a0c9e005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "tenant_policy_versions",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("policy", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("changed", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("actor", sa.String(length=128), nullable=False),
+        sa.Column("role", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_tenant_policy_versions_tenant_id_tenants")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tenant_policy_versions")),
+        sa.UniqueConstraint("tenant_id", "version", name=op.f("uq_tenant_policy_versions_tenant_id_version")),
+    )
+    op.create_index(op.f("ix_tenant_policy_versions_tenant_id"), "tenant_policy_versions", ["tenant_id"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_tenant_policy_versions_tenant_id"), table_name="tenant_policy_versions")
+    op.drop_table("tenant_policy_versions")
