@@ -43,6 +43,7 @@ Permission = Literal[
     "remittances.post",
     "denials.work",
     "appeals.manage",
+    "inbound.read",
 ]
 
 _OPERATIONS: frozenset[Permission] = frozenset(
@@ -67,6 +68,7 @@ _OPERATIONS: frozenset[Permission] = frozenset(
         "remittances.post",
         "denials.work",
         "appeals.manage",
+        "inbound.read",
     }
 )
 
@@ -108,7 +110,7 @@ PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         {"encounters.read", "evidence.read", "audit.verify", "audits.manage", "audits.review", "audits.read", "claims.read"}
     ),
     "physician": frozenset({"queries.read", "queries.answer"}),
-    "integrator": frozenset({"webhook_sources.manage", "remittances.post"}),
+    "integrator": frozenset({"webhook_sources.manage", "remittances.post", "inbound.read"}),
 }
 
 
