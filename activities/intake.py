@@ -2,6 +2,8 @@
 
 import json
 import uuid
+from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -50,25 +52,45 @@ def workflow_policy(policy: TenantPolicy) -> Policy:
     )
 
 
+# Parsed bundles by message id (stored bodies never change): the encounters of one large bundle
+# are taken in by many activities, and re-reading and re-parsing the whole body for each one
+# made intake quadratic in the bundle's size.
+PARSED_BUNDLES_KEPT = 4
+
+
 class IntakeActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._parsed: OrderedDict[str, list[EncounterIntake]] = OrderedDict()
+
+    async def _bundle(self, session: AsyncSession, message_id: str, index: int) -> EncounterIntake:
+        intakes = self._parsed.get(message_id)
+        if intakes is None:
+            body = await session.scalar(select(InboundMessage.body).where(InboundMessage.id == uuid.UUID(message_id)))
+            if body is None:
+                raise ApplicationError(f"message {message_id} not found", non_retryable=True)
+            try:
+                intakes = parse_bundle(json.loads(body))
+            except (FhirValidationError, ValueError) as exc:
+                raise ApplicationError(f"stored message no longer parses: {exc}", non_retryable=True) from exc
+            self._parsed[message_id] = intakes
+            while len(self._parsed) > PARSED_BUNDLES_KEPT:
+                self._parsed.popitem(last=False)
+        self._parsed.move_to_end(message_id)
+        if not 0 <= index < len(intakes):
+            raise ApplicationError(f"message {message_id} has no encounter {index}", non_retryable=True)
+        return intakes[index]
 
     @activity.defn(name="encounters.intake")
     async def intake(self, inp: IntakeInput) -> IntakeFacts:
         async with self._sessions.begin() as session:
-            message = await session.get(InboundMessage, uuid.UUID(inp.message_id))
-            if message is None:
-                raise ApplicationError(f"message {inp.message_id} not found", non_retryable=True)
-            try:
-                found = parse_bundle(json.loads(message.body))[inp.bundle_index]
-            except (FhirValidationError, IndexError, ValueError) as exc:
-                raise ApplicationError(f"stored message no longer parses: {exc}", non_retryable=True) from exc
+            found = await self._bundle(session, inp.message_id, inp.bundle_index)
+            message_id = uuid.UUID(inp.message_id)
             tenant = await session.get_one(Tenant, inp.tenant_id)
             policy = parse_policy(tenant.settings)
             patient_id = await _upsert_patient(session, inp.tenant_id, found)
             encounter = await _ensure_encounter(session, inp, found, patient_id)
-            new_docs = await _add_documents(session, inp.tenant_id, encounter.id, message.id, found)
+            new_docs = await _add_documents(session, inp.tenant_id, encounter.id, message_id, found)
             doc_types = (
                 await session.scalars(
                     select(Document.type_code).where(Document.encounter_id == encounter.id).distinct()

@@ -18,9 +18,11 @@ client on the same laptop would. Everything is stopped and deleted at the end, a
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -52,10 +54,13 @@ from clearchart.temporal import connect
 from clearchart.worker import build_worker
 from integrations.sandbox.bundles import synthetic_bundle
 from integrations.sandbox.ehr import push_bundle
+from models.access import Principal
+from models.repositories.encounters import QueueRepository
 
 TENANT = "bench"
 QUEUE = "q1"
 BARE_TASK_QUEUE = "bench-bare"
+CODED_STATES = ("scrubbing", "submitted")
 
 
 @workflow.defn(name="BenchNoop", sandboxed=False)
@@ -74,6 +79,9 @@ class Result:
     count: int
     seconds: float
     latencies: list[float] = field(default_factory=list)
+    concurrency: int = 0
+    # The bare-Temporal rate measured in the same run at the same concurrency, for the ratio.
+    bare_rate: float | None = None
 
     @property
     def rate(self) -> float:
@@ -129,10 +137,11 @@ async def run_load(
                 group.create_task(lane())
     finally:
         progress.close()
-    return Result(label, unit, total, time.perf_counter() - started, latencies)
+    return Result(label, unit, total, time.perf_counter() - started, latencies, concurrency)
 
 
 async def bench_bare_temporal(client: Client, total: int, concurrency: int) -> Result:
+    """The ceiling every ClearChart figure is compared with, measured at the same concurrency."""
     run_id = uuid.uuid4().hex[:8]
 
     async def one(i: int) -> None:
@@ -215,52 +224,61 @@ def coding_body(document_id: str) -> dict[str, Any]:
     }
 
 
-async def bench_clearchart(
-    http: httpx.AsyncClient, api: str, tenant: BenchTenant, total: int, concurrency: int
-) -> list[Result]:
-    run_id = uuid.uuid4().hex[:8]
+class Lanes:
+    """The bench tenant's coders: lane k claims and codes as coder k, one chart at a time."""
 
-    async def intake(i: int) -> None:
+    def __init__(self, http: httpx.AsyncClient, api: str, tenant: BenchTenant) -> None:
+        self.http, self.api, self.tenant = http, api, tenant
+        self.run_id = uuid.uuid4().hex[:8]
+        self.claimed: dict[int, tuple[str, str, str]] = {}
+
+    async def intake(self, i: int) -> None:
         bundle = synthetic_bundle(
-            encounter_id=f"bench-{run_id}-{i}", patient_id=f"bench-pt-{run_id}-{i}"
+            encounter_id=f"bench-{self.run_id}-{i}", patient_id=f"bench-pt-{self.run_id}-{i}"
         )
-        response = await push_bundle(http, tenant.webhook_url, tenant.secret, bundle)
+        response = await push_bundle(self.http, self.tenant.webhook_url, self.tenant.secret, bundle)
         if response.status_code != 202 or response.json()["encounters"][0]["status"] != "ready":
             raise RuntimeError(f"webhook {i}: {response.status_code} {response.text}")
 
-    # Lane k claims and codes as coder k: a coder works one chart at a time.
-    claimed: dict[int, tuple[str, str, str]] = {}
-
-    async def claim(i: int) -> None:
-        token = tenant.coders[i % len(tenant.coders)]
-        response = await http.post(
-            f"{api}/v1/queues/{QUEUE}/claim", headers={"Authorization": f"Bearer {token}"}
+    async def claim(self, i: int) -> None:
+        token = self.tenant.coders[i % len(self.tenant.coders)]
+        response = await self.http.post(
+            f"{self.api}/v1/queues/{QUEUE}/claim", headers={"Authorization": f"Bearer {token}"}
         )
         if response.status_code != 200:
             raise RuntimeError(f"claim {i}: {response.status_code} {response.text}")
         chart = response.json()
-        claimed[i] = (token, chart["id"], chart["documents"][0]["id"])
+        self.claimed[i] = (token, chart["id"], chart["documents"][0]["id"])
 
-    async def code(i: int) -> None:
-        token, encounter_id, document_id = claimed[i]
-        response = await http.post(
-            f"{api}/v1/encounters/{encounter_id}/coding",
+    async def code(self, i: int) -> None:
+        token, encounter_id, document_id = self.claimed.pop(i)
+        response = await self.http.post(
+            f"{self.api}/v1/encounters/{encounter_id}/coding",
             headers={"Authorization": f"Bearer {token}"},
             json=coding_body(document_id),
         )
-        if response.status_code != 200 or response.json()["status"] != "coded":
+        answer = response.json() if response.status_code == 200 else {}
+        # A clean chart answers `scrubbing` (billing follows in the background) with its scrub.
+        if answer.get("status") not in CODED_STATES or not answer.get("scrub"):
             raise RuntimeError(f"coding {i}: {response.status_code} {response.text}")
+        if any(e["severity"] == "hard" for e in answer["scrub"]["edits"]):
+            raise RuntimeError(f"coding {i}: unexpected hard edits {answer['scrub']}")
 
-    # Warm-up, not measured: the first coding submission loads the ICD-10-CM tables.
-    await intake(-1)
-    await claim(-1)
-    await code(-1)
-    claimed.clear()
-    return [
-        await run_load("ClearChart signed webhooks", "webhooks", total, concurrency, intake),
-        await run_load("ClearChart claims", "claims", total, concurrency, claim),
-        await run_load("ClearChart coding submissions", "submissions", total, concurrency, code),
-    ]
+    async def warm_up(self) -> None:
+        """Not measured: the first coding submission loads the ICD-10-CM tables."""
+        self.run_id = uuid.uuid4().hex[:8]
+        await self.intake(-1)
+        await self.claim(-1)
+        await self.code(-1)
+
+    async def run(self, total: int, concurrency: int, suffix: str = "") -> list[Result]:
+        self.run_id = uuid.uuid4().hex[:8]
+        # Claims and submissions reuse the indexes of the webhooks of this round.
+        return [
+            await run_load(f"ClearChart signed webhooks{suffix}", "webhooks", total, concurrency, self.intake),
+            await run_load(f"ClearChart claims{suffix}", "claims", total, concurrency, self.claim),
+            await run_load(f"ClearChart coding submissions{suffix}", "submissions", total, concurrency, self.code),
+        ]
 
 
 @asynccontextmanager
@@ -315,6 +333,105 @@ async def serving_api(settings: Settings, sessions: Any, client: Client) -> Asyn
         await serving
 
 
+SEED_OPEN_CHARTS = """
+INSERT INTO encounters (id, tenant_id, external_id, workflow_id, status, queue_id, priority,
+                        worked_by, holds, received_at, overdue, version, updated_at)
+SELECT gen_random_uuid(), %(tenant)s, 'seed-' || g, 'encounter/seed-' || %(run)s || '-' || g,
+       'ready', %(queue)s, 0, '{}', '[]',
+       now() + interval '1 day' + g * interval '1 second', false, 0, now()
+FROM generate_series(1, %(count)s) AS g
+"""
+
+
+async def seed_open_charts(libpq_url: str, count: int) -> None:
+    """Ready charts with no workflow behind them, queued after every real one (received later)."""
+    async with await psycopg.AsyncConnection.connect(libpq_url, autocommit=True) as conn:
+        await conn.execute(
+            SEED_OPEN_CHARTS,
+            {"tenant": TENANT, "queue": QUEUE, "count": count, "run": uuid.uuid4().hex[:8]},
+        )
+        await conn.execute("ANALYZE encounters")
+
+
+async def bench_claim_sql(sessions: Any, total: int, concurrency: int, open_charts: int) -> Result:
+    """The SQL half of claim-next: pick and lease the best chart (SKIP LOCKED), then roll back."""
+    principal = Principal(tenant_id=TENANT, role="coder", user_id="bench-sql", vendor_id="v1")
+
+    async def one(i: int) -> None:  # noqa: ARG001
+        async with sessions() as session:
+            leased = await QueueRepository(session, principal).lease_next(QUEUE, uuid.uuid4())
+            await session.rollback()
+        if leased is None:
+            raise RuntimeError("claim SQL found no chart among the seeded ones")
+
+    label = f"claim SQL at {open_charts:,} open charts"
+    return await run_load(label, "leases", total, concurrency, one)
+
+
+def libpq(settings: Settings) -> str:
+    return make_url(settings.sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@asynccontextmanager
+async def processes(*argvs: list[str], env: dict[str, str] | None = None) -> AsyncIterator[None]:
+    """Child processes of this bench, interrupted (then killed) on the way out."""
+    procs = [
+        await asyncio.create_subprocess_exec(*argv, env=env, stdout=asyncio.subprocess.DEVNULL)
+        for argv in argvs
+    ]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGINT)  # workers finish in-flight tasks, then exit
+        for proc in procs:
+            try:
+                await asyncio.wait_for(proc.wait(), 60)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+@asynccontextmanager
+async def clearinghouse_process() -> AsyncIterator[str]:
+    """The sandbox clearinghouse in a process of its own: a third party, not part of the system
+    measured (its pyx12 validation of every 837P would otherwise take the API's CPU)."""
+    port = free_port()
+    argv = [
+        sys.executable, "-m", "uvicorn", "integrations.sandbox.clearinghouse:create_app",
+        "--factory", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+    ]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    async with processes(argv), httpx.AsyncClient() as probe:
+        async with asyncio.timeout(60):
+            while True:
+                try:
+                    await probe.get(f"{url}/v1/responses", headers={"x-api-key": "sandbox-key"})
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+        yield url
+
+
+@asynccontextmanager
+async def worker_processes(settings: Settings, count: int, role: str = "all") -> AsyncIterator[None]:
+    """`count` separate `clearchart worker` processes on this stack's PostgreSQL and Temporal."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "TEMPORAL_ADDRESS": settings.temporal_address,
+        "CLEARCHART_TASK_QUEUE": settings.task_queue,
+        "CLEARCHART_CLEARINGHOUSE_URL": settings.clearinghouse,
+        "CLEARCHART_DATA_DIR": str(settings.data_dir),
+        "CLEARCHART_LOG_LEVEL": "WARNING",
+        "CLEARCHART_ENV": "local",
+    }
+    argv = [sys.executable, "-m", "clearchart.cli", "worker", "--role", role]
+    async with processes(*[argv] * count, env=env):
+        yield
+
+
 async def run(args: argparse.Namespace) -> list[Result]:
     workdir = Path(tempfile.mkdtemp(prefix="clearchart-bench-"))
     try:
@@ -329,64 +446,124 @@ async def run(args: argparse.Namespace) -> list[Result]:
                 CLEARCHART_TASK_QUEUE="bench-encounters",
             )
             sys.stderr.write(f"starting the stack under {workdir} ...\n")
-            async with running_stack(settings) as stack:
-                settings = stack.settings
+            async with running_stack(settings) as stack, clearinghouse_process() as clearinghouse:
+                settings = stack.settings.model_copy(update={"clearinghouse_url": clearinghouse})
                 client = await connect(settings)
-                engine = make_engine(settings.sqlalchemy_url, pool_size=args.concurrency)
+                lanes_needed = max(max(args.concurrency), max(args.workers or [1]) * 4)
+                engine = make_engine(settings.sqlalchemy_url, pool_size=lanes_needed)
                 sessions = make_sessions(engine)
                 try:
-                    results = [
-                        await bench_bare_temporal(
-                            client,
-                            args.bare_workflows or max(args.encounters, 500),
-                            args.concurrency,
-                        ),
-                        await bench_raw_postgres(
-                            make_url(settings.sqlalchemy_url)
-                            .set(drivername="postgresql")
-                            .render_as_string(hide_password=False),
-                            args.pg_transactions,
-                            args.concurrency,
-                        ),
-                    ]
-                    async with (
-                        httpx.AsyncClient(timeout=30) as worker_http,
-                        build_worker(client, sessions, settings, worker_http),
-                        serving_api(settings, sessions, client) as api,
-                        httpx.AsyncClient(
-                            timeout=120, limits=httpx.Limits(max_connections=args.concurrency)
-                        ) as http,
-                    ):
-                        tenant = await make_tenant(settings, sessions, api, args.concurrency)
-                        results += await bench_clearchart(
-                            http, api, tenant, args.encounters, args.concurrency
-                        )
+                    return await measure(args, settings, client, sessions, lanes_needed)
                 finally:
                     await engine.dispose()
-            return results
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+async def measure(
+    args: argparse.Namespace, settings: Settings, client: Client, sessions: Any, lanes: int
+) -> list[Result]:
+    bare_total = args.bare_workflows or max(args.encounters, 500)
+    results = [await bench_raw_postgres(libpq(settings), args.pg_transactions, max(args.concurrency))]
+    async with (
+        httpx.AsyncClient(timeout=30) as worker_http,
+        httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=lanes)) as http,
+        serving_api(settings, sessions, client) as api,
+    ):
+        tenant = await make_tenant(settings, sessions, api, lanes)
+        lanes_of = Lanes(http, api, tenant)
+        # As deployed: this process serves the API and the interactive worker; claim building
+        # and submission run in a billing worker process of their own.
+        async with (
+            build_worker(client, sessions, settings, worker_http, "interactive"),
+            worker_processes(settings, 1, "billing"),
+        ):
+            await lanes_of.warm_up()
+            for concurrency in args.concurrency:
+                bare = await bench_bare_temporal(client, bare_total, concurrency)
+                results.append(bare)
+                for r in await lanes_of.run(args.encounters, concurrency):
+                    r.bare_rate = bare.rate
+                    results.append(r)
+            if args.open_charts:
+                concurrency = max(args.concurrency)
+                sys.stderr.write(f"  seeding {args.open_charts:,} open charts with SQL ...\n")
+                await seed_open_charts(libpq(settings), args.open_charts)
+                results.append(await bench_claim_sql(sessions, args.encounters, concurrency, args.open_charts))
+                bare = await bench_bare_temporal(client, bare_total, concurrency)
+                for r in await lanes_of.run(args.encounters, concurrency, f" ({args.open_charts:,} open)"):
+                    if r.unit == "claims":
+                        r.bare_rate = bare.rate
+                        results.append(r)
+            for extra in EXTRA_SCENARIOS:
+                results += await extra(args, settings, client, sessions, http, api, tenant)
+        for count in args.workers:
+            # Scale-out: only separate worker processes poll the task queues now.
+            concurrency = max(args.concurrency)
+            async with worker_processes(settings, count, "interactive"), worker_processes(settings, 1, "billing"):
+                bare = await bench_bare_temporal(client, bare_total, concurrency)
+                for r in await lanes_of.run(args.encounters, concurrency, f" ({count} worker proc.)"):
+                    r.bare_rate = bare.rate
+                    results.append(r)
+    return results
+
+
+Scenario = Callable[
+    [argparse.Namespace, Settings, Client, Any, httpx.AsyncClient, str, BenchTenant],
+    Awaitable[list[Result]],
+]
+EXTRA_SCENARIOS: list[Scenario] = []
+
+
 def report(results: list[Result], args: argparse.Namespace, database: str) -> str:
-    bare = results[0].rate
     lines = [
         "",
-        f"ClearChart intake benchmark: {args.encounters} encounters, concurrency {args.concurrency}, "
-        f"{os.cpu_count()} CPU(s), PostgreSQL: {database}, Temporal: dev server (SQLite, WAL)",
+        f"ClearChart intake benchmark: {args.encounters} encounters, concurrency "
+        f"{','.join(map(str, args.concurrency))}, {os.cpu_count()} CPU(s), load average "
+        f"{os.getloadavg()[0]:.1f} at the end, PostgreSQL: {database}, Temporal: dev server (SQLite, WAL)",
         "",
-        f"{'measure':<32} {'count':>6} {'seconds':>8} {'per second':>11} {'p50 ms':>8} {'p95 ms':>8} {'% of bare Temporal':>19}",
-        "-" * 98,
+        f"{'measure':<52} {'conc.':>5} {'count':>6} {'seconds':>8} {'per second':>11} {'p50 ms':>8} "
+        f"{'p95 ms':>8} {'p99 ms':>8} {'% of bare':>10}",
+        "-" * 124,
     ]
     for r in results:
-        p50, p95 = r.percentile(50), r.percentile(95)
-        pct = "" if r is results[0] or r.unit == "transactions" else f"{100 * r.rate / bare:.0f}%"
+        p50, p95, p99 = r.percentile(50), r.percentile(95), r.percentile(99)
+        pct = "" if r.bare_rate is None else f"{100 * r.rate / r.bare_rate:.0f}%"
+
+        def ms(v: float | None) -> str:
+            return "" if v is None else f"{v:.0f}"
+
         lines.append(
-            f"{r.name:<32} {r.count:>6} {r.seconds:>8.2f} {r.rate:>11.1f} "
-            f"{'' if p50 is None else f'{p50:.0f}':>8} {'' if p95 is None else f'{p95:.0f}':>8} {pct:>19}"
+            f"{r.name:<52} {r.concurrency:>5} {r.count:>6} {r.seconds:>8.2f} {r.rate:>11.1f} "
+            f"{ms(p50):>8} {ms(p95):>8} {ms(p99):>8} {pct:>10}"
         )
     lines.append("")
     return "\n".join(lines)
+
+
+def as_json(results: list[Result]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": r.name,
+            "unit": r.unit,
+            "concurrency": r.concurrency,
+            "count": r.count,
+            "seconds": round(r.seconds, 3),
+            "rate": round(r.rate, 2),
+            "p50_ms": r.percentile(50),
+            "p95_ms": r.percentile(95),
+            "p99_ms": r.percentile(99),
+            "bare_rate": r.bare_rate,
+        }
+        for r in results
+    ]
+
+
+def counts(text: str) -> list[int]:
+    values = [int(v) for v in text.split(",") if v.strip()]
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("give positive integers, comma-separated")
+    return values
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -394,23 +571,27 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m bench.intake", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
-        "--encounters", type=int, default=200, help="webhooks, claims and submissions (default 200)"
+        "--encounters", type=int, default=200, help="webhooks, claims and submissions per round (default 200)"
     )
     parser.add_argument(
-        "--concurrency", type=int, default=16, help="requests in flight (default 16)"
+        "--concurrency", type=counts, default=[16], help="requests in flight; a list (1,4,16) sweeps (default 16)"
     )
     parser.add_argument(
-        "--bare-workflows",
-        type=int,
-        default=0,
-        help="bare workflows (default: --encounters, at least 500)",
+        "--bare-workflows", type=int, default=0, help="bare workflows per round (default: --encounters, at least 500)"
     )
     parser.add_argument(
         "--pg-transactions", type=int, default=4000, help="raw insert transactions (default 4000)"
     )
+    parser.add_argument(
+        "--open-charts", type=int, default=0, help="seed this many ready charts with SQL, then time claim-next (default: skip)"
+    )
+    parser.add_argument(
+        "--workers", type=counts, default=[], help="also run a round on N separate worker processes, e.g. 1,2,4"
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file (for bench/plot.py)")
     args = parser.parse_args(argv)
-    if args.encounters < 1 or args.concurrency < 1:
-        parser.error("--encounters and --concurrency must be positive")
+    if args.encounters < 1:
+        parser.error("--encounters must be positive")
     configure_logging(json_logs=False, level="WARNING")
     logging.getLogger("temporalio").setLevel(logging.ERROR)
     database = "DATABASE_URL (fresh database)" if os.environ.get("DATABASE_URL") else "embedded"
@@ -420,6 +601,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write("\ninterrupted; the stack was stopped and its directory removed\n")
         raise SystemExit(130) from None
     print(report(results, args, database))
+    if args.json:
+        args.json.write_text(json.dumps({"args": sys.argv[1:], "results": as_json(results)}, indent=1))
 
 
 if __name__ == "__main__":

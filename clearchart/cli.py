@@ -63,7 +63,7 @@ def cmd_api(_: argparse.Namespace, settings: Settings) -> None:
     uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None)
 
 
-def cmd_worker(_: argparse.Namespace, settings: Settings) -> None:
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
     from clearchart.temporal import connect
     from clearchart.worker import build_worker
 
@@ -73,7 +73,7 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> None:
         engine = make_engine(settings.sqlalchemy_url)
         try:
             async with httpx.AsyncClient(timeout=30) as http:
-                await build_worker(await connect(settings), make_sessions(engine), settings, http).run()
+                await build_worker(await connect(settings), make_sessions(engine), settings, http, args.role).run()
         finally:
             await engine.dispose()
 
@@ -167,7 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=cmd_up)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("api", help="run the API only").set_defaults(func=cmd_api)
-    sub.add_parser("worker", help="run a Temporal worker only").set_defaults(func=cmd_worker)
+    worker = sub.add_parser("worker", help="run Temporal workers only (start several to scale out)")
+    worker.add_argument(
+        "--role",
+        choices=["all", "interactive", "billing"],
+        default="all",
+        help="interactive: encounter workflows and their short activities; billing: claim building and submission",
+    )
+    worker.set_defaults(func=cmd_worker)
 
     def group(name: str, help_text: str) -> "argparse._SubParsersAction[argparse.ArgumentParser]":
         return sub.add_parser(name, help=help_text).add_subparsers(dest="action", required=True)

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     temporal_address: str = Field(default="", alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
     task_queue: str = Field(default="clearchart-encounters", alias="CLEARCHART_TASK_QUEUE")
+    # Empty means "<task_queue>-billing": claim building and submission, apart from coders' updates.
+    billing_task_queue_name: str = Field(default="", alias="CLEARCHART_BILLING_TASK_QUEUE")
     api_host: str = Field(default="127.0.0.1", alias="CLEARCHART_API_HOST")
     api_port: int = Field(default=8000, alias="CLEARCHART_API_PORT")
     temporal_port: int = Field(default=7233, alias="CLEARCHART_TEMPORAL_PORT")
@@ -28,6 +30,9 @@ class Settings(BaseSettings):
     secret_key: str = Field(default=PLACEHOLDER_SECRET, alias="CLEARCHART_SECRET_KEY")
     json_logs: bool = Field(default=False, alias="CLEARCHART_JSON_LOGS")
     log_level: str = Field(default="INFO", alias="CLEARCHART_LOG_LEVEL")
+    # Bundles with more encounters are answered 202 once stored and taken in by a background workflow.
+    inline_bundle_limit: int = Field(default=25, ge=1, alias="CLEARCHART_INLINE_BUNDLE_LIMIT")
+    inbound_chunk_size: int = Field(default=50, ge=1, alias="CLEARCHART_INBOUND_CHUNK_SIZE")
     webhook_tolerance_seconds: int = Field(default=300, alias="CLEARCHART_WEBHOOK_TOLERANCE_SECONDS")
     # Empty means the sandbox clearinghouse this app serves under /sandbox/clearinghouse.
     clearinghouse_url: str = Field(default="", alias="CLEARCHART_CLEARINGHOUSE_URL")
@@ -52,6 +57,10 @@ class Settings(BaseSettings):
                 "the sandbox clearinghouse only serves local runs"
             )
         return self
+
+    @property
+    def billing_task_queue(self) -> str:
+        return self.billing_task_queue_name or f"{self.task_queue}-billing"
 
     @property
     def clearinghouse(self) -> str:

@@ -1,4 +1,15 @@
-"""Composition root for Temporal: the same dependencies the API builds, handed to a Worker."""
+"""Composition root for Temporal: the same dependencies the API builds, handed to the workers.
+
+Two workers share one process by default: the interactive one runs the encounter workflows and
+their short database activities (intake, projection, scrub, notices); the billing one runs claim
+building and submission on its own task queue, so a burst of billing never takes a slot a coder's
+submit needs. `clearchart worker --role` runs either one alone.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Literal
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -6,6 +17,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.claims import ClaimActivities
+from activities.inbound import InboundActivities
 from activities.intake import IntakeActivities
 from activities.notifications import NotificationActivities
 from activities.post_close import PostCloseActivities
@@ -16,30 +28,78 @@ from clearchart.log_context import LogContextInterceptor
 from clearchart.settings import Settings
 from workflows.encounter import EncounterWorkflow
 from workflows.post_close import PayerDocumentWorkflow
+from workflows.inbound import InboundBundleWorkflow
+
+WorkerRole = Literal["all", "interactive", "billing"]
+
+
+class Workers:
+    """Several Temporal workers started and stopped as one (`async with` or `run()`)."""
+
+    def __init__(self, workers: Sequence[Worker]) -> None:
+        self.workers = list(workers)
+
+    async def __aenter__(self) -> "Workers":
+        for worker in self.workers:
+            await worker.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await asyncio.gather(*(w.__aexit__(exc_type, exc, tb) for w in reversed(self.workers)))
+
+    async def run(self) -> None:
+        await asyncio.gather(*(w.run() for w in self.workers))
 
 
 def build_worker(
-    client: Client, sessions: async_sessionmaker[AsyncSession], settings: Settings, http: httpx.AsyncClient
-) -> Worker:
-    """`http` is owned by the caller (closed after the worker stops)."""
+    client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    http: httpx.AsyncClient,
+    role: WorkerRole = "all",
+) -> Workers:
+    """`http` is owned by the caller (closed after the workers stop)."""
     intake = IntakeActivities(sessions)
     projection = ProjectionActivities(sessions, chain_keyring(settings))
     notifications = NotificationActivities(sessions)
     claims = ClaimActivities(sessions, http, settings.clearinghouse, settings.clearinghouse_api_key)
-    return Worker(
-        client,
-        task_queue=settings.task_queue,
-        workflows=[EncounterWorkflow, PayerDocumentWorkflow],
-        activities=[
-            intake.intake,
-            intake.add_addendum,
-            projection.project,
-            notifications.send,
-            claims.scrub,
-            claims.create,
-            claims.submit,
-            PostCloseActivities(sessions).record_after_close,
-        ],
-        max_concurrent_activities=20,
-        interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
-    )
+    inbound = InboundActivities(sessions, client, settings)
+    post_close = PostCloseActivities(sessions)
+    workers: list[Worker] = []
+    if role in ("all", "interactive"):
+        workers.append(
+            Worker(
+                client,
+                task_queue=settings.task_queue,
+                workflows=[EncounterWorkflow, InboundBundleWorkflow, PayerDocumentWorkflow],
+                activities=[
+                    inbound.process_chunk,
+                    intake.intake,
+                    intake.add_addendum,
+                    projection.project,
+                    notifications.send,
+                    claims.scrub,
+                    # Workflows started before the billing queue existed still bill here.
+                    claims.create,
+                    claims.submit,
+                    post_close.record_after_close,
+                ],
+                max_concurrent_activities=20,
+                max_concurrent_local_activities=50,
+                max_concurrent_workflow_tasks=50,
+                interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
+            )
+        )
+    if role in ("all", "billing"):
+        workers.append(
+            Worker(
+                client,
+                task_queue=settings.billing_task_queue,
+                activities=[claims.create, claims.submit],
+                max_concurrent_activities=10,
+                interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
+            )
+        )
+    return Workers(workers)

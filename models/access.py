@@ -45,6 +45,7 @@ Permission = Literal[
     "denials.work",
     "appeals.manage",
     "tenant.manage",
+    "inbound.read",
 ]
 
 _OPERATIONS: frozenset[Permission] = frozenset(
@@ -69,6 +70,7 @@ _OPERATIONS: frozenset[Permission] = frozenset(
         "remittances.post",
         "denials.work",
         "appeals.manage",
+        "inbound.read",
     }
 )
 
@@ -111,7 +113,7 @@ PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         {"encounters.read", "evidence.read", "audit.verify", "audits.manage", "audits.review", "audits.read", "claims.read"}
     ),
     "physician": frozenset({"queries.read", "queries.answer"}),
-    "integrator": frozenset({"webhook_sources.manage", "remittances.post", "metrics.scrape"}),
+    "integrator": frozenset({"webhook_sources.manage", "remittances.post", "metrics.scrape", "inbound.read"}),
 }
 
 

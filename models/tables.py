@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
@@ -124,6 +125,15 @@ class Encounter(Base):
         UniqueConstraint("tenant_id", "external_id"),
         Index(
             "ix_encounters_claimable", "tenant_id", "queue_id", "status", "priority", "received_at"
+        ),
+        Index(
+            "ix_encounters_next_ready",
+            "tenant_id",
+            "queue_id",
+            text("priority DESC"),
+            "received_at",
+            "id",
+            postgresql_where=text("status = 'ready'"),
         ),
     )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -48,12 +48,8 @@ class ClaimStage(EncounterCore):
         assert s.coding is not None
         c.scrub_runs += 1
         await self._commit("start_scrub", SYSTEM, self._public(), "scrubbing")
-        result: ScrubOutcome = await workflow.execute_activity(
-            "claims.scrub",
-            ScrubRequest(self._tenant, self._id, c.scrub_runs, s.coding),
-            result_type=ScrubOutcome,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=PROJECTION_RETRY,
+        result: ScrubOutcome = await self._execute(
+            "claims.scrub", ScrubRequest(self._tenant, self._id, c.scrub_runs, s.coding), ScrubOutcome
         )
         c.scrub_id = result.scrub_id
         before = self._public()
@@ -133,6 +129,7 @@ class ClaimStage(EncounterCore):
         bill: BillResult = await workflow.execute_activity(
             "claims.create", BillRequest(self._tenant, self._id, c.scrub_id, s.coding), result_type=BillResult,
             start_to_close_timeout=ACTIVITY_TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=PROJECTION_RETRY,
+            task_queue=self._billing_queue,
         )
         if bill.held_for_qa:
             c.ready_to_bill, c.qa_held = False, True
@@ -141,6 +138,7 @@ class ClaimStage(EncounterCore):
         sent: SubmitResult = await workflow.execute_activity(
             "claims.submit", bill.claim_id, result_type=SubmitResult,
             start_to_close_timeout=ACTIVITY_TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=PROJECTION_RETRY,
+            task_queue=self._billing_queue,
         )
         before = self._public()
         c.ready_to_bill = False

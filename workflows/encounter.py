@@ -35,14 +35,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.claims import ClaimStage
-from workflows.core import (
-    ACTIVITY_TIMEOUT,
-    FRONT_OF_QUEUE,
-    HEARTBEAT_TIMEOUT,
-    INTAKE_RETRY,
-    MANAGERS,
-    refuse,
-)
+from workflows.core import FRONT_OF_QUEUE, INTAKE_RETRY, MANAGERS, refuse
 from workflows.queries import QueryStage
 
 __all__ = ["FRONT_OF_QUEUE", "EncounterWorkflow", "encounter_workflow_id"]
@@ -63,6 +56,7 @@ class EncounterWorkflow(ClaimStage, QueryStage):
         self._id = inp.encounter_id
         self._s = inp.snapshot or Snapshot()
         self._history_limit = inp.history_limit
+        self._billing_queue = inp.billing_task_queue
         self._lock = asyncio.Lock()
         self._wake = False
 
@@ -71,7 +65,7 @@ class EncounterWorkflow(ClaimStage, QueryStage):
         while self._s.status != "closed":
             if self._history_full() and not self._lock.locked():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(EncounterInput(self._tenant, self._id, self._s, self._history_limit))
+                workflow.continue_as_new(EncounterInput(self._tenant, self._id, self._s, self._history_limit, self._billing_queue))
             self._wake = False
             deadline = clock.next_deadline(self._s, workflow.now())
             timeout = None if deadline is None else max(deadline - workflow.now(), timedelta(0))
@@ -101,12 +95,10 @@ class EncounterWorkflow(ClaimStage, QueryStage):
         async with self._lock:
             if key in self._s.ingested:
                 return self._outcome()
-            facts: IntakeFacts = await workflow.execute_activity(
+            facts: IntakeFacts = await self._execute(
                 "encounters.intake",
                 IntakeInput(self._tenant, self._id, workflow.info().workflow_id, req.message_id, req.bundle_index),
-                result_type=IntakeFacts,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                IntakeFacts,
                 retry_policy=INTAKE_RETRY,
             )
             s = self._s

@@ -134,6 +134,9 @@ class EncounterInput:
     snapshot: Snapshot | None = None
     # Continue-as-new past this many history events keeps replay cheap for long-lived charts.
     history_limit: int = 2000
+    # Claim building and submission run on this task queue (its own worker), so a burst of
+    # billing never waits in line with a coder's submit; None keeps them on the workflow's queue.
+    billing_task_queue: str | None = None
 
 
 @dataclass(frozen=True)

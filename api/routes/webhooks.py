@@ -10,15 +10,13 @@ import hashlib
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import WorkflowIDConflictPolicy
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import RETRY_AFTER_SECONDS, Conflict, Unauthorized, Unprocessable
@@ -26,18 +24,12 @@ from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError, WebhookVerificationError
 from integrations.ehr.signing import verify
 from models.tables import InboundMessage, WebhookSource
-from workflows.encounter import EncounterWorkflow, encounter_workflow_id
-from workflows.types import EncounterInput, IngestRequest, Outcome
+from services.inbound import accept_in_background, encounter_id_for, ingest_encounter
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
-ENCOUNTER_NAMESPACE = uuid.UUID("6f1f9d8e-2f7c-4c55-9a51-0c6a4a1e7d10")
-
-
-def encounter_id_for(tenant_id: str, external_id: str) -> uuid.UUID:
-    """Opaque, stable id from tenant + the EHR's encounter id: no MRN, no PHI."""
-    return uuid.uuid5(ENCOUNTER_NAMESPACE, f"{tenant_id}/{external_id}")
+__all__ = ["encounter_id_for", "router"]
 
 
 async def signed_source(
@@ -68,7 +60,10 @@ async def signed_source(
     "/ehr",
     status_code=202,
     responses={
-        202: {"description": "accepted; one entry per Encounter in the bundle"},
+        202: {
+            "description": "accepted; one entry per Encounter in the bundle. Large bundles are taken in "
+            "the background (status `accepted`); follow `progress` (GET /v1/inbound/{inbound_id})"
+        },
         401: {"description": "bad or stale signature"},
         422: {"description": "not a valid FHIR R4 Bundle"},
     },
@@ -95,11 +90,14 @@ async def receive_ehr_bundle(
         raise Unprocessable(f"not a valid FHIR R4 Bundle: {exc}", problems=exc.problems) from exc
     if message is None:
         message = await _store(session, source, webhook_id, body, digest)
-    answers = [
-        await _ingest(temporal, settings.task_queue, source.tenant_id, message.id, i, intake.external_id)
-        for i, intake in enumerate(intakes)
-    ]
-    response = {"encounters": answers}
+    if len(intakes) > settings.inline_bundle_limit:
+        response = await accept_in_background(session, temporal, settings, message, intakes)
+    else:
+        answers = [
+            await ingest_encounter(temporal, settings, source.tenant_id, message.id, i, intake.external_id)
+            for i, intake in enumerate(intakes)
+        ]
+        response = {"inbound_id": str(message.id), "encounters": answers}
     message.response = response
     await session.commit()
     log.info("webhook.accepted", source_id=str(source.id), webhook_id=webhook_id, encounters=len(answers))
@@ -126,20 +124,3 @@ async def _store(session: SessionDep, source: WebhookSource, webhook_id: str, bo
             retry_after=RETRY_AFTER_SECONDS,
         ) from exc
     return message
-
-
-async def _ingest(
-    temporal: Client, task_queue: str, tenant_id: str, message_id: uuid.UUID, index: int, external_id: str
-) -> dict[str, Any]:
-    encounter_id = str(encounter_id_for(tenant_id, external_id))
-    start = WithStartWorkflowOperation(
-        EncounterWorkflow.run,
-        EncounterInput(tenant_id, encounter_id),
-        id=encounter_workflow_id(encounter_id),
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        task_queue=task_queue,
-    )
-    outcome: Outcome = await temporal.execute_update_with_start_workflow(
-        EncounterWorkflow.ingest, IngestRequest(str(message_id), index), start_workflow_operation=start
-    )
-    return {"id": encounter_id, "external_id": external_id, "status": outcome.status}

@@ -114,16 +114,12 @@ def coverage_for(index: BundleIndex, encounter: Located, patient: Located) -> Co
     (focal first) insurance of a Claim/ExplanationOfBenefit billed for this encounter, which is
     the only place Synthea exports coverage.
     """
-    for loc in index.of_type("Coverage"):
-        res = loc.resource
-        ref = nonblank((obj(res.get("beneficiary")) or {}).get("reference"))
-        target = index.resolve(ref, loc) if ref else None
-        if res.get("status") == "active" and target and target.resource is patient.resource:
-            return _coverage(index, loc)
+    active = _active_coverage_by_patient(index).get(id(patient.resource))
+    if active is not None:
+        return _coverage(index, active)
     display_only: CoverageIn | None = None
-    for loc in index.of_type("ExplanationOfBenefit") + index.of_type("Claim"):
-        if not _bills(index, loc, encounter):
-            continue
+    billed = id(encounter.resource)
+    for loc in _billing(index, "ExplanationOfBenefit").get(billed, []) + _billing(index, "Claim").get(billed, []):
         insurance = sorted(
             objs(loc.resource.get("insurance")), key=lambda i: i.get("focal") is not True
         )
@@ -141,21 +137,46 @@ def coverage_for(index: BundleIndex, encounter: Located, patient: Located) -> Co
 def charges_for(index: BundleIndex, encounter: Located) -> int | None:
     """Sum of Claim.total for the Claims billing this encounter, in cents (None when none says)."""
     totals: list[int] = []
-    for loc in index.of_type("Claim"):
+    for loc in _billing(index, "Claim").get(id(encounter.resource), []):
         value = (obj(loc.resource.get("total")) or {}).get("value")
-        if _bills(index, loc, encounter) and isinstance(value, int | float) and value >= 0:
+        if isinstance(value, int | float) and value >= 0:
             totals.append(int(Decimal(str(value)) * 100))
     return sum(totals) if totals else None
 
 
-def _bills(index: BundleIndex, claim: Located, encounter: Located) -> bool:
-    for item in objs(claim.resource.get("item")):
-        for ref_obj in objs(item.get("encounter")):
-            ref = nonblank(ref_obj.get("reference"))
-            found = index.resolve(ref, claim) if ref else None
-            if found is not None and found.resource is encounter.resource:
-                return True
-    return False
+def _active_coverage_by_patient(index: BundleIndex) -> dict[int, Located]:
+    """The first active Coverage per beneficiary (keyed by the patient resource's identity)."""
+    found: dict[int, Located] | None = index.memo.get("coverage_by_patient")
+    if found is None:
+        found = {}
+        for loc in index.of_type("Coverage"):
+            res = loc.resource
+            ref = nonblank((obj(res.get("beneficiary")) or {}).get("reference"))
+            target = index.resolve(ref, loc) if ref else None
+            if res.get("status") == "active" and target is not None:
+                found.setdefault(id(target.resource), loc)
+        index.memo["coverage_by_patient"] = found
+    return found
+
+
+def _billing(index: BundleIndex, resource_type: str) -> dict[int, list[Located]]:
+    """Claims (or EOBs) in bundle order, per encounter they bill (keyed by resource identity)."""
+    key = f"billing:{resource_type}"
+    found: dict[int, list[Located]] | None = index.memo.get(key)
+    if found is None:
+        found = {}
+        for claim in index.of_type(resource_type):
+            billed: dict[int, None] = {}
+            for item in objs(claim.resource.get("item")):
+                for ref_obj in objs(item.get("encounter")):
+                    ref = nonblank(ref_obj.get("reference"))
+                    target = index.resolve(ref, claim) if ref else None
+                    if target is not None:
+                        billed[id(target.resource)] = None
+            for target_id in billed:
+                found.setdefault(target_id, []).append(claim)
+        index.memo[key] = found
+    return found
 
 
 def _coverage(index: BundleIndex, loc: Located) -> CoverageIn:

@@ -97,7 +97,11 @@ class BundleIndex:
         self.located = located
         self._by_url = full_urls
         self._by_key: dict[str, Located] = {}
+        self._by_type: dict[str, list[Located]] = {}
+        # Derived lookups callers build once per bundle (a 1,000-encounter bundle stays linear).
+        self.memo: dict[str, Any] = {}
         for loc in located:
+            self._by_type.setdefault(loc.type, []).append(loc)
             if loc.id:
                 self._by_key.setdefault(f"{loc.type}/{loc.id}", loc)
         for url, loc in full_urls.items():
@@ -106,7 +110,7 @@ class BundleIndex:
                 self._by_key.setdefault(key, loc)
 
     def of_type(self, resource_type: str) -> list[Located]:
-        return [loc for loc in self.located if loc.type == resource_type]
+        return list(self._by_type.get(resource_type, ()))
 
     def resolve(self, reference: str, container: Located | None = None) -> Located | None:
         """Find the resource a reference points at, or None when it is not in the bundle."""

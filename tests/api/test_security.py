@@ -150,6 +150,7 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/appeals/{appeal_id}/packet", "claims.read"),
     Route("POST", "/v1/appeals/{appeal_id}/decision", "appeals.manage", {"decision": "upheld"}),
     Route("GET", "/v1/metrics/revenue", "metrics.read"),
+    Route("GET", "/v1/inbound/{inbound_id}", "inbound.read"),
     # Evidence and access log
     Route("GET", "/v1/access-log", "access_log.read"),
     # Tenant administration
