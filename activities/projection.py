@@ -15,6 +15,7 @@ from temporalio import activity
 from models.audit_chain import GENESIS, event_hash, hashed_fields
 from models.claim_tables import AppealRow, ClaimRow, DenialRow, ScrubRun
 from models.tables import AuditEvent, Encounter, HoldRow, QueryRow
+from services import outbound_events
 from workflows.types import ProjectInput, QueryEvent, Record
 
 log = structlog.get_logger(__name__)
@@ -33,7 +34,9 @@ class ProjectionActivities:
         async with self._sessions.begin() as session:
             row = await session.get_one(Encounter, encounter_id, with_for_update=True)
             if row.version >= inp.seq:
+                await self._dispatch(encounter_id)  # a retried attempt still hands on its events
                 return
+            holds_before = list(row.holds)
             prev_hash = GENESIS
             if inp.seq > 1:
                 prev_hash = (
@@ -53,7 +56,12 @@ class ProjectionActivities:
             row.version = inp.seq
             row.updated_at = func.now()
             session.add(_audit_event(inp, prev_hash))
+            await outbound_events.record_projection(session, inp, holds_before)
+        await self._dispatch(encounter_id)
         log.info("encounter.projected", encounter_id=inp.encounter_id, seq=inp.seq, action=inp.action)
+
+    async def _dispatch(self, encounter_id: uuid.UUID) -> None:
+        await outbound_events.dispatch_encounter(self._sessions, activity.client, activity.info().task_queue, encounter_id)
 
 
 def _audit_event(inp: ProjectInput, prev_hash: str) -> AuditEvent:

@@ -9,9 +9,11 @@ from activities.claims import ClaimActivities
 from activities.intake import IntakeActivities
 from activities.notifications import NotificationActivities
 from activities.projection import ProjectionActivities
+from activities.webhooks import WebhookActivities
 from clearchart.log_context import LogContextInterceptor
 from clearchart.settings import Settings
 from workflows.encounter import EncounterWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 
 def build_worker(
@@ -22,10 +24,11 @@ def build_worker(
     projection = ProjectionActivities(sessions)
     notifications = NotificationActivities(sessions)
     claims = ClaimActivities(sessions, http, settings.clearinghouse, settings.clearinghouse_api_key)
+    webhooks = WebhookActivities(sessions, http)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[EncounterWorkflow],
+        workflows=[EncounterWorkflow, WebhookDeliveryWorkflow],
         activities=[
             intake.intake,
             intake.add_addendum,
@@ -34,6 +37,7 @@ def build_worker(
             claims.scrub,
             claims.create,
             claims.submit,
+            webhooks.attempt,
         ],
         max_concurrent_activities=20,
         interceptors=[LogContextInterceptor()],

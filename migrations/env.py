@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from clearchart.settings import get_settings
-from models import access_log_tables, claim_tables, poller_tables, qa_tables, tables  # noqa: F401 - registers every table
+from models import access_log_tables, claim_tables, poller_tables, qa_tables, tables, webhook_tables  # noqa: F401 - registers every table
 from models.base import Base
 
 config = context.config
