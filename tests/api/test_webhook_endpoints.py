@@ -10,6 +10,8 @@ import httpx
 import pytest_asyncio
 import standardwebhooks
 
+from tests.api.claim_support import ack_277ca, post_x12, remittance_835, submitted_claim
+from tests.api.test_audits import coded_chart, findings_for, recode
 from tests.support import LiveStack, Tenant, eventually, make_tenant
 from tests.webhook_receiver import Receiver, receiver
 
@@ -144,3 +146,37 @@ class TestEvents:
 
 async def _after(box: Receiver, n: int) -> list[Any]:
     return box.received[n:]
+
+
+class TestBillingAndAuditEvents:
+    async def test_claim_milestones_denials_and_audit_findings_are_announced(self, loopback_tenant: Tenant, hooks: Receiver) -> None:
+        tenant = loopback_tenant
+        types = ["claim.submitted", "claim.accepted", "denial.opened", "appeal.decided", "audit.finding_issued"]
+        created = (await subscribe(tenant, hooks.url, types)).json()
+        enc, claim = await submitted_claim(tenant)
+        await post_x12(tenant, "/v1/acknowledgments", ack_277ca(claim["control_number"], accepted=True))
+        text = remittance_835(claim["control_number"], paid_cents=0, charge_cents=claim["total_charge_cents"], adjustments=[("CO", "11", claim["total_charge_cents"])])
+        denial = (await post_x12(tenant, "/v1/remittances", text)).json()["matched"][0]["denials"][0]
+        appeal = await tenant.post(f"/v1/denials/{denial['id']}/appeals", "ops", json={"level": "redetermination", "reason": "The diagnosis is documented."})
+        assert appeal.status_code == 201, appeal.text
+        decided = await tenant.post(f"/v1/appeals/{appeal.json()['id']}/decision", "ops", json={"decision": "overturned", "recovered_cents": 100})
+        assert decided.status_code == 200, decided.text
+
+        async def received() -> list[dict[str, Any]]:
+            return events(hooks, created["secret"])
+
+        got = await eventually(received, until=lambda es: len(es) >= 4)
+        assert [e["type"] for e in got] == ["claim.submitted", "claim.accepted", "denial.opened", "appeal.decided"]
+        assert {e["data"].get("claim_id") for e in got[:3]} == {claim["id"]}
+        assert got[2]["data"]["denial_id"] == denial["id"]
+        assert got[3]["data"] == {"encounter_id": enc, "appeal_id": appeal.json()["id"], "decision": "overturned"}
+
+        # An audit finding on another chart of the tenant.
+        chart = await coded_chart(tenant)
+        audit = (await tenant.post("/v1/audits", "auditor", json={"method": "census", "seed": 3})).json()
+        assert (await tenant.post(f"/v1/audits/{audit['id']}/charts/{chart}/review", "auditor", json=recode("E11.9", "I10"))).status_code == 201
+        finding = await findings_for(tenant, audit["id"], chart)
+        assert finding.status_code == 201, finding.text
+        got = await eventually(received, until=lambda es: len(es) >= 5)
+        assert got[4]["type"] == "audit.finding_issued"
+        assert got[4]["data"] == {"audit_id": audit["id"], "finding_id": finding.json()[0]["id"], "encounter_id": chart}
