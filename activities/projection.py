@@ -15,7 +15,7 @@ from temporalio import activity
 from models.audit_chain import GENESIS, event_hash, hashed_fields
 from models.claim_tables import AppealRow, ClaimRow, DenialRow, ScrubRun
 from models.tables import AuditEvent, Encounter, HoldRow, QueryRow
-from services import outbound_events
+from services import ehr_writeback, outbound_events
 from workflows.types import ProjectInput, QueryEvent, Record
 
 log = structlog.get_logger(__name__)
@@ -34,7 +34,7 @@ class ProjectionActivities:
         async with self._sessions.begin() as session:
             row = await session.get_one(Encounter, encounter_id, with_for_update=True)
             if row.version >= inp.seq:
-                await self._dispatch(encounter_id)  # a retried attempt still hands on its events
+                await self._dispatch(inp)  # a retried attempt still hands on its events
                 return
             holds_before = list(row.holds)
             prev_hash = GENESIS
@@ -57,11 +57,13 @@ class ProjectionActivities:
             row.updated_at = func.now()
             session.add(_audit_event(inp, prev_hash))
             await outbound_events.record_projection(session, inp, holds_before)
-        await self._dispatch(encounter_id)
+        await self._dispatch(inp)
         log.info("encounter.projected", encounter_id=inp.encounter_id, seq=inp.seq, action=inp.action)
 
-    async def _dispatch(self, encounter_id: uuid.UUID) -> None:
-        await outbound_events.dispatch_encounter(self._sessions, activity.client, activity.info().task_queue, encounter_id)
+    async def _dispatch(self, inp: ProjectInput) -> None:
+        queue = activity.info().task_queue
+        await outbound_events.dispatch_encounter(self._sessions, activity.client, queue, uuid.UUID(inp.encounter_id))
+        await ehr_writeback.start_for_projection(self._sessions, activity.client, queue, inp)
 
 
 def _audit_event(inp: ProjectInput, prev_hash: str) -> AuditEvent:

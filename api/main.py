@@ -21,6 +21,7 @@ from api.routes import (
     claims,
     denials,
     encounters,
+    fhir,
     health,
     holds,
     metrics,
@@ -78,7 +79,7 @@ def create_app(
     app.state.temporal = temporal
     app.state.claim_history = claim_history
     install_error_handlers(app)
-    for module in (webhooks, encounters, queues, holds, queries, templates, claims, x12_intake, denials, metrics, audit, audits, access_log, health, ui, webhook_endpoints):
+    for module in (webhooks, encounters, queues, holds, queries, templates, claims, x12_intake, denials, metrics, audit, audits, access_log, health, ui, webhook_endpoints, fhir):
         app.include_router(module.router)
     if settings.environment == "local" and not settings.clearinghouse_url:
         # No clearinghouse configured: serve the sandbox one, so claims still travel real HTTP.

@@ -6,12 +6,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.claims import ClaimActivities
+from activities.ehr_writeback import EhrWriteBackActivities
 from activities.intake import IntakeActivities
 from activities.notifications import NotificationActivities
 from activities.projection import ProjectionActivities
 from activities.webhooks import WebhookActivities
 from clearchart.log_context import LogContextInterceptor
 from clearchart.settings import Settings
+from workflows.ehr_writeback import EhrWriteBackWorkflow
 from workflows.encounter import EncounterWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
@@ -25,10 +27,11 @@ def build_worker(
     notifications = NotificationActivities(sessions)
     claims = ClaimActivities(sessions, http, settings.clearinghouse, settings.clearinghouse_api_key)
     webhooks = WebhookActivities(sessions, http)
+    writeback = EhrWriteBackActivities(sessions, http)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[EncounterWorkflow, WebhookDeliveryWorkflow],
+        workflows=[EncounterWorkflow, WebhookDeliveryWorkflow, EhrWriteBackWorkflow],
         activities=[
             intake.intake,
             intake.add_addendum,
@@ -38,6 +41,7 @@ def build_worker(
             claims.create,
             claims.submit,
             webhooks.attempt,
+            writeback.write_back_answer,
         ],
         max_concurrent_activities=20,
         interceptors=[LogContextInterceptor()],
