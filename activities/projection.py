@@ -11,11 +11,13 @@ from sqlalchemy import Date, DateTime, Uuid, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.client import Client
 
 from models.audit_chain import GENESIS, Keyring
 from models.claim_tables import AppealRow, ClaimRow, DenialRow, ScrubRun
 from models.repositories.audit_seal import seal_event
 from models.tables import AuditEvent, Encounter, HoldRow, QueryRow
+from services import ehr_writeback, outbound_events
 from workflows.types import ProjectInput, QueryEvent, Record
 
 log = structlog.get_logger(__name__)
@@ -25,9 +27,10 @@ _QUERY_DATETIMES = ("opened_at", "escalated_at", "expired_at", "answered_at", "w
 
 
 class ProjectionActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], keys: Keyring) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], keys: Keyring, client: Client) -> None:
         self._sessions = sessions
         self._keys = keys
+        self._client = client  # local activities have no activity.client()
 
     @activity.defn(name="encounters.project")
     async def project(self, inp: ProjectInput) -> None:
@@ -35,7 +38,9 @@ class ProjectionActivities:
         async with self._sessions.begin() as session:
             row = await session.get_one(Encounter, encounter_id, with_for_update=True)
             if row.version >= inp.seq:
+                await self._dispatch(inp)  # a retried attempt still hands on its events
                 return
+            holds_before = list(row.holds)
             prev_hash = GENESIS
             if inp.seq > 1:
                 prev_hash = (
@@ -58,7 +63,15 @@ class ProjectionActivities:
                 session, tenant_id=inp.tenant_id, encounter_id=encounter_id, common=_event_fields(inp), prev_hash=prev_hash,
                 keys=self._keys,
             )  # fmt: skip
+            await outbound_events.record_projection(session, inp, holds_before)
+        await self._dispatch(inp)
         log.info("encounter.projected", encounter_id=inp.encounter_id, seq=inp.seq, action=inp.action)
+
+    async def _dispatch(self, inp: ProjectInput) -> None:
+        queue = activity.info().task_queue
+        client = lambda: self._client  # noqa: E731
+        await outbound_events.dispatch_encounter(self._sessions, client, queue, uuid.UUID(inp.encounter_id))
+        await ehr_writeback.start_for_projection(self._sessions, client, queue, inp)
 
 
 def _event_fields(inp: ProjectInput) -> dict[str, Any]:

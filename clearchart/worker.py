@@ -17,18 +17,22 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.claims import ClaimActivities
+from activities.ehr_writeback import EhrWriteBackActivities
 from activities.inbound import InboundActivities
 from activities.intake import IntakeActivities
 from activities.notifications import NotificationActivities
 from activities.post_close import PostCloseActivities
 from activities.projection import ProjectionActivities
-from clearchart.keys import chain_keyring
+from activities.webhooks import WebhookActivities
 from clearchart.heartbeat import HeartbeatInterceptor
+from clearchart.keys import chain_keyring
 from clearchart.log_context import LogContextInterceptor
 from clearchart.settings import Settings
+from workflows.ehr_writeback import EhrWriteBackWorkflow
 from workflows.encounter import EncounterWorkflow
-from workflows.post_close import PayerDocumentWorkflow
 from workflows.inbound import InboundBundleWorkflow
+from workflows.post_close import PayerDocumentWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 WorkerRole = Literal["all", "interactive", "billing"]
 
@@ -62,18 +66,20 @@ def build_worker(
 ) -> Workers:
     """`http` is owned by the caller (closed after the workers stop)."""
     intake = IntakeActivities(sessions)
-    projection = ProjectionActivities(sessions, chain_keyring(settings))
+    projection = ProjectionActivities(sessions, chain_keyring(settings), client)
     notifications = NotificationActivities(sessions)
     claims = ClaimActivities(sessions, http, settings.clearinghouse, settings.clearinghouse_api_key)
     inbound = InboundActivities(sessions, client, settings)
     post_close = PostCloseActivities(sessions)
+    webhooks = WebhookActivities(sessions, http)
+    writeback = EhrWriteBackActivities(sessions, http)
     workers: list[Worker] = []
     if role in ("all", "interactive"):
         workers.append(
             Worker(
                 client,
                 task_queue=settings.task_queue,
-                workflows=[EncounterWorkflow, InboundBundleWorkflow, PayerDocumentWorkflow],
+                workflows=[EncounterWorkflow, InboundBundleWorkflow, PayerDocumentWorkflow, WebhookDeliveryWorkflow, EhrWriteBackWorkflow],
                 activities=[
                     inbound.process_chunk,
                     intake.intake,
@@ -85,6 +91,8 @@ def build_worker(
                     claims.create,
                     claims.submit,
                     post_close.record_after_close,
+                    webhooks.attempt,
+                    writeback.write_back_answer,
                 ],
                 max_concurrent_activities=20,
                 max_concurrent_local_activities=50,

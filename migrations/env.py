@@ -13,6 +13,7 @@ from models import (  # noqa: F401 - registers every table
     sandbox_tables,
     tables,
     tenant_policy_tables,
+    webhook_tables,
 )
 from models.base import Base
 

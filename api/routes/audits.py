@@ -5,7 +5,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
@@ -35,6 +35,7 @@ from models.coding import (
     validate_coding,
 )
 from models.findings import FINDING_CATEGORIES, FindingEvent, compare_coding
+from models.outbound_events import finding_issued
 from models.qa_pdf import render_pdf
 from models.qa_plan import chart_coding, frame_from_json, plan_from_json
 from models.qa_report import CycleData, coaching, finding_json, report
@@ -50,6 +51,7 @@ from models.sampling import (
     frame_fingerprint,
     verify_sample,
 )
+from services import outbound_events
 from workflows.encounter import EncounterWorkflow
 
 router = APIRouter(tags=["audits"])
@@ -236,7 +238,7 @@ async def submit_review(audit_id: uuid.UUID, chart_id: uuid.UUID, body: ReviewIn
 
 @router.post("/v1/audits/{audit_id}/charts/{chart_id}/findings", status_code=201, response_model=list[FindingOut], responses={**PROBLEMS, 422: {"description": "a finding lacks its category, reference or rationale; nothing stored"}})
 async def record_findings(
-    audit_id: uuid.UUID, chart_id: uuid.UUID, body: FindingsIn, session: SessionDep, temporal: TemporalDep, who: Reviewer
+    audit_id: uuid.UUID, chart_id: uuid.UUID, body: FindingsIn, request: Request, session: SessionDep, temporal: TemporalDep, who: Reviewer
 ) -> list[dict[str, Any]]:
     """One finding per difference, each with category, guideline reference and rationale."""
     repo = AuditRepository(session, who)
@@ -263,7 +265,10 @@ async def record_findings(
         raise Unprocessable(f"{len(errors)} problem(s): " + "; ".join(f"{e['path']}: {e['message']}" for e in errors), errors=errors)
     rows = await repo.save_findings(a, chart, findings)
     out = [finding_json(r) for r in rows]
+    issued = [finding_issued(str(a.id), str(r.id), str(chart.encounter_id)) for r in rows]
+    event_ids = await outbound_events.record(session, who.tenant_id, issued, now(), encounter_id=chart.encounter_id)
     await session.commit()
+    await outbound_events.dispatch(request.app.state.sessions, lambda: temporal, request.app.state.settings.task_queue, event_ids)
     await resume_billing(temporal, repo.released)
     return out
 

@@ -120,7 +120,7 @@ async def record_findings(
 
     async def run() -> list[dict[str, Any]]:
         return await audits_api.record_findings(
-            audit_id=a, chart_id=c, body=findings_in(form, drafts), session=db, temporal=temporal, who=session.principal
+            audit_id=a, chart_id=c, body=findings_in(form, drafts), request=request, session=db, temporal=temporal, who=session.principal
         )
 
     done = await attempt(run())

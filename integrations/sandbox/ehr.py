@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from integrations.ehr.signing import signed_headers
@@ -65,13 +65,17 @@ def _outcome(code: str, diagnostics: str) -> dict[str, Any]:
     return {"resourceType": "OperationOutcome", "issue": [issue]}
 
 
+WRITABLE = ("DocumentReference",)
+
+
 def create_app(resources: Iterable[dict[str, Any]] | None = None) -> FastAPI:
-    """A read-only FHIR R4 server over ``resources`` (the fixture resources by default)."""
+    """A FHIR R4 server over ``resources`` (the fixture resources by default) that also stores
+    the DocumentReferences ClearChart writes back (PUT, update-as-create) and searches them."""
     store: dict[tuple[str, str], dict[str, Any]] = {}
     for resource in default_resources() if resources is None else resources:
         if resource.get("resourceType") and resource.get("id"):
             store.setdefault((resource["resourceType"], resource["id"]), resource)
-    types = sorted({rtype for rtype, _ in store})
+    types = sorted({rtype for rtype, _ in store} | set(WRITABLE))
     app = FastAPI(title="ClearChart sandbox EHR", docs_url=None, redoc_url=None)
 
     @app.get("/fhir/r4/metadata", response_class=FhirResponse)
@@ -95,6 +99,32 @@ def create_app(resources: Iterable[dict[str, Any]] | None = None) -> FastAPI:
                 ],
             }
         )
+
+    @app.put("/fhir/r4/{resource_type}/{resource_id}", response_class=FhirResponse)
+    async def update(resource_type: str, resource_id: str, request: Request) -> FhirResponse:
+        if resource_type not in WRITABLE:
+            return FhirResponse(_outcome("not-supported", f"{resource_type} is read-only here"), status_code=405)
+        try:
+            resource = json.loads(await request.body())
+        except ValueError:
+            return FhirResponse(_outcome("structure", "the body is not JSON"), status_code=400)
+        if not isinstance(resource, dict) or resource.get("resourceType") != resource_type or resource.get("id") != resource_id:
+            return FhirResponse(_outcome("invalid", "resourceType and id must match the URL"), status_code=400)
+        created = (resource_type, resource_id) not in store
+        version = 1 if created else int(store[(resource_type, resource_id)]["meta"]["versionId"]) + 1
+        resource["meta"] = {"versionId": str(version), "lastUpdated": datetime.now(UTC).isoformat()}
+        store[(resource_type, resource_id)] = resource
+        return FhirResponse(resource, status_code=201 if created else 200)
+
+    @app.get("/fhir/r4/DocumentReference", response_class=FhirResponse)
+    async def search_documents(encounter: str | None = None) -> FhirResponse:
+        found = [
+            r for (rtype, _), r in store.items()
+            if rtype == "DocumentReference"
+            and (encounter is None or any(e.get("reference") == encounter for e in r.get("context", {}).get("encounter", [])))
+        ]  # fmt: skip
+        entries = [{"fullUrl": f"DocumentReference/{r['id']}", "resource": r, "search": {"mode": "match"}} for r in found]
+        return FhirResponse({"resourceType": "Bundle", "type": "searchset", "total": len(found), "entry": entries})
 
     @app.get("/fhir/r4/{resource_type}/{resource_id}", response_class=FhirResponse)
     async def read(resource_type: str, resource_id: str) -> FhirResponse:
