@@ -13,8 +13,9 @@ from datetime import date
 from typing import Literal, Protocol
 
 # Why the engine chose a code: the text matched the code's own description, one of its
-# inclusion terms, or the description of its category (resolved to the unspecified billable code).
-Reason = Literal["description", "inclusion_term", "category_description"]
+# inclusion terms, the description of its category (resolved to the unspecified billable code),
+# or an everyday wording the engine's index maps to the code.
+Reason = Literal["description", "inclusion_term", "category_description", "index_term"]
 SuggestionStatus = Literal["open", "accepted", "rejected"]
 CodeSource = Literal["suggestion", "manual"]
 

@@ -26,7 +26,7 @@ log = structlog.get_logger(__name__)
 RULES_VERSION = "1"
 SPAN_GROUP = "cac_mentions"
 MAX_SPANS_PER_CODE = 3
-_REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9}
+_REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
 # ConText attributes that keep a mention from being a current diagnosis of this patient.
 EXCLUDING = ("is_negated", "is_hypothetical", "is_historical", "is_family", "is_uncertain")
 
@@ -140,13 +140,20 @@ class LexicalEngine:
                 coverage = len(term.all_words & present) / len(term.all_words)
                 score = term.weight * (0.7 + 0.3 * coverage) * _REASON_WEIGHT[term.reason]
                 candidates.append(Mention(term, window[0], window[1], score))
-        return [
+        kept = [
             m
             for m in candidates
             if not any(
                 m.term.required < o.term.required and o.first <= m.last and m.first <= o.last for o in candidates
             )
         ]
+        # The same words at the same place: one code, the best-fitting term's (never "Other …" first).
+        best: dict[tuple[frozenset[str], int, int], Mention] = {}
+        for m in kept:
+            key = (m.term.required, m.first, m.last)
+            if key not in best or m.term.preference < best[key].term.preference:
+                best[key] = m
+        return list(best.values())
 
 
 def _window(required: frozenset[str], positions: dict[str, list[int]]) -> tuple[int, int] | None:

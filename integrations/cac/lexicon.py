@@ -12,6 +12,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 
 from models.suggestions import Reason
@@ -22,13 +23,13 @@ _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # Words no term needs to contain, on either side.
 STOPWORDS = frozenset(
     "a an and as at be by due for from in into is of on or other the to with specified unspecified "
-    "nos nec classified elsewhere initial encounter site organism type part".split()
+    "nos nec classified elsewhere initial encounter site organism part".split()
 )
 # A term reduced to one of these alone says nothing about a diagnosis.
 WEAK = frozenset(
     "examination history status disease disorder condition complication complications finding findings "
     "abnormal problem left right acute chronic person contact care use procedure test presence absence "
-    "mass pain syndrome infection lesion injury body region bilateral multiple single severe mild "
+    "body region bilateral multiple single severe mild "
     "moderate stage unilateral primary secondary".split()
 )
 # Clinical synonyms folded to the word the tabular list uses (one word can stand for several).
@@ -102,6 +103,9 @@ def required_words(term: str) -> frozenset[str]:
     return frozenset(words(core))
 
 
+_REASON_RANK = {"description": 0, "inclusion_term": 1, "index_term": 2, "category_description": 3}
+
+
 @dataclass(frozen=True)
 class Term:
     code: str  # the billable code the term stands for
@@ -110,6 +114,12 @@ class Term:
     required: frozenset[str]
     all_words: frozenset[str]
     weight: float  # summed inverse term frequency of the required words
+
+    @property
+    def preference(self) -> tuple[int, int, int]:
+        """Among terms a text matches equally, lower is better: a residual "Other …" code last."""
+        low = self.text.lower()
+        return (low.startswith("other") or ", other" in low, _REASON_RANK[self.reason], len(self.all_words))
 
 
 @dataclass(frozen=True)
@@ -125,7 +135,7 @@ class Lexicon:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             import simple_icd_10_cm as cm
-        raw = list(_raw_terms(cm))
+        raw = [*_raw_terms(cm), *index_terms()]
         descriptions = {code: cm.get_description(code) for code, _, _ in raw}
         return cls.build(raw, descriptions, release)
 
@@ -153,9 +163,16 @@ class Lexicon:
         return cls(terms, anchors, descriptions, release)
 
 
+def index_terms() -> list[tuple[str, str, Reason]]:
+    """The engine's own everyday-wording entries (`data/index_terms.tsv`)."""
+    text = (Path(__file__).parent / "data" / "index_terms.tsv").read_text(encoding="utf-8")
+    rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return [(code.strip(), term.strip(), "index_term") for term, code in rows]
+
+
 def _raw_terms(cm: ModuleType) -> Iterator[tuple[str, str, Reason]]:
     for code in cm.get_all_codes(True):
-        if cm.is_chapter_or_block(code):
+        if cm.is_chapter_or_block(code) or code[0] in "VWXY":  # external causes need their own context
             continue
         target = _default_leaf(cm, code)
         if target is None or _skipped(cm.get_description(target)):
