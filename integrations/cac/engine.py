@@ -26,6 +26,7 @@ log = structlog.get_logger(__name__)
 RULES_VERSION = "1"
 SPAN_GROUP = "cac_mentions"
 MAX_SPANS_PER_CODE = 3
+PARTIAL = 0.25  # a term missing one of its (3+) required words ranks well below full matches
 _REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
 # ConText attributes that keep a mention from being a current diagnosis of this patient.
 EXCLUDING = ("is_negated", "is_hypothetical", "is_historical", "is_family", "is_uncertain")
@@ -37,6 +38,12 @@ class Mention:
     first: int  # token indexes, inclusive
     last: int
     score: float
+    words: frozenset[str]  # the required words found (all of them unless the match is partial)
+
+
+def _subsumes(big: Mention, small: Mention) -> bool:
+    """A longer match over the same place wins over the shorter one it contains."""
+    return small.words < big.words and big.first <= small.last and small.first <= big.last
 
 
 class LexicalEngine:
@@ -60,6 +67,10 @@ class LexicalEngine:
     @property
     def version(self) -> str:
         return self._version
+
+    @property
+    def lexicon(self) -> Lexicon:
+        return self._lexicon
 
     def suggest(
         self, documents: Sequence[NoteDocument], *, date_of_service: date | None = None, limit: int = 20
@@ -128,30 +139,37 @@ class LexicalEngine:
                     positions.setdefault(w, []).append(token.i)
         present = positions.keys()
         lex = self._lexicon
-        candidates: list[Mention] = []
+        exact: list[Mention] = []
+        partial: list[Mention] = []
         for w in present:
             for index in lex.anchors.get(w, ()):
                 term = lex.terms[index]
-                if not term.required <= present:
+                missing = term.required - present
+                if len(missing) > 1 or (missing and len(term.required) < 3):
                     continue
-                window = _window(term.required, positions)
+                matched = term.required - missing
+                window = _window(matched, positions)
                 if window is None or window[1] - window[0] + 1 > 2 * len(term.required) + 3:
                     continue
                 coverage = len(term.all_words & present) / len(term.all_words)
                 score = term.weight * (0.7 + 0.3 * coverage) * _REASON_WEIGHT[term.reason]
-                candidates.append(Mention(term, window[0], window[1], score))
-        kept = [
+                if missing:
+                    lost = sum(lex.idf[m] for m in missing)
+                    partial.append(Mention(term, window[0], window[1], PARTIAL * (term.weight - lost), matched))
+                else:
+                    exact.append(Mention(term, window[0], window[1], score, matched))
+        kept = [m for m in exact if not any(_subsumes(o, m) for o in exact)]
+        kept += [
             m
-            for m in candidates
-            if not any(
-                m.term.required < o.term.required and o.first <= m.last and m.first <= o.last for o in candidates
-            )
+            for m in partial
+            if not any(o.first <= m.last and m.first <= o.last for o in exact)
+            and not any(_subsumes(o, m) for o in partial)
         ]
         # The same words at the same place: one code, the best-fitting term's (never "Other …" first).
         best: dict[tuple[frozenset[str], int, int], Mention] = {}
         for m in kept:
-            key = (m.term.required, m.first, m.last)
-            if key not in best or m.term.preference < best[key].term.preference:
+            key = (m.words, m.first, m.last)
+            if key not in best or (m.score, -m.term.preference[0]) > (best[key].score, -best[key].term.preference[0]):
                 best[key] = m
         return list(best.values())
 
@@ -187,11 +205,17 @@ def _mark_sentences(doc: Any) -> None:
 
 
 @lru_cache(maxsize=1)
+def shipped_lexicon() -> Lexicon:
+    """Built once per process: it reads the whole tabular list (~10 s)."""
+    return Lexicon.from_simple_icd_10_cm(f"FY{SHIPPED_RELEASE.fiscal_year}")
+
+
+@lru_cache(maxsize=1)
 def default_engine() -> LexicalEngine:
-    """One engine per process: building the lexicon reads the whole tabular list (~10 s)."""
-    lexicon = Lexicon.from_simple_icd_10_cm(f"FY{SHIPPED_RELEASE.fiscal_year}")
+    """The engine the worker uses, warmed so the first chart does not pay ConText's start-up."""
     from integrations.codesets.catalog import default_catalog
 
-    engine = LexicalEngine(lexicon, default_catalog().icd10cm)
-    log.info("cac.engine_loaded", version=engine.version, terms=len(lexicon.terms))
+    engine = LexicalEngine(shipped_lexicon(), default_catalog().icd10cm)
+    engine.suggest([NoteDocument("warm-up", "Patient denies chest pain. Essential hypertension.")])
+    log.info("cac.engine_loaded", version=engine.version, terms=len(engine.lexicon.terms))
     return engine

@@ -128,6 +128,7 @@ class Lexicon:
     anchors: dict[str, list[int]]  # rarest required word → term indexes
     descriptions: dict[str, str]  # billable code → description
     release: str
+    idf: dict[str, float]  # inverse term frequency of each required word
 
     @classmethod
     def from_simple_icd_10_cm(cls, release: str) -> "Lexicon":
@@ -160,7 +161,7 @@ class Lexicon:
             weight = sum(idf[w] for w in req)
             terms.append(Term(code, text, reason, req, frozenset(words(text)), weight))
             anchors.setdefault(min(req, key=lambda w: (df[w], w)), []).append(len(terms) - 1)
-        return cls(terms, anchors, descriptions, release)
+        return cls(terms, anchors, descriptions, release, idf)
 
 
 def index_terms() -> list[tuple[str, str, Reason]]:
