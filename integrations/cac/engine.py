@@ -1,0 +1,221 @@
+"""The lexical suggestion engine: tabular terms matched sentence by sentence, ConText applied.
+
+A term matches a sentence when every required word occurs in a short window of it. A match
+whose words are a strict subset of an overlapping match's is dropped (the longest, most
+specific match wins: "diabetes mellitus with hyperglycemia" keeps E11.65, not E11.9). medspaCy's
+ConText then removes negated, hypothetical, uncertain, historical and family mentions. No model
+is loaded: the pipeline is a blank spaCy tokenizer plus ConText's default rules.
+"""
+
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+import structlog
+
+from integrations.cac.lexicon import _WORD, Lexicon, Term, normalize
+from integrations.codesets import SHIPPED_RELEASE, Icd10cm
+from models.suggestions import NoteDocument, Suggestion, SupportSpan
+
+log = structlog.get_logger(__name__)
+
+RULES_VERSION = "1"
+SPAN_GROUP = "cac_mentions"
+MAX_SPANS_PER_CODE = 3
+PARTIAL = 0.25  # a term missing one of its (3+) required words ranks well below full matches
+_REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
+# ConText attributes that keep a mention from being a current diagnosis of this patient.
+EXCLUDING = ("is_negated", "is_hypothetical", "is_historical", "is_family", "is_uncertain")
+
+
+@dataclass(frozen=True)
+class Mention:
+    term: Term
+    first: int  # token indexes, inclusive
+    last: int
+    score: float
+    words: frozenset[str]  # the required words found (all of them unless the match is partial)
+
+
+def _subsumes(big: Mention, small: Mention) -> bool:
+    """A longer match over the same place wins over the shorter one it contains."""
+    return small.words < big.words and big.first <= small.last and small.first <= big.last
+
+
+class LexicalEngine:
+    """Thread-safe for `suggest`: the spaCy pipeline is shared behind a lock."""
+
+    def __init__(self, lexicon: Lexicon, codes: Icd10cm | None = None, *, exclude: Sequence[str] = EXCLUDING) -> None:
+        import medspacy
+        import spacy
+
+        self._lexicon = lexicon
+        self._codes = codes
+        self._exclude = tuple(exclude)
+        self._nlp = spacy.blank("en")
+        self._context = self._nlp.add_pipe(
+            "medspacy_context",
+            config={"rules": "default", "input_span_type": "group", "span_group_name": SPAN_GROUP},
+        )
+        self._lock = threading.Lock()
+        self._version = f"lexical-{RULES_VERSION}+icd10cm-{lexicon.release}+medspacy-{medspacy.__version__}"
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    @property
+    def lexicon(self) -> Lexicon:
+        return self._lexicon
+
+    def suggest(
+        self, documents: Sequence[NoteDocument], *, date_of_service: date | None = None, limit: int = 20
+    ) -> list[Suggestion]:
+        found: dict[str, list[tuple[Mention, SupportSpan]]] = {}
+        for document in documents:
+            for mention, span in self._mentions(document):
+                found.setdefault(mention.term.code, []).append((mention, span))
+        table = None
+        if self._codes is not None:
+            table = self._codes.table_for(date_of_service) if date_of_service else self._codes.table_for(date.max)
+            if table is None:
+                return []
+        ranked: list[Suggestion] = []
+        for code, mentions in found.items():
+            if table is not None and not ((entry := table.get(code)) and entry.billable):
+                continue
+            mentions.sort(key=lambda m: -m[0].score)
+            best = mentions[0][0]
+            score = best.score + 2.0 * math.log(len(mentions))
+            spans: list[SupportSpan] = []
+            for _, span in mentions:
+                if all(span.start != s.start or span.document_id != s.document_id for s in spans):
+                    spans.append(span)
+                if len(spans) == MAX_SPANS_PER_CODE:
+                    break
+            ranked.append(
+                Suggestion(
+                    code=code,
+                    description=self._lexicon.descriptions.get(code, best.term.text),
+                    confidence=round(1 - math.exp(-score / 12), 3),
+                    reason=best.term.reason,
+                    matched_term=best.term.text,
+                    spans=spans,
+                    engine_version=self._version,
+                )
+            )
+        ranked.sort(key=lambda s: (-s.confidence, s.code))
+        return ranked[:limit]
+
+    def _mentions(self, document: NoteDocument) -> list[tuple[Mention, SupportSpan]]:
+        text = document.text
+        with self._lock:
+            doc = self._nlp.make_doc(text)
+            _mark_sentences(doc)
+            mentions: list[Mention] = []
+            for sent in doc.sents:
+                mentions.extend(self._match_sentence(sent))
+            doc.spans[SPAN_GROUP] = [doc[m.first : m.last + 1] for m in mentions]
+            doc = self._context(doc)
+            kept = [
+                (m, span)
+                for m, span in zip(mentions, doc.spans[SPAN_GROUP], strict=True)
+                if not any(getattr(span._, attr) for attr in self._exclude)
+            ]
+        return [
+            (m, SupportSpan(document.document_id, span.start_char, span.end_char, text[span.start_char : span.end_char]))
+            for m, span in kept
+        ]
+
+    def _match_sentence(self, sent: Any) -> list[Mention]:
+        positions: dict[str, list[int]] = {}
+        for token in sent:
+            for raw in _WORD.findall(token.lower_):
+                for w in normalize(raw):
+                    positions.setdefault(w, []).append(token.i)
+        present = positions.keys()
+        lex = self._lexicon
+        exact: list[Mention] = []
+        partial: list[Mention] = []
+        for w in present:
+            for index in lex.anchors.get(w, ()):
+                term = lex.terms[index]
+                missing = term.required - present
+                if len(missing) > 1 or (missing and len(term.required) < 3):
+                    continue
+                matched = term.required - missing
+                window = _window(matched, positions)
+                if window is None or window[1] - window[0] + 1 > 2 * len(term.required) + 3:
+                    continue
+                coverage = len(term.all_words & present) / len(term.all_words)
+                score = term.weight * (0.7 + 0.3 * coverage) * _REASON_WEIGHT[term.reason]
+                if missing:
+                    lost = sum(lex.idf[m] for m in missing)
+                    partial.append(Mention(term, window[0], window[1], PARTIAL * (term.weight - lost), matched))
+                else:
+                    exact.append(Mention(term, window[0], window[1], score, matched))
+        kept = [m for m in exact if not any(_subsumes(o, m) for o in exact)]
+        kept += [
+            m
+            for m in partial
+            if not any(o.first <= m.last and m.first <= o.last for o in exact)
+            and not any(_subsumes(o, m) for o in partial)
+        ]
+        # The same words at the same place: one code, the best-fitting term's (never "Other …" first).
+        best: dict[tuple[frozenset[str], int, int], Mention] = {}
+        for m in kept:
+            key = (m.words, m.first, m.last)
+            if key not in best or (m.score, -m.term.preference[0]) > (best[key].score, -best[key].term.preference[0]):
+                best[key] = m
+        return list(best.values())
+
+
+def _window(required: frozenset[str], positions: dict[str, list[int]]) -> tuple[int, int] | None:
+    """The shortest token window holding every required word (classic minimum-window sweep)."""
+    events = sorted((p, w) for w in required for p in positions[w])
+    need, have, counts = len(required), 0, dict.fromkeys(required, 0)
+    best: tuple[int, int] | None = None
+    left = 0
+    for right, (pos, word) in enumerate(events):
+        counts[word] += 1
+        if counts[word] == 1:
+            have += 1
+        while have == need:
+            lpos, lword = events[left]
+            if best is None or pos - lpos < best[1] - best[0]:
+                best = (lpos, pos)
+            counts[lword] -= 1
+            if counts[lword] == 0:
+                have -= 1
+            left += 1
+        del right
+    return best
+
+
+def _mark_sentences(doc: Any) -> None:
+    """Sentences end at . ! ? ; and at line breaks (notes are often one finding per line)."""
+    start = True
+    for token in doc:
+        token.is_sent_start = start
+        start = token.text in {".", "!", "?", ";"} or "\n" in token.text
+
+
+@lru_cache(maxsize=1)
+def shipped_lexicon() -> Lexicon:
+    """Built once per process: it reads the whole tabular list (~10 s)."""
+    return Lexicon.from_simple_icd_10_cm(f"FY{SHIPPED_RELEASE.fiscal_year}")
+
+
+@lru_cache(maxsize=1)
+def default_engine() -> LexicalEngine:
+    """The engine the worker uses, warmed so the first chart does not pay ConText's start-up."""
+    from integrations.codesets.catalog import default_catalog
+
+    engine = LexicalEngine(shipped_lexicon(), default_catalog().icd10cm)
+    engine.suggest([NoteDocument("warm-up", "Patient denies chest pain. Essential hypertension.")])
+    log.info("cac.engine_loaded", version=engine.version, terms=len(engine.lexicon.terms))
+    return engine
