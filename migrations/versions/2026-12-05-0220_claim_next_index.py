@@ -1,7 +1,7 @@
 """claim-next index; per-encounter progress of bundles taken in the background
 
 Revision ID: a14b0c0d0001
-Revises: f5e0a0c9e005
+Revises: a13b0c0d0001
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a14b0c0d0001"
-down_revision: str | None = "f5e0a0c9e005"
+down_revision: str | None = "a13b0c0d0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
