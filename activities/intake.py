@@ -3,7 +3,6 @@
 import json
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
 from typing import Any
 
 import structlog

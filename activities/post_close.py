@@ -14,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.projection import _apply, _audit_event
-from models.audit_chain import GENESIS
+from activities.projection import _apply, _event_fields
+from models.audit_chain import GENESIS, Keyring
 from models.claim_tables import ClaimRow
+from models.repositories.audit_seal import seal_event
 from models.tables import AuditEvent, Encounter
 from workflows.post_close import PayerDocument, PayerDocumentResult
 from workflows.types import SYSTEM, ProjectInput, Record
@@ -29,8 +30,9 @@ _ACTIONS = {"835": "payment_after_close", "277CA": "acknowledgment_after_close"}
 
 
 class PostCloseActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], keys: Keyring) -> None:
         self._sessions = sessions
+        self._keys = keys
 
     @activity.defn(name="claims.record_after_close")
     async def record_after_close(self, doc: PayerDocument) -> PayerDocumentResult:
@@ -56,7 +58,10 @@ class PostCloseActivities:
                 before={"status": row.status, **before}, after={"status": row.status, **after}, occurred_at=datetime.now(UTC),
                 row={}, reason=doc.key,
             )  # fmt: skip
-            session.add(_audit_event(event, prev or GENESIS))
+            await seal_event(
+                session, tenant_id=doc.tenant_id, encounter_id=encounter_id, common=_event_fields(event),
+                prev_hash=prev or GENESIS, keys=self._keys,
+            )  # fmt: skip
             row.version = seq
         log.info("claims.after_close", encounter_id=doc.encounter_id, kind=doc.kind, outcome=doc.outcome, key=doc.key)
         return PayerDocumentResult(True, row.status)

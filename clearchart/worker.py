@@ -66,11 +66,12 @@ def build_worker(
 ) -> Workers:
     """`http` is owned by the caller (closed after the workers stop)."""
     intake = IntakeActivities(sessions)
-    projection = ProjectionActivities(sessions, chain_keyring(settings), client)
+    keys = chain_keyring(settings)
+    projection = ProjectionActivities(sessions, keys, client)
     notifications = NotificationActivities(sessions)
     claims = ClaimActivities(sessions, http, settings.clearinghouse, settings.clearinghouse_api_key)
     inbound = InboundActivities(sessions, client, settings)
-    post_close = PostCloseActivities(sessions)
+    post_close = PostCloseActivities(sessions, keys)
     webhooks = WebhookActivities(sessions, http)
     writeback = EhrWriteBackActivities(sessions, http)
     workers: list[Worker] = []

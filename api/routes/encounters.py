@@ -31,8 +31,8 @@ from models.coding import (
     validate_coding,
 )
 from models.holds import DEFAULT_HOLD_POLICY
-from models.quotation import verify_quote
 from models.lifecycle import State
+from models.quotation import verify_quote
 from models.repositories.encounters import EncounterFilter, EncounterRepository
 from models.repositories.scope import Scope
 from models.repositories.users import require_coder
