@@ -32,6 +32,8 @@ from integrations.billing.schemas import (
 from integrations.billing.x837p import build_837p
 from integrations.billing.x999 import parse_999
 from integrations.codesets.catalog import default_catalog
+from models.claim_facts import CHECK as CLAIM_FACTS_CHECK
+from models.claim_facts import ClaimFacts, claim_fact_edits
 from models.claim_tables import (
     ClaimRow,
     CodeTableVersion,
@@ -41,6 +43,7 @@ from models.claim_tables import (
     ScrubRun,
 )
 from models.coding import CodingSubmission
+from models.payer_tables import TenantPayer
 from models.qa_tables import QaAuditHold
 from models.scrub import ScrubInput, ScrubLine, scrub
 from models.scrub_tables import MueLimit, PtpEdit, ScrubTables, builtin_tables
@@ -160,6 +163,9 @@ class ClaimActivities:
         catalog = default_catalog()
         tables = await load_tables(session, [line.code for line in inp.lines])
         result = scrub(inp, tables, icd_status=catalog.icd10cm_status)
+        payer = await session.get(TenantPayer, (req.tenant_id, e.payer_id)) if e.payer_id else None
+        facts = ClaimFacts(e.payer_id, e.member_id, payer is not None, *_address(patient))
+        result = replace(result, edits=[*result.edits, *claim_fact_edits(facts)], checks_ran=[*result.checks_ran, CLAIM_FACTS_CHECK])
         row = ScrubRun(
             id=uuid.uuid4(),
             tenant_id=req.tenant_id,
@@ -202,6 +208,10 @@ class ClaimActivities:
         patient = await session.get(Patient, e.patient_id) if e.patient_id else None
         if patient is None or patient.birth_date is None:
             raise ApplicationError("the patient's birth date is missing; the claim cannot be built", non_retryable=True)
+        payer = await session.get(TenantPayer, (req.tenant_id, e.payer_id)) if e.payer_id else None
+        street, city, state, postal = _address(patient)
+        if payer is None or not e.member_id or not (street and city and state and postal):  # the scrub names which
+            raise ApplicationError("the chart lacks coverage, member id, a known payer or the patient's address", non_retryable=True)
         dos = e.date_of_service or e.received_at.date()
         lines: list[dict[str, Any]] = []
         for p in req.coding.procedures:
@@ -222,17 +232,17 @@ class ClaimActivities:
             BillingProvider(**provider),
             [(
                 Subscriber(
-                    member_id=f"M{patient.id.hex[:10].upper()}",
+                    member_id=e.member_id,
                     last_name=patient.family or "UNKNOWN",
                     first_name=patient.given or "UNKNOWN",
                     birth_date=patient.birth_date,
                     sex={"male": "M", "female": "F"}.get(patient.sex or "", "U"),  # type: ignore[arg-type]
-                    address_line1=patient.address_line or provider["address_line1"],
-                    city=patient.city or provider["city"],
-                    state=patient.state or provider["state"],
-                    zip_code=(patient.postal_code or provider["zip_code"]).replace("-", ""),
+                    address_line1=street,
+                    city=city,
+                    state=state,
+                    zip_code=postal.replace("-", ""),
                 ),
-                Payer(e.payer_id or "UNKNOWN", e.payer_name or e.payer_id or "UNKNOWN PAYER", "MB" if (e.payer_id or "").upper().startswith("MEDICARE") else "CI"),
+                Payer(payer.x12_payer_id, payer.name, payer.filing_indicator),
                 Claim837(
                     claim_control_number=number,
                     total_charge_cents=total,
@@ -280,6 +290,12 @@ class ClaimActivities:
                 claim.rejection = "the clearinghouse's 999 rejected the file"
         log.info("claim.submitted", claim_id=claim_id, accepted=accepted)
         return SubmitResult(accepted, "" if accepted else "999 rejected")
+
+
+def _address(patient: Patient | None) -> tuple[str | None, str | None, str | None, str | None]:
+    if patient is None:
+        return None, None, None, None
+    return patient.address_line, patient.city, patient.state, patient.postal_code
 
 
 def _scrub_input(coding: CodingSubmission, dos: date, patient: Patient | None, encounter_class: str | None) -> ScrubInput:

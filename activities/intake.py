@@ -162,6 +162,7 @@ async def _ensure_encounter(
         "specialty": found.specialty,
         "payer_id": found.coverage.payer_id if found.coverage else None,
         "payer_name": found.coverage.payer_name if found.coverage else None,
+        "member_id": found.coverage.member_id if found.coverage else None,
         "practitioner_npi": practitioner.npi if practitioner else None,
         "date_of_service": dos.date() if dos else None,
         "charges_cents": found.charges_cents,

@@ -24,6 +24,7 @@ from api.routes import (
     health,
     holds,
     metrics,
+    payers,
     queries,
     queues,
     remittance_exceptions,
@@ -79,7 +80,7 @@ def create_app(
     app.state.temporal = temporal
     app.state.claim_history = claim_history
     install_error_handlers(app)
-    for module in (webhooks, encounters, queues, holds, queries, templates, claims, x12_intake, remittance_exceptions, denials, metrics, audit, audits, access_log, health, ui):
+    for module in (webhooks, encounters, queues, holds, queries, templates, claims, x12_intake, remittance_exceptions, payers, denials, metrics, audit, audits, access_log, health, ui):
         app.include_router(module.router)
     if settings.environment == "local" and not settings.clearinghouse_url:
         # No clearinghouse configured: serve the sandbox one, so claims still travel real HTTP.

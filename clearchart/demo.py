@@ -42,6 +42,7 @@ async def _configure(sessions: async_sessionmaker[AsyncSession]) -> None:
     await admin.add_route(sessions, TENANT, "emergency", encounter_type="EMER", priority=10)
     await admin.add_route(sessions, TENANT, "outpatient")
     await admin.create_source(sessions, TENANT, "sandbox-ehr")
+    await admin.add_sandbox_payers(sessions, TENANT)
 
 
 async def seed_demo(sessions: async_sessionmaker[AsyncSession], settings: Settings, api_url: str) -> None:

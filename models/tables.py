@@ -146,6 +146,7 @@ class Encounter(Base):
     specialty: Mapped[str | None] = mapped_column(String(64))
     payer_id: Mapped[str | None] = mapped_column(String(64))
     payer_name: Mapped[str | None] = mapped_column(Text)
+    member_id: Mapped[str | None] = mapped_column(String(80))  # Coverage.subscriberId, billed as-is
     practitioner_npi: Mapped[str | None] = mapped_column(String(10))
     date_of_service: Mapped[date | None]
     charges_cents: Mapped[int | None] = mapped_column(BigInteger)
