@@ -44,7 +44,8 @@ class Receiver:
 
 @dataclass(frozen=True)
 class BillingProvider:
-    """Loop 2010AA. `tax_id` is the EIN (REF*EI), digits only."""
+    """Loop 2010AA. `tax_id` is the EIN (REF*EI), digits only. `taxonomy` (PRV*BI) is the NUCC
+    provider taxonomy code, written only when the tenant configured one."""
 
     npi: str
     name: str
@@ -54,6 +55,7 @@ class BillingProvider:
     state: str
     zip_code: str
     address_line2: str = ""
+    taxonomy: str = ""
 
 
 @dataclass(frozen=True)

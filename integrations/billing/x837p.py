@@ -8,6 +8,7 @@ anything is serialized, so a half-written claim never leaves the building.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from integrations.billing.errors import X12BuildError
@@ -53,6 +54,7 @@ def build_837p(
         segment("NM1", "40", "2", clean(receiver.name, "receiver name"), "", "", "", "", "46",
                 clean(receiver.receiver_id, "receiver id")),
         segment("HL", "1", "", "20", "1"),
+        *_taxonomy(billing_provider.taxonomy),
         segment("NM1", "85", "2", clean(billing_provider.name, "billing provider name"), "", "",
                 "", "", "XX", _npi(billing_provider.npi)),
         *_address(billing_provider.address_line1, billing_provider.address_line2,
@@ -65,6 +67,15 @@ def build_837p(
         body += [segment("HL", str(hl), "1", "22", "0"), *_subscriber(subscriber, payer)]
         body += [line for claim in group for line in _claim(claim)]
     return envelope(interchange, "HC", VERSION, "837", [body])
+
+
+def _taxonomy(code: str) -> list[str]:
+    """PRV*BI (loop 2000A) when a taxonomy is configured; never a guessed one."""
+    if not code:
+        return []
+    if not re.fullmatch(r"[0-9]{3}[0-9A-Z]{6}X", code):
+        raise X12BuildError(f"billing provider taxonomy {code!r} is not a NUCC code (e.g. 207Q00000X)")
+    return [segment("PRV", "BI", "PXC", code)]
 
 
 def _group(claims: Sequence[ClaimEntry]) -> list[tuple[tuple[Subscriber, Payer], list[Claim837]]]:

@@ -225,3 +225,13 @@ async def test_a_large_835_is_matched_in_batches(tenant: Tenant, monkeypatch: py
     answer = (await post_x12(tenant, "/v1/remittances", file_835(*strays, payment(claim["control_number"], status="1", paid=charge, charge=charge, pcn="BIG")))).json()
     assert [m["control_number"] for m in answer["matched"]] == [claim["control_number"]]
     assert len(answer["unmatched"]) == 4
+
+
+async def test_the_same_payment_in_another_file_is_queued_as_a_duplicate(tenant: Tenant) -> None:
+    _enc, claim, paid = await paid_and_closed(tenant)
+    charge = claim["total_charge_cents"]
+    again = file_835(payment(claim["control_number"], status="1", paid=paid, charge=charge, pcn="PCN-A", adjustments=[("CO", "45", charge - paid)]), trace="RESENT")
+    entry = (await post_x12(tenant, "/v1/remittances", again)).json()["matched"][0]
+    assert (entry["result"], entry["exception"]) == ("exception", "duplicate")
+    assert (await tenant.get(f"/v1/claims/{claim['id']}", "ops")).json()["paid_cents"] == paid  # not paid twice
+    assert any(e["reason"] == "duplicate" and e["claim_id"] == claim["id"] for e in (await tenant.get("/v1/remittance-exceptions", "ops")).json())

@@ -46,3 +46,4 @@ def test_scripts_that_make_no_sense_are_refused() -> None:
     assert script_problem({"deny": "11"}) is not None
     assert script_problem({"pay_percent": 150}) is not None
     assert script_problem({"surprise": True}) is not None
+
