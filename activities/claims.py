@@ -22,6 +22,7 @@ from integrations.billing.errors import ClearinghouseRejected
 from integrations.billing.schemas import (
     BillingProvider,
     Claim837,
+    DependentPatient,
     Interchange,
     Payer,
     Receiver,
@@ -33,7 +34,7 @@ from integrations.billing.x837p import build_837p
 from integrations.billing.x999 import parse_999
 from integrations.codesets.catalog import default_catalog
 from models.claim_facts import CHECK as CLAIM_FACTS_CHECK
-from models.claim_facts import ClaimFacts, claim_fact_edits
+from models.claim_facts import PAT01, ClaimFacts, claim_fact_edits, is_dependent
 from models.claim_tables import (
     ClaimRow,
     CodeTableVersion,
@@ -164,7 +165,7 @@ class ClaimActivities:
         tables = await load_tables(session, [line.code for line in inp.lines])
         result = scrub(inp, tables, icd_status=catalog.icd10cm_status)
         payer = await session.get(TenantPayer, (req.tenant_id, e.payer_id)) if e.payer_id else None
-        facts = ClaimFacts(e.payer_id, e.member_id, payer is not None, *_address(patient))
+        facts = ClaimFacts(e.payer_id, e.member_id, payer is not None, *_address(patient), e.subscriber_relationship, e.subscriber)
         result = replace(result, edits=[*result.edits, *claim_fact_edits(facts)], checks_ran=[*result.checks_ran, CLAIM_FACTS_CHECK])
         row = ScrubRun(
             id=uuid.uuid4(),
@@ -222,6 +223,19 @@ class ClaimActivities:
         total = sum(line["charge_cents"] for line in lines)
         expected = [line["expected_cents"] for line in lines]
         provider = {**SANDBOX_PROVIDER, **(tenant.settings.get("billing_provider") or {})}
+        sex = {"male": "M", "female": "F"}.get(patient.sex or "", "U")
+        self_person = Subscriber(e.member_id, patient.family or "UNKNOWN", patient.given or "UNKNOWN", patient.birth_date,
+                                 sex, street, city, state, postal.replace("-", ""))  # type: ignore[arg-type]  # fmt: skip
+        subscriber, dependent = self_person, None
+        if is_dependent(e.subscriber_relationship):  # the policy holder is someone else: 2000C for the patient
+            holder = e.subscriber or {}
+            if any(not holder.get(key) for key in ("family", "given", "birth_date", "address_line", "city", "state", "postal_code")):
+                raise ApplicationError("the Coverage's subscriber is incomplete; the scrub names what is missing", non_retryable=True)
+            subscriber = Subscriber(e.member_id, holder["family"], holder["given"], date.fromisoformat(holder["birth_date"]),
+                                    {"male": "M", "female": "F"}.get(holder.get("sex") or "", "U"),  # type: ignore[arg-type]
+                                    holder["address_line"], holder["city"], holder["state"], holder["postal_code"].replace("-", ""))  # fmt: skip
+            dependent = DependentPatient(PAT01.get(e.subscriber_relationship or "", "G8"), self_person.last_name, self_person.first_name,
+                                         self_person.birth_date, self_person.sex, street, city, state, postal.replace("-", ""))  # fmt: skip
         claim_id = uuid.uuid4()
         # ISA13/GS06 are nine digits; taken from the claim's id, one claim per interchange.
         interchange_number = claim_id.int % 999_999_999 + 1
@@ -231,17 +245,7 @@ class ClaimActivities:
             Receiver("SANDBOX CLEARINGHOUSE", "CLEARINGHOUSE"),
             BillingProvider(**provider),
             [(
-                Subscriber(
-                    member_id=e.member_id,
-                    last_name=patient.family or "UNKNOWN",
-                    first_name=patient.given or "UNKNOWN",
-                    birth_date=patient.birth_date,
-                    sex={"male": "M", "female": "F"}.get(patient.sex or "", "U"),  # type: ignore[arg-type]
-                    address_line1=street,
-                    city=city,
-                    state=state,
-                    zip_code=postal.replace("-", ""),
-                ),
+                subscriber,
                 Payer(payer.x12_payer_id, payer.name, payer.filing_indicator),
                 Claim837(
                     claim_control_number=number,
@@ -252,6 +256,7 @@ class ClaimActivities:
                         ServiceLine(line["code"], line["charge_cents"], line["units"], line["pointers"], dos, line["modifiers"])
                         for line in lines
                     ],
+                    patient=dependent,
                 ),
             )],
         )  # fmt: skip

@@ -6,6 +6,7 @@ provider's address as the patient's).
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from models.scrub import ScrubEdit
 
@@ -21,6 +22,18 @@ class ClaimFacts:
     city: str | None
     state: str | None
     postal_code: str | None
+    relationship: str | None = None  # Coverage.relationship (FHIR subscriber-relationship code)
+    subscriber: dict[str, Any] | None = None  # the policy holder when not the patient
+
+
+# FHIR subscriber-relationship → X12 PAT01 (individual relationship code).
+PAT01 = {"spouse": "01", "child": "19", "common": "53", "injured": "21", "parent": "G8", "other": "G8"}
+_SUBSCRIBER_FACTS = (("family", "last name"), ("given", "first name"), ("birth_date", "birth date"), ("address_line", "street"),
+                     ("city", "city"), ("state", "state"), ("postal_code", "postal code"))  # fmt: skip
+
+
+def is_dependent(relationship: str | None) -> bool:
+    return relationship is not None and relationship != "self"
 
 
 def claim_fact_edits(facts: ClaimFacts) -> list[ScrubEdit]:
@@ -36,4 +49,10 @@ def claim_fact_edits(facts: ClaimFacts) -> list[ScrubEdit]:
                                         ("postal code", facts.postal_code)) if not value]  # fmt: skip
     if missing:
         edits.append(ScrubEdit("patient_address_missing", "hard", None, "", f"the patient's address lacks {', '.join(missing)}"))
+    if is_dependent(facts.relationship):
+        person = facts.subscriber or {}
+        lacking = [label for key, label in _SUBSCRIBER_FACTS if not person.get(key)]
+        if lacking:
+            edits.append(ScrubEdit("subscriber_missing", "hard", None, facts.relationship or "",
+                                   f"the patient is the subscriber's {facts.relationship}; the Coverage's subscriber lacks {', '.join(lacking)}"))  # fmt: skip
     return edits

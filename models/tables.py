@@ -147,6 +147,8 @@ class Encounter(Base):
     payer_id: Mapped[str | None] = mapped_column(String(64))
     payer_name: Mapped[str | None] = mapped_column(Text)
     member_id: Mapped[str | None] = mapped_column(String(80))  # Coverage.subscriberId, billed as-is
+    subscriber_relationship: Mapped[str | None] = mapped_column(String(16))  # Coverage.relationship
+    subscriber: Mapped[dict[str, Any] | None]  # the policy holder when not the patient
     practitioner_npi: Mapped[str | None] = mapped_column(String(10))
     date_of_service: Mapped[date | None]
     charges_cents: Mapped[int | None] = mapped_column(BigInteger)

@@ -108,6 +108,23 @@ class ServiceLine:
 
 
 @dataclass(frozen=True)
+class DependentPatient:
+    """Loop 2000C/2010CA: the patient when not the subscriber. `relationship` is PAT01
+    (01 spouse, 19 child, 53 life partner, G8 other, 21 unknown)."""
+
+    relationship: str
+    last_name: str
+    first_name: str
+    birth_date: date
+    sex: Literal["F", "M", "U"]
+    address_line1: str
+    city: str
+    state: str
+    zip_code: str
+    address_line2: str = ""
+
+
+@dataclass(frozen=True)
 class Claim837:
     """Loop 2300. `diagnoses` are ICD-10-CM codes with or without the dot; the first is principal."""
 
@@ -118,3 +135,4 @@ class Claim837:
     lines: list[ServiceLine]
     rendering_provider: RenderingProvider | None = None
     frequency_code: str = "1"
+    patient: DependentPatient | None = None  # None: the subscriber is the patient

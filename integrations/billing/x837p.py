@@ -15,6 +15,7 @@ from integrations.billing.errors import X12BuildError
 from integrations.billing.schemas import (
     BillingProvider,
     Claim837,
+    DependentPatient,
     Interchange,
     Payer,
     Receiver,
@@ -29,6 +30,7 @@ MAX_DIAGNOSES = 12  # HI01..HI12
 MAX_LINES = 50  # loop 2400 repeat
 MAX_MODIFIERS = 4
 MAX_POINTERS = 4
+PATIENT_RELATIONSHIPS = frozenset({"01", "19", "20", "21", "39", "40", "53", "G8"})
 
 ClaimEntry = tuple[Subscriber, Payer, Claim837]
 
@@ -63,10 +65,35 @@ def build_837p(
     ]  # fmt: skip
     hl = 1
     for (subscriber, payer), group in _group(claims):
-        hl += 1
-        body += [segment("HL", str(hl), "1", "22", "0"), *_subscriber(subscriber, payer)]
-        body += [line for claim in group for line in _claim(claim)]
+        own = [c for c in group if c.patient is None]
+        if own:  # 2000B with its claims: the subscriber is the patient (SBR02 = 18)
+            hl += 1
+            body += [segment("HL", str(hl), "1", "22", "0"), *_subscriber(subscriber, payer, is_patient=True)]
+            body += [line for claim in own for line in _claim(claim)]
+        dependents: dict[DependentPatient, list[Claim837]] = {}
+        for claim in group:
+            if claim.patient is not None:
+                dependents.setdefault(claim.patient, []).append(claim)
+        if dependents:  # 2000B without claims, then one 2000C per patient (SBR02 blank)
+            hl += 1
+            parent = hl
+            body += [segment("HL", str(parent), "1", "22", "1"), *_subscriber(subscriber, payer, is_patient=False)]
+            for patient, theirs in dependents.items():
+                hl += 1
+                body += [segment("HL", str(hl), str(parent), "23", "0"), *_patient(patient)]
+                body += [line for claim in theirs for line in _claim(claim)]
     return envelope(interchange, "HC", VERSION, "837", [body])
+
+
+def _patient(patient: DependentPatient) -> list[str]:
+    if patient.relationship not in PATIENT_RELATIONSHIPS:
+        raise X12BuildError(f"patient relationship {patient.relationship!r} is not a PAT01 code {sorted(PATIENT_RELATIONSHIPS)}")
+    return [
+        segment("PAT", patient.relationship),
+        segment("NM1", "QC", "1", clean(patient.last_name, "patient last name"), clean(patient.first_name, "patient first name")),
+        *_address(patient.address_line1, patient.address_line2, patient.city, patient.state, patient.zip_code),
+        segment("DMG", "D8", patient.birth_date.strftime("%Y%m%d"), patient.sex),
+    ]  # fmt: skip
 
 
 def _taxonomy(code: str) -> list[str]:
@@ -86,9 +113,9 @@ def _group(claims: Sequence[ClaimEntry]) -> list[tuple[tuple[Subscriber, Payer],
     return list(groups.items())
 
 
-def _subscriber(subscriber: Subscriber, payer: Payer) -> list[str]:
+def _subscriber(subscriber: Subscriber, payer: Payer, *, is_patient: bool = True) -> list[str]:
     return [
-        segment("SBR", "P", "18", "", "", "", "", "", "", clean(payer.filing_indicator, "SBR09")),
+        segment("SBR", "P", "18" if is_patient else "", "", "", "", "", "", "", clean(payer.filing_indicator, "SBR09")),
         segment("NM1", "IL", "1", clean(subscriber.last_name, "subscriber last name"),
                 clean(subscriber.first_name, "subscriber first name"), "", "", "", "MI",
                 clean(subscriber.member_id, "member id")),

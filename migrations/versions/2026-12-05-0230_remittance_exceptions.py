@@ -32,6 +32,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "payer_id", name=op.f("pk_payers")),
     )
     op.add_column("encounters", sa.Column("member_id", sa.String(length=80), nullable=True))
+    op.add_column("encounters", sa.Column("subscriber_relationship", sa.String(length=16), nullable=True))
+    op.add_column("encounters", sa.Column("subscriber", JSONB, nullable=True))
     op.create_table(
         "remittance_exceptions",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -102,6 +104,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("encounters", "subscriber")
+    op.drop_column("encounters", "subscriber_relationship")
     op.drop_column("encounters", "member_id")
     op.drop_table("payers")
     op.drop_table("sandbox_clearinghouse_scripts")

@@ -73,3 +73,44 @@ async def test_an_unknown_payer_is_named_until_an_admin_adds_it(tenant: Tenant, 
     claim = (await tenant.get(f"/v1/claims?encounter_id={enc}", "ops")).json()[0]
     x12 = (await tenant.get(f"/v1/claims/{claim['id']}/x12", "ops")).text
     assert "NM1*PR*2*BLUE PLAN*****PI*BP001~" in x12.replace("\n", "")
+
+
+def with_parent_subscriber(bundle: dict[str, Any], *, complete: bool = True) -> dict[str, Any]:
+    """The patient is covered as the child of a policy holder (a RelatedPerson)."""
+    parent_url = f"urn:uuid:{uuid.uuid4()}"
+    parent: dict[str, Any] = {"resourceType": "RelatedPerson", "name": [{"family": "Holder", "given": ["Pat"]}], "gender": "male",
+                              "patient": {"reference": bundle["entry"][0]["fullUrl"]}}  # fmt: skip
+    if complete:
+        parent |= {"birthDate": "1975-03-02", "address": [{"line": ["9 Policy Rd"], "city": "Springfield", "state": "IL", "postalCode": "62704"}]}
+    entries = []
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Coverage":
+            resource = {**resource, "subscriber": {"reference": parent_url},
+                        "relationship": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/subscriber-relationship", "code": "child"}]}}  # fmt: skip
+        entries.append({**entry, "resource": resource})
+    entries.append({"fullUrl": parent_url, "request": {"method": "POST", "url": "RelatedPerson"}, "resource": parent})
+    return {**bundle, "entry": entries}
+
+
+async def test_a_dependent_is_billed_in_the_patient_loop_under_the_policy_holder(tenant: Tenant) -> None:
+    key = uuid.uuid4().hex[:10]
+    enc, answer = await coded_bundle(tenant, with_parent_subscriber(synthetic_bundle(encounter_id=f"enc-{key}", patient_id=f"pt-{key}")))
+    assert rules(answer) == set(), answer["scrub"]
+    await eventually(lambda: tenant.get(f"/v1/encounters/{enc}", "ops"), until=lambda r: r.json()["status"] in ("submitted", "closed"))
+    claim = (await tenant.get(f"/v1/claims?encounter_id={enc}", "ops")).json()[0]
+    segments = (await tenant.get(f"/v1/claims/{claim['id']}/x12", "ops")).text.replace("\n", "").split("~")
+    assert next(s for s in segments if s.startswith("NM1*IL*")).split("*")[3:5] == ["Holder", "Pat"]
+    assert "PAT*19" in segments
+    assert any(s.startswith("HL*") and s.split("*")[3] == "23" for s in segments)
+    assert next(s for s in segments if s.startswith("NM1*QC*")).split("*")[3] == "Testpatient"
+    ok, errors, _ = pyx12_findings("~".join(segments))
+    assert (ok, errors) == (True, [])
+
+
+async def test_an_incomplete_policy_holder_is_a_hard_edit_naming_what_is_missing(tenant: Tenant) -> None:
+    key = uuid.uuid4().hex[:10]
+    _enc, answer = await coded_bundle(tenant, with_parent_subscriber(synthetic_bundle(encounter_id=f"enc-{key}", patient_id=f"pt-{key}"), complete=False))
+    edit = next(e for e in answer["scrub"]["edits"] if e["rule"] == "subscriber_missing")
+    assert "birth date" in edit["message"]
+    assert "street" in edit["message"]

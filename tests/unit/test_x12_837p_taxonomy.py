@@ -1,10 +1,13 @@
-"""PRV*BI carries the billing provider taxonomy the tenant configured, and nothing when none is."""
+"""Chart facts in the 837P's loops: PRV*BI only from a configured taxonomy; a dependent patient in
+its own 2000C loop under the subscriber."""
 
 from dataclasses import replace
+from datetime import date
 
 import pytest
 
 from integrations.billing.errors import X12BuildError
+from integrations.billing.schemas import DependentPatient
 from integrations.billing.x837p import build_837p
 from tests.unit.x12_support import BILLING, INTERCHANGE, RECEIVER, SUBMITTER, claims, pyx12_findings
 
@@ -23,3 +26,17 @@ def test_no_taxonomy_is_invented() -> None:
 def test_a_malformed_taxonomy_is_refused() -> None:
     with pytest.raises(X12BuildError, match="taxonomy"):
         build_837p(INTERCHANGE, SUBMITTER, RECEIVER, replace(BILLING, taxonomy="family doc"), claims("CLAIM1"))
+
+
+def test_a_dependent_gets_the_2000c_patient_loop_and_pyx12_accepts_it() -> None:
+    [(subscriber, payer, claim)] = claims("CLAIM1")
+    child = DependentPatient("19", "DOE", "JUNIOR", date(2015, 6, 1), "M", "1 ELM ST", "SPRINGFIELD", "IL", "62701")
+    text = build_837p(INTERCHANGE, SUBMITTER, RECEIVER, BILLING, [(subscriber, payer, replace(claim, patient=child)), (subscriber, payer, claim)])
+    segments = text.replace("\n", "").split("~")
+    assert "SBR*P*18*******" + payer.filing_indicator in segments  # the subscriber's own claim
+    assert any(s.startswith("SBR*P**") for s in segments)  # the dependent's: SBR02 blank
+    assert "HL*4*3*23*0" in segments
+    assert "PAT*19" in segments
+    assert "NM1*QC*1*DOE*JUNIOR" in segments
+    ok, errors, _ = pyx12_findings(text)
+    assert (ok, errors) == (True, [])
