@@ -5,6 +5,7 @@ the workflow only passes ids and codes.
 """
 
 import hashlib
+import re
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -26,11 +27,12 @@ from integrations.billing.schemas import (
     Interchange,
     Payer,
     Receiver,
+    RenderingProvider,
     ServiceLine,
     Submitter,
     Subscriber,
 )
-from integrations.billing.x837p import build_837p
+from integrations.billing.x837p import build_837p, valid_npi
 from integrations.billing.x999 import parse_999
 from integrations.codesets.catalog import default_catalog
 from models.claim_facts import CHECK as CLAIM_FACTS_CHECK
@@ -257,6 +259,7 @@ class ClaimActivities:
                         for line in lines
                     ],
                     patient=dependent,
+                    rendering_provider=_rendering(e.practitioner),
                 ),
             )],
         )  # fmt: skip
@@ -295,6 +298,17 @@ class ClaimActivities:
                 claim.rejection = "the clearinghouse's 999 rejected the file"
         log.info("claim.submitted", claim_id=claim_id, accepted=accepted)
         return SubmitResult(accepted, "" if accepted else "999 rejected")
+
+
+def _rendering(practitioner: dict[str, Any] | None) -> RenderingProvider | None:
+    """NM1*82 from the chart's practitioner: only with a valid NPI and a family name (never guessed);
+    PRV*PE only with a NUCC taxonomy the chart sent."""
+    p = practitioner or {}
+    npi, family = p.get("npi") or "", p.get("family") or ""
+    if not family or not valid_npi(npi):
+        return None
+    taxonomy = p.get("taxonomy") or ""
+    return RenderingProvider(npi, family, p.get("given") or "", taxonomy if re.fullmatch(r"[0-9]{3}[0-9A-Z]{6}X", taxonomy) else "")
 
 
 def _address(patient: Patient | None) -> tuple[str | None, str | None, str | None, str | None]:

@@ -167,6 +167,7 @@ async def _ensure_encounter(
         "subscriber_relationship": found.coverage.relationship if found.coverage else None,
         "subscriber": _subscriber(found.coverage.subscriber) if found.coverage and found.coverage.subscriber else None,
         "practitioner_npi": practitioner.npi if practitioner else None,
+        "practitioner": dataclasses.asdict(practitioner) if practitioner else None,
         "date_of_service": dos.date() if dos else None,
         "charges_cents": found.charges_cents,
     }

@@ -93,6 +93,7 @@ class RenderingProvider:
     npi: str
     last_name: str
     first_name: str
+    taxonomy: str = ""  # PRV*PE, only when the chart names one
 
 
 @dataclass(frozen=True)

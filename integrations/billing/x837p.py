@@ -96,13 +96,13 @@ def _patient(patient: DependentPatient) -> list[str]:
     ]  # fmt: skip
 
 
-def _taxonomy(code: str) -> list[str]:
-    """PRV*BI (loop 2000A) when a taxonomy is configured; never a guessed one."""
+def _taxonomy(code: str, qualifier: str = "BI") -> list[str]:
+    """PRV*BI (loop 2000A) or PRV*PE (2310B) when a taxonomy is known; never a guessed one."""
     if not code:
         return []
     if not re.fullmatch(r"[0-9]{3}[0-9A-Z]{6}X", code):
-        raise X12BuildError(f"billing provider taxonomy {code!r} is not a NUCC code (e.g. 207Q00000X)")
-    return [segment("PRV", "BI", "PXC", code)]
+        raise X12BuildError(f"provider taxonomy {code!r} is not a NUCC code (e.g. 207Q00000X)")
+    return [segment("PRV", qualifier, "PXC", code)]
 
 
 def _group(claims: Sequence[ClaimEntry]) -> list[tuple[tuple[Subscriber, Payer], list[Claim837]]]:
@@ -147,6 +147,7 @@ def _claim(claim: Claim837) -> list[str]:
             segment("NM1", "82", "1", clean(rp.last_name, "rendering last name"),
                     clean(rp.first_name, "rendering first name"), "", "", "", "XX", _npi(rp.npi))
         )  # fmt: skip
+        out += _taxonomy(rp.taxonomy, "PE")
     for number, line in enumerate(claim.lines, start=1):
         out += _line(ccn, number, line, len(claim.diagnoses))
     return out
@@ -196,14 +197,21 @@ def _digits(value: str, what: str) -> str:
     return digits
 
 
-def _npi(npi: str) -> str:
-    """NPI with its Luhn check (prefix 80840), so a typo fails here and not at the payer."""
+def valid_npi(npi: str) -> bool:
+    """Ten digits with a valid Luhn check digit over the 80840 prefix."""
     if len(npi) != 10 or not npi.isdigit():
-        raise X12BuildError(f"NPI {npi!r} must be 10 digits")
+        return False
     total = 24  # the Luhn contribution of the 80840 prefix
     for i, ch in enumerate(reversed(npi[:9])):
         d = int(ch) * (2 if i % 2 == 0 else 1)
         total += d - 9 if d > 9 else d
-    if (10 - total % 10) % 10 != int(npi[9]):
+    return (10 - total % 10) % 10 == int(npi[9])
+
+
+def _npi(npi: str) -> str:
+    """NPI with its Luhn check (prefix 80840), so a typo fails here and not at the payer."""
+    if len(npi) != 10 or not npi.isdigit():
+        raise X12BuildError(f"NPI {npi!r} must be 10 digits")
+    if not valid_npi(npi):
         raise X12BuildError(f"NPI {npi!r} fails its check digit")
     return npi

@@ -78,7 +78,15 @@ def practitioner(
         return None
     res = found.resource
     npi = identifier_value(res.get("identifier"), system=NPI_SYSTEM)
-    return PractitionerIn(found.id, npi, display_name(res.get("name")) or display), specialty
+    family, given = human_name(res.get("name"))
+    taxonomy = next(
+        (c.get("code") for q in objs(res.get("qualification")) for c in codings(q.get("code")) if c.get("system") == NUCC_SYSTEM and c.get("code")),
+        None,
+    )
+    return PractitionerIn(found.id, npi, display_name(res.get("name")) or display, family, given, taxonomy), specialty
+
+
+NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
 
 
 def _specialty_code(concept: Any) -> str | None:

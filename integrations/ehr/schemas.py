@@ -29,6 +29,9 @@ class PractitionerIn:
     external_id: str | None  # None when only known through a conditional (NPI) reference
     npi: str | None
     name: str | None
+    family: str | None = None  # from a resolved Practitioner's HumanName (the claim's NM1*82)
+    given: str | None = None
+    taxonomy: str | None = None  # a NUCC provider taxonomy in Practitioner.qualification (PRV*PE)
 
 
 @dataclass(frozen=True)

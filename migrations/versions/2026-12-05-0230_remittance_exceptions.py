@@ -34,6 +34,7 @@ def upgrade() -> None:
     op.add_column("encounters", sa.Column("member_id", sa.String(length=80), nullable=True))
     op.add_column("encounters", sa.Column("subscriber_relationship", sa.String(length=16), nullable=True))
     op.add_column("encounters", sa.Column("subscriber", JSONB, nullable=True))
+    op.add_column("encounters", sa.Column("practitioner", JSONB, nullable=True))
     op.create_table(
         "remittance_exceptions",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -104,6 +105,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("encounters", "practitioner")
     op.drop_column("encounters", "subscriber")
     op.drop_column("encounters", "subscriber_relationship")
     op.drop_column("encounters", "member_id")

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from integrations.billing.errors import X12BuildError
-from integrations.billing.schemas import DependentPatient
+from integrations.billing.schemas import DependentPatient, RenderingProvider
 from integrations.billing.x837p import build_837p
 from tests.unit.x12_support import BILLING, INTERCHANGE, RECEIVER, SUBMITTER, claims, pyx12_findings
 
@@ -38,5 +38,16 @@ def test_a_dependent_gets_the_2000c_patient_loop_and_pyx12_accepts_it() -> None:
     assert "HL*4*3*23*0" in segments
     assert "PAT*19" in segments
     assert "NM1*QC*1*DOE*JUNIOR" in segments
+    ok, errors, _ = pyx12_findings(text)
+    assert (ok, errors) == (True, [])
+
+
+def test_a_rendering_provider_with_a_taxonomy_gets_prv_pe() -> None:
+    [(subscriber, payer, claim)] = claims("CLAIM1")
+    rendering = RenderingProvider("1234567893", "TESTDOCTOR", "SANDBOX", "207Q00000X")
+    text = build_837p(INTERCHANGE, SUBMITTER, RECEIVER, BILLING, [(subscriber, payer, replace(claim, rendering_provider=rendering))])
+    segments = text.replace("\n", "").split("~")
+    at = segments.index("NM1*82*1*TESTDOCTOR*SANDBOX****XX*1234567893")
+    assert segments[at + 1] == "PRV*PE*PXC*207Q00000X"
     ok, errors, _ = pyx12_findings(text)
     assert (ok, errors) == (True, [])
