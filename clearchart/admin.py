@@ -134,7 +134,7 @@ async def create_source(sessions: async_sessionmaker[AsyncSession], tenant_id: s
 
 # The payers the sandbox EHR's bundles name, so demo and test charts bill cleanly.
 SANDBOX_PAYERS = (("MEDICARE", "MEDICARE PART B", "MEDICARE", "MB"), ("ACME", "ACME HEALTH PLAN", "ACME01", "CI"),
-                  ("AETNA", "AETNA", "60054", "CI"))  # fmt: skip
+                  ("AETNA", "AETNA", "60054", "CI"), ("WESTAIR01", "WESTERN AIRLINES HEALTH PLAN", "WESTAIR01", "CI"))  # fmt: skip
 
 
 async def add_sandbox_payers(sessions: async_sessionmaker[AsyncSession], tenant_id: str) -> None:
