@@ -5,6 +5,7 @@ the workflow only passes ids and codes.
 """
 
 import hashlib
+import re
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -22,16 +23,20 @@ from integrations.billing.errors import ClearinghouseRejected
 from integrations.billing.schemas import (
     BillingProvider,
     Claim837,
+    DependentPatient,
     Interchange,
     Payer,
     Receiver,
+    RenderingProvider,
     ServiceLine,
     Submitter,
     Subscriber,
 )
-from integrations.billing.x837p import build_837p
+from integrations.billing.x837p import build_837p, valid_npi
 from integrations.billing.x999 import parse_999
 from integrations.codesets.catalog import default_catalog
+from models.claim_facts import CHECK as CLAIM_FACTS_CHECK
+from models.claim_facts import PAT01, ClaimFacts, claim_fact_edits, is_dependent
 from models.claim_tables import (
     ClaimRow,
     CodeTableVersion,
@@ -41,6 +46,7 @@ from models.claim_tables import (
     ScrubRun,
 )
 from models.coding import CodingSubmission
+from models.payer_tables import TenantPayer
 from models.qa_tables import QaAuditHold
 from models.scrub import ScrubInput, ScrubLine, scrub
 from models.scrub_tables import MueLimit, PtpEdit, ScrubTables, builtin_tables
@@ -160,6 +166,9 @@ class ClaimActivities:
         catalog = default_catalog()
         tables = await load_tables(session, [line.code for line in inp.lines])
         result = scrub(inp, tables, icd_status=catalog.icd10cm_status)
+        payer = await session.get(TenantPayer, (req.tenant_id, e.payer_id)) if e.payer_id else None
+        facts = ClaimFacts(e.payer_id, e.member_id, payer is not None, *_address(patient), e.subscriber_relationship, e.subscriber)
+        result = replace(result, edits=[*result.edits, *claim_fact_edits(facts)], checks_ran=[*result.checks_ran, CLAIM_FACTS_CHECK])
         row = ScrubRun(
             id=uuid.uuid4(),
             tenant_id=req.tenant_id,
@@ -202,6 +211,10 @@ class ClaimActivities:
         patient = await session.get(Patient, e.patient_id) if e.patient_id else None
         if patient is None or patient.birth_date is None:
             raise ApplicationError("the patient's birth date is missing; the claim cannot be built", non_retryable=True)
+        payer = await session.get(TenantPayer, (req.tenant_id, e.payer_id)) if e.payer_id else None
+        street, city, state, postal = _address(patient)
+        if payer is None or not e.member_id or not (street and city and state and postal):  # the scrub names which
+            raise ApplicationError("the chart lacks coverage, member id, a known payer or the patient's address", non_retryable=True)
         dos = e.date_of_service or e.received_at.date()
         lines: list[dict[str, Any]] = []
         for p in req.coding.procedures:
@@ -212,6 +225,19 @@ class ClaimActivities:
         total = sum(line["charge_cents"] for line in lines)
         expected = [line["expected_cents"] for line in lines]
         provider = {**SANDBOX_PROVIDER, **(tenant.settings.get("billing_provider") or {})}
+        sex = {"male": "M", "female": "F"}.get(patient.sex or "", "U")
+        self_person = Subscriber(e.member_id, patient.family or "UNKNOWN", patient.given or "UNKNOWN", patient.birth_date,
+                                 sex, street, city, state, postal.replace("-", ""))  # type: ignore[arg-type]  # fmt: skip
+        subscriber, dependent = self_person, None
+        if is_dependent(e.subscriber_relationship):  # the policy holder is someone else: 2000C for the patient
+            holder = e.subscriber or {}
+            if any(not holder.get(key) for key in ("family", "given", "birth_date", "address_line", "city", "state", "postal_code")):
+                raise ApplicationError("the Coverage's subscriber is incomplete; the scrub names what is missing", non_retryable=True)
+            subscriber = Subscriber(e.member_id, holder["family"], holder["given"], date.fromisoformat(holder["birth_date"]),
+                                    {"male": "M", "female": "F"}.get(holder.get("sex") or "", "U"),  # type: ignore[arg-type]
+                                    holder["address_line"], holder["city"], holder["state"], holder["postal_code"].replace("-", ""))  # fmt: skip
+            dependent = DependentPatient(PAT01.get(e.subscriber_relationship or "", "G8"), self_person.last_name, self_person.first_name,
+                                         self_person.birth_date, self_person.sex, street, city, state, postal.replace("-", ""))  # fmt: skip
         claim_id = uuid.uuid4()
         # ISA13/GS06 are nine digits; taken from the claim's id, one claim per interchange.
         interchange_number = claim_id.int % 999_999_999 + 1
@@ -221,18 +247,8 @@ class ClaimActivities:
             Receiver("SANDBOX CLEARINGHOUSE", "CLEARINGHOUSE"),
             BillingProvider(**provider),
             [(
-                Subscriber(
-                    member_id=f"M{patient.id.hex[:10].upper()}",
-                    last_name=patient.family or "UNKNOWN",
-                    first_name=patient.given or "UNKNOWN",
-                    birth_date=patient.birth_date,
-                    sex={"male": "M", "female": "F"}.get(patient.sex or "", "U"),  # type: ignore[arg-type]
-                    address_line1=patient.address_line or provider["address_line1"],
-                    city=patient.city or provider["city"],
-                    state=patient.state or provider["state"],
-                    zip_code=(patient.postal_code or provider["zip_code"]).replace("-", ""),
-                ),
-                Payer(e.payer_id or "UNKNOWN", e.payer_name or e.payer_id or "UNKNOWN PAYER", "MB" if (e.payer_id or "").upper().startswith("MEDICARE") else "CI"),
+                subscriber,
+                Payer(payer.x12_payer_id, payer.name, payer.filing_indicator),
                 Claim837(
                     claim_control_number=number,
                     total_charge_cents=total,
@@ -242,6 +258,8 @@ class ClaimActivities:
                         ServiceLine(line["code"], line["charge_cents"], line["units"], line["pointers"], dos, line["modifiers"])
                         for line in lines
                     ],
+                    patient=dependent,
+                    rendering_provider=_rendering(e.practitioner),
                 ),
             )],
         )  # fmt: skip
@@ -280,6 +298,23 @@ class ClaimActivities:
                 claim.rejection = "the clearinghouse's 999 rejected the file"
         log.info("claim.submitted", claim_id=claim_id, accepted=accepted)
         return SubmitResult(accepted, "" if accepted else "999 rejected")
+
+
+def _rendering(practitioner: dict[str, Any] | None) -> RenderingProvider | None:
+    """NM1*82 from the chart's practitioner: only with a valid NPI and a family name (never guessed);
+    PRV*PE only with a NUCC taxonomy the chart sent."""
+    p = practitioner or {}
+    npi, family = p.get("npi") or "", p.get("family") or ""
+    if not family or not valid_npi(npi):
+        return None
+    taxonomy = p.get("taxonomy") or ""
+    return RenderingProvider(npi, family, p.get("given") or "", taxonomy if re.fullmatch(r"[0-9]{3}[0-9A-Z]{6}X", taxonomy) else "")
+
+
+def _address(patient: Patient | None) -> tuple[str | None, str | None, str | None, str | None]:
+    if patient is None:
+        return None, None, None, None
+    return patient.address_line, patient.city, patient.state, patient.postal_code
 
 
 def _scrub_input(coding: CodingSubmission, dos: date, patient: Patient | None, encounter_class: str | None) -> ScrubInput:

@@ -1,5 +1,6 @@
 """Encounter intake: a stored webhook message becomes patient, documents and routing facts."""
 
+import dataclasses
 import json
 import uuid
 from collections import OrderedDict
@@ -14,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError
-from integrations.ehr.schemas import EncounterIntake
+from integrations.ehr.schemas import EncounterIntake, SubscriberIn
 from models.routing import Route, route
 from models.tables import (
     Document,
@@ -186,7 +187,11 @@ async def _ensure_encounter(
         "specialty": found.specialty,
         "payer_id": found.coverage.payer_id if found.coverage else None,
         "payer_name": found.coverage.payer_name if found.coverage else None,
+        "member_id": found.coverage.member_id if found.coverage else None,
+        "subscriber_relationship": found.coverage.relationship if found.coverage else None,
+        "subscriber": _subscriber(found.coverage.subscriber) if found.coverage and found.coverage.subscriber else None,
         "practitioner_npi": practitioner.npi if practitioner else None,
+        "practitioner": dataclasses.asdict(practitioner) if practitioner else None,
         "date_of_service": dos.date() if dos else None,
         "charges_cents": found.charges_cents,
     }
@@ -245,3 +250,7 @@ async def _add_documents(
         if new_id is not None:
             added.append(str(new_id))
     return added
+
+
+def _subscriber(person: SubscriberIn) -> dict[str, Any]:
+    return {**dataclasses.asdict(person), "birth_date": person.birth_date.isoformat() if person.birth_date else None}

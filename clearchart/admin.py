@@ -12,6 +12,7 @@ from api.auth import new_token, token_hash
 from integrations.ehr.signing import generate_secret
 from models.access import ROLES
 from models.tables import ApiToken, Queue, RoutingRule, Tenant, Vendor, WebhookSource
+from services import payers
 
 
 class AdminError(Exception):
@@ -129,3 +130,14 @@ async def create_source(sessions: async_sessionmaker[AsyncSession], tenant_id: s
         source = WebhookSource(id=uuid.uuid4(), tenant_id=tenant_id, name=name, secret=generate_secret())
         session.add(source)
     return source.id, source.secret
+
+
+# The payers the sandbox EHR's bundles name, so demo and test charts bill cleanly.
+SANDBOX_PAYERS = (("MEDICARE", "MEDICARE PART B", "MEDICARE", "MB"), ("ACME", "ACME HEALTH PLAN", "ACME01", "CI"),
+                  ("AETNA", "AETNA", "60054", "CI"), ("WESTAIR01", "WESTERN AIRLINES HEALTH PLAN", "WESTAIR01", "CI"))  # fmt: skip
+
+
+async def add_sandbox_payers(sessions: async_sessionmaker[AsyncSession], tenant_id: str) -> None:
+    async with sessions() as session:
+        for payer_id, name, x12_id, filing in SANDBOX_PAYERS:
+            await payers.add(session, tenant_id, payer_id, name, x12_id, filing)

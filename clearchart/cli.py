@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clearchart import admin, audit_cli, codesets_cli, sandbox_cli, tenant_policy_cli
+from clearchart import admin, audit_cli, codesets_cli, payer_cli, sandbox_cli, tenant_policy_cli
 from clearchart.db import make_engine, make_sessions
 from clearchart.logging import configure_logging
 from clearchart.settings import Settings, get_settings
@@ -237,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox_cli.register(sandbox)
     audit_cli.register(sub)
     codesets_cli.register(sub)
+    payer_cli.register(sub)
     return parser
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clearchart import admin
+from clearchart.sandbox_cli import put_script
 from clearchart.settings import Settings
 from integrations.sandbox.bundles import cerner_bundle, synthetic_bundle
 from integrations.sandbox.ehr import push_bundle
@@ -42,6 +43,7 @@ async def _configure(sessions: async_sessionmaker[AsyncSession]) -> None:
     await admin.add_route(sessions, TENANT, "emergency", encounter_type="EMER", priority=10)
     await admin.add_route(sessions, TENANT, "outpatient")
     await admin.create_source(sessions, TENANT, "sandbox-ehr")
+    await admin.add_sandbox_payers(sessions, TENANT)
 
 
 async def seed_demo(sessions: async_sessionmaker[AsyncSession], settings: Settings, api_url: str) -> None:
@@ -66,6 +68,8 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession], settings: Settin
         ("demo-4", synthetic_bundle(encounter_id="demo-enc-4", patient_id="demo-pt-4", doc_types=["34117-2"])),
         ("demo-cerner", cerner_bundle()),
     ]
+    if not settings.clearinghouse_url:  # the sandbox clearinghouse will deny demo-enc-2: a denial to work
+        await put_script(sessions, DENIED_MEMBER, {"deny": "CO-11"})
     async with httpx.AsyncClient(timeout=60) as client:
         for msg_id, bundle in bundles:
             response = await push_bundle(client, url, source.secret, bundle, msg_id=msg_id)
@@ -73,6 +77,9 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession], settings: Settin
         if not exists:
             await _code_one(client, api_url, {u: t for _, u, t in tokens}["bob.coder"])
     print(_summary(tokens, url, source.secret), flush=True)  # noqa: T201 - the demo's output is for the user
+
+
+DENIED_MEMBER = "member:SBXdemo-pt-2"  # the synthetic bundle's Coverage.subscriberId for demo-pt-2
 
 
 async def _code_one(client: httpx.AsyncClient, api_url: str, token: str) -> None:
@@ -100,6 +107,7 @@ def _summary(tokens: list[tuple[str, str, str]], url: str, secret: str) -> str:
         "",
         f"Webhook URL     {url}",
         f"Webhook secret  {secret}",
+        "The sandbox clearinghouse denies demo-enc-2's claim (CO-11) once it is coded: a denial to appeal.",
         "Try:  curl -s -H \"Authorization: Bearer <coder token>\" -X POST "
         + url.split("/v1/")[0]
         + "/v1/queues/outpatient/claim",

@@ -46,6 +46,7 @@ Permission = Literal[
     "appeals.manage",
     "tenant.manage",
     "inbound.read",
+    "payers.manage",
 ]
 
 _OPERATIONS: frozenset[Permission] = frozenset(
@@ -77,7 +78,7 @@ _OPERATIONS: frozenset[Permission] = frozenset(
 PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     "ops": _OPERATIONS,
     # Answering a query and filing an addendum are clinical acts: physicians only, never admins.
-    "admin": _OPERATIONS | {"webhook_sources.manage", "access_log.read", "audits.manage", "metrics.scrape", "tenant.manage"},
+    "admin": _OPERATIONS | {"webhook_sources.manage", "access_log.read", "audits.manage", "metrics.scrape", "tenant.manage", "payers.manage"},
     "coder": frozenset(
         {
             "encounters.read",

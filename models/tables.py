@@ -156,6 +156,10 @@ class Encounter(Base):
     specialty: Mapped[str | None] = mapped_column(String(64))
     payer_id: Mapped[str | None] = mapped_column(String(64))
     payer_name: Mapped[str | None] = mapped_column(Text)
+    member_id: Mapped[str | None] = mapped_column(String(80))  # Coverage.subscriberId, billed as-is
+    subscriber_relationship: Mapped[str | None] = mapped_column(String(16))  # Coverage.relationship
+    subscriber: Mapped[dict[str, Any] | None]  # the policy holder when not the patient
+    practitioner: Mapped[dict[str, Any] | None]  # rendering provider: npi, family, given, taxonomy
     practitioner_npi: Mapped[str | None] = mapped_column(String(10))
     date_of_service: Mapped[date | None]
     charges_cents: Mapped[int | None] = mapped_column(BigInteger)

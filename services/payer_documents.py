@@ -9,6 +9,7 @@ Three outcomes, never an exception to the caller:
   be reached (``unreachable``); the caller queues it in the remittance-exceptions work queue.
 """
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +41,9 @@ from workflows.types import ClaimAckRequest, DenialRef, RemitRequest
 
 log = structlog.get_logger(__name__)
 
+ANSWER_WITHIN = 30.0
+"""Seconds to wait for a workflow's answer; past that the claim is queued, the file still answered."""
+
 
 @dataclass(frozen=True)
 class Applied:
@@ -63,7 +67,9 @@ async def apply_to_claim(temporal: Client, task_queue: str, claim: ClaimRow, upd
     """Send `arg` to the encounter's `update`; a closed encounter gets `late` instead."""
     handle = temporal.get_workflow_handle_for(EncounterWorkflow.run, encounter_workflow_id(str(claim.encounter_id)))
     try:
-        outcome = await handle.execute_update(update, arg)
+        outcome = await asyncio.wait_for(handle.execute_update(update, arg), ANSWER_WITHIN)
+    except TimeoutError:
+        return Applied("exception", None, "unreachable", f"the encounter workflow did not answer within {ANSWER_WITHIN:.0f} s (is a worker running?)")
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         details = cause.details[0] if isinstance(cause, ApplicationError) and cause.details and isinstance(cause.details[0], dict) else {}
@@ -90,10 +96,10 @@ async def record_after_close(temporal: Client, task_queue: str, doc: PayerDocume
             )  # fmt: skip
         except WorkflowAlreadyStartedError:  # it ran to completion before: read its answer
             handle = temporal.get_workflow_handle_for(PayerDocumentWorkflow.run, workflow_id)
-        result: PayerDocumentResult = await handle.result()
+        result: PayerDocumentResult = await asyncio.wait_for(handle.result(), ANSWER_WITHIN)
     except Exception as exc:  # Temporal down or the workflow failed: queue it, never lose it
         log.warning("payer_document.after_close_failed", workflow_id=workflow_id, error=str(exc))
-        return Applied("exception", "closed", "unreachable", f"recording on the closed encounter failed: {exc}")
+        return Applied("exception", "closed", "unreachable", f"recording on the closed encounter failed: {type(exc).__name__}: {exc}")
     return Applied("applied_after_close", result.encounter_status, detail="recorded on the closed encounter")
 
 

@@ -7,7 +7,7 @@ workflow could not be reached: a claim stuck in ``scrubbing`` is not asked again
 """
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -27,6 +27,7 @@ from services.payer_documents import Applied, apply_ack, apply_payment
 log = structlog.get_logger(__name__)
 
 RETRYABLE = ("not_applicable", "unreachable")
+SCAN = 5000  # open exceptions looked at per sweep; only those whose chart changed are retried
 
 
 class ResolveRefused(Exception):
@@ -57,7 +58,7 @@ def view(row: RemittanceException) -> dict[str, Any]:
         "id": str(row.id), "file_id": str(row.file_id), "kind": row.kind, "position": row.position,
         "control_number": row.control_number, "claim_id": str(row.claim_id) if row.claim_id else None,
         "payment_id": str(row.payment_id) if row.payment_id else None, "reason": row.reason, "detail": row.detail,
-        "facts": {k: v for k, v in row.facts.items() if k != "version"}, "status": row.status, "attempts": row.attempts,
+        "facts": {k: v for k, v in row.facts.items() if k not in ("version", "retry_after")}, "status": row.status, "attempts": row.attempts,
         "resolution": row.resolution, "resolved_by": row.resolved_by,
         "resolved_at": row.resolved_at.isoformat() if row.resolved_at else None, "created_at": row.created_at.isoformat(),
     }  # fmt: skip
@@ -91,7 +92,8 @@ async def _settle(session: AsyncSession, row: RemittanceException, applied: Appl
         row.attempts += 1
         row.detail = applied.detail or row.detail
         version = await session.scalar(select(Encounter.version).join(ClaimRow, ClaimRow.encounter_id == Encounter.id).where(ClaimRow.id == row.claim_id))
-        row.facts = {**row.facts, "version": version}
+        backoff = min(10 * 2**row.attempts, 3600)  # an unreachable workflow is not asked every tick
+        row.facts = {**row.facts, "version": version, "retry_after": (datetime.now(UTC) + timedelta(seconds=backoff)).isoformat()}
     else:
         row.status, row.resolution, row.resolved_by, row.resolved_at = "applied", f"{how}: {applied.outcome}", by, datetime.now(UTC)
     await session.commit()
@@ -136,7 +138,7 @@ async def resolve(
     return view(row)
 
 
-async def retry_open(sessions: async_sessionmaker[AsyncSession], temporal: Client, task_queue: str, limit: int = 50) -> int:
+async def retry_open(sessions: async_sessionmaker[AsyncSession], temporal: Client, task_queue: str, limit: int = 20) -> int:
     """Apply every open exception whose claim may now take it; returns how many were applied."""
     async with sessions() as session:
         found = await session.execute(
@@ -145,9 +147,14 @@ async def retry_open(sessions: async_sessionmaker[AsyncSession], temporal: Clien
             .join(Encounter, Encounter.id == ClaimRow.encounter_id)
             .where(RemittanceException.status == "open", RemittanceException.reason.in_(RETRYABLE))
             .order_by(RemittanceException.created_at)
-            .limit(limit)
+            .limit(SCAN)
         )
-        due = [i for i, reason, facts, version in found.all() if reason == "unreachable" or facts.get("version") != version]
+        now = datetime.now(UTC)
+        due = [
+            i for i, reason, facts, version in found.all()
+            if (reason == "unreachable" or facts.get("version") != version)
+            and (reason != "unreachable" or datetime.fromisoformat(facts.get("retry_after") or now.isoformat()) <= now)
+        ][:limit]  # fmt: skip
     applied = 0
     for exception_id in due:
         async with sessions() as session:

@@ -88,6 +88,7 @@ async def make_tenant(stack: LiveStack, http: httpx.AsyncClient, **settings: Any
     await admin.create_queue(sessions, tenant_id, "q1", "Queue One", ["v1"])
     await admin.create_queue(sessions, tenant_id, "er", "Emergency", ["v2"])
     await admin.add_route(sessions, tenant_id, "er", encounter_type="EMER", priority=5)
+    await admin.add_sandbox_payers(sessions, tenant_id)
     tokens = {}
     for role_key, (user, vendor) in ROLE_USERS.items():
         role = "coder" if role_key.startswith("coder") else role_key

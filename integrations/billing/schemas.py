@@ -44,7 +44,8 @@ class Receiver:
 
 @dataclass(frozen=True)
 class BillingProvider:
-    """Loop 2010AA. `tax_id` is the EIN (REF*EI), digits only."""
+    """Loop 2010AA. `tax_id` is the EIN (REF*EI), digits only. `taxonomy` (PRV*BI) is the NUCC
+    provider taxonomy code, written only when the tenant configured one."""
 
     npi: str
     name: str
@@ -54,6 +55,7 @@ class BillingProvider:
     state: str
     zip_code: str
     address_line2: str = ""
+    taxonomy: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class RenderingProvider:
     npi: str
     last_name: str
     first_name: str
+    taxonomy: str = ""  # PRV*PE, only when the chart names one
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,23 @@ class ServiceLine:
 
 
 @dataclass(frozen=True)
+class DependentPatient:
+    """Loop 2000C/2010CA: the patient when not the subscriber. `relationship` is PAT01
+    (01 spouse, 19 child, 53 life partner, G8 other, 21 unknown)."""
+
+    relationship: str
+    last_name: str
+    first_name: str
+    birth_date: date
+    sex: Literal["F", "M", "U"]
+    address_line1: str
+    city: str
+    state: str
+    zip_code: str
+    address_line2: str = ""
+
+
+@dataclass(frozen=True)
 class Claim837:
     """Loop 2300. `diagnoses` are ICD-10-CM codes with or without the dot; the first is principal."""
 
@@ -116,3 +136,4 @@ class Claim837:
     lines: list[ServiceLine]
     rendering_provider: RenderingProvider | None = None
     frequency_code: str = "1"
+    patient: DependentPatient | None = None  # None: the subscriber is the patient

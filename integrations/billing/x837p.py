@@ -8,12 +8,14 @@ anything is serialized, so a half-written claim never leaves the building.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from integrations.billing.errors import X12BuildError
 from integrations.billing.schemas import (
     BillingProvider,
     Claim837,
+    DependentPatient,
     Interchange,
     Payer,
     Receiver,
@@ -28,6 +30,7 @@ MAX_DIAGNOSES = 12  # HI01..HI12
 MAX_LINES = 50  # loop 2400 repeat
 MAX_MODIFIERS = 4
 MAX_POINTERS = 4
+PATIENT_RELATIONSHIPS = frozenset({"01", "19", "20", "21", "39", "40", "53", "G8"})
 
 ClaimEntry = tuple[Subscriber, Payer, Claim837]
 
@@ -53,6 +56,7 @@ def build_837p(
         segment("NM1", "40", "2", clean(receiver.name, "receiver name"), "", "", "", "", "46",
                 clean(receiver.receiver_id, "receiver id")),
         segment("HL", "1", "", "20", "1"),
+        *_taxonomy(billing_provider.taxonomy),
         segment("NM1", "85", "2", clean(billing_provider.name, "billing provider name"), "", "",
                 "", "", "XX", _npi(billing_provider.npi)),
         *_address(billing_provider.address_line1, billing_provider.address_line2,
@@ -61,10 +65,44 @@ def build_837p(
     ]  # fmt: skip
     hl = 1
     for (subscriber, payer), group in _group(claims):
-        hl += 1
-        body += [segment("HL", str(hl), "1", "22", "0"), *_subscriber(subscriber, payer)]
-        body += [line for claim in group for line in _claim(claim)]
+        own = [c for c in group if c.patient is None]
+        if own:  # 2000B with its claims: the subscriber is the patient (SBR02 = 18)
+            hl += 1
+            body += [segment("HL", str(hl), "1", "22", "0"), *_subscriber(subscriber, payer, is_patient=True)]
+            body += [line for claim in own for line in _claim(claim)]
+        dependents: dict[DependentPatient, list[Claim837]] = {}
+        for claim in group:
+            if claim.patient is not None:
+                dependents.setdefault(claim.patient, []).append(claim)
+        if dependents:  # 2000B without claims, then one 2000C per patient (SBR02 blank)
+            hl += 1
+            parent = hl
+            body += [segment("HL", str(parent), "1", "22", "1"), *_subscriber(subscriber, payer, is_patient=False)]
+            for patient, theirs in dependents.items():
+                hl += 1
+                body += [segment("HL", str(hl), str(parent), "23", "0"), *_patient(patient)]
+                body += [line for claim in theirs for line in _claim(claim)]
     return envelope(interchange, "HC", VERSION, "837", [body])
+
+
+def _patient(patient: DependentPatient) -> list[str]:
+    if patient.relationship not in PATIENT_RELATIONSHIPS:
+        raise X12BuildError(f"patient relationship {patient.relationship!r} is not a PAT01 code {sorted(PATIENT_RELATIONSHIPS)}")
+    return [
+        segment("PAT", patient.relationship),
+        segment("NM1", "QC", "1", clean(patient.last_name, "patient last name"), clean(patient.first_name, "patient first name")),
+        *_address(patient.address_line1, patient.address_line2, patient.city, patient.state, patient.zip_code),
+        segment("DMG", "D8", patient.birth_date.strftime("%Y%m%d"), patient.sex),
+    ]  # fmt: skip
+
+
+def _taxonomy(code: str, qualifier: str = "BI") -> list[str]:
+    """PRV*BI (loop 2000A) or PRV*PE (2310B) when a taxonomy is known; never a guessed one."""
+    if not code:
+        return []
+    if not re.fullmatch(r"[0-9]{3}[0-9A-Z]{6}X", code):
+        raise X12BuildError(f"provider taxonomy {code!r} is not a NUCC code (e.g. 207Q00000X)")
+    return [segment("PRV", qualifier, "PXC", code)]
 
 
 def _group(claims: Sequence[ClaimEntry]) -> list[tuple[tuple[Subscriber, Payer], list[Claim837]]]:
@@ -75,9 +113,9 @@ def _group(claims: Sequence[ClaimEntry]) -> list[tuple[tuple[Subscriber, Payer],
     return list(groups.items())
 
 
-def _subscriber(subscriber: Subscriber, payer: Payer) -> list[str]:
+def _subscriber(subscriber: Subscriber, payer: Payer, *, is_patient: bool = True) -> list[str]:
     return [
-        segment("SBR", "P", "18", "", "", "", "", "", "", clean(payer.filing_indicator, "SBR09")),
+        segment("SBR", "P", "18" if is_patient else "", "", "", "", "", "", "", clean(payer.filing_indicator, "SBR09")),
         segment("NM1", "IL", "1", clean(subscriber.last_name, "subscriber last name"),
                 clean(subscriber.first_name, "subscriber first name"), "", "", "", "MI",
                 clean(subscriber.member_id, "member id")),
@@ -109,6 +147,7 @@ def _claim(claim: Claim837) -> list[str]:
             segment("NM1", "82", "1", clean(rp.last_name, "rendering last name"),
                     clean(rp.first_name, "rendering first name"), "", "", "", "XX", _npi(rp.npi))
         )  # fmt: skip
+        out += _taxonomy(rp.taxonomy, "PE")
     for number, line in enumerate(claim.lines, start=1):
         out += _line(ccn, number, line, len(claim.diagnoses))
     return out
@@ -158,14 +197,21 @@ def _digits(value: str, what: str) -> str:
     return digits
 
 
-def _npi(npi: str) -> str:
-    """NPI with its Luhn check (prefix 80840), so a typo fails here and not at the payer."""
+def valid_npi(npi: str) -> bool:
+    """Ten digits with a valid Luhn check digit over the 80840 prefix."""
     if len(npi) != 10 or not npi.isdigit():
-        raise X12BuildError(f"NPI {npi!r} must be 10 digits")
+        return False
     total = 24  # the Luhn contribution of the 80840 prefix
     for i, ch in enumerate(reversed(npi[:9])):
         d = int(ch) * (2 if i % 2 == 0 else 1)
         total += d - 9 if d > 9 else d
-    if (10 - total % 10) % 10 != int(npi[9]):
+    return (10 - total % 10) % 10 == int(npi[9])
+
+
+def _npi(npi: str) -> str:
+    """NPI with its Luhn check (prefix 80840), so a typo fails here and not at the payer."""
+    if len(npi) != 10 or not npi.isdigit():
+        raise X12BuildError(f"NPI {npi!r} must be 10 digits")
+    if not valid_npi(npi):
         raise X12BuildError(f"NPI {npi!r} fails its check digit")
     return npi

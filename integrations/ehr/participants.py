@@ -8,6 +8,7 @@ the bundle, are reported as problems when they do not resolve.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from integrations.ehr.fhir import (
     codings,
     display_name,
     first_code,
+    human_name,
     identifier_value,
     nonblank,
     obj,
@@ -29,7 +31,7 @@ from integrations.ehr.references import (
     reference_id,
     reference_type,
 )
-from integrations.ehr.schemas import CoverageIn, OrganizationIn, PractitionerIn
+from integrations.ehr.schemas import CoverageIn, OrganizationIn, PractitionerIn, SubscriberIn
 
 _PRACTITIONER_TYPES = frozenset({"Practitioner", "PractitionerRole"})
 
@@ -76,7 +78,15 @@ def practitioner(
         return None
     res = found.resource
     npi = identifier_value(res.get("identifier"), system=NPI_SYSTEM)
-    return PractitionerIn(found.id, npi, display_name(res.get("name")) or display), specialty
+    family, given = human_name(res.get("name"))
+    taxonomy = next(
+        (c.get("code") for q in objs(res.get("qualification")) for c in codings(q.get("code")) if c.get("system") == NUCC_SYSTEM and c.get("code")),
+        None,
+    )
+    return PractitionerIn(found.id, npi, display_name(res.get("name")) or display, family, given, taxonomy), specialty
+
+
+NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
 
 
 def _specialty_code(concept: Any) -> str | None:
@@ -204,7 +214,35 @@ def _coverage(index: BundleIndex, loc: Located) -> CoverageIn:
         None,
     )
     external_id = loc.id if ".contained[" not in loc.path else None
-    return CoverageIn(external_id, payer_id, payer_name, member_id, plan)
+    relationship = next((c for concept in [res.get("relationship")] for c in _codes(concept)), None)
+    return CoverageIn(external_id, payer_id, payer_name, member_id, plan, relationship, _subscriber(index, loc))
+
+
+def _codes(concept: Any) -> list[str]:
+    return [code for c in codings(concept) if (code := nonblank(c.get("code")))]
+
+
+def _subscriber(index: BundleIndex, loc: Located) -> SubscriberIn | None:
+    """The policy holder, when Coverage.subscriber resolves to someone other than the beneficiary."""
+    res = loc.resource
+    ref = nonblank((obj(res.get("subscriber")) or {}).get("reference"))
+    beneficiary = nonblank((obj(res.get("beneficiary")) or {}).get("reference"))
+    found = index.resolve(ref, loc) if ref else None
+    patient = index.resolve(beneficiary, loc) if beneficiary else None
+    if found is None or found.type not in ("Patient", "RelatedPerson") or (patient and found.resource is patient.resource):
+        return None
+    person = found.resource
+    family, given = human_name(person.get("name"))
+    addresses = objs(person.get("address"))
+    home = next((a for a in addresses if a.get("use") == "home"), addresses[0] if addresses else {})
+    lines = [str(x) for x in home.get("line", []) if isinstance(x, str) and x.strip()]
+    born = nonblank(person.get("birthDate"))
+    try:
+        birth_date = date.fromisoformat(born) if born else None
+    except ValueError:
+        birth_date = None
+    return SubscriberIn(family, given, birth_date, nonblank(person.get("gender")), lines[0] if lines else None,
+                        nonblank(home.get("city")), nonblank(home.get("state")), nonblank(home.get("postalCode")))  # fmt: skip
 
 
 def _payer(index: BundleIndex, loc: Located) -> tuple[str | None, str | None]:

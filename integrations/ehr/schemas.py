@@ -29,6 +29,9 @@ class PractitionerIn:
     external_id: str | None  # None when only known through a conditional (NPI) reference
     npi: str | None
     name: str | None
+    family: str | None = None  # from a resolved Practitioner's HumanName (the claim's NM1*82)
+    given: str | None = None
+    taxonomy: str | None = None  # a NUCC provider taxonomy in Practitioner.qualification (PRV*PE)
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,29 @@ class OrganizationIn:
 
 
 @dataclass(frozen=True)
+class SubscriberIn:
+    """The policy holder when it is not the patient (Coverage.subscriber: Patient or RelatedPerson)."""
+
+    family: str | None
+    given: str | None
+    birth_date: date | None
+    sex: str | None
+    address_line: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+
+
+@dataclass(frozen=True)
 class CoverageIn:
     external_id: str | None
     payer_id: str | None
     payer_name: str | None
     member_id: str | None
     plan: str | None
+    # Coverage.relationship (subscriber-relationship code: self, spouse, child, …); None = unsaid.
+    relationship: str | None = None
+    subscriber: SubscriberIn | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""remittance exceptions work queue, poller heartbeat, and the sandbox clearinghouse mailbox
+"""remittance exceptions work queue, poller heartbeat, the sandbox clearinghouse mailbox, the
+per-tenant payer table and the Coverage member id on encounters
 
 Revision ID: a10b0c0d0001
 Revises: f5e0a0c9e005
@@ -19,6 +20,21 @@ JSONB = postgresql.JSONB(astext_type=sa.Text())
 
 
 def upgrade() -> None:
+    op.create_table(
+        "payers",
+        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        sa.Column("payer_id", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("x12_payer_id", sa.String(length=80), nullable=False),
+        sa.Column("filing_indicator", sa.String(length=2), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_payers_tenant_id_tenants")),
+        sa.PrimaryKeyConstraint("tenant_id", "payer_id", name=op.f("pk_payers")),
+    )
+    op.add_column("encounters", sa.Column("member_id", sa.String(length=80), nullable=True))
+    op.add_column("encounters", sa.Column("subscriber_relationship", sa.String(length=16), nullable=True))
+    op.add_column("encounters", sa.Column("subscriber", JSONB, nullable=True))
+    op.add_column("encounters", sa.Column("practitioner", JSONB, nullable=True))
     op.create_table(
         "remittance_exceptions",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -89,6 +105,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("encounters", "practitioner")
+    op.drop_column("encounters", "subscriber")
+    op.drop_column("encounters", "subscriber_relationship")
+    op.drop_column("encounters", "member_id")
+    op.drop_table("payers")
     op.drop_table("sandbox_clearinghouse_scripts")
     op.execute("DROP SEQUENCE sandbox_clearinghouse_numbers")
     op.drop_table("sandbox_clearinghouse_submissions")

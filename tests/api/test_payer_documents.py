@@ -6,8 +6,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import delete
 
+from api import billing_intake
+from clearchart.billing_poller import handle_file
+from integrations.billing.client import InboundFile
 from integrations.billing.remittance import (
     Adjustment,
     ClaimPayment,
@@ -193,3 +197,41 @@ async def test_readyz_reports_a_failing_poller_as_degraded(live: LiveStack, tena
     finally:
         async with live.sessions.begin() as s:
             await s.execute(delete(PollerStatus).where(PollerStatus.source == source))
+
+
+async def test_the_poller_keeps_an_unreadable_file_and_moves_on(live: LiveStack, tenant: Tenant) -> None:
+    _enc, closed, _paid = await paid_and_closed(tenant)
+    source = f"test-dead-{tenant.id}"
+    bad = await handle_file(live.sessions, live.temporal, source, InboundFile("000000000001", "835", "ISA*this is not x12~"), live.settings.task_queue)
+    late = await handle_file(live.sessions, live.temporal, source, InboundFile("000000000002", "277CA", ack_277ca(closed["control_number"], accepted=True)),
+                             live.settings.task_queue)  # fmt: skip
+    assert bad["status"] == "refused"
+    assert late["status"] == "applied"
+    assert late["results"][tenant.id][0]["matched"][0]["result"] == "applied_after_close"
+    letters = (await tenant.get("/v1/dead-letters", "ops")).json()
+    kept = next(d for d in letters if d["source"] == source)
+    assert (kept["file_id"], kept["status"], kept["body"]) == ("000000000001", "refused", None)  # no tenant: no body shown
+    assert "ISA" in kept["detail"]
+    page = await tenant.get("/v1/dead-letters?format=html", "ops")
+    assert "000000000001" in page.text
+    assert (await tenant.get("/v1/dead-letters", "coder")).status_code == 403
+
+
+async def test_a_large_835_is_matched_in_batches(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(billing_intake, "LOOKUP_BATCH", 2)
+    _enc, claim = await submitted_claim(tenant)
+    charge = claim["total_charge_cents"]
+    strays = [payment(f"STRAY-{n}-{tenant.id}"[:20], status="1", paid=100, charge=200, pcn=f"S{n}") for n in range(4)]
+    answer = (await post_x12(tenant, "/v1/remittances", file_835(*strays, payment(claim["control_number"], status="1", paid=charge, charge=charge, pcn="BIG")))).json()
+    assert [m["control_number"] for m in answer["matched"]] == [claim["control_number"]]
+    assert len(answer["unmatched"]) == 4
+
+
+async def test_the_same_payment_in_another_file_is_queued_as_a_duplicate(tenant: Tenant) -> None:
+    _enc, claim, paid = await paid_and_closed(tenant)
+    charge = claim["total_charge_cents"]
+    again = file_835(payment(claim["control_number"], status="1", paid=paid, charge=charge, pcn="PCN-A", adjustments=[("CO", "45", charge - paid)]), trace="RESENT")
+    entry = (await post_x12(tenant, "/v1/remittances", again)).json()["matched"][0]
+    assert (entry["result"], entry["exception"]) == ("exception", "duplicate")
+    assert (await tenant.get(f"/v1/claims/{claim['id']}", "ops")).json()["paid_cents"] == paid  # not paid twice
+    assert any(e["reason"] == "duplicate" and e["claim_id"] == claim["id"] for e in (await tenant.get("/v1/remittance-exceptions", "ops")).json())

@@ -53,10 +53,11 @@ async def resume_from(live: LiveStack, settings: Settings, file_id: str) -> None
 
 
 async def member_id(live: LiveStack, encounter_id: str) -> str:
+    """The subscriber's member id from the chart's Coverage, as the 837P carries it."""
     async with live.sessions() as s:
-        patient = await s.scalar(select(Encounter.patient_id).where(Encounter.id == uuid.UUID(encounter_id)))
-    assert patient is not None
-    return f"M{patient.hex[:10].upper()}"
+        member = await s.scalar(select(Encounter.member_id).where(Encounter.id == uuid.UUID(encounter_id)))
+    assert member is not None
+    return member
 
 
 async def submit(tenant: Tenant, enc: str, doc: str) -> None:

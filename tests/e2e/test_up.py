@@ -306,6 +306,9 @@ class TestClearchartUp:
             "queue", "create", "--tenant", TENANT, "--id", "outpatient", "--vendors", "acme"
         )
         await up.cli("route", "add", "--tenant", TENANT, "--queue", "outpatient")
+        await up.cli(
+            "payer", "add", "--tenant", TENANT, "--id", "MEDICARE", "--name", "MEDICARE PART B", "--filing", "MB"
+        )
         coder = (
             await up.cli(
                 "token",
@@ -391,9 +394,12 @@ class TestClearchartUp:
         # Second run on the same data dir: the projection is there and the workflows are alive.
         up.start()
         await up.wait_ready(http)
-        again = await http.get(f"{up.api}/v1/encounters/{coded['id']}", headers=_auth(ops))
+        # The sandbox clearinghouse's files survived the restart: the poller brings the payment.
+        again = await eventually(
+            lambda: http.get(f"{up.api}/v1/encounters/{coded['id']}", headers=_auth(ops)),
+            until=lambda r: r.json()["status"] == "closed",
+        )
         assert again.status_code == 200, again.text
-        assert again.json()["status"] == "submitted"
         evidence = await http.get(
             f"{up.api}/v1/encounters/{coded['id']}/evidence", headers=_auth(ops)
         )

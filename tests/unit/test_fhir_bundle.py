@@ -240,7 +240,7 @@ class TestReferences:
             participant=[{"individual": {"reference": f"Practitioner?identifier={NPI}|1234567893"}}]
         )
         intake = only(parse_bundle(bundle(enc, patient(), doc)))
-        assert intake.practitioners == (PractitionerIn("dr1", "1234567893", "Ann Testdoctor"),)
+        assert intake.practitioners == (PractitionerIn("dr1", "1234567893", "Ann Testdoctor", "Testdoctor", "Ann"),)
 
     def test_practitioner_role_contributes_practitioner_and_specialty(self) -> None:
         role = {
