@@ -47,11 +47,10 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_migrate(_: argparse.Namespace, settings: Settings) -> None:
-    from clearchart.migrate import upgrade
+    from clearchart.stack import migrate_database
 
-    settings, _pg = database_settings(settings)
-    upgrade(settings.sqlalchemy_url)
-    _out("database schema is at the latest revision")
+    migrate_database(settings)
+    _out("database schema is at the latest revision; the application's role is granted")
 
 
 def cmd_api(_: argparse.Namespace, settings: Settings) -> None:

@@ -38,6 +38,7 @@ class LiveStack:
     sessions: async_sessionmaker[AsyncSession]
     temporal: Client
     url: str
+    admin_sessions: async_sessionmaker[AsyncSession] | None = None  # a superuser's, for tampering tests
 
 
 @dataclass
