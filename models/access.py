@@ -43,6 +43,7 @@ Permission = Literal[
     "remittances.post",
     "denials.work",
     "appeals.manage",
+    "payloads.decode",
 ]
 
 _OPERATIONS: frozenset[Permission] = frozenset(
@@ -72,7 +73,7 @@ _OPERATIONS: frozenset[Permission] = frozenset(
 
 PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     "ops": _OPERATIONS,
-    "admin": _OPERATIONS | {"webhook_sources.manage", "queries.answer", "access_log.read", "audits.manage"},
+    "admin": _OPERATIONS | {"webhook_sources.manage", "queries.answer", "access_log.read", "audits.manage", "payloads.decode"},
     "coder": frozenset(
         {
             "encounters.read",

@@ -29,6 +29,7 @@ from clearchart.db import make_engine, make_sessions
 from clearchart.db_roles import drop_roles, provision
 from clearchart.embedded import EmbeddedPostgres, TemporalDevServer, free_port
 from clearchart.migrate import upgrade
+from clearchart.payload_codec import data_converter
 from clearchart.settings import Settings
 from clearchart.worker import build_worker
 from tests.support import LiveStack, Tenant, make_tenant, started
@@ -104,7 +105,8 @@ async def dev_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def temporal_client(dev_server: TemporalDevServer) -> Client:
-    return await Client.connect(dev_server.address)
+    """Payloads encrypted as in production (keys from the key file, never from Temporal)."""
+    return await Client.connect(dev_server.address, data_converter=data_converter(Settings()))
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -148,6 +148,8 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/metrics/revenue", "metrics.read"),
     # Evidence and access log
     Route("GET", "/v1/access-log", "access_log.read"),
+    Route("POST", "/codec/decode", "payloads.decode", {"payloads": []}),
+    Route("POST", "/codec/encode", "payloads.decode", {"payloads": []}),
     # QA audits
     Route("POST", "/v1/audits", "audits.manage", {"method": "census", "seed": 1}),
     Route("GET", "/v1/audits", "audits.read"),
