@@ -5,7 +5,12 @@ import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from cryptography.exceptions import InvalidTag
+from temporalio.api.common.v1 import Payload
+
 from clearchart.keys import chain_keyring, key_file, load_keys, rotate
+from clearchart.payload_codec import payload_codec
 from clearchart.settings import Settings
 from models.audit_chain import GENESIS, Keyring, event_hash, hashed_fields, verify_chain
 from models.checkpoint import check_signature, fingerprint, public_key, sign_checkpoint
@@ -73,3 +78,30 @@ class TestCheckpoint:
         assert "altered" in (check_signature(edited) or "")
         other = sign_checkpoint(signed["tenants"], created_at=datetime(2026, 1, 1, tzinfo=UTC), key_id="s9", seed=b"o" * 32)
         assert "not by the pinned key" in (check_signature(other, pinned=fingerprint(public_key(seed))) or "")
+
+
+class TestPayloadCodec:
+    async def test_payloads_round_trip_and_survive_a_key_rotation(self, tmp_path: Path) -> None:
+        settings = Settings(CLEARCHART_DATA_DIR=str(tmp_path))
+        before = payload_codec(settings)
+        plain = Payload(metadata={"encoding": b"json/plain"}, data=b'{"encounter_id": "e1", "code": "E11.65"}')
+        (sealed,) = await before.encode([plain])
+        assert b"E11.65" not in sealed.data
+        assert sealed.metadata["encoding"] == b"binary/encrypted"
+        first_key = sealed.metadata["encryption-key-id"]
+        rotate(settings, "payload")
+        after = payload_codec(settings)
+        (fresh,) = await after.encode([plain])
+        assert fresh.metadata["encryption-key-id"] != first_key
+        assert await after.decode([sealed, fresh, plain]) == [plain, plain, plain]  # old, new, never encrypted
+
+    async def test_a_payload_under_an_unknown_key_or_altered_is_refused(self, tmp_path: Path) -> None:
+        ours = payload_codec(Settings(CLEARCHART_DATA_DIR=str(tmp_path / "a")))
+        theirs = payload_codec(Settings(CLEARCHART_DATA_DIR=str(tmp_path / "b")))
+        (sealed,) = await theirs.encode([Payload(data=b"x")])
+        with pytest.raises(ValueError, match="does not hold"):
+            await ours.decode([sealed])
+        (mine,) = await ours.encode([Payload(data=b"x")])
+        altered = Payload(metadata=dict(mine.metadata), data=mine.data[:-1] + bytes([mine.data[-1] ^ 1]))
+        with pytest.raises(InvalidTag):
+            await ours.decode([altered])
