@@ -12,6 +12,7 @@ from google.protobuf.json_format import MessageToDict, ParseDict
 from pydantic import BaseModel, Field
 from temporalio.api.common.v1 import Payload
 
+from api.access_log import CODEC_DECODE
 from api.deps import SessionDep, require
 from api.errors import Unprocessable
 from clearchart.payload_codec import EncryptionCodec, payload_codec
@@ -60,7 +61,7 @@ async def decode(
     session.add(
         PhiAccess(
             tenant_id=who.tenant_id, user_id=who.user_id, role=who.role, vendor_id=who.vendor_id,
-            action="temporal_payloads", method="POST", path="/codec/decode", status_code=200, outcome="allowed",
+            action=CODEC_DECODE, method="POST", path="/codec/decode", status_code=200, outcome="allowed",
             reason=request.headers.get("x-namespace", "")[:256] or None,
         )
     )  # fmt: skip

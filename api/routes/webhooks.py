@@ -22,6 +22,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import Conflict, Unauthorized, Unprocessable
+from clearchart.secret_box import open_secret, secret_keys
 from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError, WebhookVerificationError
 from integrations.ehr.signing import verify
@@ -53,7 +54,7 @@ async def signed_source(
     body = await request.body()
     try:
         webhook_id = verify(
-            row.secret,
+            open_secret(secret_keys(settings), row.secret),
             request.headers,
             body,
             now=datetime.now(UTC),

@@ -102,6 +102,6 @@ class TestNoPhiInTemporal:
         assert refused.status_code == 422
         async with tenant.stack.sessions() as session:
             logged = await session.scalar(
-                select(PhiAccess.id).where(PhiAccess.tenant_id == tenant.id, PhiAccess.action == "temporal_payloads")
+                select(PhiAccess.id).where(PhiAccess.tenant_id == tenant.id, PhiAccess.action == "temporal_payloads.decode")
             )
         assert logged is not None
