@@ -43,17 +43,44 @@ PHI_READS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^/v1/appeals/[^/]+/packet/?$"), "appeal_packet.read"),
     (re.compile(r"^/v1/audits/[^/]+/charts/[^/]+/?$"), "audit_chart.read"),
 )
-ACTIONS = tuple(dict.fromkeys(action for _, action in PHI_READS))
+# Actions whose answer is the chart too: the API's chart actions return its detail, a claim
+# returns the leased chart, and a web form that fails re-renders the chart page it came from.
+PHI_POSTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^/v1/encounters/(?P<id>[^/]+)/(?:coding|release|reassign|holds)/?$"), "encounter.read"),
+    (re.compile(r"^/v1/queues/[^/]+/claim/?$"), "encounter.read"),
+    (re.compile(r"^/ui/(?:encounters|work)/(?P<id>[^/]+)/.+$"), "encounter.read"),
+    (re.compile(r"^/ui/audits/[^/]+/charts/(?P<id>[^/]+)/.+$"), "audit_chart.read"),
+)
+CODEC_DECODE = "temporal_payloads.decode"  # recorded by the codec endpoint itself (api.routes.codec)
+ACTIONS = tuple(dict.fromkeys([*(action for _, action in (*PHI_READS, *PHI_POSTS)), CODEC_DECODE]))
 
 
 @dataclass(frozen=True)
 class PhiRead:
     action: str
     encounter_id: uuid.UUID | None
+    by_post: bool = False  # a read only if the answer carries the chart (see `discloses`)
+    path_is_ui: bool = False
+
+
+def discloses(read: PhiRead, status: int, content_type: bytes) -> bool:
+    """A POST reads the chart when it answers with it: not with a redirect or an empty 204, and
+    a web form only when it renders a page (its JSON answers carry a next address, not the chart)."""
+    if not read.by_post:
+        return True
+    if status == 204 or 300 <= status < 400:
+        return False
+    return not content_type.startswith(b"application/json") or not read.path_is_ui
 
 
 def classify(method: str, path: str) -> PhiRead | None:
     """Which PHI read a request is, if any (None: not a PHI read, nothing to record)."""
+    if method == "POST":
+        for pattern, action in PHI_POSTS:
+            if m := pattern.match(path):
+                ident = _uuid(m["id"]) if "id" in pattern.groupindex else None
+                return PhiRead(action, ident, by_post=True, path_is_ui=path.startswith("/ui/"))
+        return None
     if method not in ("GET", "HEAD"):
         return None
     for pattern, action in PHI_READS:
@@ -63,6 +90,13 @@ def classify(method: str, path: str) -> PhiRead | None:
             except ValueError:
                 return PhiRead(action, None)
     return None
+
+
+def _uuid(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return None
 
 
 def clean_reason(raw: str | None) -> str | None:
@@ -104,7 +138,9 @@ class AccessLogMiddleware:
                 started = True
                 headers = dict(message.get("headers", []))
                 request_id = headers.get(b"x-request-id", b"").decode("latin-1") or None
-                if not await self._record(scope, state, read, message["status"], request_id):
+                if not discloses(read, message["status"], headers.get(b"content-type", b"")):
+                    pass  # the answer does not carry the chart: nothing was read
+                elif not await self._record(scope, state, read, message["status"], request_id):
                     withheld = True
                     await _unavailable(send)
                     return

@@ -48,6 +48,7 @@ from clearchart import admin
 from clearchart.db import make_engine, make_sessions
 from clearchart.embedded import free_port
 from clearchart.logging import configure_logging
+from clearchart.secret_box import secret_keys
 from clearchart.settings import Settings
 from clearchart.stack import running_stack
 from clearchart.temporal import connect
@@ -205,7 +206,7 @@ async def make_tenant(settings: Settings, sessions: Any, api: str, coders: int) 
         )
         for i in range(coders)
     ]
-    source_id, secret = await admin.create_source(sessions, TENANT, "bench-ehr")
+    source_id, secret = await admin.create_source(sessions, TENANT, "bench-ehr", secret_keys(settings))
     return BenchTenant(f"{api}/v1/webhooks/ehr?source={source_id}", secret, tokens)
 
 

@@ -9,6 +9,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth import new_token, token_hash
+from clearchart.keys import KeySet
+from clearchart.secret_box import seal
 from integrations.ehr.signing import generate_secret
 from models.access import ROLES
 from models.tables import ApiToken, Queue, RoutingRule, Tenant, Vendor, WebhookSource
@@ -118,8 +120,11 @@ async def create_token(
     return token
 
 
-async def create_source(sessions: async_sessionmaker[AsyncSession], tenant_id: str, name: str) -> tuple[uuid.UUID, str]:
-    """A webhook source and its signing secret (shown once; rotate by creating a new source)."""
+async def create_source(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: str, name: str, keys: KeySet
+) -> tuple[uuid.UUID, str]:
+    """A webhook source and its signing secret (shown once, stored encrypted under `keys`;
+    rotate by creating a new source)."""
     async with sessions.begin() as session:
         await _tenant(session, tenant_id)
         existing = await session.scalar(
@@ -127,9 +132,10 @@ async def create_source(sessions: async_sessionmaker[AsyncSession], tenant_id: s
         )
         if existing is not None:
             raise AdminError(f"source '{name}' already exists in tenant '{tenant_id}'; pick another name")
-        source = WebhookSource(id=uuid.uuid4(), tenant_id=tenant_id, name=name, secret=generate_secret())
+        secret = generate_secret()
+        source = WebhookSource(id=uuid.uuid4(), tenant_id=tenant_id, name=name, secret=seal(keys, secret))
         session.add(source)
-    return source.id, source.secret
+    return source.id, secret
 
 
 # The payers the sandbox EHR's bundles name, so demo and test charts bill cleanly.

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from clearchart import admin, audit_cli, codesets_cli, payer_cli, sandbox_cli, tenant_policy_cli
 from clearchart.db import make_engine, make_sessions
 from clearchart.logging import configure_logging
+from clearchart.secret_box import secret_keys
 from clearchart.settings import Settings, get_settings
 from clearchart.stack import database_settings
 
@@ -47,11 +48,10 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_migrate(_: argparse.Namespace, settings: Settings) -> None:
-    from clearchart.migrate import upgrade
+    from clearchart.stack import migrate_database
 
-    settings, _pg = database_settings(settings)
-    upgrade(settings.sqlalchemy_url)
-    _out("database schema is at the latest revision")
+    migrate_database(settings)
+    _out("database schema is at the latest revision; the application's role is granted")
 
 
 def cmd_api(_: argparse.Namespace, settings: Settings) -> None:
@@ -124,7 +124,7 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_source_create(args: argparse.Namespace, settings: Settings) -> None:
-    source_id, secret = _with_sessions(settings, lambda s, _: admin.create_source(s, args.tenant, args.name))
+    source_id, secret = _with_sessions(settings, lambda s, _: admin.create_source(s, args.tenant, args.name, secret_keys(settings)))
     url = f"http://{settings.api_host}:{settings.api_port}/v1/webhooks/ehr?source={source_id}"
     _out(f"source:  {source_id}\nsecret:  {secret}\nwebhook: {url}")
 

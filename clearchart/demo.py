@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clearchart import admin
 from clearchart.sandbox_cli import put_script
+from clearchart.secret_box import open_secret, secret_keys
 from clearchart.settings import Settings
 from integrations.sandbox.bundles import cerner_bundle, synthetic_bundle
 from integrations.sandbox.ehr import push_bundle
@@ -34,7 +35,7 @@ USERS = [
 ]
 
 
-async def _configure(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def _configure(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
     await admin.create_tenant(sessions, TENANT, "Demo Health (sandbox)", SETTINGS)
     await admin.create_vendor(sessions, TENANT, "acme-coding", "Acme Coding Services")
     await admin.create_vendor(sessions, TENANT, "bluepeak", "BluePeak Revenue Partners")
@@ -42,7 +43,7 @@ async def _configure(sessions: async_sessionmaker[AsyncSession]) -> None:
     await admin.create_queue(sessions, TENANT, "emergency", "Emergency department", ["bluepeak"])
     await admin.add_route(sessions, TENANT, "emergency", encounter_type="EMER", priority=10)
     await admin.add_route(sessions, TENANT, "outpatient")
-    await admin.create_source(sessions, TENANT, "sandbox-ehr")
+    await admin.create_source(sessions, TENANT, "sandbox-ehr", secret_keys(settings))
     await admin.add_sandbox_payers(sessions, TENANT)
 
 
@@ -50,12 +51,13 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession], settings: Settin
     async with sessions() as session:
         exists = await session.get(Tenant, TENANT) is not None
     if not exists:
-        await _configure(sessions)
+        await _configure(sessions, settings)
     async with sessions() as session:
         source = await session.scalar(
             select(WebhookSource).where(WebhookSource.tenant_id == TENANT, WebhookSource.name == "sandbox-ehr")
         )
     assert source is not None
+    secret = open_secret(secret_keys(settings), source.secret)
     tokens = [
         (role, user, await admin.create_token(sessions, settings.secret_key, tenant_id=TENANT, role=role, user_id=user, vendor_id=vendor, npi=npi))
         for role, user, vendor, npi in USERS
@@ -72,11 +74,11 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession], settings: Settin
         await put_script(sessions, DENIED_MEMBER, {"deny": "CO-11"})
     async with httpx.AsyncClient(timeout=60) as client:
         for msg_id, bundle in bundles:
-            response = await push_bundle(client, url, source.secret, bundle, msg_id=msg_id)
+            response = await push_bundle(client, url, secret, bundle, msg_id=msg_id)
             log.info("demo.webhook", msg_id=msg_id, status=response.status_code)
         if not exists:
             await _code_one(client, api_url, {u: t for _, u, t in tokens}["bob.coder"])
-    print(_summary(tokens, url, source.secret), flush=True)  # noqa: T201 - the demo's output is for the user
+    print(_summary(tokens, url, secret), flush=True)  # noqa: T201 - the demo's output is for the user
 
 
 DENIED_MEMBER = "member:SBXdemo-pt-2"  # the synthetic bundle's Coverage.subscriberId for demo-pt-2

@@ -15,5 +15,9 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str) -> None:
-    command.upgrade(alembic_config(url), "head")
+def upgrade(url: str, role: str | None = None) -> None:
+    """`role`: run the migrations as that (owner) role, so it owns what they create."""
+    cfg = alembic_config(url)
+    if role:
+        cfg.attributes["role"] = role
+    command.upgrade(cfg, "head")

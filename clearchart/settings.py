@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     key_file: Path | None = Field(default=None, alias="CLEARCHART_KEY_FILE")
     # Empty means: start the embedded server under data_dir.
     database_url: str = Field(default="", alias="DATABASE_URL")
+    # A role that may create roles and tables: migrations run as `<db>_owner` through it.
+    migration_database_url: str = Field(default="", alias="MIGRATION_DATABASE_URL")
     temporal_address: str = Field(default="", alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
     task_queue: str = Field(default="clearchart-encounters", alias="CLEARCHART_TASK_QUEUE")

@@ -3,6 +3,7 @@
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
+from clearchart.payload_codec import data_converter
 from clearchart.settings import Settings
 
 # A request-serving client gives up on an unreachable server within about a second, so the API
@@ -16,8 +17,10 @@ INTERACTIVE_RETRY = RetryConfig(
 async def connect(settings: Settings, *, interactive: bool = False) -> Client:
     """`interactive`: for the API, connecting lazily (it may start before Temporal) and failing fast."""
     address = settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"
+    converter = data_converter(settings)
     if interactive:
         return await Client.connect(
-            address, namespace=settings.temporal_namespace, retry_config=INTERACTIVE_RETRY, lazy=True
-        )
-    return await Client.connect(address, namespace=settings.temporal_namespace)
+            address, namespace=settings.temporal_namespace, retry_config=INTERACTIVE_RETRY, lazy=True,
+            data_converter=converter,
+        )  # fmt: skip
+    return await Client.connect(address, namespace=settings.temporal_namespace, data_converter=converter)

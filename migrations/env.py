@@ -30,6 +30,10 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
+        role = config.attributes.get("role")
+        if role:  # the owner role: whatever the migrations create belongs to it, not to the login
+            connection.exec_driver_sql(f'SET ROLE "{role}"')
+            connection.commit()
         context.configure(connection=connection, target_metadata=Base.metadata)
         with context.begin_transaction():
             context.run_migrations()

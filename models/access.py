@@ -47,6 +47,7 @@ Permission = Literal[
     "tenant.manage",
     "inbound.read",
     "payers.manage",
+    "payloads.decode",
 ]
 
 _OPERATIONS: frozenset[Permission] = frozenset(
@@ -78,7 +79,7 @@ _OPERATIONS: frozenset[Permission] = frozenset(
 PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     "ops": _OPERATIONS,
     # Answering a query and filing an addendum are clinical acts: physicians only, never admins.
-    "admin": _OPERATIONS | {"webhook_sources.manage", "access_log.read", "audits.manage", "metrics.scrape", "tenant.manage", "payers.manage"},
+    "admin": _OPERATIONS | {"webhook_sources.manage", "access_log.read", "audits.manage", "metrics.scrape", "tenant.manage", "payers.manage", "payloads.decode"},
     "coder": frozenset(
         {
             "encounters.read",

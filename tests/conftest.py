@@ -26,8 +26,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from clearchart.db import make_engine, make_sessions
+from clearchart.db_roles import drop_roles, provision
 from clearchart.embedded import EmbeddedPostgres, TemporalDevServer, free_port
 from clearchart.migrate import upgrade
+from clearchart.payload_codec import data_converter
 from clearchart.settings import Settings
 from clearchart.worker import build_worker
 from tests.support import LiveStack, Tenant, make_tenant, started
@@ -60,6 +62,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        drop_roles(admin, name)
         return
     # Not under pytest's tmp dir: a concurrent pytest resets it to 0700, locking out the
     # unprivileged user PostgreSQL runs as.
@@ -72,9 +75,23 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     shutil.rmtree(pg.data_dir, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def app_database_url(database_url: str) -> str:
+    """The same database as the application's own role: owns no table, cannot switch triggers off."""
+    return provision(database_url, Settings().secret_key)
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(database_url)
+async def sessions(app_database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(app_database_url)
+    yield make_sessions(engine)
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def admin_sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A superuser's sessions: what someone with direct database access could do."""
+    engine = make_engine(database_url, pool_size=2)
     yield make_sessions(engine)
     await engine.dispose()
 
@@ -89,7 +106,8 @@ async def dev_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def temporal_client(dev_server: TemporalDevServer) -> Client:
-    return await Client.connect(dev_server.address)
+    """Payloads encrypted as in production (keys from the key file, never from Temporal)."""
+    return await Client.connect(dev_server.address, data_converter=data_converter(Settings()))
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -102,11 +120,15 @@ async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def live(
-    database_url: str, sessions: async_sessionmaker[AsyncSession], temporal_client: Client, dev_server: TemporalDevServer
+    app_database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    admin_sessions: async_sessionmaker[AsyncSession],
+    temporal_client: Client,
+    dev_server: TemporalDevServer,
 ) -> AsyncIterator[LiveStack]:
     """Worker plus the API served by uvicorn on a real port: tests talk HTTP to it."""
     settings = Settings(
-        DATABASE_URL=database_url,
+        DATABASE_URL=app_database_url,
         TEMPORAL_ADDRESS=dev_server.address,
         CLEARCHART_TASK_QUEUE=f"test-{uuid.uuid4().hex[:8]}",
         CLEARCHART_API_PORT=free_port(),
@@ -116,7 +138,7 @@ async def live(
     async with httpx.AsyncClient(timeout=30) as worker_http, build_worker(temporal_client, sessions, settings, worker_http):
         serving = asyncio.create_task(server.serve())
         await started(server, serving)
-        yield LiveStack(settings, sessions, temporal_client, f"http://127.0.0.1:{settings.api_port}")
+        yield LiveStack(settings, sessions, temporal_client, f"http://127.0.0.1:{settings.api_port}", admin_sessions)
         server.should_exit = True
         await serving
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from clearchart import admin
+from clearchart.secret_box import secret_keys
 from clearchart.settings import Settings
 from integrations.sandbox.bundles import synthetic_bundle
 from integrations.sandbox.ehr import push_bundle
@@ -38,6 +39,7 @@ class LiveStack:
     sessions: async_sessionmaker[AsyncSession]
     temporal: Client
     url: str
+    admin_sessions: async_sessionmaker[AsyncSession] | None = None  # a superuser's, for tampering tests
 
 
 @dataclass
@@ -96,7 +98,7 @@ async def make_tenant(stack: LiveStack, http: httpx.AsyncClient, **settings: Any
         tokens[role_key] = await admin.create_token(
             sessions, stack.settings.secret_key, tenant_id=tenant_id, role=role, user_id=user, vendor_id=vendor, npi=npi
         )
-    source_id, secret = await admin.create_source(sessions, tenant_id, "ehr")
+    source_id, secret = await admin.create_source(sessions, tenant_id, "ehr", secret_keys(stack.settings))
     return Tenant(tenant_id, stack, tokens, str(source_id), secret, http)
 
 

@@ -24,6 +24,7 @@ from workflows.encounter import EncounterWorkflow
 from workflows.types import AppealDecisionRequest, AppealRequest, WriteOffRequest
 
 router = APIRouter(tags=["denials"])
+WRITE_OFF_NOTE = "written off; reason text sha256:"
 
 
 def _visible(who: Principal) -> Select[DenialRow]:
@@ -112,7 +113,11 @@ async def write_off(
     who: Annotated[Principal, Depends(require("denials.work"))],
 ) -> EncounterDetail:
     denial = await _denial(session, who, denial_id)
-    await handle(temporal, denial.encounter_id).execute_update(EncounterWorkflow.write_off, WriteOffRequest(actor(who), body.reason))
+    # The reason is free text: it stays in PostgreSQL and the workflow carries only its hash.
+    digest = await store_text(EncounterRepository(session, who), body.reason)
+    await session.commit()
+    request = WriteOffRequest(actor(who), f"{WRITE_OFF_NOTE}{digest}")
+    await handle(temporal, denial.encounter_id).execute_update(EncounterWorkflow.write_off, request)
     return await read_detail(EncounterRepository(session, who), denial.encounter_id)
 
 

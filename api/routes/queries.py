@@ -19,6 +19,7 @@ from models.queries import (
     lint_query,
     needs_free_text,
 )
+from models.quotation import locate
 from models.repositories.encounters import EncounterRepository
 from models.repositories.queries import QueryFilter, QueryRepository
 from models.repositories.scope import Scope
@@ -119,9 +120,9 @@ async def raise_query(
     issues = lint_query(draft, documented_conditions=documented, document_ids=set(documents))
     issues += [
         LintIssue("indicators.excerpt_not_in_document", f"indicators[{n}].excerpt",
-                  "The excerpt does not occur in the cited document; quote the record verbatim.")
+                  "The excerpt does not occur in the cited document; quote the record verbatim (only whitespace may differ).")
         for n, i in enumerate(body.indicators)
-        if documents.get(i.document_id) and i.excerpt.lower() not in documents[i.document_id].lower()
+        if documents.get(i.document_id) and locate(i.excerpt, documents[i.document_id]) is None
     ]
     if issues:
         raise lint_refusal(issues)

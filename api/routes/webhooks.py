@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import RETRY_AFTER_SECONDS, Conflict, Unauthorized, Unprocessable
+from clearchart.secret_box import open_secret, secret_keys
 from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError, WebhookVerificationError
 from integrations.ehr.signing import verify
@@ -45,7 +46,7 @@ async def signed_source(
     body = await request.body()
     try:
         webhook_id = verify(
-            row.secret,
+            open_secret(secret_keys(settings), row.secret),
             request.headers,
             body,
             now=datetime.now(UTC),

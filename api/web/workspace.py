@@ -28,7 +28,7 @@ from api.web.session import WebError, WebSession, viewer
 from integrations.codesets.catalog import default_catalog
 from models.holds import DEFAULT_HOLD_POLICY, HOLD_REASONS
 from models.queries import ClinicalIndicator, LintIssue, QueryDraft, lint_query
-from models.quotation import highlight, spans_by_document
+from models.quotation import highlight, locate, spans_by_document
 from models.repositories.encounters import EncounterRepository, QueueRepository, visible
 from models.repositories.queries import QueryRepository
 from models.tables import Encounter
@@ -195,9 +195,9 @@ async def lint(
     issues = lint_query(draft, documented_conditions=documented, document_ids=set(documents)) if body.question else []
     issues += [
         LintIssue("indicators.excerpt_not_in_document", f"indicators[{n}].excerpt",
-                  "The excerpt does not occur in the cited document; quote the record verbatim.")
+                  "The excerpt does not occur in the cited document; quote the record verbatim (only whitespace may differ).")
         for n, i in enumerate(body.indicators)
-        if documents.get(i.document_id) and i.excerpt.lower() not in documents[i.document_id].lower()
+        if documents.get(i.document_id) and locate(i.excerpt, documents[i.document_id]) is None
     ]
     return JSONResponse({"issues": _issues(issues)})
 

@@ -56,7 +56,8 @@ async def note_text(tenant: Tenant, eid: str) -> str:
 
 async def tamper(tenant: Tenant, eid: str, seq: int) -> None:
     """Change a stored event behind the application's back (the trigger is off only in this transaction)."""
-    async with tenant.stack.sessions.begin() as session:
+    assert tenant.stack.admin_sessions is not None
+    async with tenant.stack.admin_sessions.begin() as session:
         await session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
         changed = await session.execute(
             text("UPDATE audit_events SET after = after || '{\"status\": \"closed\"}' WHERE encounter_id = :e AND seq = :s"),

@@ -505,7 +505,8 @@ class TestAuditTrail:
         assert ok.json()["first_break"] is None
         assert ok.json()["events_checked"] == 3
 
-        async with tenant.stack.sessions.begin() as session:
+        assert tenant.stack.admin_sessions is not None
+        async with tenant.stack.admin_sessions.begin() as session:
             # One transaction: the trigger is never off for anyone else.
             await session.execute(
                 text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
@@ -550,8 +551,9 @@ class TestAuditTrail:
         self, tenant: Tenant, statement: str
     ) -> None:
         await tenant.new_encounter()
+        assert tenant.stack.admin_sessions is not None  # even a superuser (the app's role may not write at all)
         with pytest.raises(DBAPIError, match="append-only"):
-            async with tenant.stack.sessions.begin() as session:
+            async with tenant.stack.admin_sessions.begin() as session:
                 await session.execute(text(statement), {"t": tenant.id})
         verified = (await tenant.get("/v1/audit-trail/verify", "ops")).json()
         assert verified["verified"] is True

@@ -162,6 +162,8 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/admin/tenant-policy", "tenant.manage"),
     Route("PUT", "/v1/admin/tenant-policy", "tenant.manage", {"policy": {"lease_minutes": 31}}),
     Route("GET", "/v1/admin/tenant-policy/versions", "tenant.manage"),
+    Route("POST", "/codec/decode", "payloads.decode", {"payloads": []}),
+    Route("POST", "/codec/encode", "payloads.decode", {"payloads": []}),
     # QA audits
     Route("POST", "/v1/audits", "audits.manage", {"method": "census", "seed": 1}),
     Route("GET", "/v1/audits", "audits.read"),

@@ -50,6 +50,11 @@ class TestCodingStory:
         await select_in_document(coder.page, INDICATOR)
         await coder.page.get_by_role("button", name="Add selected text as evidence for diagnosis 1").click()
         await expect(coder.page.locator("#dx-list .chips li")).to_contain_text(INDICATOR)
+        # With nothing selected now, "Add selected text" refuses instead of re-citing the last selection.
+        await coder.page.evaluate("getSelection().removeAllRanges()")
+        await coder.page.get_by_role("button", name="Add selected text as evidence for diagnosis 1").click()
+        await expect(coder.page.locator("#dx-list .chips li")).to_have_count(1)
+        await expect(coder.page.get_by_test_id("coding-errors")).to_contain_text("nothing is selected")
         await coder.page.get_by_role("button", name="Submit coding").click()
         errors = coder.page.get_by_test_id("coding-errors")
         await expect(errors).to_contain_text("E11.999")

@@ -120,7 +120,7 @@ class TestValidCoding:
             "modifiers": ["25"],
             "units": 2,
             "pointers": [1],
-            "evidence": [{"document_id": "doc-1", "excerpt_sha256": "a" * 64}],
+            "evidence": [{"document_id": "doc-1", "excerpt_sha256": "a" * 64, "start": None, "end": None}],
         }
 
 

@@ -208,7 +208,7 @@
         physician_npi: $("q-npi").value.trim() || null,
         question: $("q-question").value.trim(),
         form: kind,
-        indicators: cited(indicators),
+        indicators: cited(indicators).map((i) => ({ document_id: i.document_id, excerpt: i.excerpt })),
         options: kind === "multiple_choice" ? $("q-options").value.split("\n").map((s) => s.trim()).filter(Boolean) : [],
         yes_no_purpose: kind === "yes_no" ? ($("q-purpose").value || null) : null,
         proposed_diagnosis: kind === "yes_no" ? ($("q-proposed").value.trim() || null) : null,
