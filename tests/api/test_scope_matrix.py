@@ -374,3 +374,18 @@ class TestScopeMatrix:
                         failures.append(f"{p} POST {path} [{obj}] -> {r.status_code} {leaked}: {r.text[:200]}")
         assert not failures, "\n".join(failures)
         assert await trail() == before
+
+    async def test_figures_are_scoped_like_rows(self, world: World) -> None:
+        """Aggregates carry no ids, so the leak scan cannot see them: check the figures themselves."""
+        a = world.a
+        revenue = {who: (await a.get("/v1/metrics/revenue", who)).json() for who in ("ops", "vendor_lead", "lead_v2")}
+        assert revenue["ops"]["denial_volume_by_root_cause"] == revenue["vendor_lead"]["denial_volume_by_root_cause"] == {"coding": 1}
+        assert revenue["lead_v2"]["denial_volume_by_root_cause"] == {}
+        holds = {who: (await a.get("/v1/metrics/holds", who)).json()["open_total"] for who in ("ops", "vendor_lead", "lead_v2")}
+        assert holds == {"ops": 1, "vendor_lead": 0, "lead_v2": 1}
+        queries = {who: (await a.get("/v1/metrics/queries?vendor=v2", who)).json() for who in ("ops", "vendor_lead", "lead_v2")}
+        assert (queries["ops"]["overall"]["volume"], queries["lead_v2"]["overall"]["volume"]) == (1, 1)
+        assert queries["vendor_lead"]["overall"]["volume"] == 0  # pinned to v1 whatever it asks for
+        assert set(queries["vendor_lead"]["by_vendor"]) <= {"v1"}
+        unmatched = [(await a.get("/v1/remittances/unmatched", who)).status_code for who in ("coder", "vendor_lead", "ops")]
+        assert unmatched == [403, 403, 200]
