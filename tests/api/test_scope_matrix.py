@@ -129,6 +129,14 @@ SCOPE: dict[tuple[str, str], str] = {
     ("POST", "/ui/appeals/{appeal_id}/decision"): "appeal",
 }
 
+# Other renderings of the same read: each must be scoped like the default one (PDFs are compressed,
+# so only their status is checked).
+FORMATS = {
+    ("GET", "/v1/encounters/{encounter_id}/evidence"): ("?format=html", "?format=pdf"),
+    ("GET", "/v1/appeals/{appeal_id}/packet"): ("?format=json", "?format=pdf"),
+    ("GET", "/v1/audits/{audit_id}/report"): ("?format=html", "?format=pdf"),
+    ("GET", "/ui/audits/{audit_id}/report"): ("?format=csv", "?format=pdf"),
+}
 CODES = ("E11.65", "E1165")  # the coder's diagnosis on A1: hidden from the blind auditor
 # Principal key -> (tenant, token key). Tenant B's "coder" has A's coder's user and vendor ids.
 PRINCIPALS = {
@@ -305,8 +313,8 @@ def _may(route: Any, p: str) -> bool:
     return needed is None or needed in PERMISSIONS[_role_of(_role(p))]
 
 
-async def _send(w: World, c: Caller, method: str, path: str, obj: str | None) -> httpx.Response:
-    url = _url(path, w, obj)
+async def _send(w: World, c: Caller, method: str, path: str, obj: str | None, fmt: str = "") -> httpx.Response:
+    url = _url(path, w, obj) + fmt
     if path.startswith("/ui"):
         data = {"csrf": c.csrf} if method == "POST" else None
         return await c.browser.request(method, url, data=data, headers={"accept": "text/html"})
@@ -328,21 +336,26 @@ class TestScopeMatrix:
             kind = SCOPE[(method, path)]
             if method != "GET" or kind in ("public", "signed") or path.startswith("/ui/static"):
                 continue
-            for p, c in callers.items():
-                for obj in OBJECTS.get(kind, (None,)):
-                    r = await _send(world, c, method, path, obj)
-                    asked = _url(path, world, obj)  # a refusal may repeat the id it was asked for
-                    leaked = sorted(m for m in world.banned(p) if m in r.text and m not in asked and kind != "log")
-                    if leaked:
-                        failures.append(f"{p} GET {path} [{obj}] -> {r.status_code} shows {leaked}")
-                    if obj is None or obj == "F0":
-                        continue
-                    allowed = _may(route, p) and (obj in coded(p) if kind == "codes" else world.visible(p, obj))
-                    wrongly_refused = r.status_code in (401, 403) or (r.status_code == 404 and "not visible" in r.text)
-                    if allowed and wrongly_refused:
-                        failures.append(f"{p} GET {path} [{obj}] refused ({r.status_code}) but the matrix allows it")
-                    if not allowed and r.status_code < 400:
-                        failures.append(f"{p} GET {path} [{obj}] -> {r.status_code} but the matrix refuses it")
+            calls = [
+                (p, c, obj, fmt)
+                for p, c in callers.items()
+                for obj in OBJECTS.get(kind, (None,))
+                for fmt in ("", *FORMATS.get((method, path), ()))
+            ]
+            for p, c, obj, fmt in calls:
+                r = await _send(world, c, method, path, obj, fmt)
+                asked = _url(path, world, obj)  # a refusal may repeat the id it was asked for
+                leaked = sorted(m for m in world.banned(p) if m in r.text and m not in asked and kind != "log")
+                if leaked:
+                    failures.append(f"{p} GET {path}{fmt} [{obj}] -> {r.status_code} shows {leaked}")
+                if obj is None or obj == "F0":
+                    continue
+                allowed = _may(route, p) and (obj in coded(p) if kind == "codes" else world.visible(p, obj))
+                wrongly_refused = r.status_code in (401, 403) or (r.status_code == 404 and "not visible" in r.text)
+                if allowed and wrongly_refused:
+                    failures.append(f"{p} GET {path}{fmt} [{obj}] refused ({r.status_code}) but the matrix allows it")
+                if not allowed and r.status_code < 400:
+                    failures.append(f"{p} GET {path}{fmt} [{obj}] -> {r.status_code} but the matrix refuses it")
         assert not failures, "\n".join(failures)
 
     async def test_writes_naming_an_object_out_of_scope_are_refused_and_change_nothing(
