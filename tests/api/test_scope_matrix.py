@@ -402,3 +402,36 @@ class TestScopeMatrix:
         assert set(queries["vendor_lead"]["by_vendor"]) <= {"v1"}
         unmatched = [(await a.get("/v1/remittances/unmatched", who)).status_code for who in ("coder", "vendor_lead", "ops")]
         assert unmatched == [403, 403, 200]
+
+
+class TestBlindReview:
+    async def test_an_open_blind_audit_hides_the_codes_on_every_path_until_the_re_coding(
+        self, world: World, callers: dict[str, Caller]
+    ) -> None:
+        a, ids, auditor = world.a, world.ids, callers["auditor"]
+        paths = (f"/v1/claims/{ids['C1']}/x12", f"/v1/appeals/{ids['AP1']}/packet?format=json", f"/v1/encounters/{ids['A1']}")
+        assert [(await a.get(path, "auditor")).status_code for path in paths] == [404, 404, 403]
+        assert (await a.get(f"/v1/claims?encounter_id={ids['A1']}", "auditor")).json() == []
+        page = await auditor.browser.get(f"/ui/encounters/{ids['A1']}", headers={"accept": "text/html"})
+        assert page.status_code == 403
+        assert "blind" in page.text
+        assert "E11.65" not in page.text
+        recoded = {"diagnoses": [{"code": "E11.65"}, {"code": "I10"}], "procedures": [{"code": "99214"}]}
+        review = await a.post(f"/v1/audits/{ids['AU1']}/charts/{ids['A1']}/review", "auditor", json=recoded)
+        assert review.status_code in (200, 201), review.text
+        shown = [await a.get(path, "auditor") for path in paths]
+        assert [r.status_code for r in shown] == [200, 200, 200]
+        assert "E1165" in shown[0].text
+        assert "E11.65" in shown[1].text
+        assert (await auditor.browser.get(f"/ui/encounters/{ids['A1']}")).status_code == 200
+
+
+class TestVendorOfTheWork:
+    async def test_a_queue_one_vendor_serves_alone_is_that_vendors_work(self, tenant: Tenant) -> None:
+        """q1 serves only v1: its waiting charts are v1's backlog, never v2's."""
+        await _token(tenant, "lead_v2", "vendor_lead", "lead-2", "v2")
+        enc = await tenant.new_encounter()
+        assert (await tenant.get(f"/v1/encounters/{enc['id']}", "vendor_lead")).status_code == 200
+        assert (await tenant.get(f"/v1/encounters/{enc['id']}", "lead_v2")).status_code == 404
+        listed = (await tenant.get("/v1/encounters", "lead_v2")).json()["items"]
+        assert enc["id"] not in [e["id"] for e in listed]
