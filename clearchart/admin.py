@@ -13,6 +13,7 @@ from clearchart.keys import KeySet
 from clearchart.secret_box import seal
 from integrations.ehr.signing import generate_secret
 from models.access import ROLES
+from models.repositories.users import is_user
 from models.tables import ApiToken, Queue, RoutingRule, Tenant, Vendor, WebhookSource
 from services import payers
 
@@ -34,6 +35,21 @@ async def create_tenant(
     async with sessions.begin() as session:
         stmt = insert(Tenant).values(id=tenant_id, name=name, settings=settings or {})
         await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={"name": name, "settings": settings or {}}))
+
+
+async def set_query_delegates(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: str, physician: str, delegates: Sequence[str]
+) -> None:
+    """Name who may answer `physician`'s queries (user id or NPI); an empty list removes them all."""
+    async with sessions.begin() as session:
+        tenant = await _tenant(session, tenant_id)
+        for user in delegates:
+            if not await is_user(session, tenant_id, user, role="physician"):
+                raise AdminError(f"'{user}' holds no physician token in tenant '{tenant_id}'; issue one with 'clearchart token create --role physician --user {user}'")
+        table = {k: v for k, v in dict(tenant.settings.get("query_delegates") or {}).items() if k != physician}
+        if delegates:
+            table[physician] = sorted(set(delegates))
+        tenant.settings = {**tenant.settings, "query_delegates": table}
 
 
 async def create_vendor(sessions: async_sessionmaker[AsyncSession], tenant_id: str, vendor_id: str, name: str) -> None:

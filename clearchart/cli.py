@@ -86,6 +86,11 @@ def cmd_tenant_create(args: argparse.Namespace, settings: Settings) -> None:
     _out(f"tenant {args.id} created")
 
 
+def cmd_tenant_delegate(args: argparse.Namespace, settings: Settings) -> None:
+    _with_sessions(settings, lambda s, _: admin.set_query_delegates(s, args.tenant, args.physician, args.delegate or []))
+    _out(f"queries to {args.physician} may be answered by: {', '.join(args.delegate or []) or 'the physician only'}")
+
+
 def cmd_vendor_create(args: argparse.Namespace, settings: Settings) -> None:
     _with_sessions(settings, lambda s, _: admin.create_vendor(s, args.tenant, args.id, args.name))
     _out(f"vendor {args.id} created in tenant {args.tenant}")
@@ -185,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     tenant.add_argument("--name", required=True)
     tenant.set_defaults(func=cmd_tenant_create)
     tenant_policy_cli.register(tenants)
+    delegate = tenants.add_parser("delegate", help="name who may answer a physician's queries")
+    delegate.add_argument("--tenant", required=True)
+    delegate.add_argument("--physician", required=True, help="the addressed physician's user id or NPI")
+    delegate.add_argument("--delegate", action="append", help="a physician user id (repeat; none: remove all)")
+    delegate.set_defaults(func=cmd_tenant_delegate)
 
     vendor = group("vendor", "coding vendors").add_parser("create")
     vendor.add_argument("--tenant", required=True)

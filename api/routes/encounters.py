@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from temporalio.client import Client, WorkflowHandle
 
 from api.deps import SessionDep, TemporalDep, require
-from api.errors import Forbidden, NotFound, Unprocessable
+from api.errors import Forbidden, Unprocessable
 from api.schemas.encounters import (
     CodingIn,
     EncounterDetail,
@@ -60,10 +60,7 @@ def handle(temporal: Client, encounter_id: uuid.UUID) -> WorkflowHandle[Encounte
 
 
 async def load(repo: EncounterRepository, encounter_id: uuid.UUID) -> Encounter:
-    found = await repo.get(encounter_id)
-    if found is None:
-        raise NotFound(f"encounter {encounter_id} does not exist or is not visible to you")
-    return found
+    return await Scope(repo.session, repo.principal).chart(encounter_id)
 
 
 async def read_detail(repo: EncounterRepository, encounter_id: uuid.UUID) -> EncounterDetail:

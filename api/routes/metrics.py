@@ -14,6 +14,7 @@ from models.claim_tables import AppealRow, ClaimRow, DenialRow, PaymentRow, Scru
 from models.query_metrics import HoldFact, QueryFact, hold_metrics, query_metrics
 from models.repositories.scope import charts as visible
 from models.repositories.scope import metrics_vendor
+from models.repositories.scope import queries as scoped_queries
 from models.revenue_metrics import (
     AppealFact,
     ClaimFact,
@@ -48,7 +49,7 @@ async def queries(
     stmt = (
         select(QueryRow, Encounter.specialty)
         .join(Encounter, Encounter.id == QueryRow.encounter_id)
-        .where(QueryRow.tenant_id == who.tenant_id, QueryRow.opened_at.between(start, end))
+        .where(QueryRow.id.in_(scoped_queries(who).with_only_columns(QueryRow.id)), QueryRow.opened_at.between(start, end))
     )
     if vendor:
         stmt = stmt.where(QueryRow.vendor_id == vendor)

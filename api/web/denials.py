@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from api.deps import SessionDep, TemporalDep
 from api.routes import denials as denials_api
@@ -18,6 +17,7 @@ from api.web.render import WebRoute, page
 from api.web.session import WebError, WebSession, viewer
 from models.access import can
 from models.claim_tables import AppealRow
+from models.repositories import scope
 from models.repositories.encounters import visible
 from models.repositories.queries import QueryRepository
 from models.tables import Encounter
@@ -38,11 +38,7 @@ async def queue_page(request: Request, db: SessionDep, session: WebSession, *, s
     queues: dict[str, list[DenialOut]] = defaultdict(list)
     for d in denials:
         queues[d.work_queue or "unassigned"].append(d)
-    rows = await db.scalars(
-        select(AppealRow)
-        .where(AppealRow.status == "open", AppealRow.encounter_id.in_(visible(who).with_only_columns(Encounter.id)))
-        .order_by(AppealRow.deadline)
-    )
+    rows = await db.scalars(scope.appeals(who).where(AppealRow.status == "open").order_by(AppealRow.deadline))
     repo = QueryRepository(db, who)
     appeals: list[AppealOut] = [await denials_api.appeal_view(repo, a) for a in rows.all()]
     names: dict[Any, str] = dict(

@@ -30,7 +30,7 @@ from api.web.session import (
 from models.access import can
 from models.holds import HOLD_REASONS
 from models.repositories.encounters import EncounterRepository
-from models.repositories.scope import Scope
+from models.repositories.scope import Scope, metrics_vendor
 from models.tables import Vendor
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -124,7 +124,7 @@ async def dashboard_page(
         (await db.scalars(select(Vendor).where(Vendor.tenant_id == who.tenant_id).order_by(Vendor.id))).all()
     )
     window = dashboard.Window(
-        db, who, date_from or start, date_to or end, who.vendor_id if who.role == "vendor_lead" else (vendor or None), datetime.now(UTC)
+        db, who, date_from or start, date_to or end, metrics_vendor(who, vendor or None), datetime.now(UTC)
     )
     panels = await dashboard.build(window)
     return page(request, "dashboard.html", session, panels=panels, window=window, vendors=vendors)

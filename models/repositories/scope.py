@@ -192,12 +192,6 @@ class Scope:
             raise NotVisible(f"encounter {encounter_id} does not exist or is not visible to you")
         return found
 
-    async def chart_with_codes(self, encounter_id: uuid.UUID) -> Encounter:
-        """A chart the caller may read, refused (403) while a blind review hides its codes."""
-        found = await self.chart(encounter_id)
-        await self.refuse_if_blind(encounter_id)
-        return found
-
     async def claim(self, claim_id: uuid.UUID) -> ClaimRow:
         found = await self.session.scalar(claims(self.principal).where(ClaimRow.id == claim_id))
         if found is None:

@@ -1,10 +1,9 @@
 """Clinical acts stay clinical: only the addressed physician or a configured delegate answers a
 query (and files an addendum); admins withdraw or reassign. Reassignment targets must exist."""
 
-from sqlalchemy import update
+import pytest
 
 from clearchart import admin
-from models.tables import Tenant as TenantRow
 from tests.api.test_queries_api import claimed_chart, query
 from tests.support import Tenant
 
@@ -13,13 +12,6 @@ async def _token(t: Tenant, key: str, role: str, user: str, vendor: str | None =
     t.tokens[key] = await admin.create_token(
         t.stack.sessions, t.stack.settings.secret_key, tenant_id=t.id, role=role, user_id=user, vendor_id=vendor, npi=npi
     )
-
-
-async def _delegate(t: Tenant, physician: str, delegates: list[str]) -> None:
-    async with t.stack.sessions.begin() as s:
-        row = await s.get_one(TenantRow, t.id)
-        settings = {**row.settings, "query_delegates": {physician: delegates}}
-        await s.execute(update(TenantRow).where(TenantRow.id == t.id).values(settings=settings))
 
 
 class TestAnswering:
@@ -43,7 +35,9 @@ class TestAnswering:
         enc, doc = await claimed_chart(tenant)
         raised = (await tenant.post(f"/v1/encounters/{enc}/queries", "coder", json=query(doc))).json()
         assert (await tenant.post(f"/v1/queries/{raised['id']}/answer", "resident", json={"free_text": "x"})).status_code == 404
-        await _delegate(tenant, "1234567893", ["dr-resident"])  # dr-1's NPI names the resident
+        with pytest.raises(admin.AdminError, match="dr-nobody"):
+            await admin.set_query_delegates(tenant.stack.sessions, tenant.id, "1234567893", ["dr-nobody"])
+        await admin.set_query_delegates(tenant.stack.sessions, tenant.id, "1234567893", ["dr-resident"])  # dr-1's NPI
         assert [q["id"] for q in (await tenant.get("/v1/queries", "resident")).json()] == [raised["id"]]
         assert (await tenant.get("/v1/queries", "stranger")).json() == []
         stolen = await tenant.post(f"/v1/queries/{raised['id']}/answer", "stranger", json={"free_text": "x"})

@@ -129,6 +129,14 @@ SCOPE: dict[tuple[str, str], str] = {
     ("POST", "/ui/appeals/{appeal_id}/decision"): "appeal",
 }
 
+# Other renderings of the same read: each must be scoped like the default one (PDFs are compressed,
+# so only their status is checked).
+FORMATS = {
+    ("GET", "/v1/encounters/{encounter_id}/evidence"): ("?format=html", "?format=pdf"),
+    ("GET", "/v1/appeals/{appeal_id}/packet"): ("?format=json", "?format=pdf"),
+    ("GET", "/v1/audits/{audit_id}/report"): ("?format=html", "?format=pdf"),
+    ("GET", "/ui/audits/{audit_id}/report"): ("?format=csv", "?format=pdf"),
+}
 CODES = ("E11.65", "E1165")  # the coder's diagnosis on A1: hidden from the blind auditor
 # Principal key -> (tenant, token key). Tenant B's "coder" has A's coder's user and vendor ids.
 PRINCIPALS = {
@@ -305,8 +313,8 @@ def _may(route: Any, p: str) -> bool:
     return needed is None or needed in PERMISSIONS[_role_of(_role(p))]
 
 
-async def _send(w: World, c: Caller, method: str, path: str, obj: str | None) -> httpx.Response:
-    url = _url(path, w, obj)
+async def _send(w: World, c: Caller, method: str, path: str, obj: str | None, fmt: str = "") -> httpx.Response:
+    url = _url(path, w, obj) + fmt
     if path.startswith("/ui"):
         data = {"csrf": c.csrf} if method == "POST" else None
         return await c.browser.request(method, url, data=data, headers={"accept": "text/html"})
@@ -328,21 +336,26 @@ class TestScopeMatrix:
             kind = SCOPE[(method, path)]
             if method != "GET" or kind in ("public", "signed") or path.startswith("/ui/static"):
                 continue
-            for p, c in callers.items():
-                for obj in OBJECTS.get(kind, (None,)):
-                    r = await _send(world, c, method, path, obj)
-                    asked = _url(path, world, obj)  # a refusal may repeat the id it was asked for
-                    leaked = sorted(m for m in world.banned(p) if m in r.text and m not in asked and kind != "log")
-                    if leaked:
-                        failures.append(f"{p} GET {path} [{obj}] -> {r.status_code} shows {leaked}")
-                    if obj is None or obj == "F0":
-                        continue
-                    allowed = _may(route, p) and (obj in coded(p) if kind == "codes" else world.visible(p, obj))
-                    wrongly_refused = r.status_code in (401, 403) or (r.status_code == 404 and "not visible" in r.text)
-                    if allowed and wrongly_refused:
-                        failures.append(f"{p} GET {path} [{obj}] refused ({r.status_code}) but the matrix allows it")
-                    if not allowed and r.status_code < 400:
-                        failures.append(f"{p} GET {path} [{obj}] -> {r.status_code} but the matrix refuses it")
+            calls = [
+                (p, c, obj, fmt)
+                for p, c in callers.items()
+                for obj in OBJECTS.get(kind, (None,))
+                for fmt in ("", *FORMATS.get((method, path), ()))
+            ]
+            for p, c, obj, fmt in calls:
+                r = await _send(world, c, method, path, obj, fmt)
+                asked = _url(path, world, obj)  # a refusal may repeat the id it was asked for
+                leaked = sorted(m for m in world.banned(p) if m in r.text and m not in asked and kind != "log")
+                if leaked:
+                    failures.append(f"{p} GET {path}{fmt} [{obj}] -> {r.status_code} shows {leaked}")
+                if obj is None or obj == "F0":
+                    continue
+                allowed = _may(route, p) and (obj in coded(p) if kind == "codes" else world.visible(p, obj))
+                wrongly_refused = r.status_code in (401, 403) or (r.status_code == 404 and "not visible" in r.text)
+                if allowed and wrongly_refused:
+                    failures.append(f"{p} GET {path}{fmt} [{obj}] refused ({r.status_code}) but the matrix allows it")
+                if not allowed and r.status_code < 400:
+                    failures.append(f"{p} GET {path}{fmt} [{obj}] -> {r.status_code} but the matrix refuses it")
         assert not failures, "\n".join(failures)
 
     async def test_writes_naming_an_object_out_of_scope_are_refused_and_change_nothing(
@@ -374,3 +387,51 @@ class TestScopeMatrix:
                         failures.append(f"{p} POST {path} [{obj}] -> {r.status_code} {leaked}: {r.text[:200]}")
         assert not failures, "\n".join(failures)
         assert await trail() == before
+
+    async def test_figures_are_scoped_like_rows(self, world: World) -> None:
+        """Aggregates carry no ids, so the leak scan cannot see them: check the figures themselves."""
+        a = world.a
+        revenue = {who: (await a.get("/v1/metrics/revenue", who)).json() for who in ("ops", "vendor_lead", "lead_v2")}
+        assert revenue["ops"]["denial_volume_by_root_cause"] == revenue["vendor_lead"]["denial_volume_by_root_cause"] == {"coding": 1}
+        assert revenue["lead_v2"]["denial_volume_by_root_cause"] == {}
+        holds = {who: (await a.get("/v1/metrics/holds", who)).json()["open_total"] for who in ("ops", "vendor_lead", "lead_v2")}
+        assert holds == {"ops": 1, "vendor_lead": 0, "lead_v2": 1}
+        queries = {who: (await a.get("/v1/metrics/queries?vendor=v2", who)).json() for who in ("ops", "vendor_lead", "lead_v2")}
+        assert (queries["ops"]["overall"]["volume"], queries["lead_v2"]["overall"]["volume"]) == (1, 1)
+        assert queries["vendor_lead"]["overall"]["volume"] == 0  # pinned to v1 whatever it asks for
+        assert set(queries["vendor_lead"]["by_vendor"]) <= {"v1"}
+        unmatched = [(await a.get("/v1/remittances/unmatched", who)).status_code for who in ("coder", "vendor_lead", "ops")]
+        assert unmatched == [403, 403, 200]
+
+
+class TestBlindReview:
+    async def test_an_open_blind_audit_hides_the_codes_on_every_path_until_the_re_coding(
+        self, world: World, callers: dict[str, Caller]
+    ) -> None:
+        a, ids, auditor = world.a, world.ids, callers["auditor"]
+        paths = (f"/v1/claims/{ids['C1']}/x12", f"/v1/appeals/{ids['AP1']}/packet?format=json", f"/v1/encounters/{ids['A1']}")
+        assert [(await a.get(path, "auditor")).status_code for path in paths] == [404, 404, 403]
+        assert (await a.get(f"/v1/claims?encounter_id={ids['A1']}", "auditor")).json() == []
+        page = await auditor.browser.get(f"/ui/encounters/{ids['A1']}", headers={"accept": "text/html"})
+        assert page.status_code == 403
+        assert "blind" in page.text
+        assert "E11.65" not in page.text
+        recoded = {"diagnoses": [{"code": "E11.65"}, {"code": "I10"}], "procedures": [{"code": "99214"}]}
+        review = await a.post(f"/v1/audits/{ids['AU1']}/charts/{ids['A1']}/review", "auditor", json=recoded)
+        assert review.status_code in (200, 201), review.text
+        shown = [await a.get(path, "auditor") for path in paths]
+        assert [r.status_code for r in shown] == [200, 200, 200]
+        assert "E1165" in shown[0].text
+        assert "E11.65" in shown[1].text
+        assert (await auditor.browser.get(f"/ui/encounters/{ids['A1']}")).status_code == 200
+
+
+class TestVendorOfTheWork:
+    async def test_a_queue_one_vendor_serves_alone_is_that_vendors_work(self, tenant: Tenant) -> None:
+        """q1 serves only v1: its waiting charts are v1's backlog, never v2's."""
+        await _token(tenant, "lead_v2", "vendor_lead", "lead-2", "v2")
+        enc = await tenant.new_encounter()
+        assert (await tenant.get(f"/v1/encounters/{enc['id']}", "vendor_lead")).status_code == 200
+        assert (await tenant.get(f"/v1/encounters/{enc['id']}", "lead_v2")).status_code == 404
+        listed = (await tenant.get("/v1/encounters", "lead_v2")).json()["items"]
+        assert enc["id"] not in [e["id"] for e in listed]

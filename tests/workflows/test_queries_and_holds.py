@@ -115,6 +115,25 @@ class TestQueryClock:
                 await h.execute_update(EncounterWorkflow.answer_query, AnswerQueryRequest(OTHER_PHYSICIAN, "q1", option_index=0))
             assert "answer_query" not in fakes.actions()
 
+    async def test_an_admin_cannot_answer_but_a_named_delegate_can(self, time_skipping: WorkflowEnvironment) -> None:
+        fakes = FakeActivities()
+        queue = f"tq-{uuid.uuid4()}"
+        async with worker(time_skipping, fakes, queue):
+            h = await in_coding(time_skipping.client, queue)
+            await h.execute_update(EncounterWorkflow.raise_query, ask("q1"))
+            for refused in (
+                AnswerQueryRequest(Actor("admin-1", "admin"), "q1", option_index=0),
+                AnswerQueryRequest(Actor("admin-1", "admin"), "q1", option_index=0, delegate_of="1234567893"),
+                AnswerQueryRequest(OTHER_PHYSICIAN, "q1", option_index=0, delegate_of="dr-9"),
+            ):
+                with pytest.raises(WorkflowUpdateFailedError):
+                    await h.execute_update(EncounterWorkflow.answer_query, refused)
+            assert "answer_query" not in fakes.actions()
+            delegate = AnswerQueryRequest(OTHER_PHYSICIAN, "q1", option_index=0, delegate_of="1234567893")
+            answered = await h.execute_update(EncounterWorkflow.answer_query, delegate)
+            assert answered.status == "in_coding"
+            assert "answer_query" in fakes.actions()
+
     async def test_a_coder_cannot_query_a_chart_it_does_not_hold(self, time_skipping: WorkflowEnvironment) -> None:
         fakes = FakeActivities()
         queue = f"tq-{uuid.uuid4()}"
