@@ -25,6 +25,7 @@ from api.routes import (
     encounters,
     health,
     holds,
+    intake_failures,
     metrics,
     queries,
     queues,
@@ -79,7 +80,7 @@ def create_app(
     app.state.temporal = temporal
     app.state.claim_history = claim_history
     install_error_handlers(app)
-    for module in (webhooks, encounters, queues, holds, queries, templates, claims, x12_intake, denials, metrics, audit, audits, access_log, health, ui):
+    for module in (webhooks, intake_failures, encounters, queues, holds, queries, templates, claims, x12_intake, denials, metrics, audit, audits, access_log, health, ui):
         app.include_router(module.router, responses=PROBLEM_RESPONSES if module is not ui else None)
     if settings.environment == "local" and not settings.clearinghouse_url:
         # No clearinghouse configured: serve the sandbox one, so claims still travel real HTTP.

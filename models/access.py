@@ -33,6 +33,7 @@ Permission = Literal[
     "evidence.read",
     "audit.verify",
     "webhook_sources.manage",
+    "intake.failures.read",
     "access_log.read",
     "audits.manage",
     "audits.review",
@@ -67,6 +68,7 @@ _OPERATIONS: frozenset[Permission] = frozenset(
         "remittances.post",
         "denials.work",
         "appeals.manage",
+        "intake.failures.read",
     }
 )
 
@@ -108,7 +110,7 @@ PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         {"encounters.read", "evidence.read", "audit.verify", "audits.manage", "audits.review", "audits.read", "claims.read"}
     ),
     "physician": frozenset({"queries.read", "queries.answer"}),
-    "integrator": frozenset({"webhook_sources.manage", "remittances.post"}),
+    "integrator": frozenset({"webhook_sources.manage", "remittances.post", "intake.failures.read"}),
 }
 
 

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
@@ -26,6 +26,7 @@ from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError, WebhookVerificationError
 from integrations.ehr.signing import verify
 from models.tables import InboundMessage, WebhookSource
+from services.intake_failures import intake_failure, record_failure
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.types import EncounterInput, IngestRequest, Outcome
 
@@ -95,10 +96,17 @@ async def receive_ehr_bundle(
         raise Unprocessable(f"not a valid FHIR R4 Bundle: {exc}", problems=exc.problems) from exc
     if message is None:
         message = await _store(session, source, webhook_id, body, digest)
-    answers = [
-        await _ingest(temporal, settings.task_queue, source.tenant_id, message.id, i, intake.external_id)
-        for i, intake in enumerate(intakes)
-    ]
+    try:
+        answers = [
+            await _ingest(temporal, settings.task_queue, source.tenant_id, message.id, i, intake.external_id)
+            for i, intake in enumerate(intakes)
+        ]
+    except WorkflowUpdateFailedError as exc:
+        reason = intake_failure(exc)
+        if reason is None:
+            raise
+        await record_failure(session, message, reason)
+        raise Unprocessable(f"the bundle could not be taken in: {reason}; fix it and send it again") from exc
     response = {"encounters": answers}
     message.response = response
     await session.commit()

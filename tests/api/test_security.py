@@ -138,6 +138,7 @@ ROUTES: list[Route] = [
     Route("POST", "/v1/acknowledgments", "remittances.post"),
     Route("POST", "/v1/remittances", "remittances.post"),
     Route("GET", "/v1/remittances/unmatched", "claims.read"),
+    Route("GET", "/v1/intake/failures", "intake.failures.read"),
     Route("GET", "/v1/denials", "claims.read"),
     Route("GET", "/v1/denials/{denial_id}", "claims.read"),
     Route("POST", "/v1/denials/{denial_id}/appeals", "appeals.manage", {"reason": "documented and supported"}),
