@@ -6,6 +6,7 @@ attempt (non-retryable); the reason is stored on the message, the sender gets a 
 retry forever, and operations see the message in `GET /v1/intake/failures`.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,15 +14,29 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    FailureError,
+    RetryState,
+    TimeoutError,
+)
 
 from models.tables import InboundMessage
 
 log = structlog.get_logger(__name__)
 
 
-def intake_failure(exc: WorkflowUpdateFailedError) -> str | None:
-    """The reason an ingest update failed in its intake activity; None for other refusals."""
+@dataclass(frozen=True)
+class IntakeFailure:
+    reason: str
+    # The bundle itself is the problem (bad data, or too big to take in within the timeout):
+    # sending it again unchanged cannot help. Otherwise a dependency was down throughout.
+    final: bool
+
+
+def intake_failure(exc: WorkflowUpdateFailedError) -> IntakeFailure | None:
+    """Why an ingest update failed in its intake activity; None for other refusals."""
     if not isinstance(exc.cause, ActivityError):
         return None
     root: BaseException | None = exc.cause.cause
@@ -30,7 +45,9 @@ def intake_failure(exc: WorkflowUpdateFailedError) -> str | None:
         detail = f"{root.type or 'error'}: {root.message}"
     elif isinstance(root, FailureError):
         detail = f"{type(root).__name__}: {root.message}"
-    return f"{detail} (retry state {exc.cause.retry_state.name if exc.cause.retry_state else 'unknown'})"
+    state = exc.cause.retry_state
+    final = state == RetryState.NON_RETRYABLE_FAILURE or isinstance(root, TimeoutError)
+    return IntakeFailure(f"{detail} (retry state {state.name if state else 'unknown'})", final)
 
 
 async def record_failure(session: AsyncSession, message: InboundMessage, reason: str) -> None:

@@ -21,7 +21,7 @@ from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdate
 from temporalio.common import WorkflowIDConflictPolicy
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import RETRY_AFTER_SECONDS, Conflict, Unauthorized, Unprocessable
+from api.errors import RETRY_AFTER_SECONDS, Conflict, Unauthorized, Unavailable, Unprocessable
 from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError, WebhookVerificationError
 from integrations.ehr.signing import verify
@@ -102,11 +102,13 @@ async def receive_ehr_bundle(
             for i, intake in enumerate(intakes)
         ]
     except WorkflowUpdateFailedError as exc:
-        reason = intake_failure(exc)
-        if reason is None:
+        failure = intake_failure(exc)
+        if failure is None:
             raise
-        await record_failure(session, message, reason)
-        raise Unprocessable(f"the bundle could not be taken in: {reason}; fix it and send it again") from exc
+        await record_failure(session, message, failure.reason)
+        if not failure.final:
+            raise Unavailable(f"the bundle could not be taken in yet: {failure.reason}; send it again") from exc
+        raise Unprocessable(f"the bundle could not be taken in: {failure.reason}; fix it and send it again") from exc
     response = {"encounters": answers}
     message.response = response
     await session.commit()
