@@ -27,7 +27,7 @@ class TestRecording:
         eid = enc["id"]
         base = f"{tenant.stack.url}/v1/encounters/{eid}"
         reads = [
-            (await tenant.http.get(base, headers={**tenant.auth("ops"), "X-Access-Reason": "treatment\x07 review", "X-Request-Id": "req-42"})).status_code,
+            (await tenant.http.get(base, headers={**tenant.auth("ops"), "X-Access-Reason": "treatment review", "X-Request-Id": "req-42"})).status_code,
             (await tenant.get(f"/v1/encounters/{eid}/evidence", "ops", params={"reason": "payer audit", "format": "html"})).status_code,
             (await tenant.get(f"/v1/encounters/{eid}", "coder2")).status_code,  # not its chart
             (await tenant.get(f"/v1/encounters/{eid}/evidence", "physician")).status_code,  # no permission
