@@ -1,7 +1,7 @@
 """Annotated types for route parameters whose plain Python type lets nonsense through."""
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
@@ -26,3 +26,17 @@ def _in_range(value: date) -> date:
 
 # A calendar day as YYYY-MM-DD, within years any claim can have.
 Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_in_range)]
+
+
+_ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def _iso_instant(value: Any) -> Any:
+    # As with days: a bare number would be read as seconds since 1970.
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_INSTANT.match(value)):
+        return value
+    raise ValueError("use an ISO 8601 time, e.g. 2026-01-31T09:00:00Z")
+
+
+# A point in time written in ISO 8601.
+Instant = Annotated[datetime, BeforeValidator(_iso_instant)]

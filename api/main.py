@@ -29,6 +29,7 @@ from api.routes import (
     health,
     holds,
     inbound,
+    intake_failures,
     metrics,
     payers,
     queries,
@@ -91,7 +92,7 @@ def create_app(
     app.state.temporal = temporal
     app.state.claim_history = claim_history
     install_error_handlers(app)
-    for module in (webhooks, inbound, encounters, queues, holds, queries, templates, claims, x12_intake, remittance_exceptions, payers, denials, metrics, audit, audits, access_log, tenant_policy, codec, health, webhook_endpoints, fhir, ui):
+    for module in (webhooks, inbound, intake_failures, encounters, queues, holds, queries, templates, claims, x12_intake, remittance_exceptions, payers, denials, metrics, audit, audits, access_log, tenant_policy, codec, health, webhook_endpoints, fhir, ui):
         app.include_router(module.router, responses=PROBLEM_RESPONSES if module is not ui else None)
     if settings.environment == "local" and not settings.clearinghouse_url:
         # No clearinghouse configured: serve the sandbox one, so claims still travel real HTTP.

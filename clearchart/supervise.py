@@ -29,9 +29,9 @@ async def supervise(
             await asyncio.wait_for(stop.wait(), timeout=every)
         if stop.is_set():
             return
-        if postgres is not None:
+        if postgres is not None and not stop.is_set():
             await _keep_postgres(postgres)
-        if temporal is not None:
+        if temporal is not None and not stop.is_set():
             await _keep_temporal(temporal)
 
 

@@ -53,8 +53,8 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
                 await serving
         finally:
             stop_polling.set()
-            with contextlib.suppress(Exception):
-                await supervising
+            # Before the stack stops its servers, so a deliberate stop is never taken for a death.
+            supervising.cancel()
             if polling is not None:
                 with contextlib.suppress(Exception):
                     await polling

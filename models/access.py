@@ -34,6 +34,7 @@ Permission = Literal[
     "evidence.read",
     "audit.verify",
     "webhook_sources.manage",
+    "intake.failures.read",
     "access_log.read",
     "audits.manage",
     "audits.review",
@@ -73,6 +74,7 @@ _OPERATIONS: frozenset[Permission] = frozenset(
         "denials.work",
         "appeals.manage",
         "inbound.read",
+        "intake.failures.read",
     }
 )
 
@@ -115,7 +117,7 @@ PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         {"encounters.read", "evidence.read", "audit.verify", "audits.manage", "audits.review", "audits.read", "claims.read"}
     ),
     "physician": frozenset({"queries.read", "queries.answer"}),
-    "integrator": frozenset({"webhook_sources.manage", "remittances.post", "metrics.scrape", "inbound.read"}),
+    "integrator": frozenset({"webhook_sources.manage", "remittances.post", "metrics.scrape", "inbound.read", "intake.failures.read"}),
 }
 
 

@@ -73,6 +73,9 @@ class InboundMessage(Base):
     body_sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
     response: Mapped[dict[str, Any] | None]
+    # Why its intake failed (bad data, or attempts used up), for operations to see and fix.
+    failure: Mapped[str | None] = mapped_column(Text)
+    failed_at: Mapped[datetime | None]
 
 
 class Queue(Base):

@@ -52,11 +52,11 @@ PROJECTION_RETRY = RetryPolicy(
     non_retryable_error_types=BAD_DATA_ERRORS,
 )
 # Intake reads a whole stored bundle: an attempt that timed out will time out again, so a few
-# tries cover a worker restart and no more.
+# tries (about 15 s of backoff) cover a worker or database restart and no more.
 INTAKE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=10),
-    maximum_attempts=3,
+    maximum_interval=timedelta(seconds=8),
+    maximum_attempts=5,
     non_retryable_error_types=BAD_DATA_ERRORS,
 )
 MANAGERS: frozenset[str] = frozenset({"ops", "admin"})

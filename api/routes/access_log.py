@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from api.access_log import ACTIONS
 from api.deps import SessionDep, require
 from api.errors import BadRequest
+from api.fields import Instant
 from models.access import Principal, Role
 from models.access_log_tables import PhiAccess
 from models.repositories.audit import AccessLogFilter, AccessLogRepository
@@ -85,8 +86,8 @@ async def access_log(
     encounter_id: uuid.UUID | None = None,
     action: Annotated[Action | None, Query(description="what was read")] = None,
     outcome: Annotated[Literal["allowed", "refused", "error"] | None, Query(description="refused: 401/403/404 and other 4xx")] = None,
-    since: Annotated[datetime | None, Query(alias="from", description="inclusive; ISO 8601, UTC if no offset")] = None,
-    until: Annotated[datetime | None, Query(alias="to", description="exclusive; ISO 8601, UTC if no offset")] = None,
+    since: Annotated[Instant | None, Query(alias="from", description="inclusive; ISO 8601, UTC if no offset")] = None,
+    until: Annotated[Instant | None, Query(alias="to", description="exclusive; ISO 8601, UTC if no offset")] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AccessPage:

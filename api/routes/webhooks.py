@@ -17,15 +17,17 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from temporalio.client import WorkflowUpdateFailedError
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import RETRY_AFTER_SECONDS, Conflict, Unauthorized, Unprocessable
+from api.errors import RETRY_AFTER_SECONDS, Conflict, Unauthorized, Unavailable, Unprocessable
 from clearchart.secret_box import open_secret, secret_keys
 from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError, WebhookVerificationError
 from integrations.ehr.signing import verify
 from models.tables import InboundMessage, WebhookSource
 from services.inbound import accept_in_background, encounter_id_for, ingest_encounter
+from services.intake_failures import intake_failure, record_failure
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -94,14 +96,23 @@ async def receive_ehr_bundle(
     if len(intakes) > settings.inline_bundle_limit:
         response = await accept_in_background(session, temporal, settings, message, intakes)
     else:
-        answers = [
-            await ingest_encounter(temporal, settings, source.tenant_id, message.id, i, intake.external_id)
-            for i, intake in enumerate(intakes)
-        ]
+        try:
+            answers = [
+                await ingest_encounter(temporal, settings, source.tenant_id, message.id, i, intake.external_id)
+                for i, intake in enumerate(intakes)
+            ]
+        except WorkflowUpdateFailedError as exc:
+            failure = intake_failure(exc)
+            if failure is None:
+                raise
+            await record_failure(session, message, failure.reason)
+            if not failure.final:
+                raise Unavailable(f"the bundle could not be taken in yet: {failure.reason}; send it again") from exc
+            raise Unprocessable(f"the bundle could not be taken in: {failure.reason}; fix it and send it again") from exc
         response = {"inbound_id": str(message.id), "encounters": answers}
     message.response = response
     await session.commit()
-    log.info("webhook.accepted", source_id=str(source.id), webhook_id=webhook_id, encounters=len(answers))
+    log.info("webhook.accepted", source_id=str(source.id), webhook_id=webhook_id, encounters=len(intakes))
     return JSONResponse(response, status_code=202)
 
 

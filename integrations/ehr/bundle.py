@@ -71,7 +71,7 @@ def _index(data: Any, problems: list[str]) -> BundleIndex | None:
         problems.append(f"resourceType must be 'Bundle', got {data.get('resourceType')!r}")
         return None
     bundle_type = data.get("type")
-    if bundle_type not in ACCEPTED_BUNDLE_TYPES:
+    if not isinstance(bundle_type, str) or bundle_type not in ACCEPTED_BUNDLE_TYPES:
         allowed = ", ".join(sorted(ACCEPTED_BUNDLE_TYPES))
         problems.append(f"type must be one of {allowed}; got {bundle_type!r}")
     entries = data.get("entry")
@@ -180,7 +180,7 @@ def _patient(loc: Located, problems: list[str]) -> PatientIn | None:
     if loc.id is None:
         problems.append(f"{loc.path} (Patient): id is required")
     gender = res.get("gender")
-    if gender is not None and gender not in _SEXES:
+    if gender is not None and (not isinstance(gender, str) or gender not in _SEXES):
         allowed = ", ".join(sorted(_SEXES))
         problems.append(f"{loc.path}.gender: must be one of {allowed}; got {gender!r}")
         gender = None
@@ -195,7 +195,8 @@ def _address(patient: dict[str, Any]) -> tuple[str | None, str | None, str | Non
     """Home (else first) address: street line, city, state, postal code — the claim needs them."""
     addresses = objs(patient.get("address"))
     home = next((a for a in addresses if a.get("use") == "home"), addresses[0] if addresses else {})
-    lines = [str(x) for x in home.get("line", []) if isinstance(x, str) and x.strip()]
+    raw_lines = home.get("line")
+    lines = [x for x in raw_lines if isinstance(x, str) and x.strip()] if isinstance(raw_lines, list) else []
     return (
         lines[0] if lines else None,
         nonblank(home.get("city")),

@@ -90,7 +90,8 @@ def _chosen_name(names: Any) -> dict[str, Any]:
 def human_name(names: Any) -> tuple[str | None, str | None]:
     """(family, given) of the official name, else of the first one."""
     chosen = _chosen_name(names)
-    given = " ".join(g.strip() for g in chosen.get("given", []) if isinstance(g, str) and g.strip())
+    parts = chosen.get("given")
+    given = " ".join(g.strip() for g in parts if isinstance(g, str) and g.strip()) if isinstance(parts, list) else ""
     return nonblank(chosen.get("family")), given or None
 
 

@@ -99,6 +99,23 @@ class TestBodies:
         )
         _problem(response, 413)
 
+    async def test_webhook_and_x12_bodies_have_limits_of_their_own(self, live: LiveStack, tenant: Tenant) -> None:
+        settings = live.settings.model_copy(update={"max_webhook_bytes": 2000, "max_x12_bytes": 3000})
+        app = create_app(settings, sessions=live.sessions, temporal=live.temporal)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://edge") as client:
+            webhook = await client.post(
+                f"/v1/webhooks/ehr?source={tenant.source_id}", content=b" " * 2001, headers={"content-type": "application/json"}
+            )
+            x12 = await client.post(
+                "/v1/remittances", content=b"ISA" * 1001, headers={**tenant.auth("integrator"), "content-type": "application/edi-x12"}
+            )
+            small_x12 = await client.post(
+                "/v1/remittances", content=b"ISA" * 900, headers={**tenant.auth("integrator"), "content-type": "application/edi-x12"}
+            )
+        assert "2000" in str(_problem(webhook, 413)["detail"])
+        _problem(x12, 413)
+        _problem(small_x12, 422)  # under the limit: read, and refused as not X12
+
     async def test_a_body_of_the_wrong_content_type_is_refused(self, tenant: Tenant) -> None:
         enc = await tenant.new_encounter()
         response = await tenant.http.post(

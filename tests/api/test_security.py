@@ -147,6 +147,7 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/dead-letters", "claims.manage"),
     Route("GET", "/v1/payers", "claims.read"),
     Route("POST", "/v1/payers", "payers.manage", {"payer_id": "SECTEST", "name": "SEC TEST", "x12_payer_id": "SEC01", "filing_indicator": "CI"}),
+    Route("GET", "/v1/intake/failures", "intake.failures.read"),
     Route("GET", "/v1/denials", "claims.read"),
     Route("GET", "/v1/denials/{denial_id}", "claims.read"),
     Route("POST", "/v1/denials/{denial_id}/appeals", "appeals.manage", {"reason": "documented and supported"}),

@@ -1,0 +1,78 @@
+"""Intake that failed for good: why, kept on the stored message, and listed for operations.
+
+A bundle passes the webhook's checks but its intake activity can still fail (tenant settings it
+cannot apply, attempts used up on a bundle too big for its timeout). Bad data fails on the first
+attempt (non-retryable); the reason is stored on the message, the sender gets a 422 it will not
+retry forever, and operations see the message in `GET /v1/intake/failures`.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    FailureError,
+    RetryState,
+    TimeoutError,
+)
+
+from models.tables import InboundMessage
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class IntakeFailure:
+    reason: str
+    # The bundle itself is the problem (bad data, or too big to take in within the timeout):
+    # sending it again unchanged cannot help. Otherwise a dependency was down throughout.
+    final: bool
+
+
+def intake_failure(exc: WorkflowUpdateFailedError) -> IntakeFailure | None:
+    """Why an ingest update failed in its intake activity; None for other refusals."""
+    if not isinstance(exc.cause, ActivityError):
+        return None
+    root: BaseException | None = exc.cause.cause
+    detail = "no reason given"
+    if isinstance(root, ApplicationError):
+        detail = f"{root.type or 'error'}: {root.message}"
+    elif isinstance(root, FailureError):
+        detail = f"{type(root).__name__}: {root.message}"
+    state = exc.cause.retry_state
+    final = state == RetryState.NON_RETRYABLE_FAILURE or isinstance(root, TimeoutError)
+    return IntakeFailure(f"{detail} (retry state {state.name if state else 'unknown'})", final)
+
+
+async def record_failure(session: AsyncSession, message: InboundMessage, reason: str) -> None:
+    message.failure = reason[:2000]
+    message.failed_at = datetime.now(UTC)
+    await session.commit()
+    log.warning("intake.failed", message_id=str(message.id), webhook_id=message.webhook_id, reason=reason[:200])
+
+
+async def failures(session: AsyncSession, tenant_id: str, limit: int) -> list[dict[str, Any]]:
+    rows = await session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.tenant_id == tenant_id, InboundMessage.failure.is_not(None))
+        .order_by(InboundMessage.failed_at.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "message_id": str(m.id),
+            "source_id": str(m.source_id),
+            "webhook_id": m.webhook_id,
+            "received_at": m.received_at.isoformat(),
+            "failed_at": m.failed_at.isoformat() if m.failed_at else None,
+            "failure": m.failure,
+            "answered": m.response is not None,
+        }
+        for m in rows.all()
+    ]
