@@ -2,9 +2,11 @@
 
 import hashlib
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse
 from sqlalchemy.dialects.postgresql import insert
 from temporalio.client import Client, WorkflowHandle
 
@@ -29,6 +31,7 @@ from models.coding import (
     validate_coding,
 )
 from models.holds import DEFAULT_HOLD_POLICY
+from models.note_access import may_read_note
 from models.repositories.encounters import EncounterFilter, EncounterRepository
 from models.repositories.qa_blind import blind_pending
 from models.tables import Encounter, Patient, TextBlob, Vendor
@@ -61,13 +64,18 @@ async def load(repo: EncounterRepository, encounter_id: uuid.UUID) -> Encounter:
     return found
 
 
-async def read_detail(repo: EncounterRepository, encounter_id: uuid.UUID) -> EncounterDetail:
+async def read_detail(repo: EncounterRepository, encounter_id: uuid.UUID, *, with_text: bool = False) -> EncounterDetail:
     await repo.session.commit()  # end the snapshot and forget cached rows: read the workflow's projection
     repo.session.expire_all()
     e = await load(repo, encounter_id)
     patient = await repo.session.get(Patient, e.patient_id) if e.patient_id else None
     documents = await repo.documents(e.id)
-    return detail(e, patient, documents, await repo.timeline(e.id), with_text=False)
+    with_text = with_text and note_readable(repo.principal, e)
+    return detail(e, patient, documents, await repo.timeline(e.id), with_text=with_text)
+
+
+def note_readable(who: Principal, e: Encounter) -> bool:
+    return may_read_note(who, assignee=e.assignee_user, lease_expires_at=e.lease_expires_at, now=datetime.now(UTC))
 
 
 async def store_text(repo: EncounterRepository, text: str) -> str:
@@ -106,7 +114,28 @@ async def get_encounter(
     encounter_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("encounters.read"))]
 ) -> EncounterDetail:
     await refuse_if_blind(session, who, encounter_id)
-    return await read_detail(EncounterRepository(session, who), encounter_id)
+    return await read_detail(EncounterRepository(session, who), encounter_id, with_text=True)
+
+
+@router.get(
+    "/{encounter_id}/documents/{document_id}/content",
+    response_class=PlainTextResponse,
+    responses={**PROBLEMS, 403: {"description": "not entitled to read this chart's notes"}},
+)
+async def document_content(
+    encounter_id: uuid.UUID, document_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("encounters.read"))]
+) -> PlainTextResponse:
+    """One document's whole text as a download (pages and answers show the first part of long notes)."""
+    await refuse_if_blind(session, who, encounter_id)
+    repo = EncounterRepository(session, who)
+    e = await load(repo, encounter_id)
+    if not note_readable(who, e):
+        raise Forbidden("only operations, auditors and the coder holding this chart's lease may read its notes")
+    found = next((d for d in await repo.documents(e.id) if d.id == document_id), None)
+    if found is None or found.text is None:
+        raise NotFound(f"document {document_id} of encounter {encounter_id} does not exist or has no text")
+    filename = f"{found.external_id or found.id}.txt".replace('"', "")
+    return PlainTextResponse(found.text, headers={"content-disposition": f'attachment; filename="{filename}"'})
 
 
 async def refuse_if_blind(session: SessionDep, who: Principal, encounter_id: uuid.UUID) -> None:
