@@ -157,6 +157,7 @@ class Icd10cm:
 
     def __init__(self, tables: Sequence[Icd10Table] | None = None) -> None:
         self._given = list(tables) if tables is not None else None
+        self._shipped: Icd10Table | None = None
         self._spans: list[tuple[Icd10Table, date | None]] | None = None
         self._lock = threading.Lock()
 
@@ -168,9 +169,27 @@ class Icd10cm:
                 if self._spans is None:
                     given = self._given
                     if given is None:
-                        given = [Icd10Table.from_simple_icd_10_cm()]
+                        given = self._given = [Icd10Table.from_simple_icd_10_cm()]
+                        self._shipped = given[0]
                     self._spans = _spans(given)
         return self._spans
+
+    def shipped_table(self) -> Icd10Table:
+        """The release this code ships (built once, kept when operator releases are added)."""
+        with self._lock:
+            if self._shipped is None:
+                given = self._given if self._given is not None else [Icd10Table.from_simple_icd_10_cm()]
+                self._given = given
+                self._shipped = given[0]
+            return self._shipped
+
+    def serve_loaded(self, tables: Sequence[Icd10Table]) -> None:
+        """Serve operator-loaded releases; a loaded fiscal year replaces the shipped one's."""
+        shipped = self.shipped_table()
+        years = {t.release.fiscal_year for t in tables}
+        merged = [*([shipped] if shipped.release.fiscal_year not in years else []), *tables]
+        with self._lock:
+            self._spans = _spans(merged)
 
     @property
     def releases(self) -> list[Release]:
