@@ -11,6 +11,7 @@ from api.web import (
     documents,
     findings,
     inbox,
+    labels,
     pages,
     workspace,
 )
@@ -20,4 +21,4 @@ for module in (pages, workspace, inbox, audits, audit_review, findings, denials,
     router.include_router(module.router)
 
 # Importing dashboard_quality (and through it dashboard_revenue) registers their dashboard sections.
-__all__ = ["dashboard_quality", "router"]
+__all__ = ["dashboard_quality", "labels", "router"]
