@@ -40,3 +40,12 @@ class TestMetricDefinitions:
         assert figures
         assert figures <= defined, figures - defined
         assert "Soft edits do not count against it" in page
+
+
+class TestNames:
+    async def test_an_encounter_page_names_its_specialty(self, tenant: Tenant) -> None:
+        enc = await tenant.new_encounter()
+        async with httpx.AsyncClient(base_url=tenant.stack.url, timeout=30) as client:
+            await _signed_in(client, tenant, "ops")
+            page = (await client.get(f"/ui/encounters/{enc['id']}")).text
+        assert '<dd data-testid="specialty">General medicine</dd>' in page
