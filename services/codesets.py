@@ -110,27 +110,26 @@ def uncovered_reason(dos: date | None, earliest: date) -> str | None:
     return f"ICD-10-CM release for FY{fy} (date of service {dos}): an operator loads it with '{load_hint(fy)}'"
 
 
-async def loaded_tables(sessions: async_sessionmaker[AsyncSession]) -> tuple[tuple[int, datetime], ...] | None:
-    """A cheap fingerprint of what is loaded, to know when the catalog must reload."""
-    async with sessions() as session:
-        rows = (await session.execute(select(Icd10cmRelease.fiscal_year, Icd10cmRelease.loaded_at))).all()
-    return tuple(sorted((fy, at) for fy, at in rows))
-
-
 _served: dict[str, object] = {"fingerprint": ()}
 
 
 async def refresh_catalog(sessions: async_sessionmaker[AsyncSession]) -> None:
     """Serve every loaded release in this process (no-op when nothing changed since the last call)."""
-    fingerprint = await loaded_tables(sessions)
+    async with sessions() as session:
+        await refresh_from(session)
+
+
+async def refresh_from(session: AsyncSession) -> None:
+    """`refresh_catalog` inside a caller's session (one cheap query when nothing changed)."""
+    rows = (await session.execute(select(Icd10cmRelease.fiscal_year, Icd10cmRelease.loaded_at))).all()
+    fingerprint = tuple(sorted((fy, at) for fy, at in rows))
     if fingerprint == _served["fingerprint"]:
         return
-    async with sessions() as session:
-        releases = list((await session.scalars(select(Icd10cmRelease))).all())
-        tables = []
-        for r in releases:
-            codes = (await session.scalars(select(Icd10cmCode).where(Icd10cmCode.fiscal_year == r.fiscal_year))).all()
-            tables.append(Icd10Table(Release(r.fiscal_year, r.effective_from), [Icd10Entry(c.code, c.description, c.billable) for c in codes]))
+    releases = list((await session.scalars(select(Icd10cmRelease))).all())
+    tables = []
+    for r in releases:
+        codes = (await session.scalars(select(Icd10cmCode).where(Icd10cmCode.fiscal_year == r.fiscal_year))).all()
+        tables.append(Icd10Table(Release(r.fiscal_year, r.effective_from), [Icd10Entry(c.code, c.description, c.billable) for c in codes]))
     default_catalog().icd10cm.serve_loaded(tables)
     _served["fingerprint"] = fingerprint
     log.info("codesets.icd10cm_served", releases=sorted(t.release.fiscal_year for t in tables))

@@ -35,6 +35,7 @@ from models.note_access import may_read_note
 from models.repositories.encounters import EncounterFilter, EncounterRepository
 from models.repositories.qa_blind import blind_pending
 from models.tables import Encounter, Patient, TextBlob, Vendor
+from services.codesets import refresh_from
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.types import (
     Actor,
@@ -168,6 +169,7 @@ async def submit_coding(
             for p in body.procedures
         ],
     )
+    await refresh_from(session)  # an ICD-10-CM release loaded since this process started
     issues = validate_coding(
         submission,
         date_of_service=e.date_of_service or e.received_at.date(),
