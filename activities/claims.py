@@ -51,6 +51,7 @@ from models.qa_tables import QaAuditHold
 from models.scrub import ScrubInput, ScrubLine, scrub
 from models.scrub_tables import MueLimit, PtpEdit, ScrubTables, builtin_tables
 from models.tables import Encounter, Patient, Tenant
+from services.codesets import refresh_from
 from workflows.types import (
     BillRequest,
     BillResult,
@@ -163,6 +164,7 @@ class ClaimActivities:
         patient = await session.get(Patient, e.patient_id) if e.patient_id else None
         dos = e.date_of_service or e.received_at.date()
         inp = _scrub_input(req.coding, dos, patient, e.encounter_class)
+        await refresh_from(session)  # an ICD-10-CM release loaded since this worker started
         catalog = default_catalog()
         tables = await load_tables(session, [line.code for line in inp.lines])
         result = scrub(inp, tables, icd_status=catalog.icd10cm_status)

@@ -27,6 +27,7 @@ from models.tables import (
     TextBlob,
 )
 from models.tenant_policy import ANY_DOCUMENT, TenantPolicy, parse_policy
+from services.codesets import earliest_served, uncovered_reason
 from workflows.types import AddendumInput, IntakeFacts, IntakeInput, Policy
 
 log = structlog.get_logger(__name__)
@@ -96,6 +97,10 @@ class IntakeActivities:
                     select(Document.type_code).where(Document.encounter_id == encounter.id).distinct()
                 )
             ).all()
+            # No ICD-10-CM release for the date of service: never hand the chart to a coder to fail
+            # on; it waits (a hold naming the release to load) like a chart missing a document.
+            dos = found.period_start or found.period_end
+            no_codeset = uncovered_reason(dos.date() if dos else None, await earliest_served(session))
             rules = (await session.scalars(select(RoutingRule).where(RoutingRule.tenant_id == inp.tenant_id))).all()
             queue_id, priority = route(
                 [Route(r.position, r.queue_id, r.encounter_type, r.specialty, r.payer_id, r.priority) for r in rules],
@@ -110,7 +115,7 @@ class IntakeActivities:
             # ANY_DOCUMENT marks "has a document": it satisfies the policy's at-least-one rule.
             doc_types=sorted({t for t in doc_types if t} | ({ANY_DOCUMENT} if doc_types else set())),
             new_document_ids=new_docs,
-            required_doc_types=policy.required_for(found.class_code),
+            required_doc_types=policy.required_for(found.class_code) + ([no_codeset] if no_codeset else []),
             queue_id=queue_id,
             priority=priority,
             policy=workflow_policy(policy),

@@ -35,6 +35,7 @@ PHI_READS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^/v1/encounters/(?P<id>[^/]+)/?$"), "encounter.read"),
     # The web UI's pages of one chart show the same data.
     (re.compile(r"^/ui/encounters/(?P<id>[^/]+)/evidence/?$"), "evidence.read"),
+    (re.compile(r"^/ui/encounters/(?P<id>[^/]+)/documents/[^/]+/?$"), "documents.read"),
     (re.compile(r"^/ui/(?:encounters|work)/(?P<id>[^/]+)/?$"), "encounter.read"),
     (re.compile(r"^/ui/audits/[^/]+/charts/(?P<id>[^/]+)/?$"), "audit_chart.read"),  # chart id = encounter id
     # Keyed by another id (no `id` group): the path names what was read. The 837P carries

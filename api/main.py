@@ -49,6 +49,7 @@ from integrations.codesets.catalog import warm_catalog
 from integrations.sandbox.clearinghouse import DatabaseStore
 from integrations.sandbox.clearinghouse import create_app as create_sandbox_clearinghouse
 from models.repositories.claim_history import claim_history
+from services.codesets import refresh_catalog
 
 log = structlog.get_logger(__name__)
 
@@ -74,6 +75,7 @@ def create_app(
             app.state.temporal = await connect(settings, interactive=True)
         # Code sets take ~2 s to load; do it now, off the event loop, not in the first request.
         await asyncio.to_thread(warm_catalog)
+        await refresh_catalog(app.state.sessions)  # and the ICD-10-CM releases an operator loaded
         yield
         if engine is not None:
             await engine.dispose()

@@ -19,6 +19,7 @@ from api.schemas.encounters import (
 )
 from models import lifecycle
 from models.claim_tables import ScrubRun
+from models.note_access import DISPLAY_LIMIT
 from models.tables import AuditEvent, Document, Encounter, Patient
 
 
@@ -76,7 +77,10 @@ def document(d: Document, *, with_text: bool) -> DocumentOut:
         content_type=d.content_type,
         sha256=d.sha256,
         received_at=d.received_at,
-        text=d.text if with_text else None,
+        text=(d.text or "")[:DISPLAY_LIMIT] if with_text and d.text is not None else None,
+        text_length=len(d.text) if d.text is not None else None,
+        text_truncated=bool(with_text and d.text is not None and len(d.text) > DISPLAY_LIMIT),
+        content_url=f"/v1/encounters/{d.encounter_id}/documents/{d.id}/content" if with_text and d.text is not None else None,
     )
 
 

@@ -279,6 +279,11 @@ def _run(settings: Settings, work: Callable[[async_sessionmaker[AsyncSession]], 
 
 
 def cmd_load(args: argparse.Namespace, settings: Settings) -> None:
+    if args.table == "icd10cm":
+        return _load_icd10cm(args, settings)
+    if not args.version:
+        sys.stderr.write(f"error: --version is required for --table {args.table} (e.g. 2026Q4)\n")
+        raise SystemExit(2)
     start = date.fromisoformat(args.effective_from) if args.effective_from else None
     files = [Path(f) for f in args.file]
     try:
@@ -290,7 +295,43 @@ def cmd_load(args: argparse.Namespace, settings: Settings) -> None:
     sys.stdout.write(f"{report.table} {report.version}: {report.rows:,} rows loaded in {report.seconds:.1f} s\n")
 
 
+def _load_icd10cm(args: argparse.Namespace, settings: Settings) -> None:
+    from services import codesets
+
+    if not args.release or len(args.file) != 1:
+        sys.stderr.write("error: --table icd10cm takes --release FYyyyy and one --file (the CMS icd10cm_order_yyyy.txt)\n")
+        raise SystemExit(2)
+    try:
+        loaded = _run(settings, lambda s: codesets.load_icd10cm(s, args.release, Path(args.file[0])))
+    except (codesets.ReleaseError, ValueError, OSError) as exc:
+        sys.stderr.write(f"\nerror: {exc}\nnothing was changed; the releases in force stay as they were\n")
+        raise SystemExit(2) from exc
+    sys.stdout.write(
+        f"icd10cm FY{loaded.fiscal_year}: {loaded.codes:,} codes loaded; it serves dates of service from {loaded.serves_from}\n"
+    )
+
+
+def _icd10cm_status(settings: Settings) -> None:
+    from services import codesets
+
+    ranges = _run(settings, codesets.served_ranges)
+    sys.stdout.write("ICD-10-CM releases by date of service:\n")
+    sys.stdout.write(f"  before {ranges[0].serves_from}: no release; such charts are held until one is loaded\n")
+    for r in ranges:
+        until = f"to {r.serves_to}" if r.serves_to else "onward"
+        sys.stdout.write(f"  FY{r.fiscal_year}  {r.serves_from} {until:<14} {r.codes:>7,} codes  {r.source}\n")
+    latest = ranges[-1]
+    from datetime import UTC, datetime
+
+    from integrations.codesets.icd10cm import fiscal_year_of
+
+    current = fiscal_year_of(datetime.now(UTC).date())
+    if latest.fiscal_year < current:
+        sys.stdout.write(f"  FY{current} dates of service are served by FY{latest.fiscal_year}: {codesets.load_hint(current)}\n")
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> None:
+    _icd10cm_status(settings)
     rows = _run(settings, lambda s: status(s, args.tenant))
     if not rows:
         sys.stdout.write("no code tables loaded (ptp and mue checks are skipped by the scrub)\n")
@@ -301,11 +342,12 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> None:
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add `codesets load` and `codesets status` to the `clearchart` command."""
-    group = sub.add_parser("codesets", help="NCCI PTP, MUE and fee schedule tables").add_subparsers(dest="action", required=True)
+    group = sub.add_parser("codesets", help="ICD-10-CM releases, NCCI PTP, MUE and fee schedule tables").add_subparsers(dest="action", required=True)
     load = group.add_parser("load", help="replace a table with a CMS quarterly file (CSV or tab-separated TXT)")
-    load.add_argument("--table", required=True, choices=["ptp", "mue", "fees", "carc"])
+    load.add_argument("--table", required=True, choices=["icd10cm", "ptp", "mue", "fees", "carc"])
+    load.add_argument("--release", help="icd10cm only: the federal fiscal year of the CMS release, e.g. FY2027")
     load.add_argument("--file", required=True, action="append", help="repeat for a file CMS ships in parts")
-    load.add_argument("--version", required=True, help="e.g. 2025Q3; recorded with every scrub")
+    load.add_argument("--version", help="ptp, mue, fees, carc: e.g. 2025Q3; recorded with every scrub")
     load.add_argument("--tenant", help="fees only: the tenant whose schedule this is")
     load.add_argument("--payer", help="fees only: payer id of every row ('*' = tenant default) when the file has no payer column")
     load.add_argument("--effective-from", help="YYYY-MM-DD for rows without a start date (MUE files carry none)")

@@ -1,17 +1,30 @@
-"""`clearchart up --demo`: a tenant, vendors, queues, users and sandbox EHR traffic over real HTTP."""
+"""`clearchart up --demo`: a tenant, vendors, queues, users and sandbox EHR traffic over real HTTP.
+
+Seeding happens once per database: a second `up --demo` finds the tenant, pushes nothing and
+reuses the tokens it kept under the data directory (`demo-tokens.json`, owner-only), so the
+tokens in your shell keep working across restarts. `demo.env` beside it holds the same values
+as shell variables for the README's walkthrough.
+"""
+
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
 
 import httpx
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.auth import token_hash
 from clearchart import admin
 from clearchart.sandbox_cli import put_script
 from clearchart.secret_box import open_secret, secret_keys
 from clearchart.settings import Settings
-from integrations.sandbox.bundles import cerner_bundle, synthetic_bundle
+from integrations.sandbox.bundles import synthetic_bundle
 from integrations.sandbox.ehr import push_bundle
-from models.tables import Tenant, WebhookSource
+from models.tables import ApiToken, Encounter, Tenant, WebhookSource
 
 log = structlog.get_logger(__name__)
 
@@ -49,8 +62,9 @@ async def _configure(sessions: async_sessionmaker[AsyncSession], settings: Setti
 
 async def seed_demo(sessions: async_sessionmaker[AsyncSession], settings: Settings, api_url: str) -> None:
     async with sessions() as session:
-        exists = await session.get(Tenant, TENANT) is not None
-    if not exists:
+        configured = await session.get(Tenant, TENANT) is not None
+        exists = bool(await session.scalar(select(func.count()).select_from(Encounter).where(Encounter.tenant_id == TENANT)))
+    if not configured:
         await _configure(sessions, settings)
     async with sessions() as session:
         source = await session.scalar(
@@ -58,30 +72,82 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession], settings: Settin
         )
     assert source is not None
     secret = open_secret(secret_keys(settings), source.secret)
-    tokens = [
-        (role, user, await admin.create_token(sessions, settings.secret_key, tenant_id=TENANT, role=role, user_id=user, vendor_id=vendor, npi=npi))
-        for role, user, vendor, npi in USERS
-    ]
+    tokens = await _tokens(sessions, settings)
     url = f"{api_url}/v1/webhooks/ehr?source={source.id}"
+    # Every chart here is codable: a date of service the shipped ICD-10-CM release covers and a
+    # text note. demo-4 lacks the progress note its class needs, to show a documentation hold.
     bundles = [
         ("demo-1", synthetic_bundle(encounter_id="demo-enc-1", patient_id="demo-pt-1")),
         ("demo-2", synthetic_bundle(encounter_id="demo-enc-2", patient_id="demo-pt-2", payer_name="Acme Health Plan", payer_id="ACME")),
         ("demo-3", synthetic_bundle(encounter_id="demo-enc-3", patient_id="demo-pt-3", encounter_type="EMER")),
         ("demo-4", synthetic_bundle(encounter_id="demo-enc-4", patient_id="demo-pt-4", doc_types=["34117-2"])),
-        ("demo-cerner", cerner_bundle()),
     ]
-    if not settings.clearinghouse_url:  # the sandbox clearinghouse will deny demo-enc-2: a denial to work
-        await put_script(sessions, DENIED_MEMBER, {"deny": "CO-11"})
-    async with httpx.AsyncClient(timeout=60) as client:
-        for msg_id, bundle in bundles:
-            response = await push_bundle(client, url, secret, bundle, msg_id=msg_id)
-            log.info("demo.webhook", msg_id=msg_id, status=response.status_code)
-        if not exists:
+    if not exists:
+        if not settings.clearinghouse_url:  # the sandbox clearinghouse will deny demo-enc-2: a denial to work
+            await put_script(sessions, DENIED_MEMBER, {"deny": "CO-11"})
+        async with httpx.AsyncClient(timeout=60) as client:
+            for msg_id, bundle in bundles:
+                response = await push_bundle(client, url, secret, bundle, msg_id=msg_id)
+                log.info("demo.webhook", msg_id=msg_id, status=response.status_code)
             await _code_one(client, api_url, {u: t for _, u, t in tokens}["bob.coder"])
-    print(_summary(tokens, url, secret), flush=True)  # noqa: T201 - the demo's output is for the user
+    env_file = _write_env(settings.data_dir, api_url, tokens, url, secret)
+    print(_summary(tokens, url, secret, env_file, reused=exists), flush=True)  # noqa: T201 - the demo's output is for the user
 
 
 DENIED_MEMBER = "member:SBXdemo-pt-2"  # the synthetic bundle's Coverage.subscriberId for demo-pt-2
+
+
+async def _tokens(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> list[tuple[str, str, str]]:
+    """The demo users' tokens: the ones kept from the last run while they are still valid."""
+    kept_file = settings.data_dir / "demo-tokens.json"
+    try:
+        kept: dict[str, str] = json.loads(kept_file.read_text())
+    except (OSError, ValueError):
+        kept = {}
+    tokens: list[tuple[str, str, str]] = []
+    for role, user, vendor, npi in USERS:
+        token = kept.get(user)
+        if not token or not await _valid(sessions, settings.secret_key, token, user):
+            token = await admin.create_token(sessions, settings.secret_key, tenant_id=TENANT, role=role, user_id=user, vendor_id=vendor, npi=npi)
+        tokens.append((role, user, token))
+    _write_private(kept_file, json.dumps({user: token for _, user, token in tokens}, indent=2) + "\n")
+    return tokens
+
+
+async def _valid(sessions: async_sessionmaker[AsyncSession], secret_key: str, token: str, user: str) -> bool:
+    async with sessions() as session:
+        row = await session.scalar(
+            select(ApiToken).where(ApiToken.token_hash == token_hash(secret_key, token), ApiToken.revoked_at.is_(None))
+        )
+    return row is not None and row.tenant_id == TENANT and row.user_id == user
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
+def _write_env(data_dir: Path, api_url: str, tokens: list[tuple[str, str, str]], url: str, secret: str) -> Path:
+    """Shell variables for the walkthrough: `. var/demo.env`."""
+    by_user = {user: token for _, user, token in tokens}
+    executable = Path(sys.executable).with_name("clearchart")
+    command = str(executable) if executable.exists() else f"{sys.executable} -m clearchart.cli"
+    values = {
+        "API": api_url,
+        "OPS": by_user["olivia.ops"],
+        "CODER": by_user["alice.coder"],
+        "AUDITOR": by_user["aaron.auditor"],
+        "ADMIN": by_user["ada.admin"],
+        "INTEGRATOR": by_user["ian.integrator"],
+        "URL": url,
+        "SECRET": secret,
+        "CLEARCHART": command,
+    }
+    path = data_dir / "demo.env"
+    _write_private(path, "".join(f"{k}={shlex.quote(v)}\n" for k, v in values.items()))
+    return path
 
 
 async def _code_one(client: httpx.AsyncClient, api_url: str, token: str) -> None:
@@ -101,15 +167,17 @@ async def _code_one(client: httpx.AsyncClient, api_url: str, token: str) -> None
     log.info("demo.coded", encounter_id=body["id"], status=coded.status_code)
 
 
-def _summary(tokens: list[tuple[str, str, str]], url: str, secret: str) -> str:
+def _summary(tokens: list[tuple[str, str, str]], url: str, secret: str, env_file: Path, *, reused: bool) -> str:
     width = max(len(user) for _, user, _ in tokens)
-    lines = ["Demo tenant 'demo' is seeded. Tokens to try (new ones each run):"]
+    head = "Demo tenant 'demo' is already seeded; its tokens still work:" if reused else "Demo tenant 'demo' is seeded. Tokens to try:"
+    lines = [head]
     lines += [f"  {role:<12} {user:<{width}}  {token}" for role, user, token in tokens]
     lines += [
         "",
         f"Webhook URL     {url}",
         f"Webhook secret  {secret}",
         "The sandbox clearinghouse denies demo-enc-2's claim (CO-11) once it is coded: a denial to appeal.",
+        f"Shell variables for the README walkthrough:  . {env_file}",
         "Try:  curl -s -H \"Authorization: Bearer <coder token>\" -X POST "
         + url.split("/v1/")[0]
         + "/v1/queues/outpatient/claim",

@@ -2,9 +2,11 @@
 
 import hashlib
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse
 from sqlalchemy.dialects.postgresql import insert
 from temporalio.client import Client, WorkflowHandle
 
@@ -32,11 +34,13 @@ from models.coding import (
 )
 from models.holds import DEFAULT_HOLD_POLICY
 from models.lifecycle import State
+from models.note_access import may_read_note
 from models.quotation import verify_quote
 from models.repositories.encounters import EncounterFilter, EncounterRepository
 from models.repositories.scope import Scope
 from models.repositories.users import require_coder
 from models.tables import Encounter, Patient, TextBlob, Vendor
+from services.codesets import refresh_from
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.types import (
     Actor,
@@ -63,13 +67,18 @@ async def load(repo: EncounterRepository, encounter_id: uuid.UUID) -> Encounter:
     return await Scope(repo.session, repo.principal).chart(encounter_id)
 
 
-async def read_detail(repo: EncounterRepository, encounter_id: uuid.UUID) -> EncounterDetail:
+async def read_detail(repo: EncounterRepository, encounter_id: uuid.UUID, *, with_text: bool = False) -> EncounterDetail:
     await repo.session.commit()  # end the snapshot and forget cached rows: read the workflow's projection
     repo.session.expire_all()
     e = await load(repo, encounter_id)
     patient = await repo.session.get(Patient, e.patient_id) if e.patient_id else None
     documents = await repo.documents(e.id)
-    return detail(e, patient, documents, await repo.timeline(e.id), with_text=False)
+    with_text = with_text and note_readable(repo.principal, e)
+    return detail(e, patient, documents, await repo.timeline(e.id), with_text=with_text)
+
+
+def note_readable(who: Principal, e: Encounter) -> bool:
+    return may_read_note(who, assignee=e.assignee_user, lease_expires_at=e.lease_expires_at, now=datetime.now(UTC))
 
 
 async def store_text(repo: EncounterRepository, text: str) -> str:
@@ -108,7 +117,28 @@ async def get_encounter(
     encounter_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("encounters.read"))]
 ) -> EncounterDetail:
     await refuse_if_blind(session, who, encounter_id)
-    return await read_detail(EncounterRepository(session, who), encounter_id)
+    return await read_detail(EncounterRepository(session, who), encounter_id, with_text=True)
+
+
+@router.get(
+    "/{encounter_id}/documents/{document_id}/content",
+    response_class=PlainTextResponse,
+    responses={**PROBLEMS, 403: {"description": "not entitled to read this chart's notes"}},
+)
+async def document_content(
+    encounter_id: uuid.UUID, document_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("encounters.read"))]
+) -> PlainTextResponse:
+    """One document's whole text as a download (pages and answers show the first part of long notes)."""
+    await refuse_if_blind(session, who, encounter_id)
+    repo = EncounterRepository(session, who)
+    e = await load(repo, encounter_id)
+    if not note_readable(who, e):
+        raise Forbidden("only operations, auditors and the coder holding this chart's lease may read its notes")
+    found = next((d for d in await repo.documents(e.id) if d.id == document_id), None)
+    if found is None or found.text is None:
+        raise NotFound(f"document {document_id} of encounter {encounter_id} does not exist or has no text")
+    filename = f"{found.external_id or found.id}.txt".replace('"', "")
+    return PlainTextResponse(found.text, headers={"content-disposition": f'attachment; filename="{filename}"'})
 
 
 async def refuse_if_blind(session: SessionDep, who: Principal, encounter_id: uuid.UUID) -> None:
@@ -150,6 +180,7 @@ async def submit_coding(
             for i, p in enumerate(body.procedures)
         ],
     )
+    await refresh_from(session)  # an ICD-10-CM release loaded since this process started
     issues = validate_coding(
         submission,
         date_of_service=e.date_of_service or e.received_at.date(),

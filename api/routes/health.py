@@ -15,6 +15,7 @@ from integrations.codesets.catalog import default_catalog
 from integrations.codesets.icd10cm import fiscal_year_of
 from models.access import Principal
 from models.poller_tables import PollerStatus, poller_problems, poller_view
+from services.codesets import load_hint, refresh_catalog
 
 router = APIRouter(tags=["health"])
 
@@ -66,12 +67,14 @@ async def readyz(request: Request) -> dict[str, Any]:
         ready["clearinghouse_pollers"] = [poller_view(p, datetime.now(UTC)) for p in pollers]
     if reasons:
         ready["status"], ready["degraded"] = "degraded", reasons
+    await refresh_catalog(request.app.state.sessions)  # a release loaded beside the running API
     today = datetime.now(UTC).date()
     release = default_catalog().icd10cm.release_for(today)
     if default_catalog().icd10cm.stale_for(today) and release is not None:
         ready["warnings"] = [
             f"ICD-10-CM FY{release.fiscal_year} is serving dates of service in FY{fiscal_year_of(today)}: "
-            "load the current release (see docs/operations.md)"
+            f"load the FY{fiscal_year_of(today)} release from the CMS 'Code Descriptions in Tabular Order' files with "
+            f"'{load_hint(fiscal_year_of(today))}'"
         ]
     return ready
 

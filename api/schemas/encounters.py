@@ -95,7 +95,14 @@ class DocumentOut(BaseModel):
     content_type: str | None
     sha256: str
     received_at: datetime
-    text: str | None = None
+    text: str | None = Field(
+        default=None,
+        description="the note's text, for callers entitled to read it (operations, auditors, the coder holding the lease); "
+        "the first 100,000 characters when longer",
+    )
+    text_length: int | None = Field(default=None, description="characters in the whole text")
+    text_truncated: bool = False
+    content_url: str | None = Field(default=None, description="the whole text as a download (text/plain)")
 
 
 class TimelineEvent(BaseModel):

@@ -8,15 +8,17 @@ from api.web import (
     audits,
     dashboard_quality,
     denials,
+    documents,
     findings,
     inbox,
+    labels,
     pages,
     workspace,
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (pages, workspace, inbox, audits, audit_review, findings, denials, admin_policy):
+for module in (pages, workspace, inbox, audits, audit_review, findings, denials, admin_policy, documents):
     router.include_router(module.router)
 
 # Importing dashboard_quality (and through it dashboard_revenue) registers their dashboard sections.
-__all__ = ["dashboard_quality", "router"]
+__all__ = ["dashboard_quality", "labels", "router"]

@@ -12,6 +12,7 @@ from api.routes import audits as audits_api
 from api.schemas.audits import DxIn, FindingIn, FindingsIn, PxIn, ReconcileIn, ReferenceIn, ReviewIn
 from api.web import data
 from api.web.forms import Problem, attempt, csv, text, whole
+from api.web.labels import chart_names, payer_names
 from api.web.render import WebRoute, page
 from api.web.session import WebError, WebSession, viewer
 from models.access import can
@@ -40,8 +41,9 @@ async def audit_page(
     who = session.principal
     detail = await audits_api.get_audit(audit_id=ident, session=db, who=who)
     findings = await audits_api.list_findings(audit_id=ident, session=db, who=who)
+    names = await chart_names(db, who, [c["encounter_id"] for c in detail["charts"]] + [f["encounter_id"] for f in findings])
     return page(
-        request, "audit.html", session, status=status, audit=detail, findings=findings,
+        request, "audit.html", session, status=status, audit=detail, findings=findings, names=names,
         can_review=can(who, "audits.review"), categories=sorted(FINDING_CATEGORIES), **context,
     )  # fmt: skip
 
@@ -58,8 +60,11 @@ async def chart_page(
     view = await audits_api.audit_chart(audit_id=a, chart_id=c, session=db, who=session.principal)
     findings = [f for f in await audits_api.list_findings(audit_id=a, session=db, who=session.principal) if f["encounter_id"] == str(c)]
     audit = await AuditRepository(db, session.principal).audit(a)
+    names = await chart_names(db, session.principal, [c])
+    payers = await payer_names(db, session.principal, [c])
     return page(
         request, "audit_chart.html", session, status=status, view=view, audit=audit, findings=findings,
+        names=names, payer=payers.get(str(c)),
         dx_rows=DX_ROWS, px_rows=PX_ROWS, categories=sorted(FINDING_CATEGORIES), kinds=sorted(REFERENCE_KINDS),
         **context,
     )  # fmt: skip

@@ -14,6 +14,7 @@ from api.routes import audits as audits_api
 from api.schemas.audits import RespondIn
 from api.web import data
 from api.web.forms import Problem, attempt, text
+from api.web.labels import chart_names
 from api.web.render import WebRoute, page
 from api.web.session import WebError, WebSession, viewer
 from models.qa_report import finding_json
@@ -32,8 +33,9 @@ async def findings_page(request: Request, db: SessionDep, session: WebSession, *
     findings = [{**finding_json(r), "audit_name": audits[r.audit_id].name} for r in rows]
     findings.sort(key=lambda f: (f["state"] not in ("open", "disputed"), f["opened_at"]), reverse=False)
     coaching = await audits_api.coaching_view(session=db, who=who, coder=None)
+    names = await chart_names(db, who, [f["encounter_id"] for f in findings])
     return page(
-        request, "findings.html", session, status=status, findings=findings, coaching=coaching,
+        request, "findings.html", session, status=status, findings=findings, coaching=coaching, names=names,
         waiting=sum(1 for f in findings if "dispute" in f["allowed_actions"]), **context,
     )  # fmt: skip
 

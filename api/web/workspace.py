@@ -158,11 +158,19 @@ async def acknowledge_edits(
     return RedirectResponse(f"/ui/work/{ident}?acknowledged=1#scrub", status_code=303)
 
 
+CODE_PAGE = 15
+
+
 @router.get("/ui/codes")
-async def code_search(_: Coder, q: str = "") -> JSONResponse:
-    """ICD-10-CM search with descriptions; header (non-billable) codes are marked as such."""
-    hits = default_catalog().icd10cm_search(q.strip(), 15) if len(q.strip()) >= 2 else []
-    return JSONResponse([{"code": c, "description": d, "billable": b} for c, d, b in hits])
+async def code_search(_: Coder, q: str = "", offset: int = 0) -> JSONResponse:
+    """ICD-10-CM search, best matches first, a page at a time; header (non-billable) codes are marked."""
+    page = CODE_PAGE + 1
+    hits = default_catalog().icd10cm.search(q.strip(), page, offset=max(offset, 0)) if len(q.strip()) >= 2 else []
+    more = len(hits) > CODE_PAGE
+    return JSONResponse({
+        "items": [{"code": c, "description": d, "billable": b} for c, d, b in hits[:CODE_PAGE]],
+        "next_offset": max(offset, 0) + CODE_PAGE if more else None,
+    })
 
 
 @router.post("/ui/work/{encounter_id}/coding")

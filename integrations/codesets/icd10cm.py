@@ -117,25 +117,36 @@ class Icd10Table:
         vocab = sorted(postings)
         return vocab, [postings[w] for w in vocab], entries, lowered
 
-    def search(self, text_or_prefix: str, limit: int = 20) -> list[SearchHit]:
-        """Codes starting with a code-like query, else descriptions with words starting so.
+    def search(self, text_or_prefix: str, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+        """The best matches first (see `ranked`), one page of them."""
+        if limit <= 0:
+            return []
+        return [(e.code, e.description, e.billable) for e in self.ranked(text_or_prefix)[offset : offset + limit]]
 
-        Descriptions holding the query as a phrase come first, then tabular order.
+    def ranked(self, text_or_prefix: str) -> list[Icd10Entry]:
+        """Every match, most relevant first.
+
+        A code-like query ("e11.6") lists the codes it starts, closest first: the code itself,
+        then its direct children, then theirs (E11.65 comes right after E11.64, not after the
+        forty codes below E11.61-E11.64). Other queries match words of the descriptions by
+        prefix: descriptions holding the query as a phrase first, then those starting with it,
+        then the shorter (less specific) ones, in tabular order. A code token mixed with words
+        ("E11 hyperglycemia") narrows the words to that code's family.
         """
         query = " ".join(text_or_prefix.split())
-        if not query or limit <= 0:
+        if not query:
             return []
         compact = query.upper().replace(".", "").replace(" ", "")
         if _CODE_LIKE_QUERY.match(compact):
-            keys, ordered = self._by_compact_code
-            i = bisect.bisect_left(keys, compact)
-            hits: list[SearchHit] = []
-            while i < len(keys) and keys[i].startswith(compact) and len(hits) < limit:
-                hits.append((ordered[i].code, ordered[i].description, ordered[i].billable))
-                i += 1
-            if hits:
-                return hits
-        words = _WORD.findall(query.lower())
+            family = self._family(compact)
+            if family:
+                return sorted(family, key=lambda e: (len(e.code), e.code))
+        tokens = query.split()
+        code_tokens = [
+            t.upper().replace(".", "") for t in tokens
+            if len(tokens) > 1 and _CODE_LIKE_QUERY.match(t.upper().replace(".", "")) and any(c.isdigit() for c in t)
+        ]
+        words = _WORD.findall(" ".join(t for t in tokens if t.upper().replace(".", "") not in code_tokens).lower())
         if not words:
             return []
         vocab, postings, entries, lowered = self._word_index
@@ -147,9 +158,15 @@ class Icd10Table:
             matched = found if matched is None else matched & found
             if not matched:
                 return []
+        hits = [i for i in matched or () if all(entries[i].code.replace(".", "").startswith(c) for c in code_tokens)]
         phrase = " ".join(words)
-        best = sorted(matched or (), key=lambda i: (phrase not in lowered[i], i))[:limit]
-        return [(entries[i].code, entries[i].description, entries[i].billable) for i in best]
+        return [entries[i] for i in sorted(hits, key=lambda i: (phrase not in lowered[i], not lowered[i].startswith(words[0]), len(lowered[i]), i))]
+
+    def _family(self, compact: str) -> list[Icd10Entry]:
+        keys, ordered = self._by_compact_code
+        i = bisect.bisect_left(keys, compact)
+        j = bisect.bisect_left(keys, compact + "\uffff")
+        return ordered[i:j]
 
 
 class Icd10cm:
@@ -157,6 +174,7 @@ class Icd10cm:
 
     def __init__(self, tables: Sequence[Icd10Table] | None = None) -> None:
         self._given = list(tables) if tables is not None else None
+        self._shipped: Icd10Table | None = None
         self._spans: list[tuple[Icd10Table, date | None]] | None = None
         self._lock = threading.Lock()
 
@@ -168,9 +186,27 @@ class Icd10cm:
                 if self._spans is None:
                     given = self._given
                     if given is None:
-                        given = [Icd10Table.from_simple_icd_10_cm()]
+                        given = self._given = [Icd10Table.from_simple_icd_10_cm()]
+                        self._shipped = given[0]
                     self._spans = _spans(given)
         return self._spans
+
+    def shipped_table(self) -> Icd10Table:
+        """The release this code ships (built once, kept when operator releases are added)."""
+        with self._lock:
+            if self._shipped is None:
+                given = self._given if self._given is not None else [Icd10Table.from_simple_icd_10_cm()]
+                self._given = given
+                self._shipped = given[0]
+            return self._shipped
+
+    def serve_loaded(self, tables: Sequence[Icd10Table]) -> None:
+        """Serve operator-loaded releases; a loaded fiscal year replaces the shipped one's."""
+        shipped = self.shipped_table()
+        years = {t.release.fiscal_year for t in tables}
+        merged = [*([shipped] if shipped.release.fiscal_year not in years else []), *tables]
+        with self._lock:
+            self._spans = _spans(merged)
 
     @property
     def releases(self) -> list[Release]:
@@ -212,14 +248,14 @@ class Icd10cm:
         return None
 
     def search(
-        self, text_or_prefix: str, limit: int = 20, *, on: date | None = None
+        self, text_or_prefix: str, limit: int = 20, *, on: date | None = None, offset: int = 0
     ) -> list[SearchHit]:
         """Search the release in force on `on` (default: the newest loaded release)."""
         if on is not None:
             table = self.table_for(on)
         else:
             table = self._tables[-1][0] if self._tables else None
-        return table.search(text_or_prefix, limit) if table is not None else []
+        return table.search(text_or_prefix, limit, offset) if table is not None else []
 
 
 def _spans(tables: Sequence[Icd10Table]) -> list[tuple[Icd10Table, date | None]]:

@@ -1,4 +1,4 @@
-"""tenant policy versions
+"""tenant policy versions; operator-loaded ICD-10-CM releases
 
 Revision ID: a13b0c0d0001
 Revises: a11a0c0d0001
@@ -35,8 +35,27 @@ def upgrade() -> None:
         sa.UniqueConstraint("tenant_id", "version", name=op.f("uq_tenant_policy_versions_tenant_id_version")),
     )
     op.create_index(op.f("ix_tenant_policy_versions_tenant_id"), "tenant_policy_versions", ["tenant_id"], unique=False)
+    op.create_table(
+        "icd10cm_releases",
+        sa.Column("fiscal_year", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("effective_from", sa.Date(), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("codes", sa.Integer(), nullable=False),
+        sa.Column("loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("fiscal_year", name=op.f("pk_icd10cm_releases")),
+    )
+    op.create_table(
+        "icd10cm_codes",
+        sa.Column("fiscal_year", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("code", sa.String(length=8), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("billable", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("fiscal_year", "code", name=op.f("pk_icd10cm_codes")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("icd10cm_codes")
+    op.drop_table("icd10cm_releases")
     op.drop_index(op.f("ix_tenant_policy_versions_tenant_id"), table_name="tenant_policy_versions")
     op.drop_table("tenant_policy_versions")

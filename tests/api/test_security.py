@@ -66,6 +66,7 @@ WEB_UI = {
     ("POST", "/ui/denials/{denial_id}/appeal"),
     ("POST", "/ui/appeals/{appeal_id}/decision"),
     ("GET", "/ui/admin/policy"),
+    ("GET", "/ui/encounters/{encounter_id}/documents/{document_id}"),
     ("POST", "/ui/admin/policy"),
 }
 
@@ -159,6 +160,7 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/inbound/{inbound_id}", "inbound.read"),
     # Evidence and access log
     Route("GET", "/v1/access-log", "access_log.read"),
+    Route("GET", "/v1/encounters/{encounter_id}/documents/{document_id}/content", "encounters.read"),
     # Tenant administration
     Route("GET", "/v1/admin/tenant-policy", "tenant.manage"),
     Route("PUT", "/v1/admin/tenant-policy", "tenant.manage", {"policy": {"lease_minutes": 31}}),

@@ -55,10 +55,18 @@ class TestCodingStory:
         await coder.page.get_by_role("button", name="Add selected text as evidence for diagnosis 1").click()
         await expect(coder.page.locator("#dx-list .chips li")).to_have_count(1)
         await expect(coder.page.get_by_test_id("coding-errors")).to_contain_text("nothing is selected")
+        await coder.page.get_by_role("button", name="Add procedure").click()
+        await coder.page.get_by_label("Procedure 1 code").fill("99214")
+        await coder.page.get_by_label("Procedure 1 modifiers").fill("ZZ")
+        await coder.page.get_by_label("Procedure 1 diagnosis pointers").fill("1")
         await coder.page.get_by_role("button", name="Submit coding").click()
         errors = coder.page.get_by_test_id("coding-errors")
         await expect(errors).to_contain_text("E11.999")
         await expect(coder.page.get_by_label("Diagnosis 1 code")).to_have_attribute("aria-invalid", "true")
+        # Errors name the field as the coder sees it (1-based) and mark that field, not its row.
+        await expect(errors).to_contain_text("Procedure 1, modifier 1")
+        await expect(coder.page.get_by_label("Procedure 1 modifiers")).to_have_attribute("aria-invalid", "true")
+        await expect(coder.page.get_by_label("Procedure 1 code")).not_to_have_attribute("aria-invalid", "true")
         await coder.shot("2-invalid-code")
 
         # A leading question is flagged while typing; a compliant one with a cited indicator is raised.
@@ -90,7 +98,8 @@ class TestCodingStory:
         # The chart is back with the coder: code search, evidence, a procedure, submit.
         await coder.go(f"/ui/work/{first['id']}")
         await expect(coder.page.get_by_test_id("state")).to_have_text("in coding")
-        await coder.page.get_by_label("Diagnosis 1 code").fill("E11.65")
+        # Typing a category shows its closest codes first: E11.6 offers E11.65 on the first page.
+        await coder.page.get_by_label("Diagnosis 1 code").fill("E11.6")
         option = coder.page.get_by_role("option", name=re.compile(r"^E11\.65 .*\(billable\)"))
         await option.click()
         await expect(coder.page.locator("#dx-list .desc")).to_contain_text("billable")

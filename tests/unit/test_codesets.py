@@ -123,14 +123,25 @@ class TestReleaseResolution:
 
 
 class TestIcd10Search:
-    def test_code_prefix_lists_codes_in_order(self, shipped: Icd10cm) -> None:
+    def test_code_prefix_lists_the_closest_codes_first(self, shipped: Icd10cm) -> None:
         hits = shipped.search("e11.6", limit=3)
-        assert [h[0] for h in hits] == ["E11.6", "E11.61", "E11.610"]
-        assert hits[2] == (
+        assert [h[0] for h in hits] == ["E11.6", "E11.61", "E11.62"]
+        assert "E11.65" in [h[0] for h in shipped.search("E11.6", limit=10)]
+        assert shipped.search("e11.61", limit=2)[1] == (
             "E11.610",
             "Type 2 diabetes mellitus with diabetic neuropathic arthropathy",
             True,
         )
+
+    def test_pages_follow_each_other(self, shipped: Icd10cm) -> None:
+        first, second = shipped.search("E11", limit=10), shipped.search("E11", limit=10, offset=10)
+        assert len(second) == 10
+        assert not {h[0] for h in first} & {h[0] for h in second}
+
+    def test_a_code_token_narrows_words_to_its_family(self, shipped: Icd10cm) -> None:
+        hits = shipped.search("E11 hyperglycemia", limit=5)
+        assert hits[0][0] == "E11.65"
+        assert all(h[0].startswith("E11") for h in hits)
 
     def test_words_match_description_word_prefixes_phrase_first(self, shipped: Icd10cm) -> None:
         hits = shipped.search("type 2 diabetes", limit=2)

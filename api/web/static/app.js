@@ -15,6 +15,21 @@
     return { ok: response.ok, status: response.status, data };
   }
 
+  // "procedures[0].modifiers[0]" -> "Procedure 1, modifier 1": the field as a person sees it.
+  const NOUNS = { diagnoses: "Diagnosis", procedures: "Procedure", modifiers: "modifier", pointers: "diagnosis pointer",
+    evidence: "evidence", indicators: "indicator", findings: "Finding", options: "option", lines: "Line", codes: "code" };
+  function humanPath(path) {
+    const parts = String(path).replace(/^body[.]/, "").replace(/\[(\d+)\]/g, ".$1").split(".").filter(Boolean);
+    const out = [];
+    for (let i = 0; i < parts.length; i++) {
+      const word = NOUNS[parts[i]] || parts[i].replace(/_/g, " ");
+      if (i + 1 < parts.length && /^\d+$/.test(parts[i + 1])) { out.push(word + " " + (Number(parts[i + 1]) + 1)); i++; }
+      else out.push(word);
+    }
+    const text = out.join(", ");
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+
   function errorList(target, data) {
     target.replaceChildren();
     const p = document.createElement("p");
@@ -26,7 +41,12 @@
       for (const e of data.errors) {
         const li = document.createElement("li");
         const where = e.path || e.field || e.location || e.rule || "";
-        if (where) { const code = document.createElement("code"); code.textContent = where; li.append(code, " "); }
+        if (where) {
+          const label = document.createElement("strong");
+          label.textContent = e.path || e.location ? humanPath(e.path || e.location) + ":" : where;
+          label.title = where;
+          li.append(label, " ");
+        }
         li.append(e.message || "");
         if (e.rule) li.dataset.rule = e.rule;
         ul.append(li);
@@ -50,6 +70,6 @@
     }, seconds * 1000);
   }
 
-  window.cc = { call, errorList };
+  window.cc = { call, errorList, humanPath };
   document.addEventListener("DOMContentLoaded", autoRefresh);
 })();

@@ -80,35 +80,63 @@
       input.setAttribute("aria-activedescendant", items[active].id);
       items[active].scrollIntoView({ block: "nearest" });
     };
+    const fetchCodes = async (q, offset) => {
+      const response = await fetch("/ui/codes?q=" + encodeURIComponent(q) + "&offset=" + offset, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      return response.ok ? response.json() : null;
+    };
+    const options = (page, start) => {
+      const items = page.items.map((h, k) => {
+        const li = document.createElement("li");
+        li.id = box.id + "-" + (start + k);
+        li.setAttribute("role", "option");
+        li.dataset.code = h.code;
+        li.dataset.description = h.description;
+        li.dataset.billable = String(h.billable);
+        li.textContent = h.code + " — " + h.description + (h.billable ? " (billable)" : " (header, not billable)");
+        li.addEventListener("mousedown", (e) => { e.preventDefault(); choose(li); });
+        return li;
+      });
+      if (page.next_offset !== null) {
+        const more = document.createElement("li");
+        more.id = box.id + "-more-" + page.next_offset;
+        more.setAttribute("role", "option");
+        more.className = "more";
+        more.textContent = "More codes…";
+        more.dataset.more = String(page.next_offset);
+        more.addEventListener("mousedown", (e) => { e.preventDefault(); loadMore(more); });
+        items.push(more);
+      }
+      return items;
+    };
+    const loadMore = async (more) => {
+      const next = await fetchCodes(input.value.trim(), Number(more.dataset.more));
+      if (!next) return;
+      const start = Number(more.dataset.more);
+      more.replaceWith(...options(next, start));
+      highlight(start);
+    };
     input.addEventListener("input", () => {
       clearTimeout(timer);
       desc.textContent = "";
       timer = setTimeout(async () => {
         const q = input.value.trim();
         if (q.length < 2) { close(); return; }
-        const response = await fetch("/ui/codes?q=" + encodeURIComponent(q), { headers: { Accept: "application/json" }, credentials: "same-origin" });
-        if (!response.ok) return;
-        const hits = await response.json();
-        box.replaceChildren(...hits.map((h, k) => {
-          const li = document.createElement("li");
-          li.id = box.id + "-" + k;
-          li.setAttribute("role", "option");
-          li.dataset.code = h.code;
-          li.dataset.description = h.description;
-          li.dataset.billable = String(h.billable);
-          li.textContent = h.code + " — " + h.description + (h.billable ? " (billable)" : " (header, not billable)");
-          li.addEventListener("mousedown", (e) => { e.preventDefault(); choose(li); });
-          return li;
-        }));
-        box.hidden = hits.length === 0;
-        input.setAttribute("aria-expanded", String(hits.length > 0));
+        const hits = await fetchCodes(q, 0);
+        if (!hits) return;
+        box.replaceChildren(...options(hits, 0));
+        box.hidden = box.children.length === 0;
+        input.setAttribute("aria-expanded", String(!box.hidden));
       }, 200);
     });
     input.addEventListener("keydown", (e) => {
       if (box.hidden) return;
       if (e.key === "ArrowDown") { e.preventDefault(); highlight(active + 1); }
       else if (e.key === "ArrowUp") { e.preventDefault(); highlight(active - 1); }
-      else if (e.key === "Enter" && active >= 0) { e.preventDefault(); choose(box.children[active]); }
+      else if (e.key === "Enter" && active >= 0) {
+        e.preventDefault();
+        const li = box.children[active];
+        if (li.dataset.more) loadMore(li); else choose(li);
+      }
       else if (e.key === "Escape") { close(); }
     });
     input.addEventListener("blur", () => setTimeout(close, 150));
@@ -187,11 +215,15 @@
       if (result.ok && result.data.ok !== false) { location.assign(result.data.next); return; }
       window.cc.errorList(errors, result.data);
       for (const err of result.data.errors || []) {
-        const m = /^(diagnoses|procedures)\[(\d+)\]/.exec(err.path || err.location || "");
+        // The field the error names, not just its row: a bad modifier marks the modifiers box.
+        const where = (err.path || err.location || "").replace(/^body[.]/, "").replace(/[.](\d+)/g, "[$1]");
+        const m = /^(diagnoses|procedures)\[(\d+)\](?:[.](\w+))?/.exec(where);
         if (!m) continue;
         const row = document.querySelectorAll(m[1] === "diagnoses" ? "#dx-list > li" : "#px-list > li")[Number(m[2])];
-        const input = row && row.querySelector("[name=code]");
-        if (input) input.setAttribute("aria-invalid", "true");
+        if (!row) continue;
+        const name = { modifiers: "modifiers", units: "units", pointers: "pointers" }[m[3]] || "code";
+        const target = m[3] === "evidence" ? row.querySelector(".use-selection") : row.querySelector("[name=" + name + "]");
+        if (target) target.setAttribute("aria-invalid", "true");
       }
       errors.focus();
     });
