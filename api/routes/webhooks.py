@@ -100,7 +100,7 @@ async def receive_ehr_bundle(
         response = {"inbound_id": str(message.id), "encounters": answers}
     message.response = response
     await session.commit()
-    log.info("webhook.accepted", source_id=str(source.id), webhook_id=webhook_id, encounters=len(answers))
+    log.info("webhook.accepted", source_id=str(source.id), webhook_id=webhook_id, encounters=len(intakes))
     return JSONResponse(response, status_code=202)
 
 
