@@ -42,6 +42,7 @@ from models.claim_tables import (
 )
 from models.coding import CodingSubmission
 from models.qa_tables import QaAuditHold
+from models.repositories.scrub_tables import ScrubTableCache
 from models.scrub import ScrubInput, ScrubLine, scrub
 from models.scrub_tables import MueLimit, PtpEdit, ScrubTables, builtin_tables
 from models.tables import Encounter, Patient, Tenant
@@ -137,6 +138,7 @@ class ClaimActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient, clearinghouse_url: str, api_key: str) -> None:
         self._sessions = sessions
         self._clearinghouse = HttpClearinghouse(http, clearinghouse_url, api_key)
+        self._tables = ScrubTableCache()
 
     @activity.defn(name="claims.scrub")
     async def scrub(self, req: ScrubRequest) -> ScrubOutcome:
@@ -158,7 +160,7 @@ class ClaimActivities:
         dos = e.date_of_service or e.received_at.date()
         inp = _scrub_input(req.coding, dos, patient, e.encounter_class)
         catalog = default_catalog()
-        tables = await load_tables(session, [line.code for line in inp.lines])
+        tables = await self._tables.load(session, [line.code for line in inp.lines])
         result = scrub(inp, tables, icd_status=catalog.icd10cm_status)
         row = ScrubRun(
             id=uuid.uuid4(),

@@ -54,6 +54,7 @@ from clearchart.temporal import connect
 from clearchart.worker import build_worker
 from integrations.sandbox.bundles import synthetic_bundle
 from integrations.sandbox.ehr import push_bundle
+from integrations.sandbox.multi import multi_encounter_bundle
 from models.access import Principal
 from models.repositories.encounters import QueueRepository
 
@@ -186,6 +187,7 @@ class BenchTenant:
     webhook_url: str
     secret: str
     coders: list[str]
+    integrator: str = ""
 
 
 async def make_tenant(settings: Settings, sessions: Any, api: str, coders: int) -> BenchTenant:
@@ -205,8 +207,11 @@ async def make_tenant(settings: Settings, sessions: Any, api: str, coders: int) 
         )
         for i in range(coders)
     ]
+    integrator = await admin.create_token(
+        sessions, settings.secret_key, tenant_id=TENANT, role="integrator", user_id="integrator"
+    )
     source_id, secret = await admin.create_source(sessions, TENANT, "bench-ehr")
-    return BenchTenant(f"{api}/v1/webhooks/ehr?source={source_id}", secret, tokens)
+    return BenchTenant(f"{api}/v1/webhooks/ehr?source={source_id}", secret, tokens, integrator)
 
 
 def coding_body(document_id: str) -> dict[str, Any]:
@@ -501,6 +506,8 @@ async def measure(
             # Scale-out: only separate worker processes poll the task queues now.
             concurrency = max(args.concurrency)
             async with worker_processes(settings, count, "interactive"), worker_processes(settings, 1, "billing"):
+                # Not measured: new processes load their code sets and fill their caches first.
+                await lanes_of.run(max(8, 4 * count), concurrency, " (warm-up)")
                 bare = await bench_bare_temporal(client, bare_total, concurrency)
                 for r in await lanes_of.run(args.encounters, concurrency, f" ({count} worker proc.)"):
                     r.bare_rate = bare.rate
@@ -508,11 +515,56 @@ async def measure(
     return results
 
 
+async def bench_bundle(
+    args: argparse.Namespace,
+    settings: Settings,  # noqa: ARG001
+    client: Client,  # noqa: ARG001
+    sessions: Any,  # noqa: ARG001
+    http: httpx.AsyncClient,
+    api: str,
+    tenant: BenchTenant,
+) -> list[Result]:
+    """One webhook carrying `--bundle` encounters: time to the 202, then until every one is ready."""
+    if not args.bundle:
+        return []
+    prefix = f"bundle-{uuid.uuid4().hex[:8]}"
+    bundle = multi_encounter_bundle(args.bundle, prefix)
+    msg_id = f"msg_{prefix}"
+    began = time.perf_counter()
+    response = await push_bundle(http, tenant.webhook_url, tenant.secret, bundle, msg_id=msg_id)
+    answered = time.perf_counter() - began
+    answer = response.json()
+    if response.status_code != 202 or len(answer.get("encounters", [])) != args.bundle:
+        raise RuntimeError(f"bundle: {response.status_code} {response.text[:300]}")
+    again = await push_bundle(http, tenant.webhook_url, tenant.secret, bundle, msg_id=msg_id)
+    if again.status_code != 202 or again.json() != answer:
+        raise RuntimeError(f"bundle redelivery answered differently: {again.status_code} {again.text[:300]}")
+    headers = {"Authorization": f"Bearer {tenant.integrator}"}
+    progress = Progress(f"bundle of {args.bundle} processed", args.bundle)
+    async with asyncio.timeout(args.bundle_timeout):
+        while True:
+            state = (await http.get(f"{api}/v1/inbound/{answer['inbound_id']}", headers=headers)).json()
+            while progress.done < state["processed"] + state["failed"]:
+                progress.tick()
+            if state["done"]:
+                break
+            await asyncio.sleep(0.25)
+    progress.close()
+    processed = time.perf_counter() - began
+    not_ready = [e for e in state["encounters"] if e["encounter_status"] != "ready"]
+    if state["failed"] or not_ready:
+        raise RuntimeError(f"bundle: {state['failed']} failed, {len(not_ready)} not ready")
+    return [
+        Result(f"bundle of {args.bundle}: 202 answered", "bundles", 1, answered, [answered, answered], 1),
+        Result(f"bundle of {args.bundle}: every encounter ready", "encounters", args.bundle, processed, [], 1),
+    ]
+
+
 Scenario = Callable[
     [argparse.Namespace, Settings, Client, Any, httpx.AsyncClient, str, BenchTenant],
     Awaitable[list[Result]],
 ]
-EXTRA_SCENARIOS: list[Scenario] = []
+EXTRA_SCENARIOS: list[Scenario] = [bench_bundle]
 
 
 def report(results: list[Result], args: argparse.Namespace, database: str) -> str:
@@ -587,6 +639,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--workers", type=counts, default=[], help="also run a round on N separate worker processes, e.g. 1,2,4"
+    )
+    parser.add_argument(
+        "--bundle", type=int, default=0, help="also send one webhook with this many encounters (default: skip)"
+    )
+    parser.add_argument(
+        "--bundle-timeout", type=float, default=600, help="seconds the bundle may take to be processed"
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file (for bench/plot.py)")
     args = parser.parse_args(argv)
