@@ -38,6 +38,7 @@ import httpx
 import psycopg
 import uvicorn
 from psycopg import sql
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from temporalio import workflow
 from temporalio.client import Client
@@ -369,8 +370,16 @@ async def bench_claim_sql(sessions: Any, total: int, concurrency: int, open_char
         if leased is None:
             raise RuntimeError("claim SQL found no chart among the seeded ones")
 
+    async with sessions() as session:
+        query = QueueRepository(session, principal).next_ready_statement(QUEUE)
+        compiled = query.compile(session.bind, compile_kwargs={"literal_binds": True})
+        plan = (await session.execute(text(f"EXPLAIN {compiled}"))).scalars().all()
+    NOTES.append(f"claim-next plan at {open_charts:,} open charts: " + " / ".join(p.strip() for p in plan[:3]))
     label = f"claim SQL at {open_charts:,} open charts"
     return await run_load(label, "leases", total, concurrency, one)
+
+
+NOTES: list[str] = []
 
 
 def libpq(settings: Settings) -> str:
@@ -548,7 +557,7 @@ async def bench_bundle(
                 progress.tick()
             if state["done"]:
                 break
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(1)  # each answer lists every encounter: poll gently
     progress.close()
     processed = time.perf_counter() - began
     not_ready = [e for e in state["encounters"] if e["encounter_status"] != "ready"]
@@ -589,7 +598,7 @@ def report(results: list[Result], args: argparse.Namespace, database: str) -> st
             f"{r.name:<52} {r.concurrency:>5} {r.count:>6} {r.seconds:>8.2f} {r.rate:>11.1f} "
             f"{ms(p50):>8} {ms(p95):>8} {ms(p99):>8} {pct:>10}"
         )
-    lines.append("")
+    lines += ["", *NOTES, ""]
     return "\n".join(lines)
 
 
