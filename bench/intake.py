@@ -327,7 +327,7 @@ async def serving_api(settings: Settings, sessions: Any, client: Client) -> Asyn
         )
     )
     serving = asyncio.create_task(server.serve())
-    async with asyncio.timeout(30):
+    async with asyncio.timeout(300):  # the API loads its code sets first; slow on a busy machine
         while not server.started:  # uvicorn exposes a flag, not an event
             if serving.done():
                 await serving
