@@ -1,19 +1,19 @@
-"""Intake throughput of the one-machine stack, next to the raw limits of its two servers.
+"""Intake, claim and coding throughput of the stack, next to the raw limits of its two servers.
 
     python -m bench.intake --encounters 200 --concurrency 16
 
 Starts the stack `clearchart up` runs (embedded PostgreSQL, or a fresh database on DATABASE_URL's
-server; the Temporal dev server persisting to SQLite in WAL mode; migrations; the worker; the API
-on uvicorn) in a temporary directory, all in this process, then measures at one concurrency:
+server; the Temporal dev server persisting to SQLite in WAL mode; migrations) in a temporary
+directory. This process serves the API and runs the interactive worker; the billing worker and
+the sandbox clearinghouse run as processes of their own. Then, at each concurrency, side by side:
 
-  a. bare Temporal: a workflow with no activities, started and completed (the raw limit);
+  a. bare Temporal: a workflow with no activities, started and completed (the ceiling);
   b. raw PostgreSQL: one-row INSERT + COMMIT transactions;
-  c. ClearChart intake: signed FHIR webhooks over HTTP, each an update-with-start of an encounter
-     workflow that runs the intake activity and projects to PostgreSQL before answering;
-  d. claims (POST /v1/queues/{q}/claim) and coding submissions (POST /v1/encounters/{id}/coding).
+  c. signed FHIR webhooks, claims and coding submissions over HTTP, each answer checked;
+  d. optionally: claim-next at N SQL-seeded open charts, one large bundle taken in the
+     background, and the same rounds on 1..N separate worker processes.
 
-The load generator shares the process (and the two cores here) with the API and the worker, as a
-client on the same laptop would. Everything is stopped and deleted at the end, also on Ctrl-C.
+bench/README.md explains every figure. Everything is stopped and deleted at the end, also on Ctrl-C.
 """
 
 import argparse
@@ -359,24 +359,44 @@ async def seed_open_charts(libpq_url: str, count: int) -> None:
         await conn.execute("ANALYZE encounters")
 
 
-async def bench_claim_sql(sessions: Any, total: int, concurrency: int, open_charts: int) -> Result:
-    """The SQL half of claim-next: pick and lease the best chart (SKIP LOCKED), then roll back."""
+async def bench_claim_sql(sessions: Any, libpq_url: str, total: int, concurrency: int, open_charts: int) -> Result:
+    """The SQL half of claim-next on connections of its own: pick and lease the best chart
+    (SKIP LOCKED), then roll back. Background billing is let finish first, so the figure is the
+    database's, not this busy process's."""
     principal = Principal(tenant_id=TENANT, role="coder", user_id="bench-sql", vendor_id="v1")
-
-    async def one(i: int) -> None:  # noqa: ARG001
-        async with sessions() as session:
-            leased = await QueueRepository(session, principal).lease_next(QUEUE, uuid.uuid4())
-            await session.rollback()
-        if leased is None:
-            raise RuntimeError("claim SQL found no chart among the seeded ones")
-
     async with sessions() as session:
         query = QueueRepository(session, principal).next_ready_statement(QUEUE)
-        compiled = query.compile(session.bind, compile_kwargs={"literal_binds": True})
-        plan = (await session.execute(text(f"EXPLAIN {compiled}"))).scalars().all()
+        pick = str(query.compile(session.bind, compile_kwargs={"literal_binds": True}))
+        plan = (await session.execute(text(f"EXPLAIN {pick}"))).scalars().all()
     NOTES.append(f"claim-next plan at {open_charts:,} open charts: " + " / ".join(p.strip() for p in plan[:3]))
-    label = f"claim SQL at {open_charts:,} open charts"
-    return await run_load(label, "leases", total, concurrency, one)
+    async with await psycopg.AsyncConnection.connect(libpq_url, autocommit=True) as conn, asyncio.timeout(600):
+        while (await (await conn.execute(BILLING_IN_FLIGHT, {"tenant": TENANT})).fetchone() or (0,))[0]:  # noqa: ASYNC110 - no event to await
+            await asyncio.sleep(1)
+    connections = [await psycopg.AsyncConnection.connect(libpq_url) for _ in range(concurrency)]
+    free: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+    for conn in connections:
+        free.put_nowait(conn)
+
+    async def one(i: int) -> None:  # noqa: ARG001
+        conn = await free.get()
+        try:
+            row = await (await conn.execute(pick)).fetchone()
+            if row is None:
+                raise RuntimeError("claim SQL found no chart among the seeded ones")
+            await conn.execute(LEASE, {"token": uuid.uuid4(), "id": row[0]})
+            await conn.rollback()
+        finally:
+            free.put_nowait(conn)
+
+    try:
+        return await run_load(f"claim SQL at {open_charts:,} open charts", "leases", total, concurrency, one)
+    finally:
+        for conn in connections:
+            await conn.close()
+
+
+BILLING_IN_FLIGHT = "SELECT count(*) FROM encounters WHERE tenant_id = %(tenant)s AND status = 'scrubbing'"
+LEASE = "UPDATE encounters SET lease_token = %(token)s, lease_expires_at = now() + interval '60 seconds' WHERE id = %(id)s"
 
 
 NOTES: list[str] = []
@@ -503,7 +523,9 @@ async def measure(
                 concurrency = max(args.concurrency)
                 sys.stderr.write(f"  seeding {args.open_charts:,} open charts with SQL ...\n")
                 await seed_open_charts(libpq(settings), args.open_charts)
-                results.append(await bench_claim_sql(sessions, args.encounters, concurrency, args.open_charts))
+                results.append(
+                    await bench_claim_sql(sessions, libpq(settings), max(args.encounters, 200), concurrency, args.open_charts)
+                )
                 bare = await bench_bare_temporal(client, bare_total, concurrency)
                 for r in await lanes_of.run(args.encounters, concurrency, f" ({args.open_charts:,} open)"):
                     if r.unit == "claims":
