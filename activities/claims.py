@@ -48,6 +48,7 @@ from models.claim_tables import (
 from models.coding import CodingSubmission
 from models.payer_tables import TenantPayer
 from models.qa_tables import QaAuditHold
+from models.repositories.scrub_tables import ScrubTableCache
 from models.scrub import ScrubInput, ScrubLine, scrub
 from models.scrub_tables import MueLimit, PtpEdit, ScrubTables, builtin_tables
 from models.tables import Encounter, Patient, Tenant
@@ -144,6 +145,7 @@ class ClaimActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient, clearinghouse_url: str, api_key: str) -> None:
         self._sessions = sessions
         self._clearinghouse = HttpClearinghouse(http, clearinghouse_url, api_key)
+        self._tables = ScrubTableCache()
 
     @activity.defn(name="claims.scrub")
     async def scrub(self, req: ScrubRequest) -> ScrubOutcome:
@@ -166,7 +168,7 @@ class ClaimActivities:
         inp = _scrub_input(req.coding, dos, patient, e.encounter_class)
         await refresh_from(session)  # an ICD-10-CM release loaded since this worker started
         catalog = default_catalog()
-        tables = await load_tables(session, [line.code for line in inp.lines])
+        tables = await self._tables.load(session, [line.code for line in inp.lines])
         result = scrub(inp, tables, icd_status=catalog.icd10cm_status)
         payer = await session.get(TenantPayer, (req.tenant_id, e.payer_id)) if e.payer_id else None
         facts = ClaimFacts(e.payer_id, e.member_id, payer is not None, *_address(patient), e.subscriber_relationship, e.subscriber)

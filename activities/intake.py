@@ -1,5 +1,6 @@
 """Encounter intake: a stored webhook message becomes patient, documents and routing facts."""
 
+import asyncio
 import dataclasses
 import json
 import uuid
@@ -63,24 +64,35 @@ class IntakeActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._parsed: OrderedDict[str, list[EncounterIntake]] = OrderedDict()
+        # The encounters of one bundle arrive together: one of them parses, the others wait for it.
+        self._parsing: dict[str, asyncio.Lock] = {}
 
     async def _bundle(self, session: AsyncSession, message_id: str, index: int) -> EncounterIntake:
         intakes = self._parsed.get(message_id)
         if intakes is None:
-            body = await session.scalar(select(InboundMessage.body).where(InboundMessage.id == uuid.UUID(message_id)))
-            if body is None:
-                raise ApplicationError(f"message {message_id} not found", non_retryable=True)
-            try:
-                intakes = parse_bundle(json.loads(body))
-            except (FhirValidationError, ValueError) as exc:
-                raise ApplicationError(f"stored message no longer parses: {exc}", non_retryable=True) from exc
-            self._parsed[message_id] = intakes
-            while len(self._parsed) > PARSED_BUNDLES_KEPT:
-                self._parsed.popitem(last=False)
-        self._parsed.move_to_end(message_id)
+            lock = self._parsing.setdefault(message_id, asyncio.Lock())
+            async with lock:
+                intakes = self._parsed.get(message_id) or await self._parse(session, message_id)
+            self._parsing.pop(message_id, None)
+        if message_id in self._parsed:
+            self._parsed.move_to_end(message_id)
         if not 0 <= index < len(intakes):
             raise ApplicationError(f"message {message_id} has no encounter {index}", non_retryable=True)
         return intakes[index]
+
+    async def _parse(self, session: AsyncSession, message_id: str) -> list[EncounterIntake]:
+        body = await session.scalar(select(InboundMessage.body).where(InboundMessage.id == uuid.UUID(message_id)))
+        if body is None:
+            raise ApplicationError(f"message {message_id} not found", non_retryable=True)
+        try:
+            intakes = parse_bundle(json.loads(body))
+        except (FhirValidationError, ValueError) as exc:
+            raise ApplicationError(f"stored message no longer parses: {exc}", non_retryable=True) from exc
+        if len(intakes) > 1:  # a one-encounter message is read once; keep the cache for bundles
+            self._parsed[message_id] = intakes
+            while len(self._parsed) > PARSED_BUNDLES_KEPT:
+                self._parsed.popitem(last=False)
+        return intakes
 
     @activity.defn(name="encounters.intake")
     async def intake(self, inp: IntakeInput) -> IntakeFacts:

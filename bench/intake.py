@@ -1,19 +1,19 @@
-"""Intake throughput of the one-machine stack, next to the raw limits of its two servers.
+"""Intake, claim and coding throughput of the stack, next to the raw limits of its two servers.
 
     python -m bench.intake --encounters 200 --concurrency 16
 
 Starts the stack `clearchart up` runs (embedded PostgreSQL, or a fresh database on DATABASE_URL's
-server; the Temporal dev server persisting to SQLite in WAL mode; migrations; the worker; the API
-on uvicorn) in a temporary directory, all in this process, then measures at one concurrency:
+server; the Temporal dev server persisting to SQLite in WAL mode; migrations) in a temporary
+directory. This process serves the API and runs the interactive worker; the billing worker and
+the sandbox clearinghouse run as processes of their own. Then, at each concurrency, side by side:
 
-  a. bare Temporal: a workflow with no activities, started and completed (the raw limit);
+  a. bare Temporal: a workflow with no activities, started and completed (the ceiling);
   b. raw PostgreSQL: one-row INSERT + COMMIT transactions;
-  c. ClearChart intake: signed FHIR webhooks over HTTP, each an update-with-start of an encounter
-     workflow that runs the intake activity and projects to PostgreSQL before answering;
-  d. claims (POST /v1/queues/{q}/claim) and coding submissions (POST /v1/encounters/{id}/coding).
+  c. signed FHIR webhooks, claims and coding submissions over HTTP, each answer checked;
+  d. optionally: claim-next at N SQL-seeded open charts, one large bundle taken in the
+     background, and the same rounds on 1..N separate worker processes.
 
-The load generator shares the process (and the two cores here) with the API and the worker, as a
-client on the same laptop would. Everything is stopped and deleted at the end, also on Ctrl-C.
+bench/README.md explains every figure. Everything is stopped and deleted at the end, also on Ctrl-C.
 """
 
 import argparse
@@ -38,6 +38,7 @@ import httpx
 import psycopg
 import uvicorn
 from psycopg import sql
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from temporalio import workflow
 from temporalio.client import Client
@@ -55,6 +56,7 @@ from clearchart.temporal import connect
 from clearchart.worker import build_worker
 from integrations.sandbox.bundles import synthetic_bundle
 from integrations.sandbox.ehr import push_bundle
+from integrations.sandbox.multi import multi_encounter_bundle
 from models.access import Principal
 from models.repositories.encounters import QueueRepository
 
@@ -187,6 +189,7 @@ class BenchTenant:
     webhook_url: str
     secret: str
     coders: list[str]
+    integrator: str = ""
 
 
 async def make_tenant(settings: Settings, sessions: Any, api: str, coders: int) -> BenchTenant:
@@ -206,8 +209,11 @@ async def make_tenant(settings: Settings, sessions: Any, api: str, coders: int) 
         )
         for i in range(coders)
     ]
+    integrator = await admin.create_token(
+        sessions, settings.secret_key, tenant_id=TENANT, role="integrator", user_id="integrator"
+    )
     source_id, secret = await admin.create_source(sessions, TENANT, "bench-ehr", secret_keys(settings))
-    return BenchTenant(f"{api}/v1/webhooks/ehr?source={source_id}", secret, tokens)
+    return BenchTenant(f"{api}/v1/webhooks/ehr?source={source_id}", secret, tokens, integrator)
 
 
 def coding_body(document_id: str) -> dict[str, Any]:
@@ -322,7 +328,7 @@ async def serving_api(settings: Settings, sessions: Any, client: Client) -> Asyn
         )
     )
     serving = asyncio.create_task(server.serve())
-    async with asyncio.timeout(30):
+    async with asyncio.timeout(300):  # the API loads its code sets first; slow on a busy machine
         while not server.started:  # uvicorn exposes a flag, not an event
             if serving.done():
                 await serving
@@ -354,19 +360,47 @@ async def seed_open_charts(libpq_url: str, count: int) -> None:
         await conn.execute("ANALYZE encounters")
 
 
-async def bench_claim_sql(sessions: Any, total: int, concurrency: int, open_charts: int) -> Result:
-    """The SQL half of claim-next: pick and lease the best chart (SKIP LOCKED), then roll back."""
+async def bench_claim_sql(sessions: Any, libpq_url: str, total: int, concurrency: int, open_charts: int) -> Result:
+    """The SQL half of claim-next on connections of its own: pick and lease the best chart
+    (SKIP LOCKED), then roll back. Background billing is let finish first, so the figure is the
+    database's, not this busy process's."""
     principal = Principal(tenant_id=TENANT, role="coder", user_id="bench-sql", vendor_id="v1")
+    async with sessions() as session:
+        query = QueueRepository(session, principal).next_ready_statement(QUEUE)
+        pick = str(query.compile(session.bind, compile_kwargs={"literal_binds": True}))
+        plan = (await session.execute(text(f"EXPLAIN {pick}"))).scalars().all()
+    NOTES.append(f"claim-next plan at {open_charts:,} open charts: " + " / ".join(p.strip() for p in plan[:3]))
+    async with await psycopg.AsyncConnection.connect(libpq_url, autocommit=True) as conn, asyncio.timeout(600):
+        while (await (await conn.execute(BILLING_IN_FLIGHT, {"tenant": TENANT})).fetchone() or (0,))[0]:  # noqa: ASYNC110 - no event to await
+            await asyncio.sleep(1)
+    connections = [await psycopg.AsyncConnection.connect(libpq_url) for _ in range(concurrency)]
+    free: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+    for conn in connections:
+        free.put_nowait(conn)
 
     async def one(i: int) -> None:  # noqa: ARG001
-        async with sessions() as session:
-            leased = await QueueRepository(session, principal).lease_next(QUEUE, uuid.uuid4())
-            await session.rollback()
-        if leased is None:
-            raise RuntimeError("claim SQL found no chart among the seeded ones")
+        conn = await free.get()
+        try:
+            row = await (await conn.execute(pick)).fetchone()
+            if row is None:
+                raise RuntimeError("claim SQL found no chart among the seeded ones")
+            await conn.execute(LEASE, {"token": uuid.uuid4(), "id": row[0]})
+            await conn.rollback()
+        finally:
+            free.put_nowait(conn)
 
-    label = f"claim SQL at {open_charts:,} open charts"
-    return await run_load(label, "leases", total, concurrency, one)
+    try:
+        return await run_load(f"claim SQL at {open_charts:,} open charts", "leases", total, concurrency, one)
+    finally:
+        for conn in connections:
+            await conn.close()
+
+
+BILLING_IN_FLIGHT = "SELECT count(*) FROM encounters WHERE tenant_id = %(tenant)s AND status = 'scrubbing'"
+LEASE = "UPDATE encounters SET lease_token = %(token)s, lease_expires_at = now() + interval '60 seconds' WHERE id = %(id)s"
+
+
+NOTES: list[str] = []
 
 
 def libpq(settings: Settings) -> str:
@@ -490,7 +524,9 @@ async def measure(
                 concurrency = max(args.concurrency)
                 sys.stderr.write(f"  seeding {args.open_charts:,} open charts with SQL ...\n")
                 await seed_open_charts(libpq(settings), args.open_charts)
-                results.append(await bench_claim_sql(sessions, args.encounters, concurrency, args.open_charts))
+                results.append(
+                    await bench_claim_sql(sessions, libpq(settings), max(args.encounters, 200), concurrency, args.open_charts)
+                )
                 bare = await bench_bare_temporal(client, bare_total, concurrency)
                 for r in await lanes_of.run(args.encounters, concurrency, f" ({args.open_charts:,} open)"):
                     if r.unit == "claims":
@@ -502,6 +538,8 @@ async def measure(
             # Scale-out: only separate worker processes poll the task queues now.
             concurrency = max(args.concurrency)
             async with worker_processes(settings, count, "interactive"), worker_processes(settings, 1, "billing"):
+                # Not measured: new processes load their code sets and fill their caches first.
+                await lanes_of.run(max(8, 4 * count), concurrency, " (warm-up)")
                 bare = await bench_bare_temporal(client, bare_total, concurrency)
                 for r in await lanes_of.run(args.encounters, concurrency, f" ({count} worker proc.)"):
                     r.bare_rate = bare.rate
@@ -509,11 +547,56 @@ async def measure(
     return results
 
 
+async def bench_bundle(
+    args: argparse.Namespace,
+    settings: Settings,  # noqa: ARG001
+    client: Client,  # noqa: ARG001
+    sessions: Any,  # noqa: ARG001
+    http: httpx.AsyncClient,
+    api: str,
+    tenant: BenchTenant,
+) -> list[Result]:
+    """One webhook carrying `--bundle` encounters: time to the 202, then until every one is ready."""
+    if not args.bundle:
+        return []
+    prefix = f"bundle-{uuid.uuid4().hex[:8]}"
+    bundle = multi_encounter_bundle(args.bundle, prefix)
+    msg_id = f"msg_{prefix}"
+    began = time.perf_counter()
+    response = await push_bundle(http, tenant.webhook_url, tenant.secret, bundle, msg_id=msg_id)
+    answered = time.perf_counter() - began
+    answer = response.json()
+    if response.status_code != 202 or len(answer.get("encounters", [])) != args.bundle:
+        raise RuntimeError(f"bundle: {response.status_code} {response.text[:300]}")
+    again = await push_bundle(http, tenant.webhook_url, tenant.secret, bundle, msg_id=msg_id)
+    if again.status_code != 202 or again.json() != answer:
+        raise RuntimeError(f"bundle redelivery answered differently: {again.status_code} {again.text[:300]}")
+    headers = {"Authorization": f"Bearer {tenant.integrator}"}
+    progress = Progress(f"bundle of {args.bundle} processed", args.bundle)
+    async with asyncio.timeout(args.bundle_timeout):
+        while True:
+            state = (await http.get(f"{api}/v1/inbound/{answer['inbound_id']}", headers=headers)).json()
+            while progress.done < state["processed"] + state["failed"]:
+                progress.tick()
+            if state["done"]:
+                break
+            await asyncio.sleep(1)  # each answer lists every encounter: poll gently
+    progress.close()
+    processed = time.perf_counter() - began
+    not_ready = [e for e in state["encounters"] if e["encounter_status"] != "ready"]
+    if state["failed"] or not_ready:
+        raise RuntimeError(f"bundle: {state['failed']} failed, {len(not_ready)} not ready")
+    return [
+        Result(f"bundle of {args.bundle}: 202 answered", "bundles", 1, answered, [answered, answered], 1),
+        Result(f"bundle of {args.bundle}: every encounter ready", "encounters", args.bundle, processed, [], 1),
+    ]
+
+
 Scenario = Callable[
     [argparse.Namespace, Settings, Client, Any, httpx.AsyncClient, str, BenchTenant],
     Awaitable[list[Result]],
 ]
-EXTRA_SCENARIOS: list[Scenario] = []
+EXTRA_SCENARIOS: list[Scenario] = [bench_bundle]
 
 
 def report(results: list[Result], args: argparse.Namespace, database: str) -> str:
@@ -538,7 +621,7 @@ def report(results: list[Result], args: argparse.Namespace, database: str) -> st
             f"{r.name:<52} {r.concurrency:>5} {r.count:>6} {r.seconds:>8.2f} {r.rate:>11.1f} "
             f"{ms(p50):>8} {ms(p95):>8} {ms(p99):>8} {pct:>10}"
         )
-    lines.append("")
+    lines += ["", *NOTES, ""]
     return "\n".join(lines)
 
 
@@ -588,6 +671,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--workers", type=counts, default=[], help="also run a round on N separate worker processes, e.g. 1,2,4"
+    )
+    parser.add_argument(
+        "--bundle", type=int, default=0, help="also send one webhook with this many encounters (default: skip)"
+    )
+    parser.add_argument(
+        "--bundle-timeout", type=float, default=600, help="seconds the bundle may take to be processed"
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file (for bench/plot.py)")
     args = parser.parse_args(argv)

@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.claims import ClaimActivities
 from activities.ehr_writeback import EhrWriteBackActivities
@@ -98,6 +99,11 @@ def build_worker(
                 max_concurrent_activities=20,
                 max_concurrent_local_activities=50,
                 max_concurrent_workflow_tasks=50,
+                # Workflow modules hold no mutable state: import them once for every workflow
+                # instead of once per workflow instance (the sandbox still guards non-determinism).
+                workflow_runner=SandboxedWorkflowRunner(
+                    restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
+                ),
                 interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
             )
         )

@@ -125,9 +125,9 @@ class QueueRepository:
             )
         return out
 
-    async def lease_next(self, queue_id: str, token: uuid.UUID) -> Encounter | None:
-        """Pick and lease the best eligible chart; concurrent callers skip each other's rows."""
-        stmt = (
+    def next_ready_statement(self, queue_id: str) -> Select[Encounter]:
+        """The claim's pick, in the order of the partial index `ix_encounters_next_ready`."""
+        return (
             select(Encounter)
             .where(
                 Encounter.tenant_id == self.principal.tenant_id,
@@ -139,7 +139,10 @@ class QueueRepository:
             .limit(1)
             .with_for_update(skip_locked=True)
         )
-        row = await self.session.scalar(stmt)
+
+    async def lease_next(self, queue_id: str, token: uuid.UUID) -> Encounter | None:
+        """Pick and lease the best eligible chart; concurrent callers skip each other's rows."""
+        row = await self.session.scalar(self.next_ready_statement(queue_id))
         if row is None:
             return None
         row.lease_token = token

@@ -1,0 +1,64 @@
+"""Submit fast path and the billing queue: what the coder waits for, and where billing runs."""
+
+import uuid
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from models.coding import CodingSubmission, DiagnosisCode
+from tests.support import eventually
+from tests.workflows.test_encounter_workflow import CODER, FakeActivities
+from workflows.encounter import EncounterWorkflow
+from workflows.types import ClaimRequest, EncounterInput, IngestRequest, SubmitCodingRequest
+
+CODING = CodingSubmission(diagnoses=[DiagnosisCode("E11.9", [])], procedures=[])
+
+
+async def coded(client: Client, queue: str, billing_queue: str | None) -> WorkflowHandle[EncounterWorkflow, str]:
+    eid = str(uuid.uuid4())
+    h = await client.start_workflow(
+        EncounterWorkflow.run,
+        EncounterInput("t1", eid, billing_task_queue=billing_queue),
+        id=f"encounter/{eid}",
+        task_queue=queue,
+    )
+    await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m1"))
+    await h.execute_update(EncounterWorkflow.claim, ClaimRequest(CODER, "lease-1"))
+    return h
+
+
+class TestSubmitFastPath:
+    async def test_the_answer_carries_the_scrub_and_its_writes_are_local_activities(self, time_skipping: WorkflowEnvironment) -> None:
+        fakes, queue = FakeActivities(), f"tq-{uuid.uuid4()}"
+        async with Worker(time_skipping.client, task_queue=queue, workflows=[EncounterWorkflow], activities=fakes.all()):
+            h = await coded(time_skipping.client, queue, None)
+            outcome = await h.execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(CODER, CODING))
+            assert outcome.scrub_id == "scrub-1"
+            assert fakes.actions()[-2:] == ["submit_coding", "start_scrub"]
+            history = await h.fetch_history()
+        scheduled = [
+            e.activity_task_scheduled_event_attributes.activity_type.name
+            for e in history.events
+            if e.HasField("activity_task_scheduled_event_attributes")
+        ]
+        markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
+        # Intake, projections and the scrub ran in the workflow task; only billing went to the server.
+        assert not {"encounters.intake", "encounters.project", "claims.scrub"} & set(scheduled)
+        assert len(markers) >= 5
+
+
+class TestBillingQueue:
+    async def test_claims_are_built_and_sent_by_the_billing_worker_only(self, time_skipping: WorkflowEnvironment) -> None:
+        interactive, billing = FakeActivities(), FakeActivities()
+        queue = f"tq-{uuid.uuid4()}"
+        billing_queue = f"{queue}-billing"
+        async with (
+            Worker(time_skipping.client, task_queue=queue, workflows=[EncounterWorkflow], activities=interactive.all()),
+            Worker(time_skipping.client, task_queue=billing_queue, activities=[billing.create_claim, billing.submit_claim]),
+        ):
+            h = await coded(time_skipping.client, queue, billing_queue)
+            await h.execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(CODER, CODING))
+            await eventually(lambda: h.query(EncounterWorkflow.snapshot), until=lambda s: s.status == "submitted")
+        assert billing.submitted == ["claim-scrub-1"]
+        assert interactive.submitted == []
