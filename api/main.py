@@ -23,6 +23,7 @@ from api.routes import (
     encounters,
     fhir,
     health,
+    hl7v2,
     holds,
     metrics,
     queries,
@@ -79,7 +80,7 @@ def create_app(
     app.state.temporal = temporal
     app.state.claim_history = claim_history
     install_error_handlers(app)
-    for module in (webhooks, encounters, queues, holds, queries, templates, claims, x12_intake, denials, metrics, audit, audits, access_log, health, ui, webhook_endpoints, fhir):
+    for module in (webhooks, encounters, queues, holds, queries, templates, claims, x12_intake, denials, metrics, audit, audits, access_log, health, ui, webhook_endpoints, fhir, hl7v2):
         app.include_router(module.router)
     if settings.environment == "local" and not settings.clearinghouse_url:
         # No clearinghouse configured: serve the sandbox one, so claims still travel real HTTP.
