@@ -35,7 +35,8 @@ class TestRealMessages:
         [intake] = parse_bundle(to_bundle(message))
         assert (intake.external_id, intake.status, intake.class_code) == ("VisitNumber", "finished", "IMP")
         assert (intake.patient.external_id, intake.patient.family, intake.patient.given, intake.patient.sex) == ("1234", "DOE", "JANE", "female")
-        assert intake.period_start is not None and intake.period_start.year == 2015
+        assert intake.period_start is not None
+        assert intake.period_start.year == 2015
 
     def test_an_update_names_the_same_encounter(self) -> None:
         [a03] = parse_bundle(to_bundle(parse(fixture("adt_a03.hl7"))))
