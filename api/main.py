@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from api.access_log import AccessLogMiddleware
 from api.errors import install_error_handlers
+from api.openapi_examples import install as install_examples
 from api.routes import (
     access_log,
     audit,
@@ -80,6 +81,7 @@ def create_app(
     app.state.temporal = temporal
     app.state.claim_history = claim_history
     install_error_handlers(app)
+    install_examples(app)
     for module in (webhooks, encounters, queues, holds, queries, templates, claims, x12_intake, denials, metrics, audit, audits, access_log, health, ui, webhook_endpoints, fhir, hl7v2):
         app.include_router(module.router)
     if settings.environment == "local" and not settings.clearinghouse_url:
