@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from integrations.ehr.client import EhrRejected, FhirClient
 from models.fhir_work import YES_NO_OPTIONS, answer_document
 from models.tables import Document, Encounter, Patient, QueryRow, Tenant, TextBlob
-from services.ehr_writeback import EHR_BASE_SETTING
+from services.ehr_writeback import EHR_BASE_SETTING, EHR_TOKEN_SETTING
 from workflows.ehr_writeback import WriteBackInput
 
 log = structlog.get_logger(__name__)
@@ -28,6 +28,7 @@ class EhrWriteBackActivities:
         async with self._sessions() as session:
             tenant = await session.get_one(Tenant, inp.tenant_id)
             base = tenant.settings.get(EHR_BASE_SETTING)
+            token = tenant.settings.get(EHR_TOKEN_SETTING)
             q = await session.get_one(QueryRow, uuid.UUID(inp.query_id))
             enc = await session.get_one(Encounter, q.encounter_id)
             patient = await session.get(Patient, enc.patient_id) if enc.patient_id else None
@@ -45,7 +46,7 @@ class EhrWriteBackActivities:
             question=texts.get(q.question_sha256, ""), answer=answer, addendum=addendum,
         )  # fmt: skip
         try:
-            await FhirClient(self._http, str(base)).put(doc)
+            await FhirClient(self._http, str(base), token=str(token) if token else None).put(doc)
         except EhrRejected as exc:
             raise ApplicationError(str(exc), type="EhrRejected", non_retryable=True) from exc
         return f"DocumentReference/{doc['id']}"

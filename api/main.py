@@ -16,6 +16,7 @@ from api.access_log import AccessLogMiddleware
 from api.docs_assets import install_docs
 from api.edge import EdgeGuard, EdgeLimits
 from api.errors import PROBLEM_RESPONSES, install_error_handlers
+from api.openapi_examples import install as install_examples
 from api.rate_limit import RateLimiter
 from api.routes import (
     access_log,
@@ -27,6 +28,7 @@ from api.routes import (
     encounters,
     fhir,
     health,
+    hl7v2,
     holds,
     inbound,
     intake_failures,
@@ -94,7 +96,8 @@ def create_app(
     app.state.temporal = temporal
     app.state.claim_history = claim_history
     install_error_handlers(app)
-    for module in (webhooks, inbound, intake_failures, encounters, queues, holds, queries, templates, claims, x12_intake, remittance_exceptions, payers, denials, metrics, audit, audits, access_log, tenant_policy, codec, health, webhook_endpoints, fhir, ui):
+    install_examples(app)
+    for module in (webhooks, inbound, intake_failures, encounters, queues, holds, queries, templates, claims, x12_intake, remittance_exceptions, payers, denials, metrics, audit, audits, access_log, tenant_policy, codec, health, webhook_endpoints, fhir, hl7v2, ui):
         app.include_router(module.router, responses=PROBLEM_RESPONSES if module is not ui else None)
     if settings.environment == "local" and not settings.clearinghouse_url:
         # No clearinghouse configured: serve the sandbox one, so claims still travel real HTTP.

@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -79,6 +80,14 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+def cmd_mllp(args: argparse.Namespace, settings: Settings) -> None:
+    from clearchart.mllp import run_mllp
+
+    settings, _pg = database_settings(settings)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_mllp(settings, uuid.UUID(args.source), args.host, args.port))
 
 
 def cmd_tenant_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -180,6 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="interactive: encounter workflows and their short activities; billing: claim building and submission",
     )
     worker.set_defaults(func=cmd_worker)
+    mllp = sub.add_parser("mllp", help="listen for HL7 v2 messages over MLLP for one webhook source")
+    mllp.add_argument("--source", required=True, help="the source id printed by 'clearchart source create'")
+    mllp.add_argument("--host", default="127.0.0.1")
+    mllp.add_argument("--port", type=int, default=2575)
+    mllp.set_defaults(func=cmd_mllp)
 
     def group(name: str, help_text: str) -> "argparse._SubParsersAction[argparse.ArgumentParser]":
         return sub.add_parser(name, help=help_text).add_subparsers(dest="action", required=True)

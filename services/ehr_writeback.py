@@ -19,6 +19,7 @@ from workflows.types import ProjectInput
 log = structlog.get_logger(__name__)
 
 EHR_BASE_SETTING = "ehr_fhir_base_url"
+EHR_TOKEN_SETTING = "ehr_fhir_token"  # sent as a bearer token when set
 
 
 async def start_for_projection(

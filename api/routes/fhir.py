@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import PrincipalDep, SessionDep
-from api.errors import BadRequest, Forbidden
+from api.deps import SessionDep, require
+from api.errors import BadRequest
 from api.routes.queries import query_views
 from models.access import Principal, can
 from models.fhir_work import (
@@ -42,10 +42,9 @@ class FhirJSON(JSONResponse):
     media_type = "application/fhir+json"
 
 
-def _reader(who: Principal) -> Principal:
-    if not (can(who, "encounters.read") or can(who, "queries.read")):
-        raise Forbidden(f"role '{who.role}' reads no work items")
-    return who
+# Everyone who works charts or queries; coding Tasks further need encounters.read (a physician
+# sees only its queries), and every row passes the caller's row filter.
+Reader = Annotated[Principal, Depends(require("queries.read"))]
 
 
 def _search(
@@ -94,7 +93,7 @@ LastUpdated = Annotated[list[str] | None, Query(alias="_lastUpdated", descriptio
 async def search_tasks(
     request: Request,
     session: SessionDep,
-    who: PrincipalDep,
+    who: Reader,
     status: Annotated[str | None, Query(description="Task.status codes, comma-separated")] = None,
     owner: Annotated[str | None, Query(description="coder user id or physician NPI")] = None,
     encounter: Annotated[str | None, Query(description="Encounter/<id>")] = None,
@@ -107,7 +106,6 @@ async def search_tasks(
     s = _search(status, owner, encounter, last_updated or [], code)
     if s.statuses is not None and (unknown := sorted(s.statuses - TASK_STATUSES)):
         raise BadRequest(f"status {', '.join(unknown)} is not a Task status this server uses: {', '.join(sorted(TASK_STATUSES))}")
-    who = _reader(who)
     window = offset + count
     encounters, enc_total = await coding_tasks(session, who, s, window) if can(who, "encounters.read") else ([], 0)
     queries, q_total = await query_rows(session, who, s, window)
@@ -121,8 +119,6 @@ async def search_tasks(
 async def _query_resources(
     request: Request, session: Any, who: Principal, s: TaskSearch, count: int, offset: int, *, answers: bool
 ) -> FhirJSON:
-    if not can(who, "queries.read"):
-        raise Forbidden(f"role '{who.role}' reads no queries")
     status_map = {"answered": "completed"} if answers else REQUEST_STATUS
     if answers:
         s = TaskSearch(frozenset({"completed"}), s.owner, s.encounter_id, s.updated, s.codes)
@@ -143,7 +139,7 @@ async def _query_resources(
 async def search_communication_requests(
     request: Request,
     session: SessionDep,
-    who: PrincipalDep,
+    who: Reader,
     status: Annotated[str | None, Query(description="active, completed or revoked")] = None,
     encounter: Annotated[str | None, Query(description="Encounter/<id>")] = None,
     last_updated: LastUpdated = None,
@@ -159,7 +155,7 @@ async def search_communication_requests(
 async def search_communications(
     request: Request,
     session: SessionDep,
-    who: PrincipalDep,
+    who: Reader,
     encounter: Annotated[str | None, Query(description="Encounter/<id>")] = None,
     last_updated: LastUpdated = None,
     count: Count = 50,

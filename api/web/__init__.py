@@ -13,11 +13,12 @@ from api.web import (
     inbox,
     labels,
     pages,
+    sso,
     workspace,
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (pages, workspace, inbox, audits, audit_review, findings, denials, admin_policy, documents):
+for module in (pages, workspace, inbox, audits, audit_review, findings, denials, admin_policy, documents, sso):
     router.include_router(module.router)
 
 # Importing dashboard_quality (and through it dashboard_revenue) registers their dashboard sections.

@@ -31,7 +31,8 @@ from models.access import can
 from models.holds import HOLD_REASONS
 from models.repositories.encounters import EncounterRepository
 from models.repositories.scope import Scope, metrics_vendor
-from models.tables import Vendor
+from models.tables import Tenant, Vendor
+from services import oidc
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -77,12 +78,20 @@ async def sign_in(
     if not login_csrf_ok(request, csrf):
         return _login_page(request, status=403, error="The sign-in form expired; please try again.")
     try:
-        await authenticate(request, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token.strip()))
+        who = await authenticate(request, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token.strip()))
     except Unauthorized:
         return _login_page(request, status=401, error="That token is unknown or revoked.", next_url=_safe_next(next))
+    if not await token_sign_in_allowed(request, who.tenant_id):
+        return _login_page(request, status=403, error=f"Your organization signs in with single sign-on: /ui/sso/{who.tenant_id}")
     response = RedirectResponse(_safe_next(next) or "/ui/home", status_code=303)
     open_session(request, response, token.strip())
     return response
+
+
+async def token_sign_in_allowed(request: Request, tenant_id: str) -> bool:
+    async with request.app.state.sessions() as db:
+        tenant = await db.get(Tenant, tenant_id)
+    return tenant is not None and oidc.token_sign_in_allowed(tenant.settings)
 
 
 @router.post("/ui/logout")

@@ -117,6 +117,14 @@ def open_session(request: Request, response: Response, token: str) -> None:
     response.delete_cookie(LOGIN_COOKIE, path="/ui")
 
 
+def open_sso_session(request: Request, response: Response, principal: Principal, seconds: int) -> None:
+    """A session from single sign-on: the principal itself is sealed in, for at most `seconds`."""
+    p = principal
+    seconds = min(seconds, SESSION_SECONDS)
+    payload = {"p": [p.tenant_id, p.user_id, p.role, p.vendor_id, p.npi], "c": secrets.token_urlsafe(24), "exp": time.time() + seconds}
+    _cookie(request, response, SESSION_COOKIE, seal(_secret(request), "session", payload), seconds)
+
+
 def close_session(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/ui", httponly=True, samesite="strict")
 
@@ -128,7 +136,14 @@ async def read_session(request: Request) -> WebSession | None:
         return cached
     found: WebSession | None = None
     payload = unseal(_secret(request), "session", request.cookies.get(SESSION_COOKIE))
-    if payload is not None:
+    if payload is not None and isinstance(payload.get("p"), list):  # single sign-on
+        tenant_id, user_id, role, vendor_id, npi = payload["p"]
+        async with request.app.state.sessions() as db:
+            tenant = await db.get(Tenant, tenant_id)
+        if tenant is not None:
+            found = WebSession(Principal(tenant_id, user_id, role, vendor_id, npi), tenant.name, str(payload.get("c", "")))
+            request.state.principal = found.principal
+    elif payload is not None:
         async with request.app.state.sessions() as db:
             row = await db.scalar(
                 select(ApiToken).where(ApiToken.token_hash == str(payload.get("t")), ApiToken.revoked_at.is_(None))

@@ -24,13 +24,15 @@ PROBLEM = "application/problem+json"
 # Public on purpose: probes, and the static UI shell (it holds no data; its API calls need tokens).
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/ui")}
 # Authenticated by the source's signature, not a bearer token (tests/api/test_webhooks.py).
-SIGNED = {("POST", "/v1/webhooks/ehr")}
+SIGNED = {("POST", "/v1/webhooks/ehr"), ("POST", "/v1/hl7v2")}
 # Web UI
 # Public UI routes hold no data: the sign-in page (GET /ui, above), the sign-in POST (it checks the
 # token like a bearer request) and the static assets.
 PUBLIC |= {("POST", "/ui/login"), ("GET", "/ui/static/{name}")}
 # The OpenAPI reference pages (their assets are a static mount, outside this inventory).
 PUBLIC |= {("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}
+# Single sign-on hands the browser to the tenant's provider and back (tests/api/test_sso.py).
+PUBLIC |= {("GET", "/ui/sso"), ("GET", "/ui/sso/{tenant_id}"), ("GET", "/ui/sso/{tenant_id}/callback")}
 # Pages behind the signed cookie session, not a bearer token: tests/api/test_ui_auth.py walks this
 # set (no session -> sign-in, wrong role -> 403, other tenant -> 404, bad CSRF -> 403, no change).
 WEB_UI = {
@@ -98,6 +100,16 @@ def _coding_body(doc: str = "00000000-0000-0000-0000-000000000000") -> dict[str,
 # Every bearer-authenticated operation, the permission it needs, and a body valid enough that
 # only authorization or visibility can refuse it.
 ROUTES: list[Route] = [
+    # Outbound webhooks and the FHIR view of the work
+    Route("POST", "/v1/webhook-endpoints", "webhook_sources.manage", {"url": "https://example.org/h", "event_types": ["claim.paid"]}),
+    Route("GET", "/v1/webhook-endpoints", "webhook_sources.manage"),
+    Route("GET", "/v1/webhook-endpoints/{endpoint_id}", "webhook_sources.manage"),
+    Route("DELETE", "/v1/webhook-endpoints/{endpoint_id}", "webhook_sources.manage"),
+    Route("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries", "webhook_sources.manage"),
+    Route("POST", "/v1/webhook-endpoints/{endpoint_id}/replay", "webhook_sources.manage", {"since": "2026-01-01T00:00:00Z"}),
+    Route("GET", "/fhir/R4/Task", "queries.read"),
+    Route("GET", "/fhir/R4/CommunicationRequest", "queries.read"),
+    Route("GET", "/fhir/R4/Communication", "queries.read"),
     Route("GET", "/v1/encounters", "encounters.read"),
     Route("GET", "/v1/encounters/{encounter_id}", "encounters.read"),
     Route("POST", "/v1/encounters/{encounter_id}/coding", "coding.submit", _coding_body()),

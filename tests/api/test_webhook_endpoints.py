@@ -180,3 +180,27 @@ class TestBillingAndAuditEvents:
         got = await eventually(received, until=lambda es: len(es) >= 5)
         assert got[4]["type"] == "audit.finding_issued"
         assert got[4]["data"] == {"audit_id": audit["id"], "finding_id": finding.json()[0]["id"], "encounter_id": chart}
+
+
+class TestQueryEvents:
+    async def test_a_query_raised_and_answered_is_announced_with_its_id(self, loopback_tenant: Tenant, hooks: Receiver) -> None:
+        tenant = loopback_tenant
+        created = (await subscribe(tenant, hooks.url, ["query.opened", "query.answered", "query.escalated", "query.expired"])).json()
+        enc = await tenant.new_encounter()
+        chart = (await tenant.post("/v1/queues/q1/claim", "coder")).json()
+        query = {"physician_npi": "1234567893", "question": "Based on your clinical judgment, please clarify the type of diabetes being treated.",
+                 "indicators": [{"document_id": chart["documents"][0]["id"], "excerpt": "HbA1c 7.9%"}]}  # fmt: skip
+        raised = await tenant.post(f"/v1/encounters/{enc['id']}/queries", "coder", json=query)
+        assert raised.status_code == 201, raised.text
+        answered = await tenant.post(f"/v1/queries/{raised.json()['id']}/answer", "physician", json={"free_text": "Type 2."})
+        assert answered.status_code == 200, answered.text
+
+        async def received() -> list[dict[str, Any]]:
+            return events(hooks, created["secret"])
+
+        got = await eventually(received, until=lambda es: len(es) >= 2)
+        assert [(e["type"], e["data"]) for e in got] == [
+            ("query.opened", {"encounter_id": enc["id"], "query_id": raised.json()["id"]}),
+            ("query.answered", {"encounter_id": enc["id"], "query_id": raised.json()["id"]}),
+        ]
+        assert b"diabetes" not in b"".join(r.body for r in hooks.received)
