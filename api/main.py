@@ -26,6 +26,7 @@ from api.routes import (
     metrics,
     queries,
     queues,
+    suggestions,
     templates,
     ui,
     webhooks,
@@ -77,7 +78,7 @@ def create_app(
     app.state.temporal = temporal
     app.state.claim_history = claim_history
     install_error_handlers(app)
-    for module in (webhooks, encounters, queues, holds, queries, templates, claims, x12_intake, denials, metrics, audit, audits, access_log, health, ui):
+    for module in (webhooks, encounters, suggestions, queues, holds, queries, templates, claims, x12_intake, denials, metrics, audit, audits, access_log, health, ui):
         app.include_router(module.router)
     if settings.environment == "local" and not settings.clearinghouse_url:
         # No clearinghouse configured: serve the sandbox one, so claims still travel real HTTP.

@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     texts = sorted((args.path / "text_files_en").glob("*.txt"))
     gold_files = sorted(args.path.glob("*D.tsv"))
     if not texts or not gold_files:
-        print(f"{args.path}: needs text_files_en/*.txt and a *D.tsv gold file", file=sys.stderr)  # noqa: T201
+        print(f"{args.path}: needs text_files_en/*.txt and a *D.tsv gold file", file=sys.stderr)
         return 2
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"p50 {latencies[len(latencies) // 2]:.1f} ms, p95 {latencies[int(len(latencies) * 0.95) - 1]:.1f} ms, "
         f"max {latencies[-1]:.1f} ms; engine load {loaded:.1f} s",
     ]
-    print("\n".join(out))  # noqa: T201
+    print("\n".join(out))
     return 0
 
 

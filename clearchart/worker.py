@@ -9,6 +9,7 @@ from activities.claims import ClaimActivities
 from activities.intake import IntakeActivities
 from activities.notifications import NotificationActivities
 from activities.projection import ProjectionActivities
+from activities.suggestions import SuggestionActivities
 from clearchart.log_context import LogContextInterceptor
 from clearchart.settings import Settings
 from workflows.encounter import EncounterWorkflow
@@ -21,6 +22,7 @@ def build_worker(
     intake = IntakeActivities(sessions)
     projection = ProjectionActivities(sessions)
     notifications = NotificationActivities(sessions)
+    suggestions = SuggestionActivities(sessions)
     claims = ClaimActivities(sessions, http, settings.clearinghouse, settings.clearinghouse_api_key)
     return Worker(
         client,
@@ -34,6 +36,7 @@ def build_worker(
             claims.scrub,
             claims.create,
             claims.submit,
+            suggestions.compute,
         ],
         max_concurrent_activities=20,
         interceptors=[LogContextInterceptor()],

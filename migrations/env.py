@@ -4,7 +4,14 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from clearchart.settings import get_settings
-from models import access_log_tables, claim_tables, poller_tables, qa_tables, tables  # noqa: F401 - registers every table
+from models import (  # noqa: F401 - registers every table
+    access_log_tables,
+    claim_tables,
+    poller_tables,
+    qa_tables,
+    suggestion_tables,
+    tables,
+)
 from models.base import Base
 
 config = context.config

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from models.suggestions import code_source
+
 NO_CLAIM_ACTIVITY = "no claim activity yet"
 
 
@@ -189,7 +191,11 @@ def _iso(value: Any) -> Any:
 
 
 def _code_lines(
-    items: Sequence[Mapping[str, Any]], texts: Mapping[str, str], documents: Mapping[str, DocumentFact]
+    items: Sequence[Mapping[str, Any]],
+    texts: Mapping[str, str],
+    documents: Mapping[str, DocumentFact],
+    *,
+    diagnoses: bool = False,
 ) -> list[dict[str, Any]]:
     lines = []
     for position, item in enumerate(items, start=1):
@@ -206,6 +212,9 @@ def _code_lines(
                 }
             )
         extra = {k: item[k] for k in ("modifiers", "units", "pointers") if k in item}
+        if diagnoses:  # whether the code came from an accepted code suggestion or was entered by hand
+            extra["source"] = code_source(item.get("suggestion_id"))
+            extra["suggestion_id"] = item.get("suggestion_id") or None
         lines.append({"position": position, "code": item.get("code"), **extra, "support": support})
     return lines
 
@@ -297,7 +306,7 @@ def build_packet(
                 for d in documents
             ],
             "codes": {
-                "diagnoses": _code_lines(codes.get("diagnoses", []), texts, by_id),
+                "diagnoses": _code_lines(codes.get("diagnoses", []), texts, by_id, diagnoses=True),
                 "procedures": _code_lines(codes.get("procedures", []), texts, by_id),
             },
             "queries": [dataclasses.asdict(q) for q in sorted(queries, key=lambda q: q.opened_at)],

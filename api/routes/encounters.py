@@ -16,6 +16,7 @@ from api.schemas.encounters import (
     EncounterPage,
     HoldIn,
     ReassignIn,
+    SuggestionOut,
 )
 from api.views import decode_cursor, detail, encode_cursor, latest_scrub, scrub_view, summary
 from integrations.codesets.catalog import default_catalog
@@ -32,6 +33,7 @@ from models.holds import DEFAULT_HOLD_POLICY
 from models.repositories.encounters import EncounterFilter, EncounterRepository
 from models.repositories.qa_blind import blind_pending
 from models.tables import Encounter, Patient, TextBlob, Vendor
+from services import suggestions
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.types import (
     Actor,
@@ -106,7 +108,9 @@ async def get_encounter(
     encounter_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("encounters.read"))]
 ) -> EncounterDetail:
     await refuse_if_blind(session, who, encounter_id)
-    return await read_detail(EncounterRepository(session, who), encounter_id)
+    answer = await read_detail(EncounterRepository(session, who), encounter_id)
+    answer.suggestions = [SuggestionOut.model_validate(s) for s in await suggestions.for_encounter(session, encounter_id)]
+    return answer
 
 
 async def refuse_if_blind(session: SessionDep, who: Principal, encounter_id: uuid.UUID) -> None:
@@ -132,8 +136,14 @@ async def submit_coding(
     async def evidence(items: list) -> list[Evidence]:  # type: ignore[type-arg]
         return [Evidence(ev.document_id, await store_text(repo, ev.excerpt)) for ev in items]
 
+    cited = [(i, d.code, str(d.suggestion_id)) for i, d in enumerate(body.diagnoses) if d.suggestion_id]
+    if problems := await suggestions.check_cited(session, e.id, cited):
+        raise Unprocessable("; ".join(f"diagnoses[{i}].suggestion_id: {m}" for i, m in problems))
     submission = CodingSubmission(
-        diagnoses=[DiagnosisCode(normalize_icd10(d.code), await evidence(d.evidence)) for d in body.diagnoses],
+        diagnoses=[
+            DiagnosisCode(normalize_icd10(d.code), await evidence(d.evidence), str(d.suggestion_id or ""))
+            for d in body.diagnoses
+        ],
         procedures=[
             ProcedureCode(p.code.upper(), list(p.modifiers), p.units, list(p.pointers), await evidence(p.evidence))
             for p in body.procedures
@@ -151,6 +161,7 @@ async def submit_coding(
             f"{len(issues)} problem(s) with the submitted codes: " + "; ".join(f"{i.path}: {i.message}" for i in issues),
             errors=[{"path": i.path, "code": i.code, "rule": i.rule, "message": i.message} for i in issues],
         )
+    await suggestions.accept_cited(session, who, e.id, [sid for _, _, sid in cited])
     await session.commit()
     await handle(temporal, e.id).execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(actor(who), submission))
     answer = await read_detail(repo, e.id)

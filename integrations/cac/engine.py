@@ -169,7 +169,7 @@ class LexicalEngine:
         best: dict[tuple[frozenset[str], int, int], Mention] = {}
         for m in kept:
             key = (m.words, m.first, m.last)
-            if key not in best or (m.score, -m.term.preference[0]) > (best[key].score, -best[key].term.preference[0]):
+            if key not in best or (-m.term.preference[0], m.score) > (-best[key].term.preference[0], best[key].score):
                 best[key] = m
         return list(best.values())
 
@@ -210,12 +210,20 @@ def shipped_lexicon() -> Lexicon:
     return Lexicon.from_simple_icd_10_cm(f"FY{SHIPPED_RELEASE.fiscal_year}")
 
 
-@lru_cache(maxsize=1)
+_LOADING = threading.Lock()
+
+
 def default_engine() -> LexicalEngine:
-    """The engine the worker uses, warmed so the first chart does not pay ConText's start-up."""
+    """The engine the worker uses, built once (threads asking meanwhile wait for it)."""
+    with _LOADING:
+        return _default_engine()
+
+
+@lru_cache(maxsize=1)
+def _default_engine() -> LexicalEngine:
     from integrations.codesets.catalog import default_catalog
 
     engine = LexicalEngine(shipped_lexicon(), default_catalog().icd10cm)
-    engine.suggest([NoteDocument("warm-up", "Patient denies chest pain. Essential hypertension.")])
+    engine.suggest([NoteDocument("warm-up", "Patient denies chest pain. Essential hypertension.")])  # ConText start-up
     log.info("cac.engine_loaded", version=engine.version, terms=len(engine.lexicon.terms))
     return engine

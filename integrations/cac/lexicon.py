@@ -22,15 +22,11 @@ _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 
 # Words no term needs to contain, on either side.
 STOPWORDS = frozenset(
-    "a an and as at be by due for from in into is of on or other the to with specified unspecified "
-    "nos nec classified elsewhere initial encounter site organism part".split()
+    ["a", "an", "and", "as", "at", "be", "by", "due", "for", "from", "in", "into", "is", "of", "on", "or", "other", "the", "to", "with", "specified", "unspecified", "nos", "nec", "classified", "elsewhere", "initial", "encounter", "site", "organism", "part"]
 )
 # A term reduced to one of these alone says nothing about a diagnosis.
 WEAK = frozenset(
-    "examination history status disease disorder condition complication complications finding findings "
-    "abnormal problem left right acute chronic person contact care use procedure test presence absence "
-    "body region bilateral multiple single severe mild "
-    "moderate stage unilateral primary secondary".split()
+    ["examination", "history", "status", "disease", "disorder", "condition", "complication", "complications", "finding", "findings", "abnormal", "problem", "left", "right", "acute", "chronic", "person", "contact", "care", "use", "procedure", "test", "presence", "absence", "body", "region", "bilateral", "multiple", "single", "severe", "mild", "moderate", "stage", "unilateral", "primary", "secondary"]
 )
 # Clinical synonyms folded to the word the tabular list uses (one word can stand for several).
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -73,7 +69,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 
 
 # Words whose final "s" is not a plural.
-_SINGULAR_S = frozenset("diabetes herpes feces rabies scabies series species caries ascites meninges pubes".split())
+_SINGULAR_S = frozenset(["diabetes", "herpes", "feces", "rabies", "scabies", "series", "species", "caries", "ascites", "meninges", "pubes"])
 
 
 def normalize(word: str) -> tuple[str, ...]:

@@ -1,0 +1,1 @@
+"""Use cases per feature, shared by API routes, web pages, the CLI and activities."""
