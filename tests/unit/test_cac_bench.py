@@ -48,9 +48,12 @@ class TestCommand:
         out = tmp_path / "pred.tsv"
         assert cac.main([str(FIXTURES), "--predictions", str(out), "--limit", "10"]) == 0
         printed = capsys.readouterr().out
-        assert "| full code |" in printed and "| 3-character |" in printed and "latency per note" in printed
+        assert "| full code |" in printed
+        assert "| 3-character |" in printed
+        assert "latency per note" in printed
         rows = [line.split("\t") for line in out.read_text().splitlines()]
-        assert rows and {note for note, _ in rows} <= set(cac.read_gold(FIXTURES / "devD.tsv"))
+        assert rows
+        assert {note for note, _ in rows} <= set(cac.read_gold(FIXTURES / "devD.tsv"))
         assert all(code == code.lower() for _, code in rows)
 
     def test_a_folder_without_notes_is_refused(self, tmp_path: Path) -> None:
