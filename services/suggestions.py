@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.access import Principal
 from models.coding import normalize_icd10
+from models.qa_tables import QaAuditChart, QaFinding
 from models.repositories.suggestions import SuggestionRepository
+from models.suggestion_quality import AuditedFinding, ChartSuggestions, suggestion_quality
 from models.suggestion_tables import CodeSuggestionRow
 from models.suggestions import SuggestionEngine
 from models.tables import Encounter
@@ -94,6 +96,29 @@ async def decide(
         await repo.decide(row, decision, who.user_id, who.vendor_id, datetime.now(UTC))
         await session.refresh(row)
     return row
+
+
+async def audit_quality(
+    session: AsyncSession, charts: Sequence[QaAuditChart], findings: Sequence[QaFinding]
+) -> dict[str, Any]:
+    """The engine's acceptance, audit changes and misses on one audit cycle's sampled charts."""
+    rows = await SuggestionRepository(session).for_encounters([c.encounter_id for c in charts])
+    facts = [
+        ChartSuggestions(
+            encounter_id=str(c.encounter_id),
+            coder_id=c.coder_id,
+            vendor_id=c.vendor_id or "",
+            suggested={r.code: r.status for r in rows.get(c.encounter_id, [])},
+            coded=[(d["code"], d.get("suggestion_id") or "") for d in (c.coder_codes or {}).get("diagnoses", [])],
+            findings=[
+                AuditedFinding(f.coder_code, f.auditor_code, f.kind, f.state == "final" and f.outcome != "withdrawn")
+                for f in findings
+                if f.audit_chart_id == c.id and f.code_type == "dx"
+            ],
+        )
+        for c in charts
+    ]
+    return suggestion_quality(facts)
 
 
 async def check_cited(

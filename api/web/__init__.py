@@ -10,11 +10,12 @@ from api.web import (
     findings,
     inbox,
     pages,
+    suggestions,
     workspace,
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (pages, workspace, inbox, audits, audit_review, findings, denials):
+for module in (pages, workspace, suggestions, inbox, audits, audit_review, findings, denials):
     router.include_router(module.router)
 
 # Importing dashboard_quality (and through it dashboard_revenue) registers their dashboard sections.

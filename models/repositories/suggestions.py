@@ -87,9 +87,19 @@ class SuggestionRepository:
             .values(status=status, decided_by=user_id, decided_vendor=vendor_id, decided_at=at)
         )
 
-    async def for_tenant(self, tenant_id: str) -> list[CodeSuggestionRow]:
-        rows = await self.session.scalars(select(CodeSuggestionRow).where(CodeSuggestionRow.tenant_id == tenant_id))
-        return list(rows)
+    async def for_encounters(self, encounter_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[CodeSuggestionRow]]:
+        """Per encounter, the suggestions of the newest engine version that ran on it."""
+        rows = await self.session.scalars(
+            select(CodeSuggestionRow)
+            .where(CodeSuggestionRow.encounter_id.in_(list(encounter_ids)))
+            .order_by(CodeSuggestionRow.encounter_id, CodeSuggestionRow.created_at.desc(), CodeSuggestionRow.rank)
+        )
+        found: dict[uuid.UUID, list[CodeSuggestionRow]] = {}
+        for row in rows:
+            mine = found.setdefault(row.encounter_id, [])
+            if not mine or mine[0].engine_version == row.engine_version:
+                mine.append(row)
+        return found
 
     async def count(self, encounter_id: uuid.UUID) -> int:
         return int(

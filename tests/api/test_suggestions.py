@@ -107,3 +107,51 @@ class TestSuggestions:
             ("I10", "manual", None),
         ]
         _problem(await tenant.post(decide.format(i10["id"]), "coder", json={"decision": "accepted"}), 409)
+
+
+class TestSuggestionsInTheAuditReport:
+    async def test_acceptance_audit_changes_and_misses_are_reported(self, tenant: Tenant) -> None:
+        detail = await _with_suggestions(tenant)
+        enc, found = detail["id"], _by_code(detail)
+        assert (await tenant.post("/v1/queues/q1/claim", "coder")).status_code == 200
+        decide = f"/v1/encounters/{enc}/suggestions/{found['I10']['id']}/decision"
+        assert (await tenant.post(decide, "coder", json={"decision": "rejected"})).status_code == 200
+        doc = detail["documents"][0]["id"]
+        coding = {
+            "diagnoses": [
+                {"code": "E11.65", "suggestion_id": found["E11.65"]["id"],
+                 "evidence": [{"document_id": doc, "excerpt": found["E11.65"]["spans"][0]["excerpt"]}]},
+                {"code": "I10", "evidence": [{"document_id": doc, "excerpt": "essential hypertension"}]},
+                {"code": "Z79.84", "evidence": [{"document_id": doc, "excerpt": "on metformin"}]},
+            ]
+        }  # fmt: skip
+        assert (await tenant.post(f"/v1/encounters/{enc}/coding", "coder", json=coding)).status_code == 200
+
+        audit = (await tenant.post("/v1/audits", "auditor", json={"method": "census", "seed": 3})).json()
+        aid = audit["id"]
+        recode = {"diagnoses": [{"code": c} for c in ("E11.9", "I10", "Z79.84")], "procedures": []}
+        review = await tenant.post(f"/v1/audits/{aid}/charts/{enc}/review", "auditor", json=recode)
+        assert review.status_code == 201, review.text
+        finding = {
+            "draft": 0, "category": "specificity", "severity": "medium", "rationale": "no hyperglycemia documented",
+            "reference": {"kind": "official_guidelines", "citation": "ICD-10-CM OCG I.C.4.a"},
+        }  # fmt: skip
+        made = await tenant.post(f"/v1/audits/{aid}/charts/{enc}/findings", "auditor", json={"findings": [finding]})
+        assert made.status_code == 201, made.text
+        agreed = await tenant.post(f"/v1/findings/{made.json()[0]['id']}/respond", "coder", json={"action": "agree"})
+        assert agreed.json()["state"] == "final"
+
+        report = (await tenant.get(f"/v1/audits/{aid}/report", "ops")).json()["suggestions"]
+        shown = len(detail["suggestions"])
+        assert report["by_coder"]["coder-1"] == {
+            "shown": shown, "accepted": 1, "rejected": 1, "undecided": shown - 2,
+            "acceptance_rate": round(1 / shown, 4),
+        }  # fmt: skip
+        assert report["by_vendor"]["v1"]["accepted"] == 1
+        changed = report["accepted_changed_by_audit"]
+        assert (changed["accepted"], changed["changed"]) == (1, 1)
+        assert changed["items"][0]["code"] == "E11.65"
+        assert changed["items"][0]["auditor_code"] == "E11.9"
+        assert {"code": "Z79.84", "charts": 1} in report["missed_by_engine"]["top"]
+        html = await tenant.get(f"/v1/audits/{aid}/report", "ops", params={"format": "html"})
+        assert "Code suggestions" in html.text
