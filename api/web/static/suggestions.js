@@ -9,44 +9,54 @@
     return /[\uD800-\uDFFF]/.test(text) ? Array.from(text).slice(0, offset).join("").length : offset;
   }
 
+  // A range over a document's text by character offsets, whatever text nodes the <pre> holds.
+  function rangeIn(pre, start, end) {
+    const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+    const range = document.createRange();
+    let seen = 0, started = false;
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const length = node.textContent.length;
+      if (!started && start <= seen + length) { range.setStart(node, start - seen); started = true; }
+      if (started && end <= seen + length) { range.setEnd(node, end - seen); return range; }
+      seen += length;
+    }
+    return null;
+  }
+
+  const ranges = new Map(); // suggestion id -> its first range, to show it on request
+
+  // The CSS Custom Highlight API marks the spans without touching the document's DOM, so
+  // selecting and citing text in it works exactly as without suggestions.
   function highlight(suggestions) {
-    const byDoc = new Map();
+    const marked = [];
     for (const s of suggestions) {
       if (s.status === "rejected") continue;
       for (const span of s.spans) {
-        if (!byDoc.has(span.document_id)) byDoc.set(span.document_id, []);
-        byDoc.get(span.document_id).push({ ...span, id: s.id, code: s.code });
-      }
-    }
-    for (const pre of document.querySelectorAll("pre[data-document-id]")) {
-      const spans = (byDoc.get(pre.dataset.documentId) || []).sort((a, b) => a.start - b.start);
-      const text = pre.textContent;
-      const parts = [];
-      let at = 0;
-      for (const span of spans) {
+        const pre = document.querySelector('pre[data-document-id="' + span.document_id + '"]');
+        if (!pre) continue;
+        const text = pre.textContent;
         const start = utf16(text, span.start), end = utf16(text, span.end);
-        if (start < at || text.slice(start, end) !== span.excerpt) continue; // overlapping or stale: not marked
-        parts.push(text.slice(at, start));
-        const mark = document.createElement("mark");
-        mark.className = "cac-span";
-        mark.dataset.suggestion = span.id;
-        mark.title = span.code;
-        mark.textContent = text.slice(start, end);
-        parts.push(mark);
-        at = end;
+        if (text.slice(start, end) !== span.excerpt) continue; // the document changed since: not marked
+        const range = rangeIn(pre, start, end);
+        if (!range) continue;
+        marked.push(range);
+        if (!ranges.has(s.id)) ranges.set(s.id, range);
       }
-      if (!parts.length) continue;
-      parts.push(text.slice(at));
-      pre.replaceChildren(...parts);
     }
+    if (window.CSS && CSS.highlights && window.Highlight) CSS.highlights.set("cac", new Highlight(...marked));
   }
 
+  // Scroll to the supporting words and select them (so they can be cited like any selection).
   function showSpan(id) {
-    const mark = document.querySelector('mark[data-suggestion="' + id + '"]');
-    if (!mark) return;
-    mark.scrollIntoView({ block: "center" });
-    mark.classList.add("cac-focus");
-    setTimeout(() => mark.classList.remove("cac-focus"), 1500);
+    const range = ranges.get(id);
+    if (!range) return;
+    const pre = range.startContainer.parentElement.closest("pre");
+    const box = range.getBoundingClientRect();
+    if (pre) pre.scrollTop += box.top - pre.getBoundingClientRect().top - pre.clientHeight / 3;
+    range.startContainer.parentElement.scrollIntoView({ block: "nearest" });
+    const selection = getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
   }
 
   function item(panel, s, status) {
