@@ -20,7 +20,9 @@ class CodeSuggestionRow(Base):
     __table_args__ = (UniqueConstraint("encounter_id", "engine_version", "code"),)
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
-    encounter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("encounters.id"), index=True)
+    # No foreign key: inserting a referencing row takes a KEY SHARE lock on the encounter, and
+    # the queue claim (FOR UPDATE SKIP LOCKED) would skip a chart while its suggestions are stored.
+    encounter_id: Mapped[uuid.UUID] = mapped_column(index=True)
     code: Mapped[str] = mapped_column(String(8))
     description: Mapped[str] = mapped_column(Text)
     confidence: Mapped[float] = mapped_column(Float)

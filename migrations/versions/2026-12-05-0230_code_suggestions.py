@@ -35,7 +35,6 @@ def upgrade() -> None:
         sa.Column("decided_vendor", sa.String(length=64), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(["encounter_id"], ["encounters.id"], name=op.f("fk_code_suggestions_encounter_id_encounters")),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_code_suggestions_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_code_suggestions")),
         sa.UniqueConstraint("encounter_id", "engine_version", "code", name=op.f("uq_code_suggestions_encounter_id")),
