@@ -18,7 +18,8 @@ from models.repositories.audit import AccessLogFilter, AccessLogRepository
 router = APIRouter(tags=["audit"])
 
 Action = Literal[
-    "encounter.read", "evidence.read", "documents.read", "claim_x12.read", "appeal_packet.read", "audit_chart.read"
+    "encounter.read", "evidence.read", "documents.read", "claim_x12.read", "appeal_packet.read", "audit_chart.read",
+    "suggestions.read",
 ]
 assert set(get_args(Action)) == set(ACTIONS)  # the filter offers exactly what the middleware records
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends
 
 from api.deps import SessionDep, require
 from api.errors import Conflict, NotFound
-from api.routes.encounters import PROBLEMS, load
+from api.routes.encounters import PROBLEMS, load, refuse_if_blind
 from api.schemas.encounters import SuggestionDecisionIn, SuggestionOut
 from models.access import Principal
 from models.repositories.encounters import EncounterRepository
@@ -20,6 +20,7 @@ router = APIRouter(prefix="/v1/encounters", tags=["suggestions"])
 async def list_suggestions(
     encounter_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("encounters.read"))]
 ) -> list[SuggestionOut]:
+    await refuse_if_blind(session, who, encounter_id)
     await load(EncounterRepository(session, who), encounter_id)
     return [SuggestionOut.model_validate(s) for s in await suggestions.for_encounter(session, encounter_id)]
 

@@ -58,6 +58,9 @@ class TestSuggestions:
         listed = await tenant.get(path, "ops")
         assert listed.status_code == 200
         assert [s["code"] for s in listed.json()] == [s["code"] for s in detail["suggestions"]]
+        # The excerpts quote the note: each read of them is in the PHI access log, refused ones too.
+        log = (await tenant.get("/v1/access-log", "admin", params={"action": "suggestions.read"})).json()["items"]
+        assert {(e["role"], e["status"]) for e in log} >= {("ops", 200), ("integrator", 403)}
 
     async def test_the_coder_holding_the_chart_accepts_and_rejects_then_submits(self, tenant: Tenant) -> None:
         detail = await _with_suggestions(tenant)
