@@ -1,10 +1,16 @@
 """Code suggestions over real HTTP: computed after intake, shown to entitled roles, decided by the
 coder holding the chart, cited by a submission and reported in the evidence packet."""
 
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
 
+from models.repositories.suggestions import SuggestionRepository
+from models.suggestions import NoteDocument, Suggestion, SupportSpan
+from services import suggestions
 from tests.support import Tenant, eventually
 
 PROBLEM = "application/problem+json"
@@ -158,3 +164,43 @@ class TestSuggestionsInTheAuditReport:
         assert {"code": "Z79.84", "charts": 1} in report["missed_by_engine"]["top"]
         html = await tenant.get(f"/v1/audits/{aid}/report", "ops", params={"format": "html"})
         assert "Code suggestions" in html.text
+
+
+class FixedEngine:
+    """Another engine behind the same interface: what a model-based one would plug into."""
+
+    def __init__(self, confidence: float) -> None:
+        self.confidence = confidence
+
+    @property
+    def version(self) -> str:
+        return "fixed-1"
+
+    def suggest(
+        self,
+        documents: Sequence[NoteDocument],
+        *,
+        date_of_service: date | None = None,  # noqa: ARG002 - the interface's
+        limit: int = 20,  # noqa: ARG002
+    ) -> list[Suggestion]:
+        doc = documents[0]
+        at = doc.text.index("essential hypertension")
+        span = SupportSpan(doc.document_id, at, at + 22, doc.text[at : at + 22])
+        return [Suggestion("I10", "Essential (primary) hypertension", self.confidence, "description", "x", [span], self.version)]
+
+
+class TestReplaceableEngine:
+    async def test_another_engine_version_is_stored_beside_and_a_rerun_keeps_decisions(self, tenant: Tenant) -> None:
+        detail = await _with_suggestions(tenant)
+        enc = uuid.UUID(detail["id"])
+        sessions = tenant.stack.sessions
+        assert await suggestions.compute(sessions, lambda: FixedEngine(0.5), tenant.id, enc) == 1
+        async with sessions.begin() as session:
+            rows = await SuggestionRepository(session).for_encounter(enc)
+            assert [(r.code, r.engine_version, r.confidence) for r in rows] == [("I10", "fixed-1", 0.5)]
+            await SuggestionRepository(session).decide(rows[0], "rejected", "coder-1", "v1", datetime.now(UTC))
+        assert await suggestions.compute(sessions, lambda: FixedEngine(0.9), tenant.id, enc) == 1  # a retried activity
+        async with sessions.begin() as session:
+            [row] = await SuggestionRepository(session).for_encounter(enc)
+            assert (row.status, row.confidence) == ("rejected", 0.5)  # what the coder decided on stays
+            assert await SuggestionRepository(session).count(enc) == len(detail["suggestions"]) + 1
