@@ -161,9 +161,11 @@ async def submit_coding(
             f"{len(issues)} problem(s) with the submitted codes: " + "; ".join(f"{i.path}: {i.message}" for i in issues),
             errors=[{"path": i.path, "code": i.code, "rule": i.rule, "message": i.message} for i in issues],
         )
-    await suggestions.accept_cited(session, who, e.id, [sid for _, _, sid in cited])
     await session.commit()
     await handle(temporal, e.id).execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(actor(who), submission))
+    if cited:  # only once the coding is recorded: a refused submission accepts nothing
+        await suggestions.accept_cited(session, who, e.id, [sid for _, _, sid in cited])
+        await session.commit()
     answer = await read_detail(repo, e.id)
     run = await latest_scrub(session, e.id)
     answer.scrub = scrub_view(run) if run else None
