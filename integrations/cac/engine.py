@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from integrations.cac.lexicon import _WORD, GENERIC, Lexicon, Term, normalize
+from integrations.cac.lexicon import GENERIC, WORD, Lexicon, Term, normalize
 from integrations.codesets import SHIPPED_RELEASE, Icd10cm
 from models.suggestions import NoteDocument, Suggestion, SupportSpan
 
@@ -135,7 +135,7 @@ class LexicalEngine:
     def _match_sentence(self, sent: Any) -> list[Mention]:
         positions: dict[str, list[int]] = {}
         for token in sent:
-            for raw in _WORD.findall(token.lower_):
+            for raw in WORD.findall(token.lower_):
                 for w in normalize(raw):
                     positions.setdefault(w, []).append(token.i)
         present = positions.keys()

@@ -17,7 +17,7 @@ from types import ModuleType
 
 from models.suggestions import Reason
 
-_WORD = re.compile(r"[a-z0-9]+")
+WORD = re.compile(r"[a-z0-9]+")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 
 # Words no term needs to contain, on either side.
@@ -92,7 +92,7 @@ def normalize(word: str) -> tuple[str, ...]:
 
 def words(text: str) -> list[str]:
     """Normalized words of a phrase, in order (a synonym may add several)."""
-    return [n for w in _WORD.findall(text.lower()) for n in normalize(w)]
+    return [n for w in WORD.findall(text.lower()) for n in normalize(w)]
 
 
 def required_words(term: str) -> frozenset[str]:
