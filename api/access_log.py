@@ -33,10 +33,12 @@ PHI_READS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^/v1/encounters/(?P<id>[^/]+)/evidence/?$"), "evidence.read"),
     (re.compile(r"^/v1/encounters/(?P<id>[^/]+)/documents(?:/.*)?$"), "documents.read"),
     (re.compile(r"^/v1/encounters/(?P<id>[^/]+)/?$"), "encounter.read"),
+    (re.compile(r"^/v1/encounters/(?P<id>[^/]+)/suggestions/?$"), "suggestions.read"),  # excerpts quote the note
     # The web UI's pages of one chart show the same data.
     (re.compile(r"^/ui/encounters/(?P<id>[^/]+)/evidence/?$"), "evidence.read"),
     (re.compile(r"^/ui/encounters/(?P<id>[^/]+)/documents/[^/]+/?$"), "documents.read"),
     (re.compile(r"^/ui/(?:encounters|work)/(?P<id>[^/]+)/?$"), "encounter.read"),
+    (re.compile(r"^/ui/work/(?P<id>[^/]+)/suggestions/?$"), "suggestions.read"),
     (re.compile(r"^/ui/audits/[^/]+/charts/(?P<id>[^/]+)/?$"), "audit_chart.read"),  # chart id = encounter id
     # Keyed by another id (no `id` group): the path names what was read. The 837P carries
     # demographics; the appeal packet and an audit's chart view quote the record.

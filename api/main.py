@@ -37,6 +37,7 @@ from api.routes import (
     queries,
     queues,
     remittance_exceptions,
+    suggestions,
     templates,
     tenant_policy,
     ui,
@@ -97,7 +98,7 @@ def create_app(
     app.state.claim_history = claim_history
     install_error_handlers(app)
     install_examples(app)
-    for module in (webhooks, inbound, intake_failures, encounters, queues, holds, queries, templates, claims, x12_intake, remittance_exceptions, payers, denials, metrics, audit, audits, access_log, tenant_policy, codec, health, webhook_endpoints, fhir, hl7v2, ui):
+    for module in (webhooks, inbound, intake_failures, encounters, suggestions, queues, holds, queries, templates, claims, x12_intake, remittance_exceptions, payers, denials, metrics, audit, audits, access_log, tenant_policy, codec, health, webhook_endpoints, fhir, hl7v2, ui):
         app.include_router(module.router, responses=PROBLEM_RESPONSES if module is not ui else None)
     if settings.environment == "local" and not settings.clearinghouse_url:
         # No clearinghouse configured: serve the sandbox one, so claims still travel real HTTP.

@@ -24,6 +24,7 @@ from activities.intake import IntakeActivities
 from activities.notifications import NotificationActivities
 from activities.post_close import PostCloseActivities
 from activities.projection import ProjectionActivities
+from activities.suggestions import SuggestionActivities
 from activities.webhooks import WebhookActivities
 from clearchart.heartbeat import HeartbeatInterceptor
 from clearchart.keys import chain_keyring
@@ -70,6 +71,7 @@ def build_worker(
     keys = chain_keyring(settings)
     projection = ProjectionActivities(sessions, keys, client)
     notifications = NotificationActivities(sessions)
+    suggestions = SuggestionActivities(sessions)
     claims = ClaimActivities(sessions, http, settings.clearinghouse, settings.clearinghouse_api_key)
     inbound = InboundActivities(sessions, client, settings)
     post_close = PostCloseActivities(sessions, keys)
@@ -95,6 +97,7 @@ def build_worker(
                     post_close.record_after_close,
                     webhooks.attempt,
                     writeback.write_back_answer,
+                    suggestions.compute,
                 ],
                 max_concurrent_activities=20,
                 max_concurrent_local_activities=50,

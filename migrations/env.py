@@ -11,6 +11,7 @@ from models import (  # noqa: F401 - registers every table
     qa_tables,
     remittance_tables,
     sandbox_tables,
+    suggestion_tables,
     tables,
     tenant_policy_tables,
     webhook_tables,

@@ -42,6 +42,7 @@ class Evidence:
 class DiagnosisCode:
     code: str  # normalized: upper-case, with the dot (E11.9)
     evidence: list[Evidence] = field(default_factory=list)
+    suggestion_id: str = ""  # the accepted code suggestion it came from; "" when entered by hand
 
 
 @dataclass(frozen=True)

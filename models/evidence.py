@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from models.quotation import Span, in_context, quoted_at
+from models.suggestions import code_source
 
 NO_CLAIM_ACTIVITY = "no claim activity yet"
 
@@ -210,6 +211,8 @@ def _code_lines(
     texts: Mapping[str, str],
     documents: Mapping[str, DocumentFact],
     document_texts: Mapping[str, str | None],
+    *,
+    diagnoses: bool = False,
 ) -> list[dict[str, Any]]:
     lines = []
     for position, item in enumerate(items, start=1):
@@ -229,6 +232,9 @@ def _code_lines(
                 }
             )
         extra = {k: item[k] for k in ("modifiers", "units", "pointers") if k in item}
+        if diagnoses:  # whether the code came from an accepted code suggestion or was entered by hand
+            extra["source"] = code_source(item.get("suggestion_id"))
+            extra["suggestion_id"] = item.get("suggestion_id") or None
         lines.append({"position": position, "code": item.get("code"), **extra, "support": support})
     return lines
 
@@ -322,7 +328,7 @@ def build_packet(
                 for d in documents
             ],
             "codes": {
-                "diagnoses": _code_lines(codes.get("diagnoses", []), texts, by_id, document_texts or {}),
+                "diagnoses": _code_lines(codes.get("diagnoses", []), texts, by_id, document_texts or {}, diagnoses=True),
                 "procedures": _code_lines(codes.get("procedures", []), texts, by_id, document_texts or {}),
             },
             "queries": [dataclasses.asdict(q) for q in sorted(queries, key=lambda q: q.opened_at)],

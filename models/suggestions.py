@@ -61,3 +61,11 @@ class SuggestionEngine(Protocol):
 def code_source(suggestion_id: str | None) -> CodeSource:
     """A coded diagnosis came from an accepted suggestion when it carries that suggestion's id."""
     return "suggestion" if suggestion_id else "manual"
+
+
+@dataclass(frozen=True)
+class SuggestCodesInput:
+    """The workflow asks for suggestions by ids only: note text never enters Temporal."""
+
+    tenant_id: str
+    encounter_id: str

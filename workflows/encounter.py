@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.claims import ClaimStage
 from workflows.core import FRONT_OF_QUEUE, INTAKE_RETRY, MANAGERS, refuse
 from workflows.queries import QueryStage
+from workflows.suggestions import SUGGEST_CODES, start_suggestions
 
 __all__ = ["FRONT_OF_QUEUE", "EncounterWorkflow", "encounter_workflow_id"]
 
@@ -123,6 +124,8 @@ class EncounterWorkflow(ClaimStage, QueryStage):
                 await self._commit("docs_complete", SYSTEM, before, self._after_holds(), reason=reason)
             elif facts.new_document_ids:
                 await self._commit("documents_added", SYSTEM, before, s.status, reason=reason)
+            if facts.new_document_ids and workflow.patched(SUGGEST_CODES):
+                start_suggestions(self._tenant, self._id)
             return self._outcome()
 
     # ---- the coder's lease -----------------------------------------------------------------

@@ -51,7 +51,7 @@ from models.sampling import (
     frame_fingerprint,
     verify_sample,
 )
-from services import outbound_events
+from services import outbound_events, suggestions
 from workflows.encounter import EncounterWorkflow
 
 router = APIRouter(tags=["audits"])
@@ -344,7 +344,9 @@ async def audit_report(
     """Sample definition, accuracy (code and chart level), findings by category, repeats, kappa, trends."""
     repo = AuditRepository(session, who)
     a = await repo.audit(audit_id)
-    data = report(await _cycles(repo, upto=a.cycle))
+    cycles = await _cycles(repo, upto=a.cycle)
+    data = report(cycles)
+    data["suggestions"] = await suggestions.audit_quality(session, cycles[-1].charts, cycles[-1].findings)
     if format == "html":
         return HTMLResponse(TEMPLATES.get_template("audit_report.html").render(r=data))
     if format == "pdf":

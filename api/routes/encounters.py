@@ -19,6 +19,7 @@ from api.schemas.encounters import (
     EvidenceIn,
     HoldIn,
     ReassignIn,
+    SuggestionOut,
 )
 from api.views import decode_cursor, detail, encode_cursor, latest_scrub, scrub_view, summary
 from integrations.codesets.catalog import default_catalog
@@ -40,6 +41,7 @@ from models.repositories.encounters import EncounterFilter, EncounterRepository
 from models.repositories.scope import Scope
 from models.repositories.users import require_coder
 from models.tables import Encounter, Patient, TextBlob, Vendor
+from services import suggestions
 from services.codesets import refresh_from
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.types import (
@@ -117,7 +119,9 @@ async def get_encounter(
     encounter_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("encounters.read"))]
 ) -> EncounterDetail:
     await refuse_if_blind(session, who, encounter_id)
-    return await read_detail(EncounterRepository(session, who), encounter_id, with_text=True)
+    answer = await read_detail(EncounterRepository(session, who), encounter_id, with_text=True)
+    answer.suggestions = [SuggestionOut.model_validate(s) for s in await suggestions.for_encounter(session, encounter_id)]
+    return answer
 
 
 @router.get(
@@ -167,9 +171,15 @@ async def submit_coding(
             cited.append(Evidence(ev.document_id, digest, span.start, span.end) if span else Evidence(ev.document_id, digest))
         return cited
 
+    cited = [(i, d.code, str(d.suggestion_id)) for i, d in enumerate(body.diagnoses) if d.suggestion_id]
+    if problems := await suggestions.check_cited(session, e.id, cited):
+        raise Unprocessable("; ".join(f"diagnoses[{i}].suggestion_id: {m}" for i, m in problems))
     submission = CodingSubmission(
         diagnoses=[
-            DiagnosisCode(normalize_icd10(d.code), await evidence(d.evidence, f"diagnoses[{i}]", normalize_icd10(d.code)))
+            DiagnosisCode(
+                normalize_icd10(d.code), await evidence(d.evidence, f"diagnoses[{i}]", normalize_icd10(d.code)),
+                str(d.suggestion_id or ""),
+            )
             for i, d in enumerate(body.diagnoses)
         ],
         procedures=[
@@ -195,6 +205,9 @@ async def submit_coding(
         )
     await session.commit()
     await handle(temporal, e.id).execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(actor(who), submission))
+    if cited:  # only once the coding is recorded: a refused submission accepts nothing
+        await suggestions.accept_cited(session, who, e.id, [sid for _, _, sid in cited])
+        await session.commit()
     answer = await read_detail(repo, e.id)
     run = await latest_scrub(session, e.id)
     answer.scrub = scrub_view(run) if run else None

@@ -1,7 +1,8 @@
 """HTTP shapes for encounters, coding, holds and queues: pydantic at the untrusted edge."""
 
+import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -26,6 +27,7 @@ class DiagnosisIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: Code
     evidence: list[EvidenceIn] = Field(default_factory=list)
+    suggestion_id: uuid.UUID | None = Field(default=None, description="the code suggestion this code accepts, if any")
 
 
 class ProcedureIn(BaseModel):
@@ -126,6 +128,33 @@ class PatientOut(BaseModel):
     sex: str | None
 
 
+class SpanOut(BaseModel):
+    document_id: str
+    start: int
+    end: int
+    excerpt: str
+
+
+class SuggestionOut(BaseModel):
+    id: str
+    code: str
+    description: str
+    confidence: float
+    rank: int
+    reason: str = Field(description="description | inclusion_term | category_description | index_term")
+    matched_term: str
+    spans: list[SpanOut]
+    engine_version: str
+    status: str = Field(description="open | accepted | rejected")
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+class SuggestionDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["accepted", "rejected"]
+
+
 class EncounterDetail(EncounterSummary):
     allowed_actions: list[str]
     scrub: ScrubOut | None = Field(default=None, description="the latest scrub, on the coding answer")
@@ -134,6 +163,9 @@ class EncounterDetail(EncounterSummary):
     coded_at: datetime | None
     documents: list[DocumentOut]
     timeline: list[TimelineEvent]
+    suggestions: list[SuggestionOut] | None = Field(
+        default=None, description="ICD-10-CM code suggestions with their supporting spans (GET only)"
+    )
 
 
 class EncounterPage(BaseModel):

@@ -14,11 +14,12 @@ from api.web import (
     labels,
     pages,
     sso,
+    suggestions,
     workspace,
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (pages, workspace, inbox, audits, audit_review, findings, denials, admin_policy, documents, sso):
+for module in (pages, workspace, suggestions, inbox, audits, audit_review, findings, denials, admin_policy, documents, sso):
     router.include_router(module.router)
 
 # Importing dashboard_quality (and through it dashboard_revenue) registers their dashboard sections.

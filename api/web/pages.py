@@ -40,6 +40,7 @@ STATIC = Path(__file__).parent / "static"
 ASSETS = {
     "app.css": "text/css",
     "app.js": "text/javascript",
+    "suggestions.js": "text/javascript",
     "workspace.js": "text/javascript",
 }
 STATUSES = ("received", "ready", "in_coding", "on_hold", "coded", "scrubbing", "submitted", "paid", "denied", "in_appeal", "closed")

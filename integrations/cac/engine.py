@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from integrations.cac.lexicon import _WORD, Lexicon, Term, normalize
+from integrations.cac.lexicon import GENERIC, WORD, Lexicon, Term, normalize
 from integrations.codesets import SHIPPED_RELEASE, Icd10cm
 from models.suggestions import NoteDocument, Suggestion, SupportSpan
 
@@ -26,6 +26,7 @@ log = structlog.get_logger(__name__)
 RULES_VERSION = "1"
 SPAN_GROUP = "cac_mentions"
 MAX_SPANS_PER_CODE = 3
+GENERIC_WEIGHT = 0.5  # see lexicon.GENERIC
 PARTIAL = 0.25  # a term missing one of its (3+) required words ranks well below full matches
 _REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
 # ConText attributes that keep a mention from being a current diagnosis of this patient.
@@ -134,7 +135,7 @@ class LexicalEngine:
     def _match_sentence(self, sent: Any) -> list[Mention]:
         positions: dict[str, list[int]] = {}
         for token in sent:
-            for raw in _WORD.findall(token.lower_):
+            for raw in WORD.findall(token.lower_):
                 for w in normalize(raw):
                     positions.setdefault(w, []).append(token.i)
         present = positions.keys()
@@ -148,11 +149,15 @@ class LexicalEngine:
                 if len(missing) > 1 or (missing and len(term.required) < 3):
                     continue
                 matched = term.required - missing
+                if missing and lex.idf[next(iter(missing))] > min(lex.idf[m] for m in matched):
+                    continue  # a partial match may only lack the term's most common word
                 window = _window(matched, positions)
                 if window is None or window[1] - window[0] + 1 > 2 * len(term.required) + 3:
                     continue
                 coverage = len(term.all_words & present) / len(term.all_words)
                 score = term.weight * (0.7 + 0.3 * coverage) * _REASON_WEIGHT[term.reason]
+                if term.required <= GENERIC:
+                    score *= GENERIC_WEIGHT
                 if missing:
                     lost = sum(lex.idf[m] for m in missing)
                     partial.append(Mention(term, window[0], window[1], PARTIAL * (term.weight - lost), matched))
@@ -169,7 +174,7 @@ class LexicalEngine:
         best: dict[tuple[frozenset[str], int, int], Mention] = {}
         for m in kept:
             key = (m.words, m.first, m.last)
-            if key not in best or (m.score, -m.term.preference[0]) > (best[key].score, -best[key].term.preference[0]):
+            if key not in best or (-m.term.preference[0], m.score) > (-best[key].term.preference[0], best[key].score):
                 best[key] = m
         return list(best.values())
 
@@ -210,12 +215,20 @@ def shipped_lexicon() -> Lexicon:
     return Lexicon.from_simple_icd_10_cm(f"FY{SHIPPED_RELEASE.fiscal_year}")
 
 
-@lru_cache(maxsize=1)
+_LOADING = threading.Lock()
+
+
 def default_engine() -> LexicalEngine:
-    """The engine the worker uses, warmed so the first chart does not pay ConText's start-up."""
+    """The engine the worker uses, built once (threads asking meanwhile wait for it)."""
+    with _LOADING:
+        return _default_engine()
+
+
+@lru_cache(maxsize=1)
+def _default_engine() -> LexicalEngine:
     from integrations.codesets.catalog import default_catalog
 
     engine = LexicalEngine(shipped_lexicon(), default_catalog().icd10cm)
-    engine.suggest([NoteDocument("warm-up", "Patient denies chest pain. Essential hypertension.")])
+    engine.suggest([NoteDocument("warm-up", "Patient denies chest pain. Essential hypertension.")])  # ConText start-up
     log.info("cac.engine_loaded", version=engine.version, terms=len(engine.lexicon.terms))
     return engine

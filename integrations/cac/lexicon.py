@@ -17,7 +17,7 @@ from types import ModuleType
 
 from models.suggestions import Reason
 
-_WORD = re.compile(r"[a-z0-9]+")
+WORD = re.compile(r"[a-z0-9]+")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 
 # Words no term needs to contain, on either side.
@@ -28,6 +28,9 @@ STOPWORDS = frozenset(
 WEAK = frozenset(
     ["examination", "history", "status", "disease", "disorder", "condition", "complication", "complications", "finding", "findings", "abnormal", "problem", "left", "right", "acute", "chronic", "person", "contact", "care", "use", "procedure", "test", "presence", "absence", "body", "region", "bilateral", "multiple", "single", "severe", "mild", "moderate", "stage", "unilateral", "primary", "secondary"]
 )
+# A term made only of these names no organ or cause ("malignant neoplasm", "pain"): it ranks low,
+# below any term that says what or where.
+GENERIC = frozenset(["malignant", "neoplasm", "secondary", "primary", "pain", "infection", "injury", "tumor", "disease", "disorder", "lesion"])
 # Clinical synonyms folded to the word the tabular list uses (one word can stand for several).
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "ii": ("2",),
@@ -89,7 +92,7 @@ def normalize(word: str) -> tuple[str, ...]:
 
 def words(text: str) -> list[str]:
     """Normalized words of a phrase, in order (a synonym may add several)."""
-    return [n for w in _WORD.findall(text.lower()) for n in normalize(w)]
+    return [n for w in WORD.findall(text.lower()) for n in normalize(w)]
 
 
 def required_words(term: str) -> frozenset[str]:
@@ -178,7 +181,8 @@ def _raw_terms(cm: ModuleType) -> Iterator[tuple[str, str, Reason]]:
         if cm.is_leaf(code):
             yield target, description, "description"
             for term in [*cm.get_inclusion_term(code), *cm.get_includes(code)]:
-                yield target, term, "inclusion_term"
+                if "history" not in term.lower():  # a history-of term is never the current diagnosis
+                    yield target, term, "inclusion_term"
         else:
             yield target, description, "category_description"
 

@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from models.coding import CodingSubmission, DiagnosisCode
+from models.suggestions import SuggestCodesInput
 from workflows.encounter import EncounterWorkflow
 from workflows.types import (
     Actor,
@@ -50,6 +51,7 @@ class FakeActivities:
         self.held_for_qa = 0  # how many billing attempts find an open QA pre-bill hold
         self.submitted: list[str] = []
         self.policy = policy or Policy(lease_minutes=30, coding_sla_hours=48)
+        self.suggested: list[SuggestCodesInput] = []
 
     @activity.defn(name="encounters.intake")
     async def intake(self, inp: IntakeInput) -> IntakeFacts:
@@ -92,8 +94,16 @@ class FakeActivities:
         self.submitted.append(claim_id)
         return SubmitResult(True)
 
+    @activity.defn(name="suggestions.compute")
+    async def suggest(self, inp: SuggestCodesInput) -> int:
+        self.suggested.append(inp)
+        return 0
+
     def all(self) -> list[Any]:
-        return [self.intake, self.project, self.notify, self.add_addendum, self.scrub, self.create_claim, self.submit_claim]
+        return [
+            self.intake, self.project, self.notify, self.add_addendum, self.scrub, self.create_claim, self.submit_claim,
+            self.suggest,
+        ]
 
     def actions(self) -> list[str]:
         return [p.action for p in self.projected]

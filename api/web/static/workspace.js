@@ -200,10 +200,24 @@
     document.getElementById("add-dx").addEventListener("click", () => addRow("dx", errors).querySelector("input").focus());
     document.getElementById("add-px").addEventListener("click", () => addRow("px", errors).querySelector("input").focus());
     if (!prefill(errors)) addRow("dx", errors);
+    // Accepted code suggestions arrive here (suggestions.js): the code, its excerpt, its id.
+    window.cc.addDiagnosis = (item) => {
+      const list = document.getElementById("dx-list");
+      const blank = [...list.children].find((r) => !r.querySelector("[name=code]").value.trim() && !r.querySelector(".chips").children.length);
+      const row = blank || addRow("dx", errors);
+      const input = row.querySelector("[name=code]");
+      input.value = item.code;
+      row.querySelector(".desc").textContent = item.description;
+      row.dataset.suggestionId = item.suggestion_id;
+      input.addEventListener("input", () => { if (input.value.trim().toUpperCase() !== item.code) delete row.dataset.suggestionId; });
+      for (const ev of item.evidence) chip(row.querySelector(".chips"), ev, "evidence");
+      return row;
+    };
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       const dx = [...document.querySelectorAll("#dx-list > li")].map((r) => ({
-        code: r.querySelector("[name=code]").value.trim(), evidence: cited(r.querySelector(".chips")) }));
+        code: r.querySelector("[name=code]").value.trim(), evidence: cited(r.querySelector(".chips")),
+        suggestion_id: r.dataset.suggestionId || undefined }));
       const px = [...document.querySelectorAll("#px-list > li")].map((r) => ({
         code: r.querySelector("[name=code]").value.trim(),
         modifiers: csv(r.querySelector("[name=modifiers]").value),
