@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from temporalio.client import Client, WorkflowHandle
 
 from api.deps import SessionDep, TemporalDep, require
-from api.errors import Forbidden, Unprocessable
+from api.errors import Forbidden, NotFound, Unprocessable
 from api.schemas.encounters import (
     CodingIn,
     EncounterDetail,

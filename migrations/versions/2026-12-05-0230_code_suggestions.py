@@ -1,7 +1,7 @@
 """code suggestions (computer-assisted coding) with the coder's decision
 
 Revision ID: a16b0c0d0001
-Revises: f5e0a0c9e005
+Revises: a15b0c0d0001
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "a16b0c0d0001"
-down_revision: str | None = "f5e0a0c9e005"
+down_revision: str | None = "a15b0c0d0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """tenant policy versions; operator-loaded ICD-10-CM releases
 
 Revision ID: a13b0c0d0001
-Revises: a11a0c0d0001
+Revises: a12b0c0d0001
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "a13b0c0d0001"
-down_revision: str | None = "a11a0c0d0001"
+down_revision: str | None = "a12b0c0d0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """inbound messages record why their intake failed
 
 Revision ID: a12b0c0d0001
-Revises: f5e0a0c9e005
+Revises: a11a0c0d0001
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a12b0c0d0001"
-down_revision: str | None = "f5e0a0c9e005"
+down_revision: str | None = "a11a0c0d0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
