@@ -54,6 +54,7 @@ from integrations.billing.x277ca_writer import build_277ca
 from integrations.billing.x835_writer import build_835
 from models.claim_tables import ClaimRow
 from models.poller_tables import ClearinghouseFile, PollerStatus
+from models.remittance_tables import RemittanceException
 from services.remittance_exceptions import retry_open
 
 log = structlog.get_logger(__name__)
@@ -62,6 +63,7 @@ log = structlog.get_logger(__name__)
 DEAD_LETTER_STATUSES = ("refused", "unrouted", "failed")
 FILES = Counter("clearchart_clearinghouse_files_total", "Inbound clearinghouse files handled, by kind and status", ["kind", "status"])
 POLL_FAILURES = Counter("clearchart_clearinghouse_poll_failures_total", "Polls that failed (clearinghouse or database unreachable, bugs)")
+OPEN_EXCEPTIONS = Gauge("clearchart_remittance_exceptions_open", "Remittance exceptions waiting, all tenants")
 POLL_LAST_SUCCESS = Gauge("clearchart_clearinghouse_last_success_timestamp_seconds", "Unix time of the last successful poll")
 
 async def run_poller(
@@ -110,6 +112,10 @@ async def poll_once(
             applied = await retry_open(sessions, temporal, settings.task_queue)
             if applied:
                 log.info("poller.exceptions_applied", count=applied)
+            async with sessions() as session:
+                OPEN_EXCEPTIONS.set(await session.scalar(
+                    select(func.count()).select_from(RemittanceException).where(RemittanceException.status == "open")
+                ) or 0)  # fmt: skip
             return handled
         finally:
             await lock_session.execute(select(func.pg_advisory_unlock(POLLER_LOCK)))
