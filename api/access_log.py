@@ -45,6 +45,9 @@ PHI_READS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^/v1/claims/[^/]+/x12/?$"), "claim_x12.read"),
     (re.compile(r"^/v1/appeals/[^/]+/packet/?$"), "appeal_packet.read"),
     (re.compile(r"^/v1/audits/[^/]+/charts/[^/]+/?$"), "audit_chart.read"),
+    # Queries quote the note (clinical indicators) and carry the physician's answer.
+    (re.compile(r"^/v1/queries(?:/[^/]+)?/?$"), "queries.read"),
+    (re.compile(r"^/ui/inbox/?$"), "queries.read"),
 )
 # Actions whose answer is the chart too: the API's chart actions return its detail, a claim
 # returns the leased chart, and a web form that fails re-renders the chart page it came from.

@@ -20,8 +20,7 @@ router = APIRouter(tags=["audit"])
 
 Action = Literal[
     "encounter.read", "evidence.read", "documents.read", "claim_x12.read", "appeal_packet.read", "audit_chart.read",
-    "temporal_payloads.decode",
-    "suggestions.read",
+    "queries.read", "temporal_payloads.decode", "suggestions.read",
 ]
 assert set(get_args(Action)) == set(ACTIONS)  # the filter offers exactly what the middleware records
 

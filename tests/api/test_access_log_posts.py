@@ -54,3 +54,8 @@ class TestReadsThroughActions:
             await ui.aclose()
         ui_posts = [p for p in posts(await log_of(tenant)) if p[0].startswith("/ui/")]
         assert ui_posts == [(f"/ui/work/{eid}/scrub/acknowledge", "encounter.read", 200)]
+
+    async def test_query_reads_quote_the_note_and_are_logged(self, tenant: Tenant) -> None:
+        assert (await tenant.get("/v1/queries", "physician")).status_code == 200
+        rows = [(r["path"], r["action"], r["role"]) for r in await log_of(tenant)]
+        assert ("/v1/queries", "queries.read", "physician") in rows
