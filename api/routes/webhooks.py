@@ -26,7 +26,7 @@ from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError, WebhookVerificationError
 from integrations.ehr.signing import verify
 from models.tables import InboundMessage, WebhookSource
-from services.intake_failures import intake_failure, record_failure
+from services.intake_failures import close_if_never_ingested, intake_failure, record_failure
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.types import EncounterInput, IngestRequest, Outcome
 
@@ -96,11 +96,10 @@ async def receive_ehr_bundle(
         raise Unprocessable(f"not a valid FHIR R4 Bundle: {exc}", problems=exc.problems) from exc
     if message is None:
         message = await _store(session, source, webhook_id, body, digest)
+    answers: list[dict[str, Any]] = []
     try:
-        answers = [
-            await _ingest(temporal, settings.task_queue, source.tenant_id, message.id, i, intake.external_id)
-            for i, intake in enumerate(intakes)
-        ]
+        for i, intake in enumerate(intakes):
+            answers.append(await _ingest(temporal, settings.task_queue, source.tenant_id, message.id, i, intake.external_id))
     except WorkflowUpdateFailedError as exc:
         failure = intake_failure(exc)
         if failure is None:
@@ -108,6 +107,8 @@ async def receive_ehr_bundle(
         await record_failure(session, message, failure.reason)
         if not failure.final:
             raise Unavailable(f"the bundle could not be taken in yet: {failure.reason}; send it again") from exc
+        failed_id = encounter_id_for(source.tenant_id, intakes[len(answers)].external_id)
+        await close_if_never_ingested(temporal, encounter_workflow_id(str(failed_id)), failure.reason)
         raise Unprocessable(f"the bundle could not be taken in: {failure.reason}; fix it and send it again") from exc
     response = {"encounters": answers}
     message.response = response
