@@ -12,10 +12,12 @@ anything. Refusals are problem+json and name what to fix:
   PostgreSQL refuses and no clinical text needs.
 """
 
+import asyncio
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
@@ -32,8 +34,8 @@ Kind = Literal["json", "webhook", "x12", "other"]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The same characters written as JSON escapes (raw ones are already invalid JSON).
 _ESCAPED_CONTROL = re.compile(rb"\\u00(?:[01][0-8bcefBCEF]|1[0-9a-fA-F]|7[fF])")
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = [1 if b in b"[{" else -1 for b in range(256)]
 _WRITES = frozenset({"POST", "PUT", "PATCH"})
 _MEDIA: dict[Kind, tuple[str, ...]] = {
     "json": ("application/json",),
@@ -41,6 +43,7 @@ _MEDIA: dict[Kind, tuple[str, ...]] = {
     "x12": ("application/edi-x12", "text/plain", "application/octet-stream"),
 }
 _X12_PATHS = frozenset({"/v1/remittances", "/v1/acknowledgments"})
+_INLINE_CHECK_BYTES = 256 << 10
 
 
 @dataclass(frozen=True)
@@ -81,13 +84,16 @@ def control_character_in(value: str) -> str | None:
 
 
 def json_depth(body: bytes) -> int:
-    """Nesting depth, counted without parsing (strings removed first), so depth is safe to check."""
-    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
-    depth = deepest = 0
-    for byte in brackets:
-        depth += 1 if byte in b"[{" else -1
-        deepest = max(deepest, depth)
-    return deepest
+    """Nesting depth, counted without parsing, so depth is safe to check on any body.
+
+    Escapes are dropped first (an escaped backslash, then an escaped quote); what is left
+    between quotes is string content, and every other segment is structure. All byte-level
+    operations, so a 30 MB bundle is measured in well under a second.
+    """
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    structure = b"".join(unescaped.split(b'"')[::2])
+    brackets = structure.translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
 
 
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -215,7 +221,9 @@ class EdgeGuard:
         body = b"".join(chunks)
         if body:
             check_media(scope, kind)
-            if kind in ("json", "webhook"):
+            if kind in ("json", "webhook") and len(body) > _INLINE_CHECK_BYTES:
+                await asyncio.to_thread(check_json, body, self.limits)  # keep other requests moving
+            elif kind in ("json", "webhook"):
                 check_json(body, self.limits)
         return _replay(body, receive)
 

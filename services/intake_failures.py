@@ -13,7 +13,7 @@ from typing import Any
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -21,8 +21,10 @@ from temporalio.exceptions import (
     RetryState,
     TimeoutError,
 )
+from temporalio.service import RPCError
 
 from models.tables import InboundMessage
+from workflows.encounter import EncounterWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +57,21 @@ async def record_failure(session: AsyncSession, message: InboundMessage, reason:
     message.failed_at = datetime.now(UTC)
     await session.commit()
     log.warning("intake.failed", message_id=str(message.id), webhook_id=message.webhook_id, reason=reason[:200])
+
+
+async def close_if_never_ingested(temporal: Client, workflow_id: str, reason: str) -> None:
+    """A workflow started by an intake that failed for good would wait forever for its first
+    documents: end it, so nothing is left running. One that already holds an encounter stays."""
+    handle = temporal.get_workflow_handle_for(EncounterWorkflow.run, workflow_id)
+    try:
+        snapshot = await handle.query(EncounterWorkflow.snapshot)
+        if snapshot.ingested:
+            return
+        await handle.terminate(reason=f"intake failed: {reason[:500]}")
+    except (RPCError, WorkflowQueryFailedError) as exc:  # already gone, or unreachable: nothing to leave behind
+        log.warning("intake.close_failed", workflow_id=workflow_id, error=str(exc))
+        return
+    log.warning("intake.workflow_closed", workflow_id=workflow_id)
 
 
 async def failures(session: AsyncSession, tenant_id: str, limit: int) -> list[dict[str, Any]]:

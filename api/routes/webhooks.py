@@ -27,7 +27,8 @@ from integrations.ehr.errors import FhirValidationError, WebhookVerificationErro
 from integrations.ehr.signing import verify
 from models.tables import InboundMessage, WebhookSource
 from services.inbound import accept_in_background, encounter_id_for, ingest_encounter
-from services.intake_failures import intake_failure, record_failure
+from services.intake_failures import close_if_never_ingested, intake_failure, record_failure
+from workflows.encounter import encounter_workflow_id
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -96,11 +97,10 @@ async def receive_ehr_bundle(
     if len(intakes) > settings.inline_bundle_limit:
         response = await accept_in_background(session, temporal, settings, message, intakes)
     else:
+        answers: list[dict[str, Any]] = []
         try:
-            answers = [
-                await ingest_encounter(temporal, settings, source.tenant_id, message.id, i, intake.external_id)
-                for i, intake in enumerate(intakes)
-            ]
+            for i, intake in enumerate(intakes):
+                answers.append(await ingest_encounter(temporal, settings, source.tenant_id, message.id, i, intake.external_id))
         except WorkflowUpdateFailedError as exc:
             failure = intake_failure(exc)
             if failure is None:
@@ -108,6 +108,8 @@ async def receive_ehr_bundle(
             await record_failure(session, message, failure.reason)
             if not failure.final:
                 raise Unavailable(f"the bundle could not be taken in yet: {failure.reason}; send it again") from exc
+            failed_id = encounter_id_for(source.tenant_id, intakes[len(answers)].external_id)
+            await close_if_never_ingested(temporal, encounter_workflow_id(str(failed_id)), failure.reason)
             raise Unprocessable(f"the bundle could not be taken in: {failure.reason}; fix it and send it again") from exc
         response = {"inbound_id": str(message.id), "encounters": answers}
     message.response = response

@@ -4,6 +4,7 @@ import uuid
 
 import httpx
 from temporalio.api.enums.v1 import EventType, RetryState
+from temporalio.client import WorkflowExecutionStatus
 
 from integrations.sandbox.bundles import synthetic_bundle
 from tests.support import LiveStack, make_tenant
@@ -35,6 +36,7 @@ class TestUnreadableIntake:
         assert len(started) == 1
         assert started[0].activity_task_started_event_attributes.attempt == 1
         assert failed[0].activity_task_failed_event_attributes.retry_state == RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE
+        assert (await handle.describe()).status == WorkflowExecutionStatus.TERMINATED, "nothing is left waiting"
 
     async def test_other_tenants_do_not_see_the_failure(self, live: LiveStack, http: httpx.AsyncClient) -> None:
         tenant = await make_tenant(live, http)
