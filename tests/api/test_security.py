@@ -68,6 +68,8 @@ WEB_UI = {
     ("POST", "/ui/denials/{denial_id}/appeal"),
     ("POST", "/ui/appeals/{appeal_id}/decision"),
     ("GET", "/ui/admin/policy"),
+    ("GET", "/ui/work/{encounter_id}/suggestions"),
+    ("POST", "/ui/work/{encounter_id}/suggestions/{suggestion_id}/decision"),
     ("GET", "/ui/encounters/{encounter_id}/documents/{document_id}"),
     ("POST", "/ui/admin/policy"),
 }
@@ -143,6 +145,8 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/metrics/holds", "metrics.read"),
     # Claims, payer files, denials and appeals
     Route("GET", "/v1/encounters/{encounter_id}/scrub", "encounters.read"),
+    Route("GET", "/v1/encounters/{encounter_id}/suggestions", "encounters.read"),
+    Route("POST", "/v1/encounters/{encounter_id}/suggestions/{suggestion_id}/decision", "coding.submit", {"decision": "accepted"}),
     Route(
         "POST",
         "/v1/encounters/{encounter_id}/scrub/acknowledge",
