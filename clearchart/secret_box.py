@@ -8,7 +8,9 @@ open, and `clearchart keys rotate secrets` leaves every older value readable.
 import base64
 import os
 
+import psycopg
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.engine import make_url
 
 from clearchart.keys import KeySet, load_keys
 from clearchart.settings import Settings
@@ -36,3 +38,13 @@ def open_secret(keys: KeySet, stored: str) -> str:
 
 def secret_keys(settings: Settings) -> KeySet:
     return load_keys(settings, "secrets")
+
+
+def encrypt_stored_secrets(url: str, keys: KeySet) -> int:
+    """Encrypt webhook secrets still stored in plain text (rows from before encryption)."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute("SELECT id, secret FROM webhook_sources WHERE secret NOT LIKE %s FOR UPDATE", (PREFIX + "%",)).fetchall()
+        for ident, secret in rows:
+            conn.execute("UPDATE webhook_sources SET secret = %s WHERE id = %s", (seal(keys, str(secret)), ident))
+    return len(rows)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from clearchart.db_roles import app_url, provision
 from clearchart.embedded import EmbeddedPostgres, TemporalDevServer
 from clearchart.migrate import upgrade
+from clearchart.secret_box import encrypt_stored_secrets, secret_keys
 from clearchart.settings import Settings
 
 
@@ -43,6 +44,7 @@ def migrate_database(settings: Settings) -> Settings:
         return settings.model_copy(update={"database_url": url}).sqlalchemy_url
 
     app = provision(as_url(admin), settings.secret_key, as_url(settings.database_url) or None)
+    encrypt_stored_secrets(app, secret_keys(settings))
     return settings.model_copy(update={"database_url": app})
 
 
@@ -54,6 +56,7 @@ async def running_stack(settings: Settings, *, migrate: bool = True) -> AsyncIte
     try:
         if migrate and pg is not None:
             await asyncio.to_thread(provision, pg.url(), settings.secret_key, settings.sqlalchemy_url)
+            await asyncio.to_thread(encrypt_stored_secrets, settings.sqlalchemy_url, secret_keys(settings))
         elif migrate:
             settings = stack.settings = await asyncio.to_thread(migrate_database, settings)
         if not settings.temporal_address:

@@ -1,12 +1,13 @@
 """Webhook source secrets are encrypted at rest; the webhook still verifies, old plain rows too."""
 
+import asyncio
 import uuid
 from pathlib import Path
 
 from sqlalchemy import select, update
 
 from clearchart.keys import rotate
-from clearchart.secret_box import PREFIX, open_secret, seal, secret_keys
+from clearchart.secret_box import PREFIX, encrypt_stored_secrets, open_secret, seal, secret_keys
 from clearchart.settings import Settings
 from integrations.sandbox.bundles import synthetic_bundle
 from models.tables import WebhookSource
@@ -24,11 +25,17 @@ class TestWebhookSecrets:
         assert open_secret(secret_keys(tenant.stack.settings), stored) == tenant.secret
         assert (await tenant.push(_bundle())).status_code == 202
 
-    async def test_a_source_stored_before_encryption_still_verifies(self, tenant: Tenant) -> None:
+    async def test_a_source_stored_before_encryption_still_verifies_and_migrate_encrypts_it(self, tenant: Tenant) -> None:
         async with tenant.stack.sessions.begin() as session:
             await session.execute(
                 update(WebhookSource).where(WebhookSource.id == uuid.UUID(str(tenant.source_id))).values(secret=tenant.secret)
             )
+        assert (await tenant.push(_bundle())).status_code == 202
+        assert await asyncio.to_thread(encrypt_stored_secrets, tenant.stack.settings.database_url, secret_keys(tenant.stack.settings)) >= 1
+        async with tenant.stack.sessions() as session:
+            stored = await session.scalar(select(WebhookSource.secret).where(WebhookSource.id == uuid.UUID(str(tenant.source_id))))
+        assert stored is not None
+        assert stored.startswith(PREFIX)
         assert (await tenant.push(_bundle())).status_code == 202
 
 
