@@ -42,6 +42,7 @@ async def _run(url: str, token: str, phases: str, report: Path) -> tuple[int, st
         "--report-junit-path", str(report),
         "--no-color",
         env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
+        cwd=report.parent,  # its cache directory goes there, not into the checkout
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
