@@ -309,6 +309,11 @@ def _load_icd10cm(args: argparse.Namespace, settings: Settings) -> None:
     sys.stdout.write(
         f"icd10cm FY{loaded.fiscal_year}: {loaded.codes:,} codes loaded; it serves dates of service from {loaded.serves_from}\n"
     )
+    if loaded.waiting:
+        sys.stdout.write(
+            f"{loaded.waiting} chart(s) with FY{loaded.fiscal_year} dates of service are on hold: list them with "
+            "GET /v1/encounters?status=on_hold and release the holds that named this release (POST /v1/holds/{id}/release)\n"
+        )
 
 
 def _icd10cm_status(settings: Settings) -> None:

@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 from clearchart.db import make_engine, make_sessions
 from clearchart.settings import Settings
 from clearchart.stack import database_settings
-from models.tenant_policy import DOCUMENT_TYPES, ENCOUNTER_CLASSES
+from models.tenant_policy import DOCUMENT_TYPES, ENCOUNTER_CLASSES, PolicyInvalid
 from services import tenant_policy as service
 
 EXAMPLES = """examples:
@@ -42,7 +42,7 @@ def parse_values(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
-            raise service.PolicyInvalid([f"'{pair}': write KEY=VALUE, e.g. coding_sla_hours=48"])
+            raise PolicyInvalid([f"'{pair}': write KEY=VALUE, e.g. coding_sla_hours=48"])
         try:
             values[key.strip()] = json.loads(raw)
         except json.JSONDecodeError:
@@ -103,7 +103,7 @@ def cmd_set(args: argparse.Namespace, settings: Settings) -> None:
         view = _run(
             settings, lambda s: service.update_policy(s, args.tenant, changes, actor=args.actor, role="admin", reason=args.reason)
         )
-    except service.PolicyInvalid as exc:
+    except PolicyInvalid as exc:
         _fail("the policy was not changed:\n  " + "\n  ".join(exc.errors))
     except service.TenantNotFound as exc:
         _fail(str(exc))

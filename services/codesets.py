@@ -27,6 +27,7 @@ from integrations.codesets.icd10cm import (
     fiscal_year_of,
 )
 from models.codeset_tables import Icd10cmCode, Icd10cmRelease
+from models.tables import Encounter
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +47,7 @@ class ServedRange:
     serves_from: date
     serves_to: date | None  # None: until a newer release is loaded
     loaded_at: datetime | None = None
+    waiting: int = 0  # charts of that fiscal year on hold when the release was loaded
 
 
 def load_hint(fiscal_year: int) -> str:
@@ -72,8 +74,15 @@ async def load_icd10cm(sessions: async_sessionmaker[AsyncSession], release: str,
         values = {"effective_from": effective_from, "source": path.name, "codes": len(entries), "loaded_at": func.now()}
         stmt = insert(Icd10cmRelease).values(fiscal_year=fiscal_year, **values)
         await session.execute(stmt.on_conflict_do_update(index_elements=["fiscal_year"], set_=values))
+        waiting = await session.scalar(
+            select(func.count()).select_from(Encounter).where(
+                Encounter.status == "on_hold",
+                Encounter.date_of_service >= effective_from,
+                Encounter.date_of_service < date(fiscal_year, 10, 1),
+            )
+        )
     log.info("codesets.icd10cm_loaded", fiscal_year=fiscal_year, codes=len(entries), source=path.name)
-    return ServedRange(fiscal_year, path.name, len(entries), effective_from, None)
+    return ServedRange(fiscal_year, path.name, len(entries), effective_from, None, waiting=waiting or 0)
 
 
 async def served_ranges(sessions: async_sessionmaker[AsyncSession]) -> list[ServedRange]:

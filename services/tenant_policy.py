@@ -20,7 +20,6 @@ from models.tenant_policy_tables import TenantPolicyVersion
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["PolicyConflict", "PolicyInvalid", "PolicyView", "TenantNotFound", "history", "show_policy", "update_policy"]
 
 
 class TenantNotFound(LookupError):

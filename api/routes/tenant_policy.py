@@ -9,7 +9,7 @@ from api.deps import require
 from api.errors import Conflict, NotFound, Unprocessable
 from api.schemas.tenant_policy import PolicyChangeOut, TenantPolicyIn, TenantPolicyOut
 from models.access import Principal
-from models.tenant_policy import DOCUMENT_TYPES, ENCOUNTER_CLASSES
+from models.tenant_policy import DOCUMENT_TYPES, ENCOUNTER_CLASSES, PolicyInvalid
 from services import tenant_policy as service
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -47,7 +47,7 @@ async def change_policy(sessions: async_sessionmaker[AsyncSession], who: Princip
         view = await service.update_policy(
             sessions, who.tenant_id, body.policy, actor=who.user_id, role=who.role, reason=body.reason, expected_version=body.version
         )
-    except service.PolicyInvalid as exc:
+    except PolicyInvalid as exc:
         raise Unprocessable(
             f"the policy was not changed: {exc}",
             errors=[{"path": e.split(":", 1)[0], "message": e.split(":", 1)[-1].strip()} for e in exc.errors],

@@ -10,6 +10,7 @@ from typing import Any
 from api.routes import metrics
 from api.web.charts import Mark, bar_chart
 from api.web.dashboard import REVENUE, Window, drill, section
+from api.web.labels import payer_names_by_id
 from models.access import can
 
 
@@ -64,9 +65,10 @@ async def denials(w: Window) -> dict[str, Any]:
     causes = [
         Mark(c.replace("_", " "), float(n), window(w, denial_category=c)) for c, n in r["denial_volume_by_root_cause"].items()
     ]
+    names = await payer_names_by_id(w.session, w.who, r["denial_volume_by_payer"])
     payers = [
         {
-            "payer": p or "unknown",
+            "payer": names.get(p, p) if p else "unknown",
             "href": window(w, denial_payer=p) if p else None,
             "volume": n,
             "rate": r["denial_rate_by_payer"].get(p),

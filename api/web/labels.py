@@ -58,6 +58,18 @@ async def payer_names(db: AsyncSession, who: Principal, ids: Iterable[Any]) -> d
     return {str(i): name or pid or "—" for i, name, pid in rows.all()}
 
 
+async def payer_names_by_id(db: AsyncSession, who: Principal, payer_ids: Iterable[str | None]) -> dict[str, str]:
+    """Payer id -> the name the EHR's coverage gave it, for this tenant's charts."""
+    wanted = {p for p in payer_ids if p}
+    if not wanted:
+        return {}
+    rows = await db.execute(
+        visible(who).where(Encounter.payer_id.in_(wanted), Encounter.payer_name.is_not(None))
+        .with_only_columns(Encounter.payer_id, Encounter.payer_name).distinct()
+    )
+    return {pid: name for pid, name in rows.all() if pid and name}
+
+
 TEMPLATES.env.filters["specialty"] = specialty_name
 TEMPLATES.env.filters["specialty_names"] = with_specialty_names
 
