@@ -592,11 +592,41 @@ async def bench_bundle(
     ]
 
 
+METRICS_PATHS = ("/v1/metrics/queries", "/v1/metrics/holds", "/v1/metrics/revenue", "/v1/queues")
+
+
+async def bench_metrics(
+    args: argparse.Namespace,
+    settings: Settings,
+    client: Client,  # noqa: ARG001
+    sessions: Any,
+    http: httpx.AsyncClient,
+    api: str,
+    tenant: BenchTenant,  # noqa: ARG001
+) -> list[Result]:
+    """`--metrics N`: N requests to each dashboard endpoint as ops, with whatever was seeded."""
+    if not args.metrics:
+        return []
+    token = await admin.create_token(sessions, settings.secret_key, tenant_id=TENANT, role="ops", user_id="bench-ops")
+    headers = {"Authorization": f"Bearer {token}"}
+    seeded = f" ({args.open_charts:,} seeded)" if args.open_charts else ""
+    results = []
+    for path in METRICS_PATHS:
+
+        async def one(i: int, path: str = path) -> None:  # noqa: ARG001
+            response = await http.get(f"{api}{path}", headers=headers)
+            if response.status_code != 200:
+                raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
+
+        results.append(await run_load(f"GET {path}{seeded}", "requests", args.metrics, 4, one))
+    return results
+
+
 Scenario = Callable[
     [argparse.Namespace, Settings, Client, Any, httpx.AsyncClient, str, BenchTenant],
     Awaitable[list[Result]],
 ]
-EXTRA_SCENARIOS: list[Scenario] = [bench_bundle]
+EXTRA_SCENARIOS: list[Scenario] = [bench_bundle, bench_metrics]
 
 
 def report(results: list[Result], args: argparse.Namespace, database: str) -> str:
@@ -677,6 +707,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--bundle-timeout", type=float, default=600, help="seconds the bundle may take to be processed"
+    )
+    parser.add_argument(
+        "--metrics", type=int, default=0, help="also time this many requests to each metrics endpoint (default: skip)"
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file (for bench/plot.py)")
     args = parser.parse_args(argv)
