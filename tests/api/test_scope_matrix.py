@@ -135,10 +135,10 @@ SCOPE: dict[tuple[str, str], str] = {
     ("GET", "/ui/sso/{tenant_id}"): "public",
     ("GET", "/ui/sso/{tenant_id}/callback"): "public",
     ("POST", "/v1/hl7v2"): "signed",
-    ("GET", "/v1/encounters/{encounter_id}/documents/{document_id}/content"): "chart",
+    ("GET", "/v1/encounters/{encounter_id}/documents/{document_id}/content"): "note",
     ("GET", "/v1/encounters/{encounter_id}/suggestions"): "codes",
     ("POST", "/v1/encounters/{encounter_id}/suggestions/{suggestion_id}/decision"): "chart",
-    ("GET", "/ui/encounters/{encounter_id}/documents/{document_id}"): "chart",
+    ("GET", "/ui/encounters/{encounter_id}/documents/{document_id}"): "note",
     ("GET", "/ui/work/{encounter_id}/suggestions"): "codes",
     ("POST", "/ui/work/{encounter_id}/suggestions/{suggestion_id}/decision"): "chart",
     ("GET", "/v1/admin/tenant-policy"): "tenant",
@@ -185,7 +185,10 @@ PRINCIPALS = {
 # The matrix: which charts each principal may read, and which it may see the codes of.
 CHARTS = {"ops": {"A1", "A2", "A3"}, "admin": {"A1", "A2", "A3"}, "coder_v1": {"A1"}, "coder_v2": {"A2"}, "lead_v1": {"A1"}, "lead_v2": {"A2"}, "auditor": {"A1"}, "b_ops": {"B1"}}  # fmt: skip
 CODES_HIDDEN = {"auditor": {"A1"}}  # the open blind audit
-QUERIES = {"ops", "admin", "coder_v2", "lead_v2", "dr1"}  # who may read Q2 (raised by coder_v2 to dr-1)
+QUERIES = {"ops", "admin", "coder_v2", "lead_v2", "dr1"}
+# Whole note texts: operations, and auditors and the lease holder outside blind review (a chart's
+# lease holder changes as the world moves, so coders are only checked for refusals here).
+NOTES = {"ops": {"A1", "A2", "A3"}, "admin": {"A1", "A2", "A3"}, "b_ops": {"B1"}}  # who may read Q2 (raised by coder_v2 to dr-1)
 
 
 def charts(p: str) -> set[str]:
@@ -230,7 +233,7 @@ class World:
 
 
 OBJECTS = {
-    "codes": ("A1", "A2", "A3", "B1"), "chart": ("A1", "A2", "A3", "B1"), "claim": ("C1",), "denial": ("D1",),
+    "codes": ("A1", "A2", "A3", "B1"), "chart": ("A1", "A2", "A3", "B1"), "note": ("A1", "A2", "A3", "B1"), "claim": ("C1",), "denial": ("D1",),
     "appeal": ("AP1",), "query": ("Q2",), "hold": ("H2",), "queue": ("shared",), "audit": ("AU1",),
     "audit_chart": ("AU1/A1",), "finding": ("F0",),
 }  # fmt: skip
@@ -387,7 +390,10 @@ class TestScopeMatrix:
                     failures.append(f"{p} GET {path}{fmt} [{obj}] -> {r.status_code} shows {leaked}")
                 if obj is None or obj == "F0":
                     continue
-                allowed = _may(route, p) and (obj in coded(p) if kind == "codes" else world.visible(p, obj))
+                if kind == "note":
+                    allowed = _may(route, p) and obj in NOTES.get(p, set())
+                else:
+                    allowed = _may(route, p) and (obj in coded(p) if kind == "codes" else world.visible(p, obj))
                 wrongly_refused = r.status_code in (401, 403) or (r.status_code == 404 and "not visible" in r.text)
                 if allowed and wrongly_refused:
                     failures.append(f"{p} GET {path}{fmt} [{obj}] refused ({r.status_code}) but the matrix allows it")
