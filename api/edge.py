@@ -28,7 +28,7 @@ from api.errors import PROBLEM
 
 log = structlog.get_logger(__name__)
 
-Kind = Literal["json", "webhook", "x12", "other"]
+Kind = Literal["json", "webhook", "x12", "hl7", "other"]
 
 # C0 controls and DEL; tab, newline and carriage return are text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -41,6 +41,7 @@ _MEDIA: dict[Kind, tuple[str, ...]] = {
     "json": ("application/json",),
     "webhook": ("application/json", "application/fhir+json"),
     "x12": ("application/edi-x12", "text/plain", "application/octet-stream"),
+    "hl7": ("x-application/hl7-v2+er7", "application/hl7-v2", "text/plain", "application/octet-stream"),
 }
 _X12_PATHS = frozenset({"/v1/remittances", "/v1/acknowledgments"})
 _INLINE_CHECK_BYTES = 256 << 10
@@ -56,7 +57,7 @@ class EdgeLimits:
     text_chars: int = 4096  # one path, query value or header
 
     def bytes_for(self, kind: Kind) -> int:
-        return {"json": self.json_bytes, "webhook": self.webhook_bytes, "x12": self.x12_bytes}.get(
+        return {"json": self.json_bytes, "webhook": self.webhook_bytes, "hl7": self.webhook_bytes, "x12": self.x12_bytes}.get(
             kind, self.other_bytes
         )
 
@@ -73,6 +74,8 @@ def route_kind(path: str) -> Kind:
         return "webhook"
     if path in _X12_PATHS:
         return "x12"
+    if path == "/v1/hl7v2":
+        return "hl7"
     if path.startswith("/v1/"):
         return "json"
     return "other"
@@ -171,7 +174,7 @@ def check_media(scope: Scope, kind: Kind) -> None:
     if raw is None:  # unlabelled: read as the route's own kind, which then has to parse
         return
     media = raw.split(";")[0].strip().lower()
-    if media in accepted or (kind != "x12" and media.startswith("application/") and media.endswith("+json")):
+    if media in accepted or (kind not in ("x12", "hl7") and media.startswith("application/") and media.endswith("+json")):
         return
     raise Refusal(
         415,

@@ -31,6 +31,14 @@ X12_835 = (
 )
 
 EXAMPLES: dict[tuple[str, str], Any] = {
+    ("POST", "/v1/encounters/{encounter_id}/suggestions/{suggestion_id}/decision"): {"decision": "accepted"},
+    ("POST", "/v1/remittance-exceptions/{exception_id}/resolve"): {
+        "action": "dismiss", "reason": "Payment belongs to a claim billed before go-live; posted by hand.",
+    },
+    ("POST", "/v1/payers"): {"payer_id": "MEDICARE", "name": "MEDICARE PART B", "x12_payer_id": "MEDICARE", "filing_indicator": "MB"},
+    ("PUT", "/v1/admin/tenant-policy"): {"policy": {"coding_sla_hours": 48}, "reason": "new vendor contract", "version": 3},
+    ("POST", "/codec/decode"): {"payloads": [{"metadata": {"encoding": "YmluYXJ5L2VuY3J5cHRlZA=="}, "data": "…"}]},
+    ("POST", "/codec/encode"): {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "eyJjb2RlIjogIkUxMS42NSJ9"}]},
     ("POST", "/v1/encounters/{encounter_id}/coding"): {
         "diagnoses": [{"code": "E11.65", "evidence": EVIDENCE}, {"code": "I10", "evidence": [{"document_id": DOC, "excerpt": "essential hypertension"}]}],
         "procedures": [{"code": "99214", "modifiers": [], "units": 1, "pointers": [1, 2], "evidence": [{"document_id": DOC, "excerpt": "follow-up of chronic conditions"}]}],
