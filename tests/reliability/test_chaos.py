@@ -31,6 +31,7 @@ from api.main import create_app
 from clearchart.db import make_engine, make_sessions
 from clearchart.embedded import EmbeddedPostgres, TemporalDevServer, free_port
 from clearchart.migrate import upgrade
+from clearchart.payload_codec import data_converter
 from clearchart.settings import Settings
 from clearchart.temporal import connect
 from clearchart.worker import build_worker
@@ -106,7 +107,7 @@ async def chaos(tmp_path: Path) -> AsyncIterator[tuple[ChaosStack, Tenant]]:
     app = create_app(settings, sessions=sessions, temporal=await connect(settings, interactive=True))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.api_port, log_config=None))
     async with httpx.AsyncClient(timeout=60) as http:
-        stack = ChaosStack(pg, temporal, settings, sessions, await Client.connect(temporal.address), http)
+        stack = ChaosStack(pg, temporal, settings, sessions, await Client.connect(temporal.address, data_converter=data_converter(settings)), http)
         stack.start_worker()
         serving = asyncio.create_task(server.serve())
         await started(server, serving)
