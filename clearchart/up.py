@@ -46,17 +46,26 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
                 _banner(api_url, stack.temporal.ui_url if stack.temporal else None, settings, embedded_db=stack.postgres is not None)
                 # After the API is up: it serves the sandbox clearinghouse the poller reads from.
                 polling = asyncio.create_task(run_poller(settings, sessions, client, http, stop_polling))
-                if demo:
-                    from clearchart.demo import seed_demo
+                try:
+                    if demo:
+                        from clearchart.demo import seed_demo
 
-                    await seed_demo(sessions, settings, api_url)
-                await serving
+                        await seed_demo(sessions, settings, api_url)
+                    await serving
+                finally:
+                    # Before the workers stop: a poll in flight waits on workflow updates that
+                    # only a running worker answers. Polling is idempotent, so it is cancelled.
+                    stop_polling.set()
+                    polling.cancel()
+                    with contextlib.suppress(BaseException):
+                        await polling
         finally:
             stop_polling.set()
             # Before the stack stops its servers, so a deliberate stop is never taken for a death.
             supervising.cancel()
-            if polling is not None:
-                with contextlib.suppress(Exception):
+            if polling is not None and not polling.done():
+                polling.cancel()
+                with contextlib.suppress(BaseException):
                     await polling
             with contextlib.suppress(Exception):
                 await http.aclose()

@@ -65,7 +65,12 @@ async def resolve_exception(
         raise _REFUSALS[exc.kind](exc.detail) from exc
 
 
-@router.get("/v1/dead-letters", response_model=None)
+@router.get(
+    "/v1/dead-letters",
+    response_model=None,
+    responses={200: {"description": "the files, as JSON or (format=html) a page for people",
+                     "content": {"application/json": {}, "text/html": {"schema": {"type": "string"}}}}},
+)
 async def dead_letters(
     session: SessionDep,
     who: Annotated[Principal, Depends(require("claims.manage"))],
