@@ -41,7 +41,8 @@ def named(path: Path) -> set[str]:
     """A file is covered by its own name, or by the name of a subfolder (a set kept whole, such as
     a corpus's text files) that its feature's own README names."""
     names = {path.name}
-    folder, between = path.parent, []
+    folder = path.parent
+    between: list[str] = []
     while folder not in FIXTURE_ROOTS and folder != REPO:
         if (folder / "README.md").exists():
             return names | {f"{name}/" for name in between}
