@@ -213,6 +213,7 @@ async def make_tenant(settings: Settings, sessions: Any, api: str, coders: int) 
         sessions, settings.secret_key, tenant_id=TENANT, role="integrator", user_id="integrator"
     )
     source_id, secret = await admin.create_source(sessions, TENANT, "bench-ehr", secret_keys(settings))
+    await admin.add_sandbox_payers(sessions, TENANT)  # the payers the synthetic bundles name
     return BenchTenant(f"{api}/v1/webhooks/ehr?source={source_id}", secret, tokens, integrator)
 
 
@@ -487,8 +488,11 @@ async def run(args: argparse.Namespace) -> list[Result]:
                 lanes_needed = max(max(args.concurrency), max(args.workers or [1]) * 4)
                 engine = make_engine(settings.sqlalchemy_url, pool_size=lanes_needed)
                 sessions = make_sessions(engine)
+                # The raw-insert baseline creates its own table: the owner's connection, not the
+                # application role (which may create nothing).
+                owner = database_url or (stack.postgres.url() if stack.postgres else settings.database_url)
                 try:
-                    return await measure(args, settings, client, sessions, lanes_needed)
+                    return await measure(args, settings, client, sessions, lanes_needed, libpq(Settings(DATABASE_URL=owner)))
                 finally:
                     await engine.dispose()
     finally:
@@ -496,10 +500,10 @@ async def run(args: argparse.Namespace) -> list[Result]:
 
 
 async def measure(
-    args: argparse.Namespace, settings: Settings, client: Client, sessions: Any, lanes: int
+    args: argparse.Namespace, settings: Settings, client: Client, sessions: Any, lanes: int, owner_url: str
 ) -> list[Result]:
     bare_total = args.bare_workflows or max(args.encounters, 500)
-    results = [await bench_raw_postgres(libpq(settings), args.pg_transactions, max(args.concurrency))]
+    results = [await bench_raw_postgres(owner_url, args.pg_transactions, max(args.concurrency))]
     async with (
         httpx.AsyncClient(timeout=30) as worker_http,
         httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=lanes)) as http,
