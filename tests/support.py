@@ -108,8 +108,10 @@ async def make_tenant(stack: LiveStack, http: httpx.AsyncClient, **settings: Any
 POLL_SECONDS = 0.05
 
 
-async def eventually(probe: Callable[[], Awaitable[T]], *, until: Callable[[T], bool], within: float = 20.0) -> T:
-    """Poll `probe` until `until(value)` holds; fail with the last value after `within` seconds."""
+async def eventually(
+    probe: Callable[[], Awaitable[T]], *, until: Callable[[T], bool], within: float = 20.0, every: float = POLL_SECONDS
+) -> T:
+    """Poll `probe` every `every` seconds until `until(value)` holds; fail with the last value after `within`."""
     deadline = time.monotonic() + within
     while True:
         value = await probe()
@@ -117,7 +119,7 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, until: Callable[[T], 
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within}s; last value: {value!r}")
-        await asyncio.sleep(POLL_SECONDS)
+        await asyncio.sleep(every)
 
 
 async def started(server: uvicorn.Server, serving: "asyncio.Task[None]", within: float = 30.0) -> None:

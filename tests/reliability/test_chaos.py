@@ -125,18 +125,21 @@ async def chaos(tmp_path: Path) -> AsyncIterator[tuple[ChaosStack, Tenant]]:
 
 
 async def _deliver(tenant: Tenant, external_id: str, msg_id: str) -> httpx.Response:
-    """An EHR's sender: same webhook-id until a final answer."""
+    """An EHR's sender: the same webhook-id again until a final answer (not 409, 429 or 5xx)."""
     bundle = synthetic_bundle(encounter_id=external_id, patient_id=f"p-{external_id}")
-    while True:
+
+    async def attempt() -> httpx.Response | None:
         try:
-            response = await tenant.push(bundle, msg_id=msg_id)
+            return await tenant.push(bundle, msg_id=msg_id)
         except httpx.TransportError:
-            await asyncio.sleep(0.2)
-            continue
-        if response.status_code in (409, 429) or response.status_code >= 500:
-            await asyncio.sleep(min(float(response.headers.get("retry-after", "1")), 1.0))
-            continue
-        return response
+            return None  # the API is being restarted
+
+    def final(response: httpx.Response | None) -> bool:
+        return response is not None and response.status_code not in (409, 429) and response.status_code < 500
+
+    answer = await eventually(attempt, until=final, within=300, every=0.2)
+    assert answer is not None
+    return answer
 
 
 @pytest.mark.timeout(600)
