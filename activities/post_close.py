@@ -14,13 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.projection import _apply, _event_fields
+from activities.projection import _event_fields
 from models.audit_chain import GENESIS, Keyring
 from models.claim_tables import ClaimRow
 from models.repositories.audit_seal import seal_event
+from models.repositories.projection_events import apply_event
 from models.tables import AuditEvent, Encounter
 from workflows.post_close import PayerDocument, PayerDocumentResult
-from workflows.types import SYSTEM, ProjectInput, Record
+from workflows.types import SYSTEM, DenialOpened, ProjectInput
 
 log = structlog.get_logger(__name__)
 
@@ -48,7 +49,7 @@ class PostCloseActivities:
             before = _claim_facts(claim)
             _update_claim(claim, doc)
             for denial in doc.denials:
-                await _apply(session, doc.tenant_id, Record("denials", denial.id, denial.values))
+                await apply_event(session, doc.tenant_id, DenialOpened(denial.id, denial.written()))
             after = {**_claim_facts(claim), "document": doc.kind, "outcome": doc.outcome, "paid_cents": doc.paid_cents,
                      "status": doc.status, "message": doc.message, "denials": [d.id for d in doc.denials]}  # fmt: skip
             seq = row.version + 1

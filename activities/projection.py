@@ -3,22 +3,22 @@ audit event that explains the change. Idempotent by (encounter, seq): a retried 
 its event and does nothing."""
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Date, DateTime, Uuid, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import Client
 
 from models.audit_chain import GENESIS, Keyring
-from models.claim_tables import AppealRow, ClaimRow, DenialRow, ScrubRun
+from models.repositories import projection_events
 from models.repositories.audit_seal import seal_event
 from models.tables import AuditEvent, Encounter, HoldRow, QueryRow
 from services import ehr_writeback, outbound_events
-from workflows.types import ProjectInput, QueryEvent, Record
+from workflows.types import ProjectInput, QueryEvent
 
 log = structlog.get_logger(__name__)
 
@@ -52,8 +52,10 @@ class ProjectionActivities:
             await _sync_holds(session, inp, row.holds)
             if inp.query is not None:
                 await _upsert_query(session, inp, inp.query)
-            for record in inp.records:
-                await _apply(session, inp.tenant_id, record)
+            for record in inp.records:  # an input recorded before the events existed
+                await projection_events.apply_legacy_record(session, inp.tenant_id, record)
+            for event in inp.events:
+                await projection_events.apply_event(session, inp.tenant_id, event)
             for key, value in inp.row.items():
                 setattr(row, key, datetime.fromisoformat(value) if key in _ROW_DATETIMES and value else value)
             row.lease_token = uuid.UUID(inp.row["lease_token"]) if inp.row.get("lease_token") else None
@@ -112,42 +114,6 @@ async def _sync_holds(session: AsyncSession, inp: ProjectInput, previous: list[A
             .where(HoldRow.id.in_(released), HoldRow.released_at.is_(None))
             .values(released_at=inp.occurred_at, released_by=inp.actor.user_id)
         )
-
-
-RECORD_TABLES: dict[str, type[Any]] = {
-    "claims": ClaimRow,
-    "denials": DenialRow,
-    "appeals": AppealRow,
-    "scrub_runs": ScrubRun,
-}
-
-
-def _typed(model: type[Any], values: dict[str, Any]) -> dict[str, Any]:
-    """Payload values arrive as JSON; give dates, times and ids back their column types."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        column_type = model.__table__.c[key].type
-        if value is not None and isinstance(column_type, DateTime):
-            value = datetime.fromisoformat(value)
-        elif value is not None and isinstance(column_type, Date):
-            value = date.fromisoformat(value)
-        elif value is not None and isinstance(column_type, Uuid):
-            value = uuid.UUID(value)
-        out[key] = value
-    return out
-
-
-async def _apply(session: AsyncSession, tenant_id: str, record: Record) -> None:
-    if not record.values:
-        return
-    model = RECORD_TABLES[record.table]
-    key = uuid.UUID(record.id)
-    values = _typed(model, record.values)
-    if await session.get(model, key) is None:
-        session.add(model(id=key, tenant_id=tenant_id, **values))
-        await session.flush()
-    else:
-        await session.execute(update(model).where(model.id == key).values(**values))
 
 
 async def _upsert_query(session: AsyncSession, inp: ProjectInput, event: QueryEvent) -> None:

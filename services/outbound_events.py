@@ -20,6 +20,7 @@ from temporalio.client import Client
 
 from models.claim_tables import ClaimRow
 from models.outbound_events import EventDraft, ProjectionChange, events_for
+from models.repositories import projection_events
 from models.webhook_tables import OutboundEvent, WebhookEndpoint, WebhookMessage
 from workflows.types import ProjectInput
 from workflows.webhook_delivery import DeliveryInput, WebhookDeliveryWorkflow, delivery_workflow_id
@@ -68,10 +69,8 @@ async def record(
 async def record_projection(session: AsyncSession, inp: ProjectInput, holds_before: list[Any]) -> list[str]:
     """The events of one projected encounter change; ids are derived from (encounter, seq), so a
     retried projection cannot announce its change twice."""
-    records: dict[str, list[str]] = {}
-    for r in inp.records:
-        records.setdefault(r.table, []).append(r.id)
-    claim_id = next(iter(records.get("claims", [])), None)
+    records = projection_events.touched(inp)
+    claim_id = next(iter(records.get("claim", [])), None)
     if claim_id is None and inp.action in ("scrub_clean", "appeal_deadline_warning"):
         found = await session.scalar(
             select(ClaimRow.id).where(ClaimRow.encounter_id == uuid.UUID(inp.encounter_id)).order_by(ClaimRow.created_at.desc()).limit(1)
@@ -86,8 +85,8 @@ async def record_projection(session: AsyncSession, inp: ProjectInput, holds_befo
         holds_after={h["id"]: h["reason"] for h in inp.row.get("holds", [])},
         query_id=inp.query.query_id if inp.query else inp.reason,
         claim_id=claim_id,
-        denial_ids=tuple(records.get("denials", [])) if inp.action == "remit_denied" else (),
-        appeal_id=next(iter(records.get("appeals", [])), None),
+        denial_ids=tuple(records.get("denial", [])) if inp.action == "remit_denied" else (),
+        appeal_id=next(iter(records.get("appeal", [])), None),
         reason=inp.reason,
     )
     drafts = events_for(change)

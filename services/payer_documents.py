@@ -37,7 +37,7 @@ from workflows.post_close import (
     PayerDocumentWorkflow,
     payer_document_workflow_id,
 )
-from workflows.types import ClaimAckRequest, DenialRef, RemitRequest
+from workflows.types import ClaimAckRequest, DenialFacts, DenialRef, RemitRequest
 
 log = structlog.get_logger(__name__)
 
@@ -119,7 +119,7 @@ async def apply_payment(
         return Applied("recorded", detail=CLAIM_STATUS_CODES.get(cp.status_code, "")), []
     notice = remittance.payment_date or datetime.now(UTC).date()
     denials = [] if payment.outcome == "reversed" else denial_values(cp, claim=claim, payment_id=payment.id, notice_date=notice, table=causes)
-    refs = [DenialRef(str(d["id"]), d["category"], d["appealable"], d["appeal_deadline"], d["values"]) for d in denials]
+    refs = [DenialRef(str(d["id"]), d["category"], d["appealable"], d["appeal_deadline"], facts=DenialFacts(**d["values"])) for d in denials]
     request = RemitRequest(str(claim.id), str(payment.id), payment.outcome, cp.paid_cents, refs)
     late = PayerDocument(payment.tenant_id, str(claim.encounter_id), str(claim.id), "835", str(payment.id), payment.outcome,
                          paid_cents=cp.paid_cents, status=cp.status_code, message=CLAIM_STATUS_CODES.get(cp.status_code, ""),

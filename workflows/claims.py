@@ -1,7 +1,6 @@
 """The claim stage: scrub, bill, 277CA and 835 answers, denials, appeals and their deadlines."""
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from temporalio import workflow
 
@@ -9,18 +8,27 @@ with workflow.unsafe.imports_passed_through():
     from workflows import clock
     from workflows.types import (
         SYSTEM,
+        AcknowledgedEdit,
         AcknowledgeEditsRequest,
         Actor,
+        AppealDecided,
         AppealDecisionRequest,
+        AppealFiled,
         AppealRequest,
         BillRequest,
         BillResult,
+        ClaimAcknowledged,
         ClaimAckRequest,
+        ClaimAdjudicated,
+        ClaimRejected,
         ClaimState,
+        DenialClosed,
+        DenialOpened,
         OpenDenial,
         Outcome,
-        Record,
+        ProjectionEvent,
         RemitRequest,
+        ScrubAcknowledged,
         ScrubOutcome,
         ScrubRequest,
         SubmitResult,
@@ -98,12 +106,12 @@ class ClaimStage(EncounterCore):
         async with self._lock:
             self._validate_acknowledge_edits(req)
             before, c = self._public(), self._s.claim
-            acks = [{"rule": a.rule, "line_index": a.line_index, "reason_sha256": a.reason_sha256, "by": req.actor.user_id} for a in req.acknowledgments]
+            acks = [AcknowledgedEdit(a.rule, a.line_index, a.reason_sha256, req.actor.user_id) for a in req.acknowledgments]
             c.pending_soft = []
             self._ready_to_bill()
             await self._commit(
                 "acknowledge_edits", req.actor, before, "scrubbing", reason=req.scrub_id,
-                records=[Record("scrub_runs", req.scrub_id, {"acknowledgments": acks})],
+                events=[ScrubAcknowledged(req.scrub_id, acks)],
             )
             return Outcome(self._id, self._s.status, self._s.seq, scrub_id=req.scrub_id)
 
@@ -153,14 +161,14 @@ class ClaimStage(EncounterCore):
     async def acknowledge_claim(self, req: ClaimAckRequest) -> Outcome:
         async with self._lock:
             self._validate_acknowledge_claim(req)
-            before, now = self._public(), workflow.now().isoformat()
+            before, now = self._public(), workflow.now()
             if req.accepted:
-                record = Record("claims", req.claim_id, {"status": "accepted", "filed": True, "acknowledged_at": now})
-                await self._commit("accept_277ca", SYSTEM, before, "submitted", reason=req.status, records=[record])
+                accepted = ClaimAcknowledged(req.claim_id, now)
+                await self._commit("accept_277ca", SYSTEM, before, "submitted", reason=req.status, events=[accepted])
             else:
-                record = Record("claims", req.claim_id, {"status": "rejected", "filed": False, "acknowledged_at": now, "rejection": req.message or req.status})
+                rejected = ClaimRejected(req.claim_id, now, req.message or req.status)
                 self._back_to_coder()
-                await self._commit("reject_277ca", SYSTEM, before, "in_coding", reason=req.message or req.status, records=[record])
+                await self._commit("reject_277ca", SYSTEM, before, "in_coding", reason=req.message or req.status, events=[rejected])
             return Outcome(self._id, self._s.status, self._s.seq, claim_id=req.claim_id)
 
     @acknowledge_claim.validator
@@ -176,19 +184,19 @@ class ClaimStage(EncounterCore):
             s, c, now = self._s, self._s.claim, workflow.now()
             before = self._public()
             status = {"paid": "paid", "partial": "partial", "denied": "denied"}.get(req.outcome, req.outcome)
-            records = [Record("claims", req.claim_id, {"status": status, "paid_cents": req.paid_cents, "filed": True})]
-            records += [Record("denials", d.id, d.values) for d in req.denials]
+            events: list[ProjectionEvent] = [ClaimAdjudicated(req.claim_id, status, req.paid_cents)]
+            events += [DenialOpened(d.id, d.written()) for d in req.denials]
             appealable = [d for d in req.denials if d.appealable]
             if req.outcome == "denied" or appealable:
                 for d in req.denials:
                     deadline = end_of_day(d.deadline) if d.deadline else None
                     passed = [n for n in s.policy.appeal_warning_days if deadline and deadline - timedelta(days=n) <= now]
                     c.denials.append(OpenDenial(d.id, d.appealable, deadline, passed))
-                await self._commit("remit_denied", SYSTEM, before, "denied", reason=req.payment_id, records=records)
+                await self._commit("remit_denied", SYSTEM, before, "denied", reason=req.payment_id, events=events)
                 if any(d.category in ("coding", "documentation") for d in req.denials):
                     await self._notify("denial_to_work", "denials", "A coding or documentation denial is waiting in the denial queue")
             else:
-                await self._commit("remit_paid", SYSTEM, before, "paid", reason=req.payment_id, records=records)
+                await self._commit("remit_paid", SYSTEM, before, "paid", reason=req.payment_id, events=events)
                 await self._commit("close", SYSTEM, self._public(), "closed", reason="paid")
             return Outcome(self._id, self._s.status, self._s.seq, claim_id=req.claim_id)
 
@@ -204,12 +212,10 @@ class ClaimStage(EncounterCore):
             self._validate_file_appeal(req)
             before, c = self._public(), self._s.claim
             c.appeal_id, c.appeal_denial_id = req.appeal_id, req.denial_id
-            values: dict[str, Any] = {
-                "encounter_id": self._id, "denial_id": req.denial_id, "level": req.level, "reason_sha256": req.reason_sha256,
-                "deadline": req.deadline, "status": "open", "filed_by": req.actor.user_id, "filed_at": workflow.now().isoformat(),
-            }
-            records = [Record("appeals", req.appeal_id, values), Record("denials", req.denial_id, {"status": "appealed"})]
-            await self._commit("appeal", req.actor, before, "in_appeal", reason=req.level, records=records)
+            filed = AppealFiled(
+                req.appeal_id, self._id, req.denial_id, req.level, req.reason_sha256, req.deadline, req.actor.user_id, workflow.now()
+            )
+            await self._commit("appeal", req.actor, before, "in_appeal", reason=req.level, events=[filed])
             return Outcome(self._id, self._s.status, self._s.seq, claim_id=c.claim_id)
 
     @file_appeal.validator
@@ -228,13 +234,9 @@ class ClaimStage(EncounterCore):
         async with self._lock:
             self._validate_decide_appeal(req)
             before, c = self._public(), self._s.claim
-            now = workflow.now().isoformat()
-            records = [
-                Record("appeals", req.appeal_id, {"status": "decided", "decision": req.decision, "recovered_cents": req.recovered_cents, "decided_at": now}),
-                Record("denials", c.appeal_denial_id or "", {"status": "closed"}),
-            ]
+            decided = AppealDecided(req.appeal_id, c.appeal_denial_id or "", req.decision, req.recovered_cents, workflow.now())
             c.denials = []
-            await self._commit("appeal_decision", req.actor, before, "closed", reason=req.decision, records=records)
+            await self._commit("appeal_decision", req.actor, before, "closed", reason=req.decision, events=[decided])
             return Outcome(self._id, self._s.status, self._s.seq, claim_id=c.claim_id)
 
     @decide_appeal.validator
@@ -260,9 +262,9 @@ class ClaimStage(EncounterCore):
 
     async def _write_off(self, actor: Actor, reason: str) -> None:
         c = self._s.claim
-        records = [Record("denials", d.id, {"status": "closed"}) for d in c.denials]
+        closed: list[ProjectionEvent] = [DenialClosed(d.id) for d in c.denials]
         c.denials = []
-        await self._commit("write_off", actor, self._public(), "closed", reason=reason, records=records)
+        await self._commit("write_off", actor, self._public(), "closed", reason=reason, events=closed)
 
     @workflow.update
     async def write_off(self, req: WriteOffRequest) -> Outcome:

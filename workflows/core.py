@@ -23,8 +23,8 @@ with workflow.unsafe.imports_passed_through():
         Notification,
         Outcome,
         ProjectInput,
+        ProjectionEvent,
         QueryEvent,
-        Record,
         Snapshot,
     )
 
@@ -143,7 +143,7 @@ class EncounterCore:
         *,
         reason: str | None = None,
         query: QueryEvent | None = None,
-        records: list[Record] | None = None,
+        events: list[ProjectionEvent] | None = None,
     ) -> None:
         """Apply the new state and project it with its audit event; system events skip the table."""
         s = self._s
@@ -166,7 +166,7 @@ class EncounterCore:
                 row=self._row(),
                 reason=reason,
                 query=query,
-                records=records or [],
+                events=events or [],
             ),
         )
 
