@@ -2,12 +2,12 @@
 
 import base64
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import BadRequest
+from api.errors import BadRequest, NotFound
 from api.schemas.claims import ScrubEditOut, ScrubOut
 from api.schemas.encounters import (
     DocumentOut,
@@ -17,10 +17,26 @@ from api.schemas.encounters import (
     PatientOut,
     TimelineEvent,
 )
+from api.schemas.queries import QueryOut
 from models import lifecycle
 from models.claim_tables import ScrubRun
 from models.note_access import DISPLAY_LIMIT
-from models.tables import AuditEvent, Document, Encounter, Patient
+from models.queries import YES_NO_OPTIONS
+from models.repositories.encounters import EncounterRepository
+from models.repositories.queries import QueryRepository
+from models.tables import AuditEvent, Document, Encounter, Patient, QueryRow
+from services.encounters import load, note_readable
+
+
+async def read_detail(repo: EncounterRepository, encounter_id: uuid.UUID, *, with_text: bool = False) -> EncounterDetail:
+    """The chart as the workflow just projected it (the caller's own writes included)."""
+    await repo.session.commit()  # end the snapshot and forget cached rows: read the workflow's projection
+    repo.session.expire_all()
+    e = await load(repo, encounter_id)
+    patient = await repo.session.get(Patient, e.patient_id) if e.patient_id else None
+    documents = await repo.documents(e.id)
+    with_text = with_text and note_readable(repo.principal, e)
+    return detail(e, patient, documents, await repo.timeline(e.id), with_text=with_text)
 
 
 def summary(e: Encounter) -> EncounterSummary:
@@ -133,3 +149,54 @@ async def latest_scrub(session: AsyncSession, encounter_id: uuid.UUID) -> ScrubR
     return await session.scalar(
         select(ScrubRun).where(ScrubRun.encounter_id == encounter_id).order_by(ScrubRun.run_no.desc()).limit(1)
     )
+
+
+async def query_view(repo: QueryRepository, q: QueryRow, now: datetime) -> QueryOut:
+    return (await query_views(repo, [q], now))[0]
+
+
+async def query_views(repo: QueryRepository, rows: list[QueryRow], now: datetime) -> list[QueryOut]:
+    """Views of several queries with one look-up of all their texts."""
+    hashes: set[str] = set()
+    for q in rows:
+        hashes |= {q.question_sha256, *q.option_sha256s, *(i["excerpt_sha256"] for i in q.indicators)}
+        hashes |= {q.free_text_sha256} if q.free_text_sha256 else set()
+    texts = await repo.texts(hashes)
+    return [_query_out(q, texts, now) for q in rows]
+
+
+def _query_out(q: QueryRow, texts: dict[str, str], now: datetime) -> QueryOut:
+    options = [texts.get(h) for h in q.option_sha256s] if q.form == "multiple_choice" else (YES_NO_OPTIONS if q.form == "yes_no" else [])
+    return QueryOut(
+        id=str(q.id),
+        encounter_id=str(q.encounter_id),
+        status=q.status,
+        form=q.form,
+        question=texts.get(q.question_sha256),
+        options=list(options),
+        indicators=[{"document_id": i["document_id"], "excerpt": texts.get(i["excerpt_sha256"])} for i in q.indicators],
+        yes_no_purpose=q.yes_no_purpose,
+        physician_npi=q.physician_npi,
+        physician_user=q.physician_user,
+        asked_by=q.asked_by,
+        vendor_id=q.vendor_id,
+        opened_at=q.opened_at,
+        age_days=max((now - q.opened_at).days, 0),
+        escalated_at=q.escalated_at,
+        expired_at=q.expired_at,
+        answered_at=q.answered_at,
+        answered_by=q.answered_by,
+        answer_option=options[q.option_index] if q.option_index is not None and q.option_index < len(options) else None,
+        answer_text=texts.get(q.free_text_sha256) if q.free_text_sha256 else None,
+        addendum_document_id=str(q.addendum_document_id) if q.addendum_document_id else None,
+        withdrawn_at=q.withdrawn_at,
+    )
+
+
+async def read_query(repo: QueryRepository, query_id: uuid.UUID) -> QueryOut:
+    await repo.session.commit()
+    repo.session.expire_all()
+    found = await repo.get(query_id)
+    if found is None:
+        raise NotFound(f"query {query_id} does not exist or is not addressed to you")
+    return await query_view(repo, found, datetime.now(UTC))

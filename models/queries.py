@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from models.errors import InvalidRequest
+
 QueryForm = Literal["open_ended", "multiple_choice", "yes_no"]
 YesNoPurpose = Literal["confirm_documented", "present_on_admission", "cause_and_effect"]
 QueryTimerEvent = Literal["reminder", "escalation", "expiry"]
@@ -351,3 +353,15 @@ def next_query_timer(
         return None
     overdue = [p for p in pending if p[1] <= now]
     return overdue[-1] if overdue else pending[0]
+
+
+# A yes/no query offers these answers; "other" and "clinically undetermined" keep it compliant.
+YES_NO_OPTIONS = ["Yes", "No", "Other (please specify)", "Clinically undetermined"]
+
+
+def lint_refusal(issues: list[LintIssue]) -> InvalidRequest:
+    """The refusal of a non-compliant query: every broken rule, named."""
+    return InvalidRequest(
+        f"the query is not compliant ({len(issues)} rule(s)): " + " ".join(f"[{i.rule}] {i.message}" for i in issues),
+        errors=[{"rule": i.rule, "field": i.field, "message": i.message} for i in issues],
+    )

@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
-from api.routes.webhooks import encounter_id_for
 from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError
 from integrations.hl7v2.messages import V2Error, V2Message, ack, parse, to_bundle
 from models.tables import InboundMessage, WebhookSource
+from services.inbound import encounter_id_for
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.types import EncounterInput, IngestRequest, Outcome
 

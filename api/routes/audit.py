@@ -12,11 +12,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.access_log import REASON_PARAM, clean_reason
-from api.deps import SessionDep, require
+from api.deps import PROBLEMS, SessionDep, require
 from api.errors import NotFound, Unprocessable
-from api.routes.encounters import PROBLEMS, load, refuse_if_blind
-from api.routes.queries import query_views
-from api.views import summary
+from api.views import query_views, summary
 from clearchart.keys import chain_keyring
 from models.access import Principal
 from models.audit_chain import Keyring
@@ -39,6 +37,7 @@ from models.repositories.audit import (
 from models.repositories.encounters import EncounterRepository
 from models.repositories.queries import QueryRepository
 from models.tables import Encounter
+from services.encounters import load, refuse_if_blind
 
 router = APIRouter(tags=["audit"])
 

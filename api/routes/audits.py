@@ -14,7 +14,6 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import SessionDep, TemporalDep, require
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
-from api.routes.encounters import handle
 from api.schemas.audits import (
     AuditIn,
     EducationIn,
@@ -52,6 +51,7 @@ from models.sampling import (
     verify_sample,
 )
 from services import outbound_events, suggestions
+from services.encounters import handle
 from workflows.encounter import EncounterWorkflow
 
 router = APIRouter(tags=["audits"])

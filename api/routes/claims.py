@@ -7,15 +7,15 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import Select
 
-from api.deps import SessionDep, TemporalDep, require
+from api.deps import PROBLEMS, SessionDep, TemporalDep, require
 from api.errors import NotFound
-from api.routes.encounters import PROBLEMS, actor, handle, load, store_text
 from api.schemas.claims import AcknowledgeIn, ClaimOut, ScrubOut
 from api.views import latest_scrub, scrub_view
 from models.access import Principal
 from models.claim_tables import ClaimRow, ScrubRun
 from models.repositories import scope
 from models.repositories.encounters import EncounterRepository
+from services.encounters import actor, handle, load, store_text
 from workflows.encounter import EncounterWorkflow
 from workflows.types import AcknowledgeEditsRequest, EditAck
 

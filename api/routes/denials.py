@@ -9,17 +9,18 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Select, select
 
 from api.appeal_packet import build_packet, render_html, render_pdf
-from api.deps import SessionDep, TemporalDep, require
+from api.deps import PROBLEMS, SessionDep, TemporalDep, require
 from api.errors import Conflict, Unprocessable
-from api.routes.encounters import PROBLEMS, actor, handle, read_detail, store_text
 from api.schemas.claims import AppealIn, AppealOut, DecisionIn, DenialOut, WriteOffIn
 from api.schemas.encounters import EncounterDetail
+from api.views import read_detail
 from models.access import Principal
 from models.claim_tables import AppealRow, DenialRow
 from models.denials import DenialCategory
 from models.repositories import scope
 from models.repositories.encounters import EncounterRepository
 from models.repositories.queries import QueryRepository
+from services.encounters import actor, handle, store_text
 from workflows.encounter import EncounterWorkflow
 from workflows.types import AppealDecisionRequest, AppealRequest, WriteOffRequest
 

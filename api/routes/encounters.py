@@ -1,16 +1,12 @@
 """Encounter reads and the human actions on one chart (coding, release, reassign, holds)."""
 
-import hashlib
 import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
-from sqlalchemy.dialects.postgresql import insert
-from temporalio.client import Client, WorkflowHandle
 
-from api.deps import SessionDep, TemporalDep, require
+from api.deps import PROBLEMS, SessionDep, TemporalDep, require
 from api.errors import Forbidden, NotFound, Unprocessable
 from api.schemas.encounters import (
     CodingIn,
@@ -21,7 +17,7 @@ from api.schemas.encounters import (
     ReassignIn,
     SuggestionOut,
 )
-from api.views import decode_cursor, detail, encode_cursor, latest_scrub, scrub_view, summary
+from api.views import decode_cursor, encode_cursor, latest_scrub, read_detail, scrub_view, summary
 from integrations.codesets.catalog import default_catalog
 from models.access import Principal
 from models.coding import (
@@ -35,17 +31,15 @@ from models.coding import (
 )
 from models.holds import DEFAULT_HOLD_POLICY
 from models.lifecycle import State
-from models.note_access import may_read_note
 from models.quotation import verify_quote
 from models.repositories.encounters import EncounterFilter, EncounterRepository
-from models.repositories.scope import Scope
 from models.repositories.users import require_coder
-from models.tables import Encounter, Patient, TextBlob, Vendor
+from models.tables import Vendor
 from services import suggestions
 from services.codesets import refresh_from
-from workflows.encounter import EncounterWorkflow, encounter_workflow_id
+from services.encounters import actor, handle, load, note_readable, refuse_if_blind, store_text
+from workflows.encounter import EncounterWorkflow
 from workflows.types import (
-    Actor,
     PlaceHoldRequest,
     ReassignRequest,
     ReleaseRequest,
@@ -53,43 +47,6 @@ from workflows.types import (
 )
 
 router = APIRouter(prefix="/v1/encounters", tags=["encounters"])
-
-PROBLEMS: dict[int | str, dict[str, Any]] = {404: {"description": "unknown, or not visible to you"}, 409: {"description": "not allowed in the current state"}}
-
-
-def actor(p: Principal) -> Actor:
-    return Actor(p.user_id, p.role, p.vendor_id, p.npi)
-
-
-def handle(temporal: Client, encounter_id: uuid.UUID) -> WorkflowHandle[EncounterWorkflow, str]:
-    return temporal.get_workflow_handle_for(EncounterWorkflow.run, encounter_workflow_id(str(encounter_id)))
-
-
-async def load(repo: EncounterRepository, encounter_id: uuid.UUID) -> Encounter:
-    return await Scope(repo.session, repo.principal).chart(encounter_id)
-
-
-async def read_detail(repo: EncounterRepository, encounter_id: uuid.UUID, *, with_text: bool = False) -> EncounterDetail:
-    await repo.session.commit()  # end the snapshot and forget cached rows: read the workflow's projection
-    repo.session.expire_all()
-    e = await load(repo, encounter_id)
-    patient = await repo.session.get(Patient, e.patient_id) if e.patient_id else None
-    documents = await repo.documents(e.id)
-    with_text = with_text and note_readable(repo.principal, e)
-    return detail(e, patient, documents, await repo.timeline(e.id), with_text=with_text)
-
-
-def note_readable(who: Principal, e: Encounter) -> bool:
-    return may_read_note(who, assignee=e.assignee_user, lease_expires_at=e.lease_expires_at, now=datetime.now(UTC))
-
-
-async def store_text(repo: EncounterRepository, text: str) -> str:
-    """Free text lives in PostgreSQL by content hash; the workflow carries only the hash."""
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    await repo.session.execute(
-        insert(TextBlob).values(tenant_id=repo.principal.tenant_id, sha256=digest, text=text).on_conflict_do_nothing()
-    )
-    return digest
 
 
 @router.get("", response_model=EncounterPage)
@@ -143,10 +100,6 @@ async def document_content(
         raise NotFound(f"document {document_id} of encounter {encounter_id} does not exist or has no text")
     filename = f"{found.external_id or found.id}.txt".replace('"', "")
     return PlainTextResponse(found.text, headers={"content-disposition": f'attachment; filename="{filename}"'})
-
-
-async def refuse_if_blind(session: SessionDep, who: Principal, encounter_id: uuid.UUID) -> None:
-    await Scope(session, who).refuse_if_blind(encounter_id)
 
 
 @router.post("/{encounter_id}/coding", response_model=EncounterDetail, responses={**PROBLEMS, 422: {"description": "invalid codes; nothing changed"}})

@@ -4,14 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from api.deps import SessionDep, TemporalDep, require
+from api.deps import PROBLEMS, SessionDep, TemporalDep, require
 from api.errors import Forbidden, NotFound
-from api.routes.encounters import PROBLEMS, actor, handle, read_detail, store_text
 from api.schemas.encounters import EncounterDetail, HoldReleaseIn
+from api.views import read_detail
 from models.access import Principal
 from models.holds import DEFAULT_HOLD_POLICY
 from models.repositories.encounters import EncounterRepository, visible
 from models.tables import Encounter
+from services.encounters import actor, handle, store_text
 from workflows.encounter import EncounterWorkflow
 from workflows.types import ReleaseHoldRequest
 

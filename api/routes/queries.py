@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import SessionDep, TemporalDep, require
+from api.deps import PROBLEMS, SessionDep, TemporalDep, require
 from api.errors import NotFound, Unprocessable
-from api.routes.encounters import PROBLEMS, actor, handle, load, store_text
 from api.schemas.queries import AnswerIn, QueryIn, QueryOut, WithdrawIn
+from api.views import query_view, query_views, read_query
 from models.access import Principal
 from models.queries import (
     ClinicalIndicator,
@@ -17,13 +17,14 @@ from models.queries import (
     QueryDraft,
     is_clinical_option,
     lint_query,
+    lint_refusal,
     needs_free_text,
 )
 from models.quotation import locate
 from models.repositories.encounters import EncounterRepository
 from models.repositories.queries import QueryFilter, QueryRepository
 from models.repositories.scope import Scope
-from models.tables import QueryRow
+from services.encounters import actor, handle, load, store_text
 from workflows.encounter import EncounterWorkflow
 from workflows.types import (
     AnswerQueryRequest,
@@ -33,68 +34,6 @@ from workflows.types import (
 )
 
 router = APIRouter(tags=["queries"])
-
-# A yes/no query offers these answers; "other" and "clinically undetermined" keep it compliant.
-YES_NO_OPTIONS = ["Yes", "No", "Other (please specify)", "Clinically undetermined"]
-
-
-def lint_refusal(issues: list[LintIssue]) -> Unprocessable:
-    return Unprocessable(
-        f"the query is not compliant ({len(issues)} rule(s)): " + " ".join(f"[{i.rule}] {i.message}" for i in issues),
-        errors=[{"rule": i.rule, "field": i.field, "message": i.message} for i in issues],
-    )
-
-
-async def query_view(repo: QueryRepository, q: QueryRow, now: datetime) -> QueryOut:
-    return (await query_views(repo, [q], now))[0]
-
-
-async def query_views(repo: QueryRepository, rows: list[QueryRow], now: datetime) -> list[QueryOut]:
-    """Views of several queries with one look-up of all their texts."""
-    hashes: set[str] = set()
-    for q in rows:
-        hashes |= {q.question_sha256, *q.option_sha256s, *(i["excerpt_sha256"] for i in q.indicators)}
-        hashes |= {q.free_text_sha256} if q.free_text_sha256 else set()
-    texts = await repo.texts(hashes)
-    return [_view(q, texts, now) for q in rows]
-
-
-def _view(q: QueryRow, texts: dict[str, str], now: datetime) -> QueryOut:
-    options = [texts.get(h) for h in q.option_sha256s] if q.form == "multiple_choice" else (YES_NO_OPTIONS if q.form == "yes_no" else [])
-    return QueryOut(
-        id=str(q.id),
-        encounter_id=str(q.encounter_id),
-        status=q.status,
-        form=q.form,
-        question=texts.get(q.question_sha256),
-        options=list(options),
-        indicators=[{"document_id": i["document_id"], "excerpt": texts.get(i["excerpt_sha256"])} for i in q.indicators],
-        yes_no_purpose=q.yes_no_purpose,
-        physician_npi=q.physician_npi,
-        physician_user=q.physician_user,
-        asked_by=q.asked_by,
-        vendor_id=q.vendor_id,
-        opened_at=q.opened_at,
-        age_days=max((now - q.opened_at).days, 0),
-        escalated_at=q.escalated_at,
-        expired_at=q.expired_at,
-        answered_at=q.answered_at,
-        answered_by=q.answered_by,
-        answer_option=options[q.option_index] if q.option_index is not None and q.option_index < len(options) else None,
-        answer_text=texts.get(q.free_text_sha256) if q.free_text_sha256 else None,
-        addendum_document_id=str(q.addendum_document_id) if q.addendum_document_id else None,
-        withdrawn_at=q.withdrawn_at,
-    )
-
-
-async def read_query(repo: QueryRepository, query_id: uuid.UUID) -> QueryOut:
-    await repo.session.commit()
-    repo.session.expire_all()
-    found = await repo.get(query_id)
-    if found is None:
-        raise NotFound(f"query {query_id} does not exist or is not addressed to you")
-    return await query_view(repo, found, datetime.now(UTC))
-
 
 @router.post("/v1/encounters/{encounter_id}/queries", response_model=QueryOut, status_code=201, responses={**PROBLEMS, 422: {"description": "not compliant; nothing changed"}})
 async def raise_query(

@@ -9,10 +9,11 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from api.deps import SessionDep, TemporalDep, require
 from api.errors import NotFound
-from api.routes.encounters import actor, handle, read_detail
 from api.schemas.encounters import EncounterDetail, QueueOut
+from api.views import read_detail
 from models.access import Principal
 from models.repositories.encounters import EncounterRepository, QueueRepository
+from services.encounters import actor, handle
 from workflows.encounter import EncounterWorkflow
 from workflows.types import ClaimRequest
 

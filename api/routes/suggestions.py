@@ -5,13 +5,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from api.deps import SessionDep, require
+from api.deps import PROBLEMS, SessionDep, require
 from api.errors import Conflict, NotFound
-from api.routes.encounters import PROBLEMS, load, refuse_if_blind
 from api.schemas.encounters import SuggestionDecisionIn, SuggestionOut
 from models.access import Principal
 from models.repositories.encounters import EncounterRepository
 from services import suggestions
+from services.encounters import load, refuse_if_blind
 
 router = APIRouter(prefix="/v1/encounters", tags=["suggestions"])
 
