@@ -1,13 +1,14 @@
-"""ORM rows to response shapes, in one place so every route shows an encounter the same way."""
+"""ORM rows and service answers to response shapes, in one place so every route and page shows them the same way."""
 
 import base64
 import uuid
 from datetime import UTC, datetime
 
+from fastapi.responses import PlainTextResponse
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.errors import BadRequest, NotFound
+from api.errors import BadRequest, Conflict, NotFound, Unprocessable
 from api.schemas.claims import ScrubEditOut, ScrubOut
 from api.schemas.encounters import (
     DocumentOut,
@@ -18,13 +19,17 @@ from api.schemas.encounters import (
     TimelineEvent,
 )
 from api.schemas.queries import QueryOut
+from api.schemas.tenant_policy import TenantPolicyIn, TenantPolicyOut
 from models import lifecycle
+from models.access import Principal
 from models.claim_tables import ScrubRun
 from models.note_access import DISPLAY_LIMIT
 from models.queries import YES_NO_OPTIONS
 from models.repositories.encounters import EncounterRepository
 from models.repositories.queries import QueryRepository
 from models.tables import AuditEvent, Document, Encounter, Patient, QueryRow
+from models.tenant_policy import DOCUMENT_TYPES, ENCOUNTER_CLASSES, PolicyInvalid
+from services import tenant_policy as policy_service
 from services.encounters import load, note_readable
 
 
@@ -37,6 +42,12 @@ async def read_detail(repo: EncounterRepository, encounter_id: uuid.UUID, *, wit
     documents = await repo.documents(e.id)
     with_text = with_text and note_readable(repo.principal, e)
     return detail(e, patient, documents, await repo.timeline(e.id), with_text=with_text)
+
+
+def text_download(d: Document) -> PlainTextResponse:
+    """A document's whole text as an attachment named after its EHR id."""
+    filename = f"{d.external_id or d.id}.txt".replace('"', "")
+    return PlainTextResponse(d.text or "", headers={"content-disposition": f'attachment; filename="{filename}"'})
 
 
 def summary(e: Encounter) -> EncounterSummary:
@@ -200,3 +211,40 @@ async def read_query(repo: QueryRepository, query_id: uuid.UUID) -> QueryOut:
     if found is None:
         raise NotFound(f"query {query_id} does not exist or is not addressed to you")
     return await query_view(repo, found, datetime.now(UTC))
+
+
+def policy_out(view: policy_service.PolicyView) -> TenantPolicyOut:
+    return TenantPolicyOut(
+        tenant_id=view.tenant_id,
+        version=view.version,
+        changed_at=view.changed_at,
+        changed_by=view.changed_by,
+        policy=view.policy.as_dict(),
+        encounter_classes=dict(ENCOUNTER_CLASSES),
+        document_types=dict(DOCUMENT_TYPES),
+    )
+
+
+async def read_policy(sessions: async_sessionmaker[AsyncSession], who: Principal) -> TenantPolicyOut:
+    try:
+        return policy_out(await policy_service.show_policy(sessions, who.tenant_id))
+    except policy_service.TenantNotFound as exc:
+        raise NotFound(str(exc)) from exc
+
+
+async def change_policy(sessions: async_sessionmaker[AsyncSession], who: Principal, body: TenantPolicyIn) -> TenantPolicyOut:
+    """Shared by the API and the admin page: domain refusals become problem+json."""
+    try:
+        view = await policy_service.update_policy(
+            sessions, who.tenant_id, body.policy, actor=who.user_id, role=who.role, reason=body.reason, expected_version=body.version
+        )
+    except PolicyInvalid as exc:
+        raise Unprocessable(
+            f"the policy was not changed: {exc}",
+            errors=[{"path": e.split(":", 1)[0], "message": e.split(":", 1)[-1].strip()} for e in exc.errors],
+        ) from exc
+    except policy_service.PolicyConflict as exc:
+        raise Conflict(str(exc)) from exc
+    except policy_service.TenantNotFound as exc:
+        raise NotFound(str(exc)) from exc
+    return policy_out(view)

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle
 
 from models.access import Principal
+from models.errors import AccessDenied, NotVisible
 from models.note_access import may_read_note
 from models.repositories.encounters import EncounterRepository
 from models.repositories.scope import Scope
-from models.tables import Encounter, TextBlob
+from models.tables import Document, Encounter, TextBlob
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.types import Actor
 
@@ -46,3 +47,16 @@ async def store_text(repo: EncounterRepository, text: str) -> str:
         insert(TextBlob).values(tenant_id=repo.principal.tenant_id, sha256=digest, text=text).on_conflict_do_nothing()
     )
     return digest
+
+
+async def readable_document(session: AsyncSession, who: Principal, encounter_id: uuid.UUID, document_id: uuid.UUID) -> Document:
+    """One document of a chart, for those entitled to read its notes (its text is not None)."""
+    await refuse_if_blind(session, who, encounter_id)
+    repo = EncounterRepository(session, who)
+    e = await load(repo, encounter_id)
+    if not note_readable(who, e):
+        raise AccessDenied("only operations, auditors and the coder holding this chart's lease may read its notes")
+    found = next((d for d in await repo.documents(e.id) if d.id == document_id), None)
+    if found is None or found.text is None:
+        raise NotVisible(f"document {document_id} of encounter {encounter_id} does not exist or has no text")
+    return found

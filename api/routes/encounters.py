@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
 from api.deps import PROBLEMS, SessionDep, TemporalDep, require
-from api.errors import Forbidden, NotFound, Unprocessable
+from api.errors import Forbidden, Unprocessable
 from api.schemas.encounters import (
     CodingIn,
     EncounterDetail,
@@ -17,7 +17,15 @@ from api.schemas.encounters import (
     ReassignIn,
     SuggestionOut,
 )
-from api.views import decode_cursor, encode_cursor, latest_scrub, read_detail, scrub_view, summary
+from api.views import (
+    decode_cursor,
+    encode_cursor,
+    latest_scrub,
+    read_detail,
+    scrub_view,
+    summary,
+    text_download,
+)
 from integrations.codesets.catalog import default_catalog
 from models.access import Principal
 from models.coding import (
@@ -37,7 +45,7 @@ from models.repositories.users import require_coder
 from models.tables import Vendor
 from services import suggestions
 from services.codesets import refresh_from
-from services.encounters import actor, handle, load, note_readable, refuse_if_blind, store_text
+from services.encounters import actor, handle, load, readable_document, refuse_if_blind, store_text
 from workflows.encounter import EncounterWorkflow
 from workflows.types import (
     PlaceHoldRequest,
@@ -90,16 +98,7 @@ async def document_content(
     encounter_id: uuid.UUID, document_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("encounters.read"))]
 ) -> PlainTextResponse:
     """One document's whole text as a download (pages and answers show the first part of long notes)."""
-    await refuse_if_blind(session, who, encounter_id)
-    repo = EncounterRepository(session, who)
-    e = await load(repo, encounter_id)
-    if not note_readable(who, e):
-        raise Forbidden("only operations, auditors and the coder holding this chart's lease may read its notes")
-    found = next((d for d in await repo.documents(e.id) if d.id == document_id), None)
-    if found is None or found.text is None:
-        raise NotFound(f"document {document_id} of encounter {encounter_id} does not exist or has no text")
-    filename = f"{found.external_id or found.id}.txt".replace('"', "")
-    return PlainTextResponse(found.text, headers={"content-disposition": f'attachment; filename="{filename}"'})
+    return text_download(await readable_document(session, who, encounter_id, document_id))
 
 
 @router.post("/{encounter_id}/coding", response_model=EncounterDetail, responses={**PROBLEMS, 422: {"description": "invalid codes; nothing changed"}})

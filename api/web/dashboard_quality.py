@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from api.routes import metrics
 from api.web import dashboard_revenue  # noqa: F401 - its sections are listed before these
 from api.web.charts import Mark, bar_chart
 from api.web.dashboard import QUALITY, Window, drill, section
@@ -24,6 +23,7 @@ from models.repositories.audits import AuditRepository
 from models.repositories.encounters import visible
 from models.revenue_metrics import CODING_ATTRIBUTABLE
 from models.tables import Encounter, Vendor
+from services import metrics
 
 
 async def audit_cycles(repo: AuditRepository) -> list[CycleData]:
