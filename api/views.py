@@ -24,9 +24,9 @@ from models import lifecycle
 from models.access import Principal
 from models.claim_tables import ScrubRun
 from models.note_access import DISPLAY_LIMIT
-from models.queries import YES_NO_OPTIONS
+from models.queries import offered_options
 from models.repositories.encounters import EncounterRepository
-from models.repositories.queries import QueryRepository
+from models.repositories.queries import QueryFilter, QueryRepository
 from models.tables import AuditEvent, Document, Encounter, Patient, QueryRow
 from models.tenant_policy import DOCUMENT_TYPES, ENCOUNTER_CLASSES, PolicyInvalid
 from services import tenant_policy as policy_service
@@ -177,7 +177,7 @@ async def query_views(repo: QueryRepository, rows: list[QueryRow], now: datetime
 
 
 def _query_out(q: QueryRow, texts: dict[str, str], now: datetime) -> QueryOut:
-    options = [texts.get(h) for h in q.option_sha256s] if q.form == "multiple_choice" else (YES_NO_OPTIONS if q.form == "yes_no" else [])
+    options = offered_options(q.form, [texts.get(h) for h in q.option_sha256s])
     return QueryOut(
         id=str(q.id),
         encounter_id=str(q.encounter_id),
@@ -202,6 +202,14 @@ def _query_out(q: QueryRow, texts: dict[str, str], now: datetime) -> QueryOut:
         addendum_document_id=str(q.addendum_document_id) if q.addendum_document_id else None,
         withdrawn_at=q.withdrawn_at,
     )
+
+
+async def find_queries(session: AsyncSession, who: Principal, where: QueryFilter, *, limit: int = 100) -> list[QueryOut]:
+    """The caller's visible queries matching `where`, newest rules of the repository applied."""
+    repo = QueryRepository(session, who)
+    now = datetime.now(UTC)
+    rows = await repo.find(where, now=now, limit=limit)
+    return await query_views(repo, rows, now)
 
 
 async def read_query(repo: QueryRepository, query_id: uuid.UUID) -> QueryOut:

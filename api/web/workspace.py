@@ -16,22 +16,22 @@ from api.deps import SessionDep, TemporalDep
 from api.errors import AppError
 from api.routes import claims as claims_api
 from api.routes import encounters as encounter_api
-from api.routes import queries as query_api
 from api.routes import queues as queue_api
 from api.schemas.claims import AcknowledgeIn, EditAckIn, ScrubOut
 from api.schemas.encounters import CodingIn, HoldIn
 from api.schemas.queries import IndicatorIn, QueryForm, QueryIn, YesNoPurpose
-from api.views import latest_scrub, scrub_view
+from api.views import latest_scrub, read_query, scrub_view
 from api.web import data
 from api.web.render import WebRoute, page
 from api.web.session import WebError, WebSession, viewer
 from integrations.codesets.catalog import default_catalog
 from models.holds import DEFAULT_HOLD_POLICY, HOLD_REASONS
-from models.queries import ClinicalIndicator, LintIssue, QueryDraft, lint_query
-from models.quotation import highlight, locate, spans_by_document
+from models.queries import ClinicalIndicator, LintIssue, QueryDraft, excerpt_issues, review_draft
+from models.quotation import highlight, spans_by_document
 from models.repositories.encounters import EncounterRepository, QueueRepository, visible
 from models.repositories.queries import QueryRepository
 from models.tables import Encounter
+from services import queries
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -198,15 +198,7 @@ async def lint(
         body.question, body.form, [ClinicalIndicator(i.document_id, i.excerpt) for i in body.indicators],
         list(body.options), body.yes_no_purpose, body.proposed_diagnosis,
     )
-    proposed = (body.proposed_diagnosis or "").lower()
-    documented = [proposed] if proposed and any(proposed in t.lower() for t in documents.values()) else []
-    issues = lint_query(draft, documented_conditions=documented, document_ids=set(documents)) if body.question else []
-    issues += [
-        LintIssue("indicators.excerpt_not_in_document", f"indicators[{n}].excerpt",
-                  "The excerpt does not occur in the cited document; quote the record verbatim (only whitespace may differ).")
-        for n, i in enumerate(body.indicators)
-        if documents.get(i.document_id) and locate(i.excerpt, documents[i.document_id]) is None
-    ]
+    issues = review_draft(draft, documents) if body.question else excerpt_issues(draft.indicators, documents)
     return JSONResponse({"issues": _issues(issues)})
 
 
@@ -217,7 +209,14 @@ async def raise_query(
 ) -> JSONResponse:
     _, found = await _chart(db, session, encounter_id)
     ident = found.id  # read before the handler commits: committed rows expire
-    raised = await query_api.raise_query(ident, body, db, temporal, session.principal)
+    draft = QueryDraft(
+        body.question, body.form, [ClinicalIndicator(i.document_id, i.excerpt) for i in body.indicators],
+        list(body.options), body.yes_no_purpose, body.proposed_diagnosis,
+    )
+    raised_id = await queries.raise_query(
+        db, temporal, session.principal, ident, draft, physician_npi=body.physician_npi, physician_user=body.physician_user
+    )
+    raised = await read_query(QueryRepository(db, session.principal), raised_id)
     return JSONResponse({"id": raised.id, "status": raised.status, "next": f"/ui/encounters/{ident}"}, status_code=201)
 
 
