@@ -5,7 +5,6 @@ import uuid
 from datetime import UTC, datetime
 
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import BadRequest, Conflict, NotFound, Unprocessable
@@ -153,12 +152,6 @@ def scrub_view(run: ScrubRun) -> ScrubOut:
         table_versions=dict(run.table_versions),
         acknowledgments=list(run.acknowledgments),
         created_at=run.created_at,
-    )
-
-
-async def latest_scrub(session: AsyncSession, encounter_id: uuid.UUID) -> ScrubRun | None:
-    return await session.scalar(
-        select(ScrubRun).where(ScrubRun.encounter_id == encounter_id).order_by(ScrubRun.run_no.desc()).limit(1)
     )
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
 from api.deps import PROBLEMS, SessionDep, TemporalDep, require
-from api.errors import Forbidden, Unprocessable
+from api.errors import Unprocessable
 from api.schemas.encounters import (
     CodingIn,
     EncounterDetail,
@@ -20,7 +20,6 @@ from api.schemas.encounters import (
 from api.views import (
     decode_cursor,
     encode_cursor,
-    latest_scrub,
     read_detail,
     scrub_view,
     summary,
@@ -37,18 +36,17 @@ from models.coding import (
     normalize_icd10,
     validate_coding,
 )
-from models.holds import DEFAULT_HOLD_POLICY
 from models.lifecycle import State
 from models.quotation import verify_quote
 from models.repositories.encounters import EncounterFilter, EncounterRepository
 from models.repositories.users import require_coder
 from models.tables import Vendor
-from services import suggestions
+from services import holds, suggestions
 from services.codesets import refresh_from
 from services.encounters import actor, handle, load, readable_document, refuse_if_blind, store_text
+from services.scrub import latest_scrub
 from workflows.encounter import EncounterWorkflow
 from workflows.types import (
-    PlaceHoldRequest,
     ReassignRequest,
     ReleaseRequest,
     SubmitCodingRequest,
@@ -208,11 +206,5 @@ async def place_hold(
     temporal: TemporalDep,
     who: Annotated[Principal, Depends(require("holds.place"))],
 ) -> EncounterDetail:
-    repo = EncounterRepository(session, who)
-    e = await load(repo, encounter_id)
-    if refusal := DEFAULT_HOLD_POLICY.refusal("place", who.role, body.reason):
-        raise Forbidden(refusal)
-    note = await store_text(repo, body.note) if body.note else None
-    await session.commit()
-    await handle(temporal, e.id).execute_update(EncounterWorkflow.place_hold, PlaceHoldRequest(actor(who), body.reason, note))
-    return await read_detail(repo, e.id)
+    chart = await holds.place_hold(session, temporal, who, encounter_id, body.reason, body.note)
+    return await read_detail(EncounterRepository(session, who), chart)

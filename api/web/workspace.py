@@ -13,14 +13,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.deps import SessionDep, TemporalDep
-from api.errors import AppError
-from api.routes import claims as claims_api
 from api.routes import encounters as encounter_api
-from api.routes import queues as queue_api
 from api.schemas.claims import AcknowledgeIn, EditAckIn, ScrubOut
 from api.schemas.encounters import CodingIn, HoldIn
 from api.schemas.queries import IndicatorIn, QueryForm, QueryIn, YesNoPurpose
-from api.views import latest_scrub, read_query, scrub_view
+from api.views import read_detail, read_query, scrub_view
 from api.web import data
 from api.web.render import WebRoute, page
 from api.web.session import WebError, WebSession, viewer
@@ -31,7 +28,8 @@ from models.quotation import highlight, spans_by_document
 from models.repositories.encounters import EncounterRepository, QueueRepository, visible
 from models.repositories.queries import QueryRepository
 from models.tables import Encounter
-from services import queries
+from services import holds, queries, queues, scrub
+from services.scrub import latest_scrub
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -78,10 +76,10 @@ async def workspace(
 async def claim(
     db: SessionDep, temporal: TemporalDep, session: Annotated[WebSession, Depends(viewer("queues.claim"))], queue: Annotated[str, Form()]
 ) -> Response:
-    leased = await queue_api.claim_next(queue, db, temporal, session.principal)
-    if isinstance(leased, Response):
+    leased = await queues.claim_next(db, temporal, session.principal, queue)
+    if leased is None:
         return RedirectResponse(f"/ui/work?empty={queue}", status_code=303)
-    return RedirectResponse(f"/ui/work/{leased.id}", status_code=303)
+    return RedirectResponse(f"/ui/work/{leased}", status_code=303)
 
 
 async def _prior(db: SessionDep, session: WebSession, codes: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -147,14 +145,10 @@ async def acknowledge_edits(
                 for r, n, y in zip(rules, lines, why, strict=False)
             ]
         )
-        await claims_api.acknowledge_edits(ident, body, db, temporal, session.principal)
+        await scrub.acknowledge_edits(db, temporal, session.principal, ident, [(a.rule, a.line_index, a.reason) for a in body.acknowledgments])
     except ValidationError as exc:
         detail = "; ".join(str(e["msg"]) for e in exc.errors())
         return await _chart_page(request, db, session, encounter_id, ack_error=f"Each soft edit needs a reason: {detail}")
-    except AppError as exc:
-        if exc.status_code == 404:
-            raise
-        return await _chart_page(request, db, session, encounter_id, ack_error=exc.detail)
     return RedirectResponse(f"/ui/work/{ident}?acknowledged=1#scrub", status_code=303)
 
 
@@ -226,5 +220,6 @@ async def place_hold(
     session: Annotated[WebSession, Depends(viewer("holds.place"))],
 ) -> JSONResponse:
     _, found = await _chart(db, session, encounter_id)
-    chart = await encounter_api.place_hold(found.id, body, db, temporal, session.principal)
+    held = await holds.place_hold(db, temporal, session.principal, found.id, body.reason, body.note)
+    chart = await read_detail(EncounterRepository(db, session.principal), held)
     return JSONResponse({"status": chart.status, "next": f"/ui/encounters/{chart.id}"}, status_code=201)
