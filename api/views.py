@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.errors import BadRequest, Conflict, NotFound, Unprocessable
 from api.schemas.claims import ScrubEditOut, ScrubOut
 from api.schemas.encounters import (
+    CodingIn,
     DocumentOut,
     EncounterDetail,
     EncounterSummary,
+    EvidenceIn,
     HoldOut,
     PatientOut,
     TimelineEvent,
@@ -28,6 +30,7 @@ from models.repositories.encounters import EncounterRepository
 from models.repositories.queries import QueryFilter, QueryRepository
 from models.tables import AuditEvent, Document, Encounter, Patient, QueryRow
 from models.tenant_policy import DOCUMENT_TYPES, ENCOUNTER_CLASSES, PolicyInvalid
+from services import coding
 from services import tenant_policy as policy_service
 from services.encounters import load, note_readable
 
@@ -249,3 +252,15 @@ async def change_policy(sessions: async_sessionmaker[AsyncSession], who: Princip
     except policy_service.TenantNotFound as exc:
         raise NotFound(str(exc)) from exc
     return policy_out(view)
+
+
+def coding_lines(body: CodingIn) -> tuple[list[coding.DiagnosisLine], list[coding.ProcedureLine]]:
+    """A coding request's lines as the coding service takes them."""
+
+    def cited(items: list[EvidenceIn]) -> list[coding.Cited]:
+        return [coding.Cited(ev.document_id, ev.excerpt, ev.near) for ev in items]
+
+    return (
+        [coding.DiagnosisLine(d.code, cited(d.evidence), d.suggestion_id) for d in body.diagnoses],
+        [coding.ProcedureLine(p.code, list(p.modifiers), p.units, list(p.pointers), cited(p.evidence)) for p in body.procedures],
+    )

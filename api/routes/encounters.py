@@ -12,12 +12,12 @@ from api.schemas.encounters import (
     CodingIn,
     EncounterDetail,
     EncounterPage,
-    EvidenceIn,
     HoldIn,
     ReassignIn,
     SuggestionOut,
 )
 from api.views import (
+    coding_lines,
     decode_cursor,
     encode_cursor,
     read_detail,
@@ -25,31 +25,18 @@ from api.views import (
     summary,
     text_download,
 )
-from integrations.codesets.catalog import default_catalog
 from models.access import Principal
-from models.coding import (
-    CodingIssue,
-    CodingSubmission,
-    DiagnosisCode,
-    Evidence,
-    ProcedureCode,
-    normalize_icd10,
-    validate_coding,
-)
 from models.lifecycle import State
-from models.quotation import verify_quote
 from models.repositories.encounters import EncounterFilter, EncounterRepository
 from models.repositories.users import require_coder
 from models.tables import Vendor
-from services import holds, suggestions
-from services.codesets import refresh_from
-from services.encounters import actor, handle, load, readable_document, refuse_if_blind, store_text
+from services import coding, holds, suggestions
+from services.encounters import actor, handle, load, readable_document, refuse_if_blind
 from services.scrub import latest_scrub
 from workflows.encounter import EncounterWorkflow
 from workflows.types import (
     ReassignRequest,
     ReleaseRequest,
-    SubmitCodingRequest,
 )
 
 router = APIRouter(prefix="/v1/encounters", tags=["encounters"])
@@ -107,59 +94,9 @@ async def submit_coding(
     temporal: TemporalDep,
     who: Annotated[Principal, Depends(require("coding.submit"))],
 ) -> EncounterDetail:
-    repo = EncounterRepository(session, who)
-    e = await load(repo, encounter_id)
-    texts = {str(d.id): d.text for d in await repo.documents(e.id)}
-    misquoted: list[CodingIssue] = []
-
-    async def evidence(items: list[EvidenceIn], path: str, code: str) -> list[Evidence]:
-        cited = []
-        for k, ev in enumerate(items):
-            span, issue = verify_quote(ev.document_id, ev.excerpt, texts, path=f"{path}.evidence[{k}]", code=code, near=ev.near)
-            misquoted.extend([issue] if issue else [])
-            digest = await store_text(repo, ev.excerpt)
-            cited.append(Evidence(ev.document_id, digest, span.start, span.end) if span else Evidence(ev.document_id, digest))
-        return cited
-
-    cited = [(i, d.code, str(d.suggestion_id)) for i, d in enumerate(body.diagnoses) if d.suggestion_id]
-    if problems := await suggestions.check_cited(session, e.id, cited):
-        raise Unprocessable("; ".join(f"diagnoses[{i}].suggestion_id: {m}" for i, m in problems))
-    submission = CodingSubmission(
-        diagnoses=[
-            DiagnosisCode(
-                normalize_icd10(d.code), await evidence(d.evidence, f"diagnoses[{i}]", normalize_icd10(d.code)),
-                str(d.suggestion_id or ""),
-            )
-            for i, d in enumerate(body.diagnoses)
-        ],
-        procedures=[
-            ProcedureCode(
-                p.code.upper(), list(p.modifiers), p.units, list(p.pointers),
-                await evidence(p.evidence, f"procedures[{i}]", p.code.upper()),
-            )
-            for i, p in enumerate(body.procedures)
-        ],
-    )
-    await refresh_from(session)  # an ICD-10-CM release loaded since this process started
-    issues = validate_coding(
-        submission,
-        date_of_service=e.date_of_service or e.received_at.date(),
-        catalog=default_catalog(),
-        document_ids=set(texts),
-    ) + misquoted
-    if issues:
-        await session.rollback()
-        raise Unprocessable(
-            f"{len(issues)} problem(s) with the submitted codes: " + "; ".join(f"{i.path}: {i.message}" for i in issues),
-            errors=[{"path": i.path, "code": i.code, "rule": i.rule, "message": i.message} for i in issues],
-        )
-    await session.commit()
-    await handle(temporal, e.id).execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(actor(who), submission))
-    if cited:  # only once the coding is recorded: a refused submission accepts nothing
-        await suggestions.accept_cited(session, who, e.id, [sid for _, _, sid in cited])
-        await session.commit()
-    answer = await read_detail(repo, e.id)
-    run = await latest_scrub(session, e.id)
+    chart = await coding.submit_coding(session, temporal, who, encounter_id, *coding_lines(body))
+    answer = await read_detail(EncounterRepository(session, who), chart)
+    run = await latest_scrub(session, chart)
     answer.scrub = scrub_view(run) if run else None
     return answer
 

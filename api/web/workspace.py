@@ -13,11 +13,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.deps import SessionDep, TemporalDep
-from api.routes import encounters as encounter_api
 from api.schemas.claims import AcknowledgeIn, EditAckIn, ScrubOut
 from api.schemas.encounters import CodingIn, HoldIn
 from api.schemas.queries import IndicatorIn, QueryForm, QueryIn, YesNoPurpose
-from api.views import read_detail, read_query, scrub_view
+from api.views import coding_lines, read_detail, read_query, scrub_view
 from api.web import data
 from api.web.render import WebRoute, page
 from api.web.session import WebError, WebSession, viewer
@@ -28,7 +27,7 @@ from models.quotation import highlight, spans_by_document
 from models.repositories.encounters import EncounterRepository, QueueRepository, visible
 from models.repositories.queries import QueryRepository
 from models.tables import Encounter
-from services import holds, queries, queues, scrub
+from services import coding, holds, queries, queues, scrub
 from services.scrub import latest_scrub
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -170,7 +169,10 @@ async def code_search(_: Coder, q: str = "", offset: int = 0) -> JSONResponse:
 @router.post("/ui/work/{encounter_id}/coding")
 async def submit_coding(encounter_id: str, body: CodingIn, db: SessionDep, temporal: TemporalDep, session: Coder) -> JSONResponse:
     _, found = await _chart(db, session, encounter_id)
-    chart = await encounter_api.submit_coding(found.id, body, db, temporal, session.principal)
+    coded = await coding.submit_coding(db, temporal, session.principal, found.id, *coding_lines(body))
+    chart = await read_detail(EncounterRepository(db, session.principal), coded)
+    run_row = await latest_scrub(db, coded)
+    chart.scrub = scrub_view(run_row) if run_row else None
     # Back to the chart: its scrub result is shown there (hard edits reopen the coding form).
     # Each scrub run is its own address, so a resubmission from the result page loads the new one.
     run = chart.scrub.run_no if chart.scrub else 0

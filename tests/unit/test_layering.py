@@ -21,7 +21,6 @@ ALLOWED: set[tuple[str, str]] = {
     ("api/web/denials.py", "api.routes.denials"),
     ("api/web/findings.py", "api.routes.audits"),
     ("api/web/pages.py", "api.routes.audit"),
-    ("api/web/workspace.py", "api.routes.encounters"),
     # The clearinghouse poller and its intake move to a service of their own in another change.
     ("clearchart/billing_poller.py", "api.billing_intake"),
     ("clearchart/billing_poller.py", "api.errors"),
