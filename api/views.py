@@ -8,7 +8,7 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import BadRequest, Conflict, NotFound, Unprocessable
-from api.schemas.claims import ScrubEditOut, ScrubOut
+from api.schemas.claims import AppealOut, DenialOut, ScrubEditOut, ScrubOut
 from api.schemas.encounters import (
     CodingIn,
     DocumentOut,
@@ -23,11 +23,12 @@ from api.schemas.queries import QueryOut
 from api.schemas.tenant_policy import TenantPolicyIn, TenantPolicyOut
 from models import lifecycle
 from models.access import Principal
-from models.claim_tables import ScrubRun
+from models.claim_tables import AppealRow, DenialRow, ScrubRun
 from models.note_access import DISPLAY_LIMIT
 from models.queries import offered_options
 from models.repositories.encounters import EncounterRepository
 from models.repositories.queries import QueryFilter, QueryRepository
+from models.repositories.scope import Scope
 from models.tables import AuditEvent, Document, Encounter, Patient, QueryRow
 from models.tenant_policy import DOCUMENT_TYPES, ENCOUNTER_CLASSES, PolicyInvalid
 from services import coding
@@ -264,3 +265,25 @@ def coding_lines(body: CodingIn) -> tuple[list[coding.DiagnosisLine], list[codin
         [coding.DiagnosisLine(d.code, cited(d.evidence), d.suggestion_id) for d in body.diagnoses],
         [coding.ProcedureLine(p.code, list(p.modifiers), p.units, list(p.pointers), cited(p.evidence)) for p in body.procedures],
     )
+
+
+def denial_view(d: DenialRow) -> DenialOut:
+    return DenialOut(
+        id=str(d.id), encounter_id=str(d.encounter_id), claim_id=str(d.claim_id), group_code=d.group_code, carc=d.carc,
+        rarcs=list(d.rarcs), category=d.category, amount_cents=d.amount_cents, line_index=d.line_index,
+        appealable=d.appealable, not_appealable_reason=d.not_appealable_reason, notice_date=d.notice_date,
+        appeal_deadline=d.appeal_deadline, work_queue=d.work_queue, status=d.status,
+    )  # fmt: skip
+
+
+async def appeal_view(repo: QueryRepository, a: AppealRow) -> AppealOut:
+    texts = await repo.texts({a.reason_sha256})
+    return AppealOut(
+        id=str(a.id), encounter_id=str(a.encounter_id), denial_id=str(a.denial_id), level=a.level,
+        reason=texts.get(a.reason_sha256), deadline=a.deadline, status=a.status, filed_by=a.filed_by,
+        filed_at=a.filed_at, decision=a.decision, recovered_cents=a.recovered_cents, decided_at=a.decided_at,
+    )  # fmt: skip
+
+
+async def read_appeal(session: AsyncSession, who: Principal, appeal_id: uuid.UUID) -> AppealOut:
+    return await appeal_view(QueryRepository(session, who), await Scope(session, who).appeal(appeal_id))

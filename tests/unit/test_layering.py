@@ -18,7 +18,6 @@ ALLOWED: set[tuple[str, str]] = {
     ("api/web/audit_review.py", "api.routes.audits"),
     ("api/web/audits.py", "api.routes.audit"),
     ("api/web/audits.py", "api.routes.audits"),
-    ("api/web/denials.py", "api.routes.denials"),
     ("api/web/findings.py", "api.routes.audits"),
     ("api/web/pages.py", "api.routes.audit"),
     # The clearinghouse poller and its intake move to a service of their own in another change.
