@@ -36,8 +36,14 @@ from clearchart.carc_table import read_carc_csv, replace_carc
 from clearchart.db import make_engine, make_sessions
 from clearchart.settings import Settings, get_settings
 from clearchart.stack import database_settings
+from integrations.codesets.scrub_files import (
+    TableFormatError,
+    _parse_date,
+    load_mue_csv,
+    load_ptp_csv,
+)
 from models.claim_tables import CodeTableVersion, FeeScheduleRow, MueLimitRow, PtpEditRow
-from models.scrub_tables import EPOCH, TableFormatError, _parse_date, load_mue_csv, load_ptp_csv
+from models.scrub_tables import EPOCH
 from models.tables import Tenant
 
 CODE = re.compile(r"[A-Z0-9]{1,5}")

@@ -35,7 +35,6 @@ from models.coding import (
 )
 from models.findings import FINDING_CATEGORIES, FindingEvent, compare_coding
 from models.outbound_events import finding_issued
-from models.qa_pdf import render_pdf
 from models.qa_plan import chart_coding, frame_from_json, plan_from_json
 from models.qa_report import CycleData, coaching, finding_json, report
 from models.qa_rules import FindingInput, build_findings, drafts_out
@@ -52,6 +51,7 @@ from models.sampling import (
 )
 from services import outbound_events, suggestions
 from services.encounters import handle
+from services.qa_pdf import render_pdf
 from workflows.encounter import EncounterWorkflow
 
 router = APIRouter(tags=["audits"])
