@@ -26,6 +26,7 @@ from models.audit_chain import Keyring
 from models.checkpoint import check_signature, fingerprint, public_key, sign_checkpoint
 from models.repositories.audit import verify_events
 from models.tables import AuditEvent, AuditLedgerEntry
+from services.chain_report import verify_json
 
 T = TypeVar("T")
 
@@ -46,28 +47,8 @@ async def verify_report(
     report: dict[str, Any] = {
         "checked_at": datetime.now(UTC).isoformat(),
         "verified": all(r.verified for r in results.values()),
-        "tenants": [],
+        "tenants": [{"tenant_id": t, **verify_json(r)} for t, r in results.items()],
     }
-    for t, r in results.items():
-        brk = r.first_break
-        report["tenants"].append(
-            {
-                "tenant_id": t,
-                "verified": r.verified,
-                "encounters_checked": r.encounters_checked,
-                "events_checked": r.events_checked,
-                "broken_encounters": r.broken_encounters,
-                "first_break": None
-                if brk is None
-                else {
-                    "encounter_id": brk.encounter_id,
-                    "seq": brk.seq,
-                    "action": brk.action,
-                    "occurred_at": brk.occurred_at.isoformat() if brk.occurred_at else None,
-                    "problem": brk.problem,
-                },
-            }
-        )
     return report
 
 

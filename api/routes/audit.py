@@ -37,6 +37,7 @@ from models.repositories.audit import (
 from models.repositories.encounters import EncounterRepository
 from models.repositories.queries import QueryRepository
 from models.tables import Encounter
+from services.chain_report import verify_json
 from services.encounters import load, refuse_if_blind
 
 router = APIRouter(tags=["audit"])
@@ -57,24 +58,7 @@ def chain_keys(request: Request) -> Keyring:
 
 
 def chain_report(result: VerifyResult, scope: str) -> dict[str, Any]:
-    brk = result.first_break
-    return {
-        "scope": scope,
-        "verified": result.verified,
-        "encounters_checked": result.encounters_checked,
-        "events_checked": result.events_checked,
-        "broken_encounters": result.broken_encounters,
-        "first_break": {
-            "encounter_id": brk.encounter_id,
-            "seq": brk.seq,
-            "action": brk.action,
-            "occurred_at": brk.occurred_at.isoformat() if brk.occurred_at else None,
-            "problem": brk.problem,
-        }
-        if brk
-        else None,
-        "head": result.head,
-    }
+    return {"scope": scope, **verify_json(result), "head": result.head}
 
 
 async def snapshot(session: AsyncSession) -> None:

@@ -36,7 +36,7 @@ from models.coding import (
 from models.findings import FINDING_CATEGORIES, FindingEvent, compare_coding
 from models.outbound_events import finding_issued
 from models.qa_plan import chart_coding, frame_from_json, plan_from_json
-from models.qa_report import CycleData, coaching, finding_json, report
+from models.qa_report import coaching, finding_json, report
 from models.qa_rules import FindingInput, build_findings, drafts_out
 from models.qa_tables import QaAudit, QaEducation
 from models.repositories.audits import AuditOptions, AuditRepository, now
@@ -51,6 +51,7 @@ from models.sampling import (
 )
 from services import outbound_events, suggestions
 from services.encounters import handle
+from services.qa_cycles import audit_cycles
 from services.qa_pdf import render_pdf
 from workflows.encounter import EncounterWorkflow
 
@@ -148,17 +149,6 @@ async def list_audits(session: SessionDep, who: Reader) -> list[dict[str, Any]]:
     return [_summary(a) for a in await AuditRepository(session, who).audits()]
 
 
-async def _cycles(repo: AuditRepository, upto: int | None = None) -> list[CycleData]:
-    audits = await repo.audits(upto_cycle=upto)
-    charts = await repo.charts([a.id for a in audits])
-    reviews = await repo.reviews([c.id for c in charts])
-    findings = await repo.findings([a.id for a in audits])
-    return [
-        CycleData(a, [c for c in charts if c.audit_id == a.id], reviews, [f for f in findings if f.audit_id == a.id])
-        for a in audits
-    ]
-
-
 @router.get("/v1/audits/coaching")
 async def coaching_view(session: SessionDep, who: Reader, coder: str | None = None) -> dict[str, Any]:
     """Each coder's top finding categories, examples, references, repeats, education and trend."""
@@ -167,7 +157,7 @@ async def coaching_view(session: SessionDep, who: Reader, coder: str | None = No
             raise Forbidden("a coder sees only their own coaching; omit 'coder' or pass your own id")
         coder = who.user_id
     repo = AuditRepository(session, who)
-    cycles = await _cycles(repo)
+    cycles = await audit_cycles(repo)
     visible = {c.coder_id for cycle in cycles for c in cycle.charts}
     stmt = select(QaEducation).where(QaEducation.tenant_id == who.tenant_id).order_by(QaEducation.assigned_at)
     education = [e for e in (await session.scalars(stmt)).all() if who.role not in ("coder", "vendor_lead") or e.coder_id in visible | {who.user_id}]
@@ -344,7 +334,7 @@ async def audit_report(
     """Sample definition, accuracy (code and chart level), findings by category, repeats, kappa, trends."""
     repo = AuditRepository(session, who)
     a = await repo.audit(audit_id)
-    cycles = await _cycles(repo, upto=a.cycle)
+    cycles = await audit_cycles(repo, upto=a.cycle)
     data = report(cycles)
     data["suggestions"] = await suggestions.audit_quality(session, cycles[-1].charts, cycles[-1].findings)
     if format == "html":
