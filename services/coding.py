@@ -4,6 +4,7 @@ and its cited evidence before the workflow sees it; a refused submission changes
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -52,6 +53,29 @@ class ProcedureLine:
     units: int = 1
     pointers: Sequence[int] = field(default_factory=list)
     evidence: Sequence[Cited] = ()
+
+
+def refusal(issues: Sequence[CodingIssue], what: str) -> InvalidRequest:
+    """Every problem with a coding, each with its path and rule: nothing was stored."""
+    return InvalidRequest(
+        f"{len(issues)} problem(s) with {what}: " + "; ".join(f"{i.path}: {i.message}" for i in issues),
+        errors=[{"path": i.path, "code": i.code, "rule": i.rule, "message": i.message} for i in issues],
+    )
+
+
+def check_recoding(diagnoses: Sequence[str], procedures: Sequence[ProcedureLine], service_date: date) -> None:
+    """An auditor's re-coding meets the same code-set rules as the coder's (evidence and pointers aside)."""
+    submission = CodingSubmission(
+        [DiagnosisCode(normalize_icd10(code)) for code in diagnoses],
+        [ProcedureCode(p.code.upper(), list(p.modifiers), p.units, [1]) for p in procedures],
+    )
+    issues = [
+        i
+        for i in validate_coding(submission, date_of_service=service_date, catalog=default_catalog(), document_ids=set(), require_evidence=False)
+        if not i.rule.startswith(("pointer.", "evidence."))
+    ]
+    if issues:
+        raise refusal(issues, "the re-coding")
 
 
 async def submit_coding(
@@ -105,10 +129,7 @@ async def submit_coding(
     ) + misquoted
     if issues:
         await session.rollback()
-        raise InvalidRequest(
-            f"{len(issues)} problem(s) with the submitted codes: " + "; ".join(f"{i.path}: {i.message}" for i in issues),
-            errors=[{"path": i.path, "code": i.code, "rule": i.rule, "message": i.message} for i in issues],
-        )
+        raise refusal(issues, "the submitted codes")
     await session.commit()
     await handle(temporal, e.id).execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(actor(who), submission))
     if cited:  # only once the coding is recorded: a refused submission accepts nothing

@@ -24,15 +24,7 @@ from api.schemas.audits import (
     RespondIn,
     ReviewIn,
 )
-from integrations.codesets.catalog import default_catalog
 from models.access import Principal
-from models.coding import (
-    CodingSubmission,
-    DiagnosisCode,
-    ProcedureCode,
-    normalize_icd10,
-    validate_coding,
-)
 from models.findings import FINDING_CATEGORIES, FindingEvent, compare_coding
 from models.outbound_events import finding_issued
 from models.qa_plan import chart_coding, frame_from_json, plan_from_json
@@ -49,7 +41,7 @@ from models.sampling import (
     frame_fingerprint,
     verify_sample,
 )
-from services import outbound_events, suggestions
+from services import coding, outbound_events, suggestions
 from services.encounters import handle
 from services.qa_cycles import audit_cycles
 from services.qa_pdf import render_pdf
@@ -93,20 +85,8 @@ async def _detail(repo: AuditRepository, a: QaAudit) -> dict[str, Any]:
 
 def check_codes(body: ReviewIn, service_date: date) -> None:
     """The auditor's codes meet the same code-set rules as the coder's (evidence aside)."""
-    submission = CodingSubmission(
-        [DiagnosisCode(normalize_icd10(d.code)) for d in body.diagnoses],
-        [ProcedureCode(p.code.upper(), list(p.modifiers), p.units, [1]) for p in body.procedures],
-    )
-    issues = [
-        i
-        for i in validate_coding(submission, date_of_service=service_date, catalog=default_catalog(), document_ids=set(), require_evidence=False)
-        if not i.rule.startswith(("pointer.", "evidence."))
-    ]
-    if issues:
-        raise Unprocessable(
-            f"{len(issues)} problem(s) with the re-coding: " + "; ".join(f"{i.path}: {i.message}" for i in issues),
-            errors=[{"path": i.path, "code": i.code, "rule": i.rule, "message": i.message} for i in issues],
-        )
+    procedures = [coding.ProcedureLine(p.code, list(p.modifiers), p.units) for p in body.procedures]
+    coding.check_recoding([d.code for d in body.diagnoses], procedures, service_date)
 
 
 async def resume_billing(temporal: Client, encounter_ids: list[uuid.UUID]) -> None:
