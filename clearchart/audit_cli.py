@@ -24,7 +24,7 @@ from clearchart.settings import Settings
 from clearchart.stack import database_settings
 from models.audit_chain import Keyring
 from models.checkpoint import check_signature, fingerprint, public_key, sign_checkpoint
-from models.repositories.audit import verify_events
+from models.repositories.evidence_chain import verify_events
 from models.tables import AuditEvent, AuditLedgerEntry
 from services.chain_report import verify_json
 

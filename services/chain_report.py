@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from models.repositories.audit import VerifyResult
+from models.repositories.evidence_chain import VerifyResult
 
 
 def verify_json(result: VerifyResult) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 its charts, reviews and findings, oldest first, scoped to what the caller may read."""
 
 from models.qa_report import CycleData
-from models.repositories.audits import AuditRepository
+from models.repositories.qa_audits import AuditRepository
 
 
 async def audit_cycles(repo: AuditRepository, upto: int | None = None) -> list[CycleData]:

@@ -19,8 +19,8 @@ from models.audit_scores import score_by
 from models.claim_tables import DenialRow
 from models.qa_report import chart_results
 from models.query_metrics import percentile
-from models.repositories.audits import AuditRepository
 from models.repositories.encounters import visible
+from models.repositories.qa_audits import AuditRepository
 from models.revenue_metrics import CODING_ATTRIBUTABLE
 from models.tables import Encounter, Vendor
 from services import metrics

@@ -28,13 +28,13 @@ from models.evidence import (
     QueryFact,
     build_packet,
 )
-from models.repositories.audit import (
+from models.repositories.encounters import EncounterRepository
+from models.repositories.evidence_chain import (
     ClaimHistorySource,
     EvidenceRepository,
     VerifyResult,
     verify_events,
 )
-from models.repositories.encounters import EncounterRepository
 from models.repositories.queries import QueryRepository
 from models.tables import Encounter
 from services.chain_report import verify_json

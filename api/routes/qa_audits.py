@@ -31,8 +31,8 @@ from models.qa_plan import chart_coding, frame_from_json, plan_from_json
 from models.qa_report import coaching, finding_json, report
 from models.qa_rules import FindingInput, build_findings, drafts_out
 from models.qa_tables import QaAudit, QaEducation
-from models.repositories.audits import AuditOptions, AuditRepository, now
 from models.repositories.encounters import EncounterRepository
+from models.repositories.qa_audits import AuditOptions, AuditRepository, now
 from models.sampling import (
     Sample,
     SamplingPlan,
