@@ -7,28 +7,23 @@ Exit status 0 when every chain verifies, 1 when one is broken (cron- and CI-frie
 """
 
 import argparse
-import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clearchart.db import make_engine, make_sessions
 from clearchart.keys import KINDS, chain_keyring, load_keys, rotate
+from clearchart.oneshot import with_sessions as _with_engine
 from clearchart.settings import Settings
-from clearchart.stack import database_settings
 from models.audit_chain import Keyring
 from models.checkpoint import check_signature, fingerprint, public_key, sign_checkpoint
 from models.repositories.evidence_chain import verify_events
 from models.tables import AuditEvent, AuditLedgerEntry
 from services.chain_report import verify_json
-
-T = TypeVar("T")
 
 
 async def verify_report(
@@ -90,18 +85,6 @@ async def against_checkpoint(
                 )  # fmt: skip
     return problems
 
-
-def _with_engine(settings: Settings, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
-    settings, _pg = database_settings(settings)
-
-    async def run() -> T:
-        engine = make_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            return await work(make_sessions(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> None:
