@@ -1,10 +1,12 @@
 """Request dependencies: one session per request (its transaction), the Temporal client, the caller."""
 
+import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import structlog
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,9 +14,12 @@ from temporalio.client import Client
 
 from api.auth import token_hash
 from api.errors import Forbidden, Unauthorized
+from clearchart.secret_box import open_secret, secret_keys
 from clearchart.settings import Settings
+from integrations.ehr.errors import WebhookVerificationError
+from integrations.ehr.signing import verify
 from models.access import Permission, Principal, can
-from models.tables import ApiToken
+from models.tables import ApiToken, WebhookSource
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -71,3 +76,31 @@ def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Princip
         return principal
 
     return check
+
+
+# The errors a route acting on one chart declares besides the shared ones.
+PROBLEMS: dict[int | str, dict[str, Any]] = {404: {"description": "unknown, or not visible to you"}, 409: {"description": "not allowed in the current state"}}
+
+
+async def signed_source(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    source: Annotated[uuid.UUID, Query(description="the webhook source id printed by 'clearchart source create'")],
+) -> tuple[WebhookSource, str, bytes]:
+    """The auth dependency of the webhook: the body must carry a valid signature of its source."""
+    row = await session.get(WebhookSource, source)
+    if row is None:
+        raise Unauthorized("unknown webhook source; use the URL printed by 'clearchart source create'")
+    body = await request.body()
+    try:
+        webhook_id = verify(
+            open_secret(secret_keys(settings), row.secret),
+            request.headers,
+            body,
+            now=datetime.now(UTC),
+            tolerance=timedelta(seconds=settings.webhook_tolerance_seconds),
+        )
+    except WebhookVerificationError as exc:
+        raise Unauthorized(exc.detail) from exc
+    return row, webhook_id, body

@@ -20,12 +20,11 @@ from api.openapi_examples import install as install_examples
 from api.rate_limit import RateLimiter
 from api.routes import (
     access_log,
-    audit,
-    audits,
     claims,
     codec,
     denials,
     encounters,
+    evidence,
     fhir,
     health,
     hl7v2,
@@ -34,6 +33,7 @@ from api.routes import (
     intake_failures,
     metrics,
     payers,
+    qa_audits,
     queries,
     queues,
     remittance_exceptions,
@@ -98,7 +98,7 @@ def create_app(
     app.state.claim_history = claim_history
     install_error_handlers(app)
     install_examples(app)
-    for module in (webhooks, inbound, intake_failures, encounters, suggestions, queues, holds, queries, templates, claims, x12_intake, remittance_exceptions, payers, denials, metrics, audit, audits, access_log, tenant_policy, codec, health, webhook_endpoints, fhir, hl7v2, ui):
+    for module in (webhooks, inbound, intake_failures, encounters, suggestions, queues, holds, queries, templates, claims, x12_intake, remittance_exceptions, payers, denials, metrics, evidence, qa_audits, access_log, tenant_policy, codec, health, webhook_endpoints, fhir, hl7v2, ui):
         app.include_router(module.router, responses=PROBLEM_RESPONSES if module is not ui else None)
     if settings.environment == "local" and not settings.clearinghouse_url:
         # No clearinghouse configured: serve the sandbox one, so claims still travel real HTTP.

@@ -7,27 +7,23 @@ Exit status 0 when every chain verifies, 1 when one is broken (cron- and CI-frie
 """
 
 import argparse
-import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clearchart.db import make_engine, make_sessions
 from clearchart.keys import KINDS, chain_keyring, load_keys, rotate
+from clearchart.oneshot import with_sessions as _with_engine
 from clearchart.settings import Settings
-from clearchart.stack import database_settings
 from models.audit_chain import Keyring
 from models.checkpoint import check_signature, fingerprint, public_key, sign_checkpoint
-from models.repositories.audit import verify_events
+from models.repositories.evidence_chain import verify_events
 from models.tables import AuditEvent, AuditLedgerEntry
-
-T = TypeVar("T")
+from services.chain_report import verify_json
 
 
 async def verify_report(
@@ -46,28 +42,8 @@ async def verify_report(
     report: dict[str, Any] = {
         "checked_at": datetime.now(UTC).isoformat(),
         "verified": all(r.verified for r in results.values()),
-        "tenants": [],
+        "tenants": [{"tenant_id": t, **verify_json(r)} for t, r in results.items()],
     }
-    for t, r in results.items():
-        brk = r.first_break
-        report["tenants"].append(
-            {
-                "tenant_id": t,
-                "verified": r.verified,
-                "encounters_checked": r.encounters_checked,
-                "events_checked": r.events_checked,
-                "broken_encounters": r.broken_encounters,
-                "first_break": None
-                if brk is None
-                else {
-                    "encounter_id": brk.encounter_id,
-                    "seq": brk.seq,
-                    "action": brk.action,
-                    "occurred_at": brk.occurred_at.isoformat() if brk.occurred_at else None,
-                    "problem": brk.problem,
-                },
-            }
-        )
     return report
 
 
@@ -109,18 +85,6 @@ async def against_checkpoint(
                 )  # fmt: skip
     return problems
 
-
-def _with_engine(settings: Settings, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
-    settings, _pg = database_settings(settings)
-
-    async def run() -> T:
-        engine = make_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            return await work(make_sessions(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> None:

@@ -33,11 +33,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clearchart.carc_table import read_carc_csv, replace_carc
-from clearchart.db import make_engine, make_sessions
+from clearchart.oneshot import with_sessions as _run
 from clearchart.settings import Settings, get_settings
-from clearchart.stack import database_settings
+from integrations.codesets.scrub_files import (
+    TableFormatError,
+    _parse_date,
+    load_mue_csv,
+    load_ptp_csv,
+)
 from models.claim_tables import CodeTableVersion, FeeScheduleRow, MueLimitRow, PtpEditRow
-from models.scrub_tables import EPOCH, TableFormatError, _parse_date, load_mue_csv, load_ptp_csv
+from models.scrub_tables import EPOCH
 from models.tables import Tenant
 
 CODE = re.compile(r"[A-Z0-9]{1,5}")
@@ -264,18 +269,6 @@ async def status(sessions: async_sessionmaker[AsyncSession], tenant: str | None 
             out.append({"table": "fees", "scope": f"{t}/{p}", "version": version, "rows": count, "rows_in_table": count, "loaded_at": None})
     return out
 
-
-def _run(settings: Settings, work: Callable[[async_sessionmaker[AsyncSession]], Any]) -> Any:
-    settings, _pg = database_settings(settings)
-
-    async def run() -> Any:
-        engine = make_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            return await work(make_sessions(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 def cmd_load(args: argparse.Namespace, settings: Settings) -> None:

@@ -1,15 +1,13 @@
 """`clearchart tenant policy show|set`: an operator's view and change of a tenant's policy."""
 
 import argparse
-import asyncio
 import getpass
 import json
 import sys
 from typing import Any, NoReturn
 
-from clearchart.db import make_engine, make_sessions
+from clearchart.oneshot import with_sessions as _run
 from clearchart.settings import Settings
-from clearchart.stack import database_settings
 from models.tenant_policy import DOCUMENT_TYPES, ENCOUNTER_CLASSES, PolicyInvalid
 from services import tenant_policy as service
 
@@ -49,18 +47,6 @@ def parse_values(pairs: list[str]) -> dict[str, Any]:
             values[key.strip()] = raw
     return values
 
-
-def _run(settings: Settings, work: Any) -> Any:
-    settings, _ = database_settings(settings)
-
-    async def run() -> Any:
-        engine = make_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            return await work(make_sessions(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 def _fail(message: str) -> NoReturn:

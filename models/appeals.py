@@ -104,6 +104,35 @@ def appealable(carcs: Iterable[str], rarcs: Iterable[str] = ()) -> tuple[bool, s
     return True, "appealable"
 
 
+@dataclass(frozen=True)
+class AppealRefusal:
+    """Why a denial cannot be appealed now: `kind` lets each caller answer in its own terms."""
+
+    kind: Literal["not_appealable", "already_open", "deadline_passed"]
+    message: str
+
+
+def appeal_refusal(
+    *,
+    appealable: bool,
+    appeal_open: bool,
+    not_appealable_reason: str | None = None,
+    deadline: date | None = None,
+    today: date | None = None,
+) -> AppealRefusal | None:
+    """The one eligibility rule for filing an appeal; None when it may be filed.
+
+    The deadline is checked only when `today` is given (a workflow validator has no clock)."""
+    if not appealable:
+        why = not_appealable_reason or "e.g. timely filing, CARC 29"
+        return AppealRefusal("not_appealable", f"this denial is not appealable: {why}")
+    if appeal_open:
+        return AppealRefusal("already_open", "an appeal is already open for this denial; record its decision first")
+    if today is not None and (deadline is None or deadline < today):
+        return AppealRefusal("deadline_passed", f"the appeal deadline ({deadline}) has passed")
+    return None
+
+
 class AppealDecision(StrEnum):
     OVERTURNED = "overturned"
     UPHELD = "upheld"

@@ -1,14 +1,15 @@
 """From one 835 claim payment to the denials it carries: root cause, appealability, deadline.
 
 Pure: the API computes these rows and the workflow writes them with the state change, so an
-accepted remittance is never half-applied.
+accepted remittance is never half-applied. The 835's shapes are described here as protocols
+(the parser's dataclasses satisfy them), and ids come from the caller.
 """
 
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, Protocol
 
-from integrations.billing.remittance import Adjustment, ClaimPayment
 from models.appeals import (
     COMMERCIAL_LEVELS,
     MEDICARE_LEVELS,
@@ -21,6 +22,35 @@ from models.denials import DEFAULT_CARC_TABLE, CarcTable, DenialCategory, catego
 # Coding and documentation denials go to the coding team's denial queue with the evidence.
 CODING_QUEUE = "denials-coding"
 GENERAL_QUEUE = "denials"
+
+
+class AdjustmentLike(Protocol):
+    """One CARC triplet of a CAS segment (group CO, PR, OA, PI or CR)."""
+
+    @property
+    def group(self) -> str: ...
+    @property
+    def carc(self) -> str: ...
+    @property
+    def amount_cents(self) -> int: ...
+
+
+class LineLike(Protocol):
+    @property
+    def adjustments(self) -> Sequence[AdjustmentLike]: ...
+    @property
+    def remarks(self) -> Sequence[str]: ...
+
+
+class ClaimPaymentLike(Protocol):
+    """What the rules read of an 835 claim payment (loop 2100 and its service lines)."""
+
+    @property
+    def adjustments(self) -> Sequence[AdjustmentLike]: ...
+    @property
+    def remarks(self) -> Sequence[str]: ...
+    @property
+    def lines(self) -> Sequence[LineLike]: ...
 
 
 class ClaimLike(Protocol):
@@ -43,10 +73,17 @@ def first_level(kind: PayerKind) -> str:
 
 
 def denial_values(
-    cp: ClaimPayment, *, claim: ClaimLike, payment_id: uuid.UUID, notice_date: date, table: CarcTable = DEFAULT_CARC_TABLE
+    cp: ClaimPaymentLike,
+    *,
+    claim: ClaimLike,
+    payment_id: uuid.UUID,
+    notice_date: date,
+    new_id: Callable[[], uuid.UUID],
+    table: CarcTable = DEFAULT_CARC_TABLE,
 ) -> list[dict[str, Any]]:
-    """Every claim- and line-level adjustment that is a denial (not contractual, not patient share)."""
-    found: list[tuple[Adjustment, int | None, list[str]]] = [(a, None, list(cp.remarks)) for a in cp.adjustments]
+    """Every claim- and line-level adjustment that is a denial (not contractual, not patient share);
+    `new_id` names each denial."""
+    found: list[tuple[AdjustmentLike, int | None, list[str]]] = [(a, None, list(cp.remarks)) for a in cp.adjustments]
     for index, line in enumerate(cp.lines):
         found += [(a, index, list(line.remarks) + list(cp.remarks)) for a in line.adjustments]
     kind = payer_kind(claim.payer_id)
@@ -57,7 +94,7 @@ def denial_values(
             continue
         can_appeal, why = appealable([adj.carc], rarcs)
         deadline = appeal_deadline(notice_date, kind, first_level(kind), payer_id=claim.payer_id) if can_appeal else None
-        denial_id = uuid.uuid4()
+        denial_id = new_id()
         coding = category in (DenialCategory.CODING, DenialCategory.DOCUMENTATION)
         values = {
             "encounter_id": str(claim.encounter_id),

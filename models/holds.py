@@ -8,7 +8,7 @@ same answer, and a tenant can be given a stricter table without code changes.
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, get_args
 
 HoldReason = Literal[
     "missing_documentation",
@@ -19,15 +19,7 @@ HoldReason = Literal[
     "payer_instruction",
     "other",
 ]
-HOLD_REASONS: tuple[HoldReason, ...] = (
-    "missing_documentation",
-    "awaiting_query_response",
-    "registration_error",
-    "authorization_missing",
-    "charge_missing",
-    "payer_instruction",
-    "other",
-)
+HOLD_REASONS: tuple[HoldReason, ...] = get_args(HoldReason)
 # Human roles plus "system": automatic actions (query mechanism, document/charge feeds).
 Role = Literal[
     "ops", "coder", "vendor_lead", "physician", "auditor", "integrator", "admin", "system"

@@ -7,10 +7,13 @@ the workflow, the API and the tests share it.
 """
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
+
+from models.errors import InvalidRequest
+from models.quotation import locate
 
 QueryForm = Literal["open_ended", "multiple_choice", "yes_no"]
 YesNoPurpose = Literal["confirm_documented", "present_on_admission", "cause_and_effect"]
@@ -351,3 +354,39 @@ def next_query_timer(
         return None
     overdue = [p for p in pending if p[1] <= now]
     return overdue[-1] if overdue else pending[0]
+
+
+# A yes/no query offers these answers; "other" and "clinically undetermined" keep it compliant.
+YES_NO_OPTIONS = ["Yes", "No", "Other (please specify)", "Clinically undetermined"]
+
+
+def offered_options(form: str, option_texts: Sequence[str | None]) -> list[str | None]:
+    """The answers a physician chooses from: the coder's options, the fixed yes/no set, or none."""
+    return list(option_texts) if form == "multiple_choice" else (list(YES_NO_OPTIONS) if form == "yes_no" else [])
+
+
+def excerpt_issues(indicators: Sequence[ClinicalIndicator], documents: Mapping[str, str]) -> list[LintIssue]:
+    """Each indicator must quote its cited document verbatim (only whitespace may differ)."""
+    return [
+        LintIssue("indicators.excerpt_not_in_document", f"indicators[{n}].excerpt",
+                  "The excerpt does not occur in the cited document; quote the record verbatim (only whitespace may differ).")
+        for n, i in enumerate(indicators)
+        if documents.get(i.document_id) and locate(i.excerpt, documents[i.document_id]) is None
+    ]  # fmt: skip
+
+
+def review_draft(draft: QueryDraft, documents: Mapping[str, str]) -> list[LintIssue]:
+    """Every compliance rule on a draft against the chart's documents (id → text); empty = compliant.
+
+    The proposed diagnosis counts as documented when a document mentions it."""
+    proposed = draft.proposed_diagnosis or ""
+    documented = [proposed] if proposed and any(proposed.lower() in t.lower() for t in documents.values()) else []
+    return lint_query(draft, documented_conditions=documented, document_ids=set(documents)) + excerpt_issues(draft.indicators, documents)
+
+
+def lint_refusal(issues: list[LintIssue]) -> InvalidRequest:
+    """The refusal of a non-compliant query: every broken rule, named."""
+    return InvalidRequest(
+        f"the query is not compliant ({len(issues)} rule(s)): " + " ".join(f"[{i.rule}] {i.message}" for i in issues),
+        errors=[{"rule": i.rule, "field": i.field, "message": i.message} for i in issues],
+    )

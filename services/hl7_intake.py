@@ -16,16 +16,13 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.client import Client
 
-from api.routes.webhooks import encounter_id_for
 from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError
 from integrations.hl7v2.messages import V2Error, V2Message, ack, parse, to_bundle
 from models.tables import InboundMessage, WebhookSource
-from workflows.encounter import EncounterWorkflow, encounter_workflow_id
-from workflows.types import EncounterInput, IngestRequest, Outcome
+from services.inbound import start_ingest
 
 log = structlog.get_logger(__name__)
 
@@ -85,23 +82,12 @@ async def accept(
                 raise V2Refused(detail, ack(message, "AE", detail), retry=True) from exc
         tenant_id, message_id = source.tenant_id, stored.id
         intakes = parse_bundle(bundle)
-        answers = [await _ingest(temporal, task_queue, tenant_id, message_id, i, intake.external_id) for i, intake in enumerate(intakes)]
+        # HL7 v2 charts keep billing on the workflow's own queue (no billing queue is named).
+        answers = [
+            await start_ingest(temporal, tenant_id, message_id, i, intake.external_id, task_queue=task_queue, billing_task_queue=None)
+            for i, intake in enumerate(intakes)
+        ]
         stored.response = {"encounters": answers}
         await session.commit()
     log.info("hl7v2.accepted", source_id=str(source_id), control_id=message.control_id, kind=message.kind, encounters=len(answers))
     return V2Result(ack(message, "AA"), answers)
-
-
-async def _ingest(temporal: Client, task_queue: str, tenant_id: str, message_id: uuid.UUID, index: int, external_id: str) -> dict[str, Any]:
-    encounter_id = str(encounter_id_for(tenant_id, external_id))
-    start = WithStartWorkflowOperation(
-        EncounterWorkflow.run,
-        EncounterInput(tenant_id, encounter_id),
-        id=encounter_workflow_id(encounter_id),
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        task_queue=task_queue,
-    )
-    outcome: Outcome = await temporal.execute_update_with_start_workflow(
-        EncounterWorkflow.ingest, IngestRequest(str(message_id), index), start_workflow_operation=start
-    )
-    return {"id": encounter_id, "external_id": external_id, "status": outcome.status}

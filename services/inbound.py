@@ -38,13 +38,30 @@ async def ingest_encounter(
     temporal: Client, settings: Settings, tenant_id: str, message_id: uuid.UUID, index: int, external_id: str
 ) -> dict[str, Any]:
     """Update-with-start keyed by the encounter's workflow id: a redelivery never starts a second one."""
+    return await start_ingest(
+        temporal, tenant_id, message_id, index, external_id,
+        task_queue=settings.task_queue, billing_task_queue=settings.billing_task_queue,
+    )  # fmt: skip
+
+
+async def start_ingest(
+    temporal: Client,
+    tenant_id: str,
+    message_id: uuid.UUID,
+    index: int,
+    external_id: str,
+    *,
+    task_queue: str,
+    billing_task_queue: str | None,
+) -> dict[str, Any]:
+    """The one way a stored message's encounter reaches its workflow (FHIR webhook, HL7 v2, large bundles)."""
     encounter_id = str(encounter_id_for(tenant_id, external_id))
     start = WithStartWorkflowOperation(
         EncounterWorkflow.run,
-        EncounterInput(tenant_id, encounter_id, billing_task_queue=settings.billing_task_queue),
+        EncounterInput(tenant_id, encounter_id, billing_task_queue=billing_task_queue),
         id=encounter_workflow_id(encounter_id),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        task_queue=settings.task_queue,
+        task_queue=task_queue,
     )
     outcome: Outcome = await temporal.execute_update_with_start_workflow(
         EncounterWorkflow.ingest, IngestRequest(str(message_id), index), start_workflow_operation=start

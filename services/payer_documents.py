@@ -10,6 +10,7 @@ Three outcomes, never an exception to the caller:
 """
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -118,7 +119,7 @@ async def apply_payment(
     if payment.outcome in INFORMATIONAL:  # predetermination / forwarded: kept, nothing owed or refused
         return Applied("recorded", detail=CLAIM_STATUS_CODES.get(cp.status_code, "")), []
     notice = remittance.payment_date or datetime.now(UTC).date()
-    denials = [] if payment.outcome == "reversed" else denial_values(cp, claim=claim, payment_id=payment.id, notice_date=notice, table=causes)
+    denials = [] if payment.outcome == "reversed" else denial_values(cp, claim=claim, payment_id=payment.id, notice_date=notice, new_id=uuid.uuid4, table=causes)
     refs = [DenialRef(str(d["id"]), d["category"], d["appealable"], d["appeal_deadline"], facts=DenialFacts(**d["values"])) for d in denials]
     request = RemitRequest(str(claim.id), str(payment.id), payment.outcome, cp.paid_cents, refs)
     late = PayerDocument(payment.tenant_id, str(claim.encounter_id), str(claim.id), "835", str(payment.id), payment.outcome,

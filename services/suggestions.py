@@ -17,23 +17,26 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.access import Principal
 from models.coding import normalize_icd10
+from models.errors import NotVisible, StateConflict
 from models.qa_tables import QaAuditChart, QaFinding
+from models.repositories.encounters import EncounterRepository
 from models.repositories.suggestions import SuggestionRepository
 from models.suggestion_quality import AuditedFinding, ChartSuggestions, suggestion_quality
 from models.suggestion_tables import CodeSuggestionRow
 from models.suggestions import SuggestionEngine
 from models.tables import Encounter
+from services.encounters import load, refuse_if_blind
 
 log = structlog.get_logger(__name__)
 
 Decision = Literal["accepted", "rejected"]
 
 
-class SuggestionNotFound(Exception):
+class SuggestionNotFound(NotVisible):
     """No such suggestion on this chart."""
 
 
-class DecisionRefused(Exception):
+class DecisionRefused(StateConflict):
     """The chart is not on this coder's desk, so its suggestions cannot be decided now."""
 
 
@@ -76,6 +79,23 @@ def view(row: CodeSuggestionRow) -> dict[str, Any]:
 async def for_encounter(session: AsyncSession, encounter_id: uuid.UUID) -> list[dict[str, Any]]:
     """Call only after the caller's scoped read of the encounter succeeded."""
     return [view(r) for r in await SuggestionRepository(session).for_encounter(encounter_id)]
+
+
+async def on_chart(session: AsyncSession, who: Principal, encounter_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A chart's suggestions for whoever may read the chart (not during a blind review of it)."""
+    await refuse_if_blind(session, who, encounter_id)
+    await load(EncounterRepository(session, who), encounter_id)
+    return await for_encounter(session, encounter_id)
+
+
+async def decide_on_chart(
+    session: AsyncSession, who: Principal, encounter_id: uuid.UUID, suggestion_id: uuid.UUID, decision: Decision
+) -> dict[str, Any]:
+    """Accepting records the choice only; the code is coded when the coder submits it."""
+    encounter = await load(EncounterRepository(session, who), encounter_id)
+    row = await decide(session, who, encounter, suggestion_id, decision)
+    await session.commit()
+    return view(row)
 
 
 async def decide(

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from models.appeals import appeal_refusal
     from workflows import clock
     from workflows.types import (
         SYSTEM,
@@ -224,10 +225,8 @@ class ClaimStage(EncounterCore):
         denial = next((d for d in self._s.claim.denials if d.id == req.denial_id), None)
         if denial is None:
             raise refuse(f"denial {req.denial_id} is not open on this encounter", "NotFound")
-        if not denial.appealable:
-            raise refuse("this denial is not appealable (e.g. timely filing, CARC 29)", "InvalidTransition", state=self._s.status)
-        if self._s.claim.appeal_id is not None:
-            raise refuse("an appeal is already open for this denial", "InvalidTransition", state=self._s.status)
+        if refusal := appeal_refusal(appealable=denial.appealable, appeal_open=self._s.claim.appeal_id is not None):
+            raise refuse(refusal.message, "InvalidTransition", state=self._s.status)
 
     @workflow.update
     async def decide_appeal(self, req: AppealDecisionRequest) -> Outcome:

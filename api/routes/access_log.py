@@ -14,7 +14,7 @@ from api.errors import BadRequest
 from api.fields import Instant
 from models.access import Principal, Role
 from models.access_log_tables import PhiAccess
-from models.repositories.audit import AccessLogFilter, AccessLogRepository
+from models.repositories.evidence_chain import AccessLogFilter, AccessLogRepository
 
 router = APIRouter(tags=["audit"])
 

@@ -7,17 +7,17 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import Select
 
-from api.deps import SessionDep, TemporalDep, require
+from api.deps import PROBLEMS, SessionDep, TemporalDep, require
 from api.errors import NotFound
-from api.routes.encounters import PROBLEMS, actor, handle, load, store_text
 from api.schemas.claims import AcknowledgeIn, ClaimOut, ScrubOut
-from api.views import latest_scrub, scrub_view
+from api.views import scrub_view
 from models.access import Principal
-from models.claim_tables import ClaimRow, ScrubRun
+from models.claim_tables import ClaimRow
 from models.repositories import scope
 from models.repositories.encounters import EncounterRepository
-from workflows.encounter import EncounterWorkflow
-from workflows.types import AcknowledgeEditsRequest, EditAck
+from services import scrub
+from services.encounters import load
+from services.scrub import latest_scrub
 
 router = APIRouter(tags=["claims"])
 
@@ -63,19 +63,8 @@ async def acknowledge_edits(
     who: Annotated[Principal, Depends(require("coding.submit"))],
 ) -> ScrubOut:
     """Soft edits may leave with a reason; hard edits are fixed by recoding, never acknowledged."""
-    repo = EncounterRepository(session, who)
-    e = await load(repo, encounter_id)
-    run = await latest_scrub(session, e.id)
-    if run is None:
-        raise NotFound("this chart has no scrub result to acknowledge")
-    acks = [EditAck(a.rule, a.line_index, await store_text(repo, a.reason)) for a in body.acknowledgments]
-    await session.commit()
-    await handle(temporal, e.id).execute_update(
-        EncounterWorkflow.acknowledge_edits, AcknowledgeEditsRequest(actor(who), str(run.id), acks)
-    )
-    await session.commit()
-    refreshed = await session.get_one(ScrubRun, run.id, populate_existing=True)
-    return scrub_view(refreshed)
+    acks = [(a.rule, a.line_index, a.reason) for a in body.acknowledgments]
+    return scrub_view(await scrub.acknowledge_edits(session, temporal, who, encounter_id, acks))
 
 
 def _visible_claims(who: Principal) -> Select[ClaimRow]:

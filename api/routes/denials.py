@@ -1,60 +1,23 @@
 """Denials worked to resolution: the denial queues, appeals with their packet, decisions, write-offs."""
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import Select, select
 
 from api.appeal_packet import build_packet, render_html, render_pdf
-from api.deps import SessionDep, TemporalDep, require
-from api.errors import Conflict, Unprocessable
-from api.routes.encounters import PROBLEMS, actor, handle, read_detail, store_text
+from api.deps import PROBLEMS, SessionDep, TemporalDep, require
 from api.schemas.claims import AppealIn, AppealOut, DecisionIn, DenialOut, WriteOffIn
 from api.schemas.encounters import EncounterDetail
+from api.views import denial_view, read_appeal, read_detail
 from models.access import Principal
-from models.claim_tables import AppealRow, DenialRow
 from models.denials import DenialCategory
 from models.repositories import scope
 from models.repositories.encounters import EncounterRepository
-from models.repositories.queries import QueryRepository
-from workflows.encounter import EncounterWorkflow
-from workflows.types import AppealDecisionRequest, AppealRequest, WriteOffRequest
+from services import denials
 
 router = APIRouter(tags=["denials"])
-WRITE_OFF_NOTE = "written off; reason text sha256:"
-
-
-def _visible(who: Principal) -> Select[DenialRow]:
-    return scope.denials(who)
-
-
-def denial_view(d: DenialRow) -> DenialOut:
-    return DenialOut(
-        id=str(d.id), encounter_id=str(d.encounter_id), claim_id=str(d.claim_id), group_code=d.group_code, carc=d.carc,
-        rarcs=list(d.rarcs), category=d.category, amount_cents=d.amount_cents, line_index=d.line_index,
-        appealable=d.appealable, not_appealable_reason=d.not_appealable_reason, notice_date=d.notice_date,
-        appeal_deadline=d.appeal_deadline, work_queue=d.work_queue, status=d.status,
-    )  # fmt: skip
-
-
-async def appeal_view(repo: QueryRepository, a: AppealRow) -> AppealOut:
-    texts = await repo.texts({a.reason_sha256})
-    return AppealOut(
-        id=str(a.id), encounter_id=str(a.encounter_id), denial_id=str(a.denial_id), level=a.level,
-        reason=texts.get(a.reason_sha256), deadline=a.deadline, status=a.status, filed_by=a.filed_by,
-        filed_at=a.filed_at, decision=a.decision, recovered_cents=a.recovered_cents, decided_at=a.decided_at,
-    )  # fmt: skip
-
-
-async def _denial(session: SessionDep, who: Principal, denial_id: uuid.UUID) -> DenialRow:
-    return await scope.Scope(session, who).denial(denial_id)
-
-
-async def _appeal(session: SessionDep, who: Principal, appeal_id: uuid.UUID) -> AppealRow:
-    return await scope.Scope(session, who).appeal(appeal_id)
 
 
 @router.get("/v1/denials", response_model=list[DenialOut])
@@ -67,17 +30,15 @@ async def list_denials(
     encounter_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DenialOut]:
-    stmt = _visible(who)
-    for column, value in ((DenialRow.status, status), (DenialRow.work_queue, work_queue), (DenialRow.category, category), (DenialRow.encounter_id, encounter_id)):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    rows = await session.scalars(stmt.order_by(DenialRow.appeal_deadline.nulls_last(), DenialRow.created_at).limit(limit))
-    return [denial_view(d) for d in rows.all()]
+    found = await denials.find_denials(
+        session, who, status=status, work_queue=work_queue, category=category, encounter_id=encounter_id, limit=limit
+    )
+    return [denial_view(d) for d in found]
 
 
 @router.get("/v1/denials/{denial_id}", response_model=DenialOut, responses=PROBLEMS)
 async def get_denial(denial_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("claims.read"))]) -> DenialOut:
-    return denial_view(await _denial(session, who, denial_id))
+    return denial_view(await scope.Scope(session, who).denial(denial_id))
 
 
 @router.post("/v1/denials/{denial_id}/appeals", response_model=AppealOut, status_code=201, responses={**PROBLEMS, 422: {"description": "not appealable"}})
@@ -88,20 +49,8 @@ async def file_appeal(
     temporal: TemporalDep,
     who: Annotated[Principal, Depends(require("appeals.manage"))],
 ) -> AppealOut:
-    denial = await _denial(session, who, denial_id)
-    if not denial.appealable:
-        raise Unprocessable(f"this denial is not appealable: {denial.not_appealable_reason}")
-    if await session.scalar(select(AppealRow.id).where(AppealRow.denial_id == denial.id, AppealRow.status == "open")):
-        raise Conflict("an appeal is already open for this denial; record its decision first")
-    if denial.appeal_deadline is None or denial.appeal_deadline < datetime.now(UTC).date():
-        raise Unprocessable(f"the appeal deadline ({denial.appeal_deadline}) has passed")
-    reason = await store_text(EncounterRepository(session, who), body.reason)
-    await session.commit()
-    appeal_id = str(uuid.uuid4())
-    request = AppealRequest(actor(who), appeal_id, str(denial.id), body.level, reason, denial.appeal_deadline.isoformat())
-    await handle(temporal, denial.encounter_id).execute_update(EncounterWorkflow.file_appeal, request)
-    session.expire_all()
-    return await appeal_view(QueryRepository(session, who), await _appeal(session, who, uuid.UUID(appeal_id)))
+    filed = await denials.file_appeal(session, temporal, who, denial_id, body.level, body.reason)
+    return await read_appeal(session, who, filed)
 
 
 @router.post("/v1/denials/{denial_id}/write-off", response_model=EncounterDetail, responses=PROBLEMS)
@@ -112,18 +61,13 @@ async def write_off(
     temporal: TemporalDep,
     who: Annotated[Principal, Depends(require("denials.work"))],
 ) -> EncounterDetail:
-    denial = await _denial(session, who, denial_id)
-    # The reason is free text: it stays in PostgreSQL and the workflow carries only its hash.
-    digest = await store_text(EncounterRepository(session, who), body.reason)
-    await session.commit()
-    request = WriteOffRequest(actor(who), f"{WRITE_OFF_NOTE}{digest}")
-    await handle(temporal, denial.encounter_id).execute_update(EncounterWorkflow.write_off, request)
-    return await read_detail(EncounterRepository(session, who), denial.encounter_id)
+    chart = await denials.write_off(session, temporal, who, denial_id, body.reason)
+    return await read_detail(EncounterRepository(session, who), chart)
 
 
 @router.get("/v1/appeals/{appeal_id}", response_model=AppealOut, responses=PROBLEMS)
 async def get_appeal(appeal_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("claims.read"))]) -> AppealOut:
-    return await appeal_view(QueryRepository(session, who), await _appeal(session, who, appeal_id))
+    return await read_appeal(session, who, appeal_id)
 
 
 @router.get("/v1/appeals/{appeal_id}/packet", responses={**PROBLEMS, 200: {"content": {"text/html": {}, "application/pdf": {}, "application/json": {}}}})
@@ -134,7 +78,7 @@ async def appeal_packet(
     format: Literal["json", "html", "pdf"] = "html",
 ) -> Response:
     """The appeal packet: denial, codes with their supporting excerpts, documents, queries and answers."""
-    appeal = await _appeal(session, who, appeal_id)
+    appeal = await scope.Scope(session, who).appeal(appeal_id)
     packet = await build_packet(session, who, appeal)
     if format == "json":
         from fastapi.responses import JSONResponse
@@ -153,10 +97,5 @@ async def decide_appeal(
     temporal: TemporalDep,
     who: Annotated[Principal, Depends(require("appeals.manage"))],
 ) -> AppealOut:
-    appeal = await _appeal(session, who, appeal_id)
-    if body.decision == "upheld" and body.recovered_cents:
-        raise Unprocessable("an upheld appeal recovers nothing; send recovered_cents 0 or decide 'partial'")
-    request = AppealDecisionRequest(actor(who), str(appeal.id), body.decision, body.recovered_cents)
-    await handle(temporal, appeal.encounter_id).execute_update(EncounterWorkflow.decide_appeal, request)
-    session.expire_all()
-    return await appeal_view(QueryRepository(session, who), await _appeal(session, who, appeal_id))
+    decided = await denials.decide_appeal(session, temporal, who, appeal_id, body.decision, body.recovered_cents)
+    return await read_appeal(session, who, decided)

@@ -1,95 +1,45 @@
 """Encounter reads and the human actions on one chart (coding, release, reassign, holds)."""
 
-import hashlib
 import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
-from sqlalchemy.dialects.postgresql import insert
-from temporalio.client import Client, WorkflowHandle
 
-from api.deps import SessionDep, TemporalDep, require
-from api.errors import Forbidden, NotFound, Unprocessable
+from api.deps import PROBLEMS, SessionDep, TemporalDep, require
+from api.errors import Unprocessable
 from api.schemas.encounters import (
     CodingIn,
     EncounterDetail,
     EncounterPage,
-    EvidenceIn,
     HoldIn,
     ReassignIn,
     SuggestionOut,
 )
-from api.views import decode_cursor, detail, encode_cursor, latest_scrub, scrub_view, summary
-from integrations.codesets.catalog import default_catalog
-from models.access import Principal
-from models.coding import (
-    CodingIssue,
-    CodingSubmission,
-    DiagnosisCode,
-    Evidence,
-    ProcedureCode,
-    normalize_icd10,
-    validate_coding,
+from api.views import (
+    coding_lines,
+    decode_cursor,
+    encode_cursor,
+    read_detail,
+    scrub_view,
+    summary,
+    text_download,
 )
-from models.holds import DEFAULT_HOLD_POLICY
+from models.access import Principal
 from models.lifecycle import State
-from models.note_access import may_read_note
-from models.quotation import verify_quote
 from models.repositories.encounters import EncounterFilter, EncounterRepository
-from models.repositories.scope import Scope
 from models.repositories.users import require_coder
-from models.tables import Encounter, Patient, TextBlob, Vendor
-from services import suggestions
-from services.codesets import refresh_from
-from workflows.encounter import EncounterWorkflow, encounter_workflow_id
+from models.tables import Vendor
+from services import coding, holds, suggestions
+from services.encounters import actor, handle, load, readable_document, refuse_if_blind
+from services.scrub import latest_scrub
+from workflows.encounter import EncounterWorkflow
 from workflows.types import (
-    Actor,
-    PlaceHoldRequest,
     ReassignRequest,
     ReleaseRequest,
-    SubmitCodingRequest,
 )
 
 router = APIRouter(prefix="/v1/encounters", tags=["encounters"])
-
-PROBLEMS: dict[int | str, dict[str, Any]] = {404: {"description": "unknown, or not visible to you"}, 409: {"description": "not allowed in the current state"}}
-
-
-def actor(p: Principal) -> Actor:
-    return Actor(p.user_id, p.role, p.vendor_id, p.npi)
-
-
-def handle(temporal: Client, encounter_id: uuid.UUID) -> WorkflowHandle[EncounterWorkflow, str]:
-    return temporal.get_workflow_handle_for(EncounterWorkflow.run, encounter_workflow_id(str(encounter_id)))
-
-
-async def load(repo: EncounterRepository, encounter_id: uuid.UUID) -> Encounter:
-    return await Scope(repo.session, repo.principal).chart(encounter_id)
-
-
-async def read_detail(repo: EncounterRepository, encounter_id: uuid.UUID, *, with_text: bool = False) -> EncounterDetail:
-    await repo.session.commit()  # end the snapshot and forget cached rows: read the workflow's projection
-    repo.session.expire_all()
-    e = await load(repo, encounter_id)
-    patient = await repo.session.get(Patient, e.patient_id) if e.patient_id else None
-    documents = await repo.documents(e.id)
-    with_text = with_text and note_readable(repo.principal, e)
-    return detail(e, patient, documents, await repo.timeline(e.id), with_text=with_text)
-
-
-def note_readable(who: Principal, e: Encounter) -> bool:
-    return may_read_note(who, assignee=e.assignee_user, lease_expires_at=e.lease_expires_at, now=datetime.now(UTC))
-
-
-async def store_text(repo: EncounterRepository, text: str) -> str:
-    """Free text lives in PostgreSQL by content hash; the workflow carries only the hash."""
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    await repo.session.execute(
-        insert(TextBlob).values(tenant_id=repo.principal.tenant_id, sha256=digest, text=text).on_conflict_do_nothing()
-    )
-    return digest
 
 
 @router.get("", response_model=EncounterPage)
@@ -133,20 +83,7 @@ async def document_content(
     encounter_id: uuid.UUID, document_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("encounters.read"))]
 ) -> PlainTextResponse:
     """One document's whole text as a download (pages and answers show the first part of long notes)."""
-    await refuse_if_blind(session, who, encounter_id)
-    repo = EncounterRepository(session, who)
-    e = await load(repo, encounter_id)
-    if not note_readable(who, e):
-        raise Forbidden("only operations, auditors and the coder holding this chart's lease may read its notes")
-    found = next((d for d in await repo.documents(e.id) if d.id == document_id), None)
-    if found is None or found.text is None:
-        raise NotFound(f"document {document_id} of encounter {encounter_id} does not exist or has no text")
-    filename = f"{found.external_id or found.id}.txt".replace('"', "")
-    return PlainTextResponse(found.text, headers={"content-disposition": f'attachment; filename="{filename}"'})
-
-
-async def refuse_if_blind(session: SessionDep, who: Principal, encounter_id: uuid.UUID) -> None:
-    await Scope(session, who).refuse_if_blind(encounter_id)
+    return text_download(await readable_document(session, who, encounter_id, document_id))
 
 
 @router.post("/{encounter_id}/coding", response_model=EncounterDetail, responses={**PROBLEMS, 422: {"description": "invalid codes; nothing changed"}})
@@ -157,59 +94,9 @@ async def submit_coding(
     temporal: TemporalDep,
     who: Annotated[Principal, Depends(require("coding.submit"))],
 ) -> EncounterDetail:
-    repo = EncounterRepository(session, who)
-    e = await load(repo, encounter_id)
-    texts = {str(d.id): d.text for d in await repo.documents(e.id)}
-    misquoted: list[CodingIssue] = []
-
-    async def evidence(items: list[EvidenceIn], path: str, code: str) -> list[Evidence]:
-        cited = []
-        for k, ev in enumerate(items):
-            span, issue = verify_quote(ev.document_id, ev.excerpt, texts, path=f"{path}.evidence[{k}]", code=code, near=ev.near)
-            misquoted.extend([issue] if issue else [])
-            digest = await store_text(repo, ev.excerpt)
-            cited.append(Evidence(ev.document_id, digest, span.start, span.end) if span else Evidence(ev.document_id, digest))
-        return cited
-
-    cited = [(i, d.code, str(d.suggestion_id)) for i, d in enumerate(body.diagnoses) if d.suggestion_id]
-    if problems := await suggestions.check_cited(session, e.id, cited):
-        raise Unprocessable("; ".join(f"diagnoses[{i}].suggestion_id: {m}" for i, m in problems))
-    submission = CodingSubmission(
-        diagnoses=[
-            DiagnosisCode(
-                normalize_icd10(d.code), await evidence(d.evidence, f"diagnoses[{i}]", normalize_icd10(d.code)),
-                str(d.suggestion_id or ""),
-            )
-            for i, d in enumerate(body.diagnoses)
-        ],
-        procedures=[
-            ProcedureCode(
-                p.code.upper(), list(p.modifiers), p.units, list(p.pointers),
-                await evidence(p.evidence, f"procedures[{i}]", p.code.upper()),
-            )
-            for i, p in enumerate(body.procedures)
-        ],
-    )
-    await refresh_from(session)  # an ICD-10-CM release loaded since this process started
-    issues = validate_coding(
-        submission,
-        date_of_service=e.date_of_service or e.received_at.date(),
-        catalog=default_catalog(),
-        document_ids=set(texts),
-    ) + misquoted
-    if issues:
-        await session.rollback()
-        raise Unprocessable(
-            f"{len(issues)} problem(s) with the submitted codes: " + "; ".join(f"{i.path}: {i.message}" for i in issues),
-            errors=[{"path": i.path, "code": i.code, "rule": i.rule, "message": i.message} for i in issues],
-        )
-    await session.commit()
-    await handle(temporal, e.id).execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(actor(who), submission))
-    if cited:  # only once the coding is recorded: a refused submission accepts nothing
-        await suggestions.accept_cited(session, who, e.id, [sid for _, _, sid in cited])
-        await session.commit()
-    answer = await read_detail(repo, e.id)
-    run = await latest_scrub(session, e.id)
+    chart = await coding.submit_coding(session, temporal, who, encounter_id, *coding_lines(body))
+    answer = await read_detail(EncounterRepository(session, who), chart)
+    run = await latest_scrub(session, chart)
     answer.scrub = scrub_view(run) if run else None
     return answer
 
@@ -256,11 +143,5 @@ async def place_hold(
     temporal: TemporalDep,
     who: Annotated[Principal, Depends(require("holds.place"))],
 ) -> EncounterDetail:
-    repo = EncounterRepository(session, who)
-    e = await load(repo, encounter_id)
-    if refusal := DEFAULT_HOLD_POLICY.refusal("place", who.role, body.reason):
-        raise Forbidden(refusal)
-    note = await store_text(repo, body.note) if body.note else None
-    await session.commit()
-    await handle(temporal, e.id).execute_update(EncounterWorkflow.place_hold, PlaceHoldRequest(actor(who), body.reason, note))
-    return await read_detail(repo, e.id)
+    chart = await holds.place_hold(session, temporal, who, encounter_id, body.reason, body.note)
+    return await read_detail(EncounterRepository(session, who), chart)

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import SessionDep, require
 from api.errors import BadRequest
-from api.routes.queries import query_views
+from api.views import query_views
 from models.access import Principal, can
 from models.fhir_work import (
     REQUEST_STATUS,

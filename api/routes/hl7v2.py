@@ -8,9 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import SettingsDep, TemporalDep
+from api.deps import SettingsDep, TemporalDep, signed_source
 from api.errors import Conflict, Unprocessable
-from api.routes.webhooks import signed_source
 from models.tables import WebhookSource
 from services.hl7_intake import V2Refused, accept
 

@@ -4,16 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from api.deps import SessionDep, TemporalDep, require
-from api.errors import Forbidden, NotFound
-from api.routes.encounters import PROBLEMS, actor, handle, read_detail, store_text
+from api.deps import PROBLEMS, SessionDep, TemporalDep, require
 from api.schemas.encounters import EncounterDetail, HoldReleaseIn
+from api.views import read_detail
 from models.access import Principal
-from models.holds import DEFAULT_HOLD_POLICY
-from models.repositories.encounters import EncounterRepository, visible
-from models.tables import Encounter
-from workflows.encounter import EncounterWorkflow
-from workflows.types import ReleaseHoldRequest
+from models.repositories.encounters import EncounterRepository
+from services import holds
 
 router = APIRouter(prefix="/v1/holds", tags=["holds"])
 
@@ -25,15 +21,5 @@ async def release_hold(
     temporal: TemporalDep,
     who: Annotated[Principal, Depends(require("holds.release"))],
 ) -> EncounterDetail:
-    found = await session.scalar(visible(who).where(Encounter.holds.contains([{"id": hold_id}])))
-    if found is None:
-        raise NotFound(f"no open hold {hold_id} on an encounter visible to you")
-    reason = next(h["reason"] for h in found.holds if h["id"] == hold_id)
-    if refusal := DEFAULT_HOLD_POLICY.refusal("release", who.role, reason):
-        raise Forbidden(refusal)
-    repo = EncounterRepository(session, who)
-    resolution = await store_text(repo, body.resolution) if body.resolution else None
-    await session.commit()
-    request = ReleaseHoldRequest(actor(who), hold_id, resolution)
-    await handle(temporal, found.id).execute_update(EncounterWorkflow.release_hold, request)
-    return await read_detail(repo, found.id)
+    chart = await holds.release_hold(session, temporal, who, hold_id, body.resolution)
+    return await read_detail(EncounterRepository(session, who), chart)

@@ -1,37 +1,15 @@
 """Operational metrics: query aging and response, hold aging and dollars at hold."""
 
-import dataclasses
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import func, select
 
 from api.deps import SessionDep, require
 from api.fields import Day
 from models.access import Principal
-from models.claim_tables import AppealRow, ClaimRow, DenialRow, PaymentRow, ScrubRun
-from models.query_metrics import HoldFact, QueryFact, hold_metrics, query_metrics
-from models.repositories.scope import charts as visible
-from models.repositories.scope import metrics_vendor
-from models.repositories.scope import queries as scoped_queries
-from models.revenue_metrics import (
-    AppealFact,
-    ClaimFact,
-    DenialFact,
-    ScrubFact,
-    VarianceFact,
-    revenue_metrics,
-)
-from models.tables import Encounter, HoldRow, QueryRow
+from services import metrics as service
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
-
-
-def _window(date_from: date | None, date_to: date | None) -> tuple[datetime, datetime]:
-    end = datetime.combine(date_to, time.max, UTC) if date_to else datetime.now(UTC)
-    start = datetime.combine(date_from, time.min, UTC) if date_from else end - timedelta(days=90)
-    return start, end
 
 
 @router.get("/queries")
@@ -44,32 +22,7 @@ async def queries(
 ) -> dict[str, Any]:
     """Volume, response rate, median/p90 hours to answer, open-query aging, agreement rate and
     queries per 100 charts — overall and by physician, service line and vendor."""
-    start, end = _window(date_from, date_to)
-    vendor = metrics_vendor(who, vendor)
-    stmt = (
-        select(QueryRow, Encounter.specialty)
-        .join(Encounter, Encounter.id == QueryRow.encounter_id)
-        .where(QueryRow.id.in_(scoped_queries(who).with_only_columns(QueryRow.id)), QueryRow.opened_at.between(start, end))
-    )
-    if vendor:
-        stmt = stmt.where(QueryRow.vendor_id == vendor)
-    facts = [
-        QueryFact(
-            opened_at=q.opened_at,
-            answered_at=q.answered_at,
-            withdrawn_at=q.withdrawn_at,
-            physician=q.physician_user or q.physician_npi or "",
-            service_line=specialty or "",
-            vendor=q.vendor_id or "",
-            confirmed_documented_option=q.confirmed_documented_option,
-        )
-        for q, specialty in (await session.execute(stmt)).all()
-    ]
-    charts = await session.scalar(
-        select(func.count()).select_from(visible(who).where(Encounter.received_at.between(start, end)).subquery())
-    )
-    result = query_metrics(facts, now=datetime.now(UTC), charts=charts or 0)
-    return {"from": start, "to": end, **dataclasses.asdict(result)}
+    return await service.queries(session, who, date_from, date_to, vendor)
 
 
 @router.get("/holds")
@@ -81,23 +34,7 @@ async def holds(
 ) -> dict[str, Any]:
     """Open holds by reason and age bucket, $ at hold (charges of held charts, DNFB-style), mean
     time to release and repeat holds per chart."""
-    start, end = _window(date_from, date_to)
-    rows = (
-        await session.execute(
-            select(HoldRow, Encounter.charges_cents)
-            .join(Encounter, Encounter.id == HoldRow.encounter_id)
-            .where(
-                HoldRow.tenant_id == who.tenant_id,
-                HoldRow.placed_at.between(start, end),
-                HoldRow.encounter_id.in_(visible(who).with_only_columns(Encounter.id)),
-            )
-        )
-    ).all()
-    facts = [
-        HoldFact(h.reason, h.placed_at, h.released_at, charges or 0, str(h.encounter_id)) for h, charges in rows
-    ]
-    result = hold_metrics(facts, now=datetime.now(UTC))
-    return {"from": start, "to": end, **dataclasses.asdict(result)}
+    return await service.holds(session, who, date_from, date_to)
 
 
 @router.get("/revenue")
@@ -110,37 +47,4 @@ async def revenue(
     """Claim edit rate (by rule), first-pass clean-claim rate, denial rate and volume by root
     cause and payer, coding-attributable denial rate, appeals and overturns, recovered dollars,
     payment variance and rework volume. Formulas: `models/revenue_metrics.py`."""
-    start, end = _window(date_from, date_to)
-    # A vendor lead sees its vendor's charts only: the same row filter as every other read.
-    charts = visible(who).with_only_columns(Encounter.id).where(Encounter.received_at.between(start, end))
-    scrubs = (await session.scalars(select(ScrubRun).where(ScrubRun.encounter_id.in_(charts)))).all()
-    claims = (await session.scalars(select(ClaimRow).where(ClaimRow.encounter_id.in_(charts)))).all()
-    payments = (await session.scalars(select(PaymentRow).where(PaymentRow.claim_id.in_([c.id for c in claims])))).all()
-    denials = (await session.scalars(select(DenialRow).where(DenialRow.encounter_id.in_(charts)))).all()
-    appeals = (await session.scalars(select(AppealRow).where(AppealRow.encounter_id.in_(charts)))).all()
-    by_claim = {c.id: c for c in claims}
-    per_chart: dict[Any, list[ClaimRow]] = {}
-    for c in claims:
-        per_chart.setdefault(c.encounter_id, []).append(c)
-    remitted = {by_claim[p.claim_id].encounter_id for p in payments if p.claim_id in by_claim}
-    result = revenue_metrics(
-        scrubs=[ScrubFact(str(s.encounter_id), s.run_no, [e["rule"] for e in s.edits], s.hard_count > 0) for s in scrubs],
-        claims=[
-            ClaimFact(
-                str(enc),
-                rows[0].payer_id or "",
-                submitted=any(r.submitted_at for r in rows),
-                remitted=enc in remitted,
-                rejections_277ca=sum(1 for r in rows if r.status == "rejected"),
-            )
-            for enc, rows in per_chart.items()
-        ],
-        denials=[DenialFact(str(d.id), str(d.encounter_id), d.payer_id or "", d.category, d.amount_cents) for d in denials],
-        appeals=[AppealFact(str(a.id), str(a.denial_id), a.decision, a.recovered_cents or 0) for a in appeals],
-        variances=[
-            VarianceFact(str(by_claim[p.claim_id].encounter_id), None, by_claim[p.claim_id].payer_id or "", p.expected_cents, p.paid_cents, p.patient_responsibility_cents)
-            for p in payments
-            if p.claim_id in by_claim and p.expected_cents is not None
-        ],
-    )
-    return {"from": start, "to": end, **dataclasses.asdict(result)}
+    return await service.revenue(session, who, date_from, date_to)

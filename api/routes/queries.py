@@ -1,99 +1,19 @@
 """Physician documentation queries: raise (compliance-linted), inbox, answer, withdraw."""
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import SessionDep, TemporalDep, require
-from api.errors import NotFound, Unprocessable
-from api.routes.encounters import PROBLEMS, actor, handle, load, store_text
+from api.deps import PROBLEMS, SessionDep, TemporalDep, require
 from api.schemas.queries import AnswerIn, QueryIn, QueryOut, WithdrawIn
+from api.views import find_queries, read_query
 from models.access import Principal
-from models.queries import (
-    ClinicalIndicator,
-    LintIssue,
-    QueryDraft,
-    is_clinical_option,
-    lint_query,
-    needs_free_text,
-)
-from models.quotation import locate
-from models.repositories.encounters import EncounterRepository
+from models.queries import ClinicalIndicator, QueryDraft
 from models.repositories.queries import QueryFilter, QueryRepository
-from models.repositories.scope import Scope
-from models.tables import QueryRow
-from workflows.encounter import EncounterWorkflow
-from workflows.types import (
-    AnswerQueryRequest,
-    IndicatorRef,
-    RaiseQueryRequest,
-    WithdrawQueryRequest,
-)
+from services import queries
 
 router = APIRouter(tags=["queries"])
-
-# A yes/no query offers these answers; "other" and "clinically undetermined" keep it compliant.
-YES_NO_OPTIONS = ["Yes", "No", "Other (please specify)", "Clinically undetermined"]
-
-
-def lint_refusal(issues: list[LintIssue]) -> Unprocessable:
-    return Unprocessable(
-        f"the query is not compliant ({len(issues)} rule(s)): " + " ".join(f"[{i.rule}] {i.message}" for i in issues),
-        errors=[{"rule": i.rule, "field": i.field, "message": i.message} for i in issues],
-    )
-
-
-async def query_view(repo: QueryRepository, q: QueryRow, now: datetime) -> QueryOut:
-    return (await query_views(repo, [q], now))[0]
-
-
-async def query_views(repo: QueryRepository, rows: list[QueryRow], now: datetime) -> list[QueryOut]:
-    """Views of several queries with one look-up of all their texts."""
-    hashes: set[str] = set()
-    for q in rows:
-        hashes |= {q.question_sha256, *q.option_sha256s, *(i["excerpt_sha256"] for i in q.indicators)}
-        hashes |= {q.free_text_sha256} if q.free_text_sha256 else set()
-    texts = await repo.texts(hashes)
-    return [_view(q, texts, now) for q in rows]
-
-
-def _view(q: QueryRow, texts: dict[str, str], now: datetime) -> QueryOut:
-    options = [texts.get(h) for h in q.option_sha256s] if q.form == "multiple_choice" else (YES_NO_OPTIONS if q.form == "yes_no" else [])
-    return QueryOut(
-        id=str(q.id),
-        encounter_id=str(q.encounter_id),
-        status=q.status,
-        form=q.form,
-        question=texts.get(q.question_sha256),
-        options=list(options),
-        indicators=[{"document_id": i["document_id"], "excerpt": texts.get(i["excerpt_sha256"])} for i in q.indicators],
-        yes_no_purpose=q.yes_no_purpose,
-        physician_npi=q.physician_npi,
-        physician_user=q.physician_user,
-        asked_by=q.asked_by,
-        vendor_id=q.vendor_id,
-        opened_at=q.opened_at,
-        age_days=max((now - q.opened_at).days, 0),
-        escalated_at=q.escalated_at,
-        expired_at=q.expired_at,
-        answered_at=q.answered_at,
-        answered_by=q.answered_by,
-        answer_option=options[q.option_index] if q.option_index is not None and q.option_index < len(options) else None,
-        answer_text=texts.get(q.free_text_sha256) if q.free_text_sha256 else None,
-        addendum_document_id=str(q.addendum_document_id) if q.addendum_document_id else None,
-        withdrawn_at=q.withdrawn_at,
-    )
-
-
-async def read_query(repo: QueryRepository, query_id: uuid.UUID) -> QueryOut:
-    await repo.session.commit()
-    repo.session.expire_all()
-    found = await repo.get(query_id)
-    if found is None:
-        raise NotFound(f"query {query_id} does not exist or is not addressed to you")
-    return await query_view(repo, found, datetime.now(UTC))
 
 
 @router.post("/v1/encounters/{encounter_id}/queries", response_model=QueryOut, status_code=201, responses={**PROBLEMS, 422: {"description": "not compliant; nothing changed"}})
@@ -104,9 +24,6 @@ async def raise_query(
     temporal: TemporalDep,
     who: Annotated[Principal, Depends(require("queries.raise"))],
 ) -> QueryOut:
-    encounters = EncounterRepository(session, who)
-    e = await load(encounters, encounter_id)
-    documents = {str(d.id): d.text or "" for d in await encounters.documents(e.id)}
     draft = QueryDraft(
         question=body.question,
         form=body.form,
@@ -115,31 +32,10 @@ async def raise_query(
         yes_no_purpose=body.yes_no_purpose,
         proposed_diagnosis=body.proposed_diagnosis,
     )
-    proposed = body.proposed_diagnosis or ""
-    documented = [proposed] if proposed and any(proposed.lower() in t.lower() for t in documents.values()) else []
-    issues = lint_query(draft, documented_conditions=documented, document_ids=set(documents))
-    issues += [
-        LintIssue("indicators.excerpt_not_in_document", f"indicators[{n}].excerpt",
-                  "The excerpt does not occur in the cited document; quote the record verbatim (only whitespace may differ).")
-        for n, i in enumerate(body.indicators)
-        if documents.get(i.document_id) and locate(i.excerpt, documents[i.document_id]) is None
-    ]
-    if issues:
-        raise lint_refusal(issues)
-    request = RaiseQueryRequest(
-        actor=actor(who),
-        query_id=str(uuid.uuid4()),
-        form=body.form,
-        question_sha256=await store_text(encounters, body.question),
-        indicators=[IndicatorRef(i.document_id, await store_text(encounters, i.excerpt)) for i in body.indicators],
-        physician_npi=body.physician_npi,
-        physician_user=body.physician_user,
-        option_sha256s=[await store_text(encounters, o) for o in body.options],
-        yes_no_purpose=body.yes_no_purpose,
+    raised = await queries.raise_query(
+        session, temporal, who, encounter_id, draft, physician_npi=body.physician_npi, physician_user=body.physician_user
     )
-    await session.commit()
-    await handle(temporal, e.id).execute_update(EncounterWorkflow.raise_query, request)
-    return await read_query(QueryRepository(session, who), uuid.UUID(request.query_id))
+    return await read_query(QueryRepository(session, who), raised)
 
 
 @router.get("/v1/queries", response_model=list[QueryOut])
@@ -152,10 +48,7 @@ async def list_queries(
     min_age_days: Annotated[int | None, Query(ge=0, le=36500)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[QueryOut]:
-    repo = QueryRepository(session, who)
-    now = datetime.now(UTC)
-    rows = await repo.find(QueryFilter(status, physician, encounter_id, min_age_days), now=now, limit=limit)
-    return await query_views(repo, rows, now)
+    return await find_queries(session, who, QueryFilter(status, physician, encounter_id, min_age_days), limit=limit)
 
 
 @router.get("/v1/queries/{query_id}", response_model=QueryOut, responses=PROBLEMS)
@@ -173,29 +66,10 @@ async def answer_query(
     temporal: TemporalDep,
     who: Annotated[Principal, Depends(require("queries.answer"))],
 ) -> QueryOut:
-    repo = QueryRepository(session, who)
-    q, delegate_of = await Scope(session, who).answerable_query(query_id)
-    view = await query_view(repo, q, datetime.now(UTC))
-    chosen: str | None = None
-    if body.option_index is not None:
-        if body.option_index >= len(view.options):
-            raise Unprocessable(f"option_index {body.option_index} is out of range: this query has {len(view.options)} options (0-based)")
-        chosen = view.options[body.option_index]
-    if chosen is not None and needs_free_text(chosen) and not body.free_text:
-        raise Unprocessable(f"'{chosen}' needs a free_text explanation")
-    encounters = EncounterRepository(session, who)
-    request = AnswerQueryRequest(
-        actor=actor(who),
-        query_id=str(query_id),
-        option_index=body.option_index,
-        free_text_sha256=await store_text(encounters, body.free_text) if body.free_text else None,
-        addendum_sha256=await store_text(encounters, body.addendum) if body.addendum else None,
-        confirmed_documented_option=is_clinical_option(chosen) if chosen is not None else None,
-        delegate_of=delegate_of,
+    answered = await queries.answer_query(
+        session, temporal, who, query_id, option_index=body.option_index, free_text=body.free_text, addendum=body.addendum
     )
-    await session.commit()
-    await handle(temporal, q.encounter_id).execute_update(EncounterWorkflow.answer_query, request)
-    return await read_query(repo, query_id)
+    return await read_query(QueryRepository(session, who), answered)
 
 
 @router.post("/v1/queries/{query_id}/withdraw", response_model=QueryOut, responses=PROBLEMS)
@@ -206,11 +80,5 @@ async def withdraw_query(
     temporal: TemporalDep,
     who: Annotated[Principal, Depends(require("queries.withdraw"))],
 ) -> QueryOut:
-    repo = QueryRepository(session, who)
-    q = await repo.get(query_id)
-    if q is None:
-        raise NotFound(f"query {query_id} does not exist or is not visible to you")
-    reason = await store_text(EncounterRepository(session, who), body.reason) if body.reason else None
-    await session.commit()
-    await handle(temporal, q.encounter_id).execute_update(EncounterWorkflow.withdraw_query, WithdrawQueryRequest(actor(who), str(query_id), reason))
-    return await read_query(repo, query_id)
+    withdrawn = await queries.withdraw_query(session, temporal, who, query_id, body.reason)
+    return await read_query(QueryRepository(session, who), withdrawn)

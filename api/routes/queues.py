@@ -1,24 +1,18 @@
 """Work queues: depth and age for everyone who works them, and the claim of the next chart."""
 
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
-from temporalio.client import WorkflowUpdateFailedError
 
 from api.deps import SessionDep, TemporalDep, require
-from api.errors import NotFound
-from api.routes.encounters import actor, handle, read_detail
 from api.schemas.encounters import EncounterDetail, QueueOut
+from api.views import read_detail
 from models.access import Principal
 from models.repositories.encounters import EncounterRepository, QueueRepository
-from workflows.encounter import EncounterWorkflow
-from workflows.types import ClaimRequest
+from services import queues
 
 router = APIRouter(prefix="/v1/queues", tags=["queues"])
-
-CLAIM_ATTEMPTS = 5
 
 
 @router.get("", response_model=list[QueueOut])
@@ -39,22 +33,7 @@ async def claim_next(
     who: Annotated[Principal, Depends(require("queues.claim"))],
 ) -> EncounterDetail | Response:
     """Lease in PostgreSQL first (SKIP LOCKED), then let the workflow confirm; a refusal frees it."""
-    queues = QueueRepository(session, who)
-    if await queues.get(queue_id) is None:
-        raise NotFound(f"queue '{queue_id}' does not exist or does not serve vendor '{who.vendor_id}'")
-    for _ in range(CLAIM_ATTEMPTS):
-        token = uuid.uuid4()
-        leased = await queues.lease_next(queue_id, token)
-        await session.commit()
-        if leased is None:
-            return Response(status_code=204)
-        try:
-            await handle(temporal, leased.id).execute_update(
-                EncounterWorkflow.claim, ClaimRequest(actor(who), str(token))
-            )
-        except WorkflowUpdateFailedError:
-            await queues.drop_lease(leased.id, token)
-            await session.commit()
-            continue
-        return await read_detail(EncounterRepository(session, who), leased.id)
-    return Response(status_code=204)
+    claimed = await queues.claim_next(session, temporal, who, queue_id)
+    if claimed is None:
+        return Response(status_code=204)
+    return await read_detail(EncounterRepository(session, who), claimed)

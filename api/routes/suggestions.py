@@ -5,12 +5,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from api.deps import SessionDep, require
-from api.errors import Conflict, NotFound
-from api.routes.encounters import PROBLEMS, load, refuse_if_blind
+from api.deps import PROBLEMS, SessionDep, require
 from api.schemas.encounters import SuggestionDecisionIn, SuggestionOut
 from models.access import Principal
-from models.repositories.encounters import EncounterRepository
 from services import suggestions
 
 router = APIRouter(prefix="/v1/encounters", tags=["suggestions"])
@@ -20,9 +17,7 @@ router = APIRouter(prefix="/v1/encounters", tags=["suggestions"])
 async def list_suggestions(
     encounter_id: uuid.UUID, session: SessionDep, who: Annotated[Principal, Depends(require("encounters.read"))]
 ) -> list[SuggestionOut]:
-    await refuse_if_blind(session, who, encounter_id)
-    await load(EncounterRepository(session, who), encounter_id)
-    return [SuggestionOut.model_validate(s) for s in await suggestions.for_encounter(session, encounter_id)]
+    return [SuggestionOut.model_validate(s) for s in await suggestions.on_chart(session, who, encounter_id)]
 
 
 @router.post("/{encounter_id}/suggestions/{suggestion_id}/decision", response_model=SuggestionOut, responses=PROBLEMS)
@@ -34,12 +29,4 @@ async def decide_suggestion(
     who: Annotated[Principal, Depends(require("coding.submit"))],
 ) -> SuggestionOut:
     """Accepting records the choice only; the code is coded when the coder submits it."""
-    encounter = await load(EncounterRepository(session, who), encounter_id)
-    try:
-        row = await suggestions.decide(session, who, encounter, suggestion_id, body.decision)
-    except suggestions.SuggestionNotFound as exc:
-        raise NotFound(str(exc)) from exc
-    except suggestions.DecisionRefused as exc:
-        raise Conflict(str(exc)) from exc
-    await session.commit()
-    return SuggestionOut.model_validate(suggestions.view(row))
+    return SuggestionOut.model_validate(await suggestions.decide_on_chart(session, who, encounter_id, suggestion_id, body.decision))

@@ -8,10 +8,9 @@ from sqlalchemy.exc import IntegrityError
 
 from api.deps import SessionDep, require
 from api.errors import Conflict
-from api.routes.queries import lint_refusal
 from api.schemas.queries import TemplateIn, TemplateOut
 from models.access import Principal
-from models.queries import QueryTemplate, lint_template
+from models.queries import QueryTemplate, lint_refusal, lint_template
 from models.tables import QueryTemplateRow
 
 router = APIRouter(prefix="/v1/query-templates", tags=["queries"])

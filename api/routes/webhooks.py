@@ -9,22 +9,19 @@ update-with-start is keyed by the encounter's workflow id.
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from temporalio.client import WorkflowUpdateFailedError
 
-from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import RETRY_AFTER_SECONDS, Conflict, Unauthorized, Unavailable, Unprocessable
-from clearchart.secret_box import open_secret, secret_keys
+from api.deps import SessionDep, SettingsDep, TemporalDep, signed_source
+from api.errors import RETRY_AFTER_SECONDS, Conflict, Unavailable, Unprocessable
 from integrations.ehr.bundle import parse_bundle
-from integrations.ehr.errors import FhirValidationError, WebhookVerificationError
-from integrations.ehr.signing import verify
+from integrations.ehr.errors import FhirValidationError
 from models.tables import InboundMessage, WebhookSource
 from services.inbound import accept_in_background, encounter_id_for, ingest_encounter
 from services.intake_failures import close_if_never_ingested, intake_failure, record_failure
@@ -32,32 +29,6 @@ from workflows.encounter import encounter_workflow_id
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
-
-__all__ = ["encounter_id_for", "router"]
-
-
-async def signed_source(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    source: Annotated[uuid.UUID, Query(description="the webhook source id printed by 'clearchart source create'")],
-) -> tuple[WebhookSource, str, bytes]:
-    """The auth dependency of the webhook: the body must carry a valid signature of its source."""
-    row = await session.get(WebhookSource, source)
-    if row is None:
-        raise Unauthorized("unknown webhook source; use the URL printed by 'clearchart source create'")
-    body = await request.body()
-    try:
-        webhook_id = verify(
-            open_secret(secret_keys(settings), row.secret),
-            request.headers,
-            body,
-            now=datetime.now(UTC),
-            tolerance=timedelta(seconds=settings.webhook_tolerance_seconds),
-        )
-    except WebhookVerificationError as exc:
-        raise Unauthorized(exc.detail) from exc
-    return row, webhook_id, body
 
 
 @router.post(

@@ -5,7 +5,6 @@ from fastapi import APIRouter
 from api.web import (
     admin_policy,
     audit_review,
-    audits,
     dashboard_quality,
     denials,
     documents,
@@ -13,13 +12,14 @@ from api.web import (
     inbox,
     labels,
     pages,
+    qa_audits,
     sso,
     suggestions,
     workspace,
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (pages, workspace, suggestions, inbox, audits, audit_review, findings, denials, admin_policy, documents, sso):
+for module in (pages, workspace, suggestions, inbox, qa_audits, audit_review, findings, denials, admin_policy, documents, sso):
     router.include_router(module.router)
 
 # Importing dashboard_quality (and through it dashboard_revenue) registers their dashboard sections.

@@ -5,8 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.routes.tenant_policy import change_policy, read_policy
 from api.schemas.tenant_policy import TenantPolicyIn
+from api.views import change_policy, read_policy
 from api.web.forms import Problem, attempt, csv, text
 from api.web.render import WebRoute, page
 from api.web.session import WebSession, viewer

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import SessionDep, TemporalDep
-from api.routes import audits as audits_api
+from api.routes import qa_audits as audits_api
 from api.schemas.audits import DxIn, FindingIn, FindingsIn, PxIn, ReconcileIn, ReferenceIn, ReviewIn
 from api.web import data
 from api.web.forms import Problem, attempt, csv, text, whole
@@ -17,7 +17,7 @@ from api.web.render import WebRoute, page
 from api.web.session import WebError, WebSession, viewer
 from models.access import can
 from models.findings import FINDING_CATEGORIES, REFERENCE_KINDS
-from models.repositories.audits import AuditRepository
+from models.repositories.qa_audits import AuditRepository
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 

@@ -15,12 +15,12 @@ from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.routes import metrics
 from api.web import data
 from api.web.charts import Mark, bar_chart, histogram, line_chart
 from models.access import Principal
 from models.holds import AGE_BUCKETS
 from models.repositories.encounters import QueueRepository
+from services import metrics
 
 
 @dataclass(frozen=True)

@@ -11,31 +11,20 @@ from typing import Any
 
 from sqlalchemy import select
 
-from api.routes import metrics
 from api.web import dashboard_revenue  # noqa: F401 - its sections are listed before these
 from api.web.charts import Mark, bar_chart
 from api.web.dashboard import QUALITY, Window, drill, section
 from models.access import can
 from models.audit_scores import score_by
 from models.claim_tables import DenialRow
-from models.qa_report import CycleData, chart_results
+from models.qa_report import chart_results
 from models.query_metrics import percentile
-from models.repositories.audits import AuditRepository
 from models.repositories.encounters import visible
+from models.repositories.qa_audits import AuditRepository
 from models.revenue_metrics import CODING_ATTRIBUTABLE
 from models.tables import Encounter, Vendor
-
-
-async def audit_cycles(repo: AuditRepository) -> list[CycleData]:
-    """Every audit the caller may read, with its charts, reviews and findings (oldest first)."""
-    audits = await repo.audits()
-    charts = await repo.charts([a.id for a in audits])
-    reviews = await repo.reviews([c.id for c in charts])
-    findings = await repo.findings([a.id for a in audits])
-    return [
-        CycleData(a, [c for c in charts if c.audit_id == a.id], reviews, [f for f in findings if f.audit_id == a.id])
-        for a in audits
-    ]
+from services import metrics
+from services.qa_cycles import audit_cycles
 
 
 async def accuracy(w: Window) -> dict[str, dict[str, dict[str, Any]]] | None:

@@ -7,11 +7,11 @@ received in the window, rework to the charts a hard edit sent back.
 
 from typing import Any
 
-from api.routes import metrics
 from api.web.charts import Mark, bar_chart
 from api.web.dashboard import REVENUE, Window, drill, section
 from api.web.labels import payer_names_by_id
 from models.access import can
+from services import metrics
 
 
 async def revenue(w: Window) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import SessionDep, TemporalDep
-from api.routes import denials as denials_api
 from api.schemas.claims import AppealIn, AppealOut, DecisionIn, DenialOut
+from api.views import appeal_view, denial_view, read_appeal
 from api.web import data
 from api.web.forms import Problem, attempt, text
 from api.web.render import WebRoute, page
@@ -21,6 +21,7 @@ from models.repositories import scope
 from models.repositories.encounters import visible
 from models.repositories.queries import QueryRepository
 from models.tables import Encounter
+from services import denials as denial_service
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -32,15 +33,13 @@ async def queue_page(request: Request, db: SessionDep, session: WebSession, *, s
     who = session.principal
     denials: list[DenialOut] = []
     for state in ("open", "appealed"):
-        denials += await denials_api.list_denials(
-            session=db, who=who, status=state, work_queue=None, category=None, encounter_id=None, limit=500
-        )
+        denials += [denial_view(d) for d in await denial_service.find_denials(db, who, status=state, limit=500)]
     queues: dict[str, list[DenialOut]] = defaultdict(list)
     for d in denials:
         queues[d.work_queue or "unassigned"].append(d)
     rows = await db.scalars(scope.appeals(who).where(AppealRow.status == "open").order_by(AppealRow.deadline))
     repo = QueryRepository(db, who)
-    appeals: list[AppealOut] = [await denials_api.appeal_view(repo, a) for a in rows.all()]
+    appeals: list[AppealOut] = [await appeal_view(repo, a) for a in rows.all()]
     names: dict[Any, str] = dict(
         (await db.execute(visible(who).where(Encounter.id.in_({d.encounter_id for d in denials})).with_only_columns(Encounter.id, Encounter.external_id))).all()
     ) if denials else {}  # fmt: skip
@@ -73,7 +72,8 @@ async def file_appeal(
 
     async def run() -> AppealOut:
         body = AppealIn(level=text(form, "level") or "redetermination", reason=text(form, "reason"))
-        return await denials_api.file_appeal(denial_id=ident, body=body, session=db, temporal=temporal, who=session.principal)
+        filed = await denial_service.file_appeal(db, temporal, session.principal, ident, body.level, body.reason)
+        return await read_appeal(db, session.principal, filed)
 
     done = await attempt(run())
     if isinstance(done, Problem):
@@ -98,7 +98,8 @@ async def decide(
 
     async def run() -> AppealOut:
         body = DecisionIn(decision=text(form, "decision"), recovered_cents=_cents(text(form, "recovered")))
-        return await denials_api.decide_appeal(appeal_id=ident, body=body, session=db, temporal=temporal, who=session.principal)
+        decided = await denial_service.decide_appeal(db, temporal, session.principal, ident, body.decision, body.recovered_cents)
+        return await read_appeal(db, session.principal, decided)
 
     done = await attempt(run())
     if isinstance(done, Problem):

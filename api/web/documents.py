@@ -6,13 +6,15 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from api.deps import SessionDep
-from api.errors import AppError
-from api.routes.encounters import document_content
+from api.errors import as_app_error
+from api.views import text_download
 from api.web import data
 from api.web.render import TEMPLATES, WebRoute
 from api.web.session import WebError, WebSession, viewer
+from models.errors import DomainError
 from models.note_access import DISPLAY_LIMIT
 from models.quotation import highlight
+from services.encounters import readable_document
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 TEMPLATES.env.globals["note_limit"] = DISPLAY_LIMIT
@@ -27,6 +29,7 @@ async def download_note(
     if enc is None or doc is None:
         raise WebError(404, "this document does not exist or is not visible to you")
     try:
-        return await document_content(enc, doc, db, session.principal)
-    except AppError as exc:
-        raise WebError(exc.status_code, exc.detail) from exc
+        return text_download(await readable_document(db, session.principal, enc, doc))
+    except DomainError as exc:
+        error = as_app_error(exc)
+        raise WebError(error.status_code, error.detail) from exc

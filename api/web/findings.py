@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import SessionDep
-from api.routes import audits as audits_api
+from api.routes import qa_audits as audits_api
 from api.schemas.audits import RespondIn
 from api.web import data
 from api.web.forms import Problem, attempt, text
@@ -18,7 +18,7 @@ from api.web.labels import chart_names
 from api.web.render import WebRoute, page
 from api.web.session import WebError, WebSession, viewer
 from models.qa_report import finding_json
-from models.repositories.audits import AuditRepository
+from models.repositories.qa_audits import AuditRepository
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 

@@ -8,12 +8,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from api.deps import SessionDep, TemporalDep
-from api.errors import AppError
-from api.routes import queries as query_api
 from api.schemas.queries import AnswerIn
+from api.views import find_queries
 from api.web import data
 from api.web.render import WebRoute, page
 from api.web.session import WebError, WebSession, viewer
+from models.errors import InvalidRequest
+from models.repositories.queries import QueryFilter
+from services import queries
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -22,8 +24,8 @@ Physician = Annotated[WebSession, Depends(viewer("queries.answer"))]
 
 async def _inbox(request: Request, db: SessionDep, session: WebSession, *, status: int = 200, **context: object) -> Response:
     who = session.principal
-    open_queries = await query_api.list_queries(db, who, status="open")
-    history = [q for q in await query_api.list_queries(db, who) if q.status != "open"]
+    open_queries = await find_queries(db, who, QueryFilter(status="open"))
+    history = [q for q in await find_queries(db, who, QueryFilter()) if q.status != "open"]
     history.sort(key=lambda q: q.answered_at or q.withdrawn_at or q.opened_at, reverse=True)
     return page(request, "inbox.html", session, status=status, open_queries=open_queries, history=history[:50], **context)
 
@@ -53,12 +55,12 @@ async def answer(
             free_text=free_text or None,
             addendum=addendum or None,
         )
-        await query_api.answer_query(ident, body, db, temporal, session.principal)
+        await queries.answer_query(
+            db, temporal, session.principal, ident, option_index=body.option_index, free_text=body.free_text, addendum=body.addendum
+        )
     except ValidationError as exc:
         detail = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
         return await _inbox(request, db, session, status=422, error=detail, error_for=query_id)
-    except AppError as exc:
-        if exc.status_code == 404:
-            raise
-        return await _inbox(request, db, session, status=exc.status_code, error=exc.detail, error_for=query_id)
+    except InvalidRequest as exc:
+        return await _inbox(request, db, session, status=422, error=exc.detail, error_for=query_id)
     return RedirectResponse(f"/ui/inbox?answered={uuid.UUID(query_id)}", status_code=303)

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from api.deps import SessionDep, authenticate
 from api.errors import Unauthorized
-from api.routes import audit
-from api.routes.encounters import read_detail
+from api.routes import evidence as audit
+from api.views import read_detail
 from api.web import dashboard, data
 from api.web.render import WebRoute, home_for, page
 from api.web.session import (

@@ -13,25 +13,22 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.deps import SessionDep, TemporalDep
-from api.errors import AppError
-from api.routes import claims as claims_api
-from api.routes import encounters as encounter_api
-from api.routes import queries as query_api
-from api.routes import queues as queue_api
 from api.schemas.claims import AcknowledgeIn, EditAckIn, ScrubOut
 from api.schemas.encounters import CodingIn, HoldIn
 from api.schemas.queries import IndicatorIn, QueryForm, QueryIn, YesNoPurpose
-from api.views import latest_scrub, scrub_view
+from api.views import coding_lines, read_detail, read_query, scrub_view
 from api.web import data
 from api.web.render import WebRoute, page
 from api.web.session import WebError, WebSession, viewer
 from integrations.codesets.catalog import default_catalog
 from models.holds import DEFAULT_HOLD_POLICY, HOLD_REASONS
-from models.queries import ClinicalIndicator, LintIssue, QueryDraft, lint_query
-from models.quotation import highlight, locate, spans_by_document
+from models.queries import ClinicalIndicator, LintIssue, QueryDraft, excerpt_issues, review_draft
+from models.quotation import highlight, spans_by_document
 from models.repositories.encounters import EncounterRepository, QueueRepository, visible
 from models.repositories.queries import QueryRepository
 from models.tables import Encounter
+from services import coding, holds, queries, queues, scrub
+from services.scrub import latest_scrub
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -78,10 +75,10 @@ async def workspace(
 async def claim(
     db: SessionDep, temporal: TemporalDep, session: Annotated[WebSession, Depends(viewer("queues.claim"))], queue: Annotated[str, Form()]
 ) -> Response:
-    leased = await queue_api.claim_next(queue, db, temporal, session.principal)
-    if isinstance(leased, Response):
+    leased = await queues.claim_next(db, temporal, session.principal, queue)
+    if leased is None:
         return RedirectResponse(f"/ui/work?empty={queue}", status_code=303)
-    return RedirectResponse(f"/ui/work/{leased.id}", status_code=303)
+    return RedirectResponse(f"/ui/work/{leased}", status_code=303)
 
 
 async def _prior(db: SessionDep, session: WebSession, codes: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -147,14 +144,10 @@ async def acknowledge_edits(
                 for r, n, y in zip(rules, lines, why, strict=False)
             ]
         )
-        await claims_api.acknowledge_edits(ident, body, db, temporal, session.principal)
+        await scrub.acknowledge_edits(db, temporal, session.principal, ident, [(a.rule, a.line_index, a.reason) for a in body.acknowledgments])
     except ValidationError as exc:
         detail = "; ".join(str(e["msg"]) for e in exc.errors())
         return await _chart_page(request, db, session, encounter_id, ack_error=f"Each soft edit needs a reason: {detail}")
-    except AppError as exc:
-        if exc.status_code == 404:
-            raise
-        return await _chart_page(request, db, session, encounter_id, ack_error=exc.detail)
     return RedirectResponse(f"/ui/work/{ident}?acknowledged=1#scrub", status_code=303)
 
 
@@ -176,7 +169,10 @@ async def code_search(_: Coder, q: str = "", offset: int = 0) -> JSONResponse:
 @router.post("/ui/work/{encounter_id}/coding")
 async def submit_coding(encounter_id: str, body: CodingIn, db: SessionDep, temporal: TemporalDep, session: Coder) -> JSONResponse:
     _, found = await _chart(db, session, encounter_id)
-    chart = await encounter_api.submit_coding(found.id, body, db, temporal, session.principal)
+    coded = await coding.submit_coding(db, temporal, session.principal, found.id, *coding_lines(body))
+    chart = await read_detail(EncounterRepository(db, session.principal), coded)
+    run_row = await latest_scrub(db, coded)
+    chart.scrub = scrub_view(run_row) if run_row else None
     # Back to the chart: its scrub result is shown there (hard edits reopen the coding form).
     # Each scrub run is its own address, so a resubmission from the result page loads the new one.
     run = chart.scrub.run_no if chart.scrub else 0
@@ -198,15 +194,7 @@ async def lint(
         body.question, body.form, [ClinicalIndicator(i.document_id, i.excerpt) for i in body.indicators],
         list(body.options), body.yes_no_purpose, body.proposed_diagnosis,
     )
-    proposed = (body.proposed_diagnosis or "").lower()
-    documented = [proposed] if proposed and any(proposed in t.lower() for t in documents.values()) else []
-    issues = lint_query(draft, documented_conditions=documented, document_ids=set(documents)) if body.question else []
-    issues += [
-        LintIssue("indicators.excerpt_not_in_document", f"indicators[{n}].excerpt",
-                  "The excerpt does not occur in the cited document; quote the record verbatim (only whitespace may differ).")
-        for n, i in enumerate(body.indicators)
-        if documents.get(i.document_id) and locate(i.excerpt, documents[i.document_id]) is None
-    ]
+    issues = review_draft(draft, documents) if body.question else excerpt_issues(draft.indicators, documents)
     return JSONResponse({"issues": _issues(issues)})
 
 
@@ -217,7 +205,14 @@ async def raise_query(
 ) -> JSONResponse:
     _, found = await _chart(db, session, encounter_id)
     ident = found.id  # read before the handler commits: committed rows expire
-    raised = await query_api.raise_query(ident, body, db, temporal, session.principal)
+    draft = QueryDraft(
+        body.question, body.form, [ClinicalIndicator(i.document_id, i.excerpt) for i in body.indicators],
+        list(body.options), body.yes_no_purpose, body.proposed_diagnosis,
+    )
+    raised_id = await queries.raise_query(
+        db, temporal, session.principal, ident, draft, physician_npi=body.physician_npi, physician_user=body.physician_user
+    )
+    raised = await read_query(QueryRepository(db, session.principal), raised_id)
     return JSONResponse({"id": raised.id, "status": raised.status, "next": f"/ui/encounters/{ident}"}, status_code=201)
 
 
@@ -227,5 +222,6 @@ async def place_hold(
     session: Annotated[WebSession, Depends(viewer("holds.place"))],
 ) -> JSONResponse:
     _, found = await _chart(db, session, encounter_id)
-    chart = await encounter_api.place_hold(found.id, body, db, temporal, session.principal)
+    held = await holds.place_hold(db, temporal, session.principal, found.id, body.reason, body.note)
+    chart = await read_detail(EncounterRepository(db, session.principal), held)
     return JSONResponse({"status": chart.status, "next": f"/ui/encounters/{chart.id}"}, status_code=201)

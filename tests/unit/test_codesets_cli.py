@@ -35,8 +35,8 @@ from clearchart.embedded import TemporalDevServer, free_port
 from clearchart.migrate import upgrade
 from clearchart.settings import Settings
 from clearchart.worker import build_worker
+from integrations.codesets.scrub_files import TableFormatError
 from models.claim_tables import CodeTableVersion, DenialRow, FeeScheduleRow, MueLimitRow, PtpEditRow
-from models.scrub_tables import TableFormatError
 from tests.api.claim_support import claimed, coding, post_x12, remittance_835, submitted_claim
 from tests.conftest import REPO
 from tests.support import LiveStack, eventually, make_tenant, started

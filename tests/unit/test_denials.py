@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from integrations.codesets.scrub_files import read_csv_dicts
 from models.denials import (
     DEFAULT_CARC_TABLE,
     CarcTable,
@@ -14,7 +15,6 @@ from models.denials import (
     is_denial,
     payment_variance,
 )
-from models.scrub_tables import read_csv_dicts
 
 FIXTURES = Path(__file__).resolve().parents[2] / "models" / "fixtures"
 

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from api.routes.audit import latin1, render_html, render_pdf
+from api.routes.evidence import latin1, render_html, render_pdf
 from models.evidence import (
     NO_CLAIM_ACTIVITY,
     AppealEntry,

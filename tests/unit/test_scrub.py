@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from integrations.codesets.scrub_files import TableFormatError, load_mue_csv, load_ptp_csv
 from models.scrub import (
     RULES,
     ScrubInput,
@@ -17,10 +18,7 @@ from models.scrub_tables import (
     PtpEdit,
     ScrubTables,
     Sex,
-    TableFormatError,
     builtin_tables,
-    load_mue_csv,
-    load_ptp_csv,
 )
 
 FIXTURES = Path(__file__).resolve().parents[2] / "models" / "fixtures"

@@ -12,11 +12,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.access_log import REASON_PARAM, clean_reason
-from api.deps import SessionDep, require
+from api.deps import PROBLEMS, SessionDep, require
 from api.errors import NotFound, Unprocessable
-from api.routes.encounters import PROBLEMS, load, refuse_if_blind
-from api.routes.queries import query_views
-from api.views import summary
+from api.views import query_views, summary
 from clearchart.keys import chain_keyring
 from models.access import Principal
 from models.audit_chain import Keyring
@@ -30,15 +28,17 @@ from models.evidence import (
     QueryFact,
     build_packet,
 )
-from models.repositories.audit import (
+from models.repositories.encounters import EncounterRepository
+from models.repositories.evidence_chain import (
     ClaimHistorySource,
     EvidenceRepository,
     VerifyResult,
     verify_events,
 )
-from models.repositories.encounters import EncounterRepository
 from models.repositories.queries import QueryRepository
 from models.tables import Encounter
+from services.chain_report import verify_json
+from services.encounters import load, refuse_if_blind
 
 router = APIRouter(tags=["audit"])
 
@@ -58,24 +58,7 @@ def chain_keys(request: Request) -> Keyring:
 
 
 def chain_report(result: VerifyResult, scope: str) -> dict[str, Any]:
-    brk = result.first_break
-    return {
-        "scope": scope,
-        "verified": result.verified,
-        "encounters_checked": result.encounters_checked,
-        "events_checked": result.events_checked,
-        "broken_encounters": result.broken_encounters,
-        "first_break": {
-            "encounter_id": brk.encounter_id,
-            "seq": brk.seq,
-            "action": brk.action,
-            "occurred_at": brk.occurred_at.isoformat() if brk.occurred_at else None,
-            "problem": brk.problem,
-        }
-        if brk
-        else None,
-        "head": result.head,
-    }
+    return {"scope": scope, **verify_json(result), "head": result.head}
 
 
 async def snapshot(session: AsyncSession) -> None:

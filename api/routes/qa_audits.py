@@ -14,7 +14,6 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import SessionDep, TemporalDep, require
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
-from api.routes.encounters import handle
 from api.schemas.audits import (
     AuditIn,
     EducationIn,
@@ -25,24 +24,15 @@ from api.schemas.audits import (
     RespondIn,
     ReviewIn,
 )
-from integrations.codesets.catalog import default_catalog
 from models.access import Principal
-from models.coding import (
-    CodingSubmission,
-    DiagnosisCode,
-    ProcedureCode,
-    normalize_icd10,
-    validate_coding,
-)
 from models.findings import FINDING_CATEGORIES, FindingEvent, compare_coding
 from models.outbound_events import finding_issued
-from models.qa_pdf import render_pdf
 from models.qa_plan import chart_coding, frame_from_json, plan_from_json
-from models.qa_report import CycleData, coaching, finding_json, report
+from models.qa_report import coaching, finding_json, report
 from models.qa_rules import FindingInput, build_findings, drafts_out
 from models.qa_tables import QaAudit, QaEducation
-from models.repositories.audits import AuditOptions, AuditRepository, now
 from models.repositories.encounters import EncounterRepository
+from models.repositories.qa_audits import AuditOptions, AuditRepository, now
 from models.sampling import (
     Sample,
     SamplingPlan,
@@ -51,7 +41,10 @@ from models.sampling import (
     frame_fingerprint,
     verify_sample,
 )
-from services import outbound_events, suggestions
+from services import coding, outbound_events, suggestions
+from services.encounters import handle
+from services.qa_cycles import audit_cycles
+from services.qa_pdf import render_pdf
 from workflows.encounter import EncounterWorkflow
 
 router = APIRouter(tags=["audits"])
@@ -92,20 +85,8 @@ async def _detail(repo: AuditRepository, a: QaAudit) -> dict[str, Any]:
 
 def check_codes(body: ReviewIn, service_date: date) -> None:
     """The auditor's codes meet the same code-set rules as the coder's (evidence aside)."""
-    submission = CodingSubmission(
-        [DiagnosisCode(normalize_icd10(d.code)) for d in body.diagnoses],
-        [ProcedureCode(p.code.upper(), list(p.modifiers), p.units, [1]) for p in body.procedures],
-    )
-    issues = [
-        i
-        for i in validate_coding(submission, date_of_service=service_date, catalog=default_catalog(), document_ids=set(), require_evidence=False)
-        if not i.rule.startswith(("pointer.", "evidence."))
-    ]
-    if issues:
-        raise Unprocessable(
-            f"{len(issues)} problem(s) with the re-coding: " + "; ".join(f"{i.path}: {i.message}" for i in issues),
-            errors=[{"path": i.path, "code": i.code, "rule": i.rule, "message": i.message} for i in issues],
-        )
+    procedures = [coding.ProcedureLine(p.code, list(p.modifiers), p.units) for p in body.procedures]
+    coding.check_recoding([d.code for d in body.diagnoses], procedures, service_date)
 
 
 async def resume_billing(temporal: Client, encounter_ids: list[uuid.UUID]) -> None:
@@ -148,17 +129,6 @@ async def list_audits(session: SessionDep, who: Reader) -> list[dict[str, Any]]:
     return [_summary(a) for a in await AuditRepository(session, who).audits()]
 
 
-async def _cycles(repo: AuditRepository, upto: int | None = None) -> list[CycleData]:
-    audits = await repo.audits(upto_cycle=upto)
-    charts = await repo.charts([a.id for a in audits])
-    reviews = await repo.reviews([c.id for c in charts])
-    findings = await repo.findings([a.id for a in audits])
-    return [
-        CycleData(a, [c for c in charts if c.audit_id == a.id], reviews, [f for f in findings if f.audit_id == a.id])
-        for a in audits
-    ]
-
-
 @router.get("/v1/audits/coaching")
 async def coaching_view(session: SessionDep, who: Reader, coder: str | None = None) -> dict[str, Any]:
     """Each coder's top finding categories, examples, references, repeats, education and trend."""
@@ -167,7 +137,7 @@ async def coaching_view(session: SessionDep, who: Reader, coder: str | None = No
             raise Forbidden("a coder sees only their own coaching; omit 'coder' or pass your own id")
         coder = who.user_id
     repo = AuditRepository(session, who)
-    cycles = await _cycles(repo)
+    cycles = await audit_cycles(repo)
     visible = {c.coder_id for cycle in cycles for c in cycle.charts}
     stmt = select(QaEducation).where(QaEducation.tenant_id == who.tenant_id).order_by(QaEducation.assigned_at)
     education = [e for e in (await session.scalars(stmt)).all() if who.role not in ("coder", "vendor_lead") or e.coder_id in visible | {who.user_id}]
@@ -344,7 +314,7 @@ async def audit_report(
     """Sample definition, accuracy (code and chart level), findings by category, repeats, kappa, trends."""
     repo = AuditRepository(session, who)
     a = await repo.audit(audit_id)
-    cycles = await _cycles(repo, upto=a.cycle)
+    cycles = await audit_cycles(repo, upto=a.cycle)
     data = report(cycles)
     data["suggestions"] = await suggestions.audit_quality(session, cycles[-1].charts, cycles[-1].findings)
     if format == "html":

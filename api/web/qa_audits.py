@@ -13,15 +13,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from api.deps import SessionDep
-from api.routes import audit
-from api.routes import audits as audits_api
+from api.routes import evidence as audit
+from api.routes import qa_audits as audits_api
 from api.schemas.audits import AuditIn, UniverseIn
 from api.web.forms import Problem, attempt, text
 from api.web.render import WebRoute, page
 from api.web.session import WebSession, viewer
 from models.access import can
-from models.repositories.audits import AuditRepository
 from models.repositories.encounters import visible
+from models.repositories.qa_audits import AuditRepository
 from models.tables import Encounter, Vendor
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)

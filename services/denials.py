@@ -1,0 +1,81 @@
+"""Denials worked to resolution: the denial queues, appeals (filed only while eligible), decisions, write-offs."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from models.access import Principal
+from models.appeals import appeal_refusal
+from models.claim_tables import AppealRow, DenialRow
+from models.errors import InvalidRequest, StateConflict
+from models.repositories import scope
+from models.repositories.encounters import EncounterRepository
+from services.encounters import actor, handle, store_text
+from workflows.encounter import EncounterWorkflow
+from workflows.types import AppealDecisionRequest, AppealRequest, WriteOffRequest
+
+WRITE_OFF_NOTE = "written off; reason text sha256:"
+
+
+async def find_denials(
+    session: AsyncSession,
+    who: Principal,
+    *,
+    status: str | None = None,
+    work_queue: str | None = None,
+    category: str | None = None,
+    encounter_id: uuid.UUID | None = None,
+    limit: int = 100,
+) -> Sequence[DenialRow]:
+    """The caller's visible denials, the nearest appeal deadline first."""
+    stmt = scope.denials(who)
+    for column, value in ((DenialRow.status, status), (DenialRow.work_queue, work_queue), (DenialRow.category, category), (DenialRow.encounter_id, encounter_id)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    rows = await session.scalars(stmt.order_by(DenialRow.appeal_deadline.nulls_last(), DenialRow.created_at).limit(limit))
+    return rows.all()
+
+
+async def file_appeal(session: AsyncSession, temporal: Client, who: Principal, denial_id: uuid.UUID, level: str, reason: str) -> uuid.UUID:
+    """The new appeal's id; refused (nothing stored) when the denial is not eligible."""
+    denial = await scope.Scope(session, who).denial(denial_id)
+    open_appeal = await session.scalar(select(AppealRow.id).where(AppealRow.denial_id == denial.id, AppealRow.status == "open"))
+    refusal = appeal_refusal(
+        appealable=denial.appealable, appeal_open=open_appeal is not None, not_appealable_reason=denial.not_appealable_reason,
+        deadline=denial.appeal_deadline, today=datetime.now(UTC).date(),
+    )  # fmt: skip
+    if refusal is not None:
+        raise (StateConflict if refusal.kind == "already_open" else InvalidRequest)(refusal.message)
+    assert denial.appeal_deadline is not None  # the rule refuses a denial without one
+    stored = await store_text(EncounterRepository(session, who), reason)
+    await session.commit()
+    appeal_id = uuid.uuid4()
+    request = AppealRequest(actor(who), str(appeal_id), str(denial.id), level, stored, denial.appeal_deadline.isoformat())
+    await handle(temporal, denial.encounter_id).execute_update(EncounterWorkflow.file_appeal, request)
+    session.expire_all()
+    return appeal_id
+
+
+async def decide_appeal(
+    session: AsyncSession, temporal: Client, who: Principal, appeal_id: uuid.UUID, decision: str, recovered_cents: int
+) -> uuid.UUID:
+    appeal = await scope.Scope(session, who).appeal(appeal_id)
+    if decision == "upheld" and recovered_cents:
+        raise InvalidRequest("an upheld appeal recovers nothing; send recovered_cents 0 or decide 'partial'")
+    request = AppealDecisionRequest(actor(who), str(appeal.id), decision, recovered_cents)
+    await handle(temporal, appeal.encounter_id).execute_update(EncounterWorkflow.decide_appeal, request)
+    session.expire_all()
+    return appeal_id
+
+
+async def write_off(session: AsyncSession, temporal: Client, who: Principal, denial_id: uuid.UUID, reason: str) -> uuid.UUID:
+    """Returns the chart's id. The reason is free text: it stays in PostgreSQL and the workflow carries only its hash."""
+    denial = await scope.Scope(session, who).denial(denial_id)
+    digest = await store_text(EncounterRepository(session, who), reason)
+    await session.commit()
+    await handle(temporal, denial.encounter_id).execute_update(EncounterWorkflow.write_off, WriteOffRequest(actor(who), f"{WRITE_OFF_NOTE}{digest}"))
+    return denial.encounter_id
