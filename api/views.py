@@ -21,6 +21,7 @@ from models import lifecycle
 from models.claim_tables import ScrubRun
 from models.note_access import DISPLAY_LIMIT
 from models.tables import AuditEvent, Document, Encounter, Patient
+from services.codesets import hold_detail
 
 
 def summary(e: Encounter) -> EncounterSummary:
@@ -40,7 +41,7 @@ def summary(e: Encounter) -> EncounterSummary:
         received_at=e.received_at,
         sla_due_at=e.sla_due_at,
         overdue=e.overdue,
-        holds=[HoldOut(**h) for h in e.holds],
+        holds=[HoldOut(**h, detail=hold_detail(h["reason"], e.date_of_service)) for h in e.holds],
     )
 
 

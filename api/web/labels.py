@@ -12,6 +12,7 @@ from models.access import Principal
 from models.repositories.encounters import visible
 from models.specialties import specialty_name, with_specialty_names
 from models.tables import Encounter
+from services.codesets import hold_detail
 
 NOUNS = {
     "diagnoses": "Diagnosis", "procedures": "Procedure", "modifiers": "modifier", "pointers": "diagnosis pointer",
@@ -107,3 +108,4 @@ METRIC_DEFINITIONS: dict[str, str] = {
     "audited": "Charts re-coded by an auditor in QA audits.",
 }
 TEMPLATES.env.globals["metric_definitions"] = METRIC_DEFINITIONS
+TEMPLATES.env.globals["hold_detail"] = hold_detail  # what to do about a hold, beside its reason
