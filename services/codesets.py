@@ -34,6 +34,7 @@ from integrations.codesets.icd10cm import (
 from models.codeset_tables import Icd10cmCode, Icd10cmRelease
 from models.holds import DEFAULT_HOLD_POLICY
 from models.tables import Encounter, TextBlob
+from workflows.encounter import encounter_workflow_id
 from workflows.types import SYSTEM, ReleaseHoldRequest
 
 log = structlog.get_logger(__name__)
@@ -131,6 +132,7 @@ def hold_detail(reason: str, dos: date | None) -> str | None:
 class HeldChart:
     tenant_id: str
     encounter_id: uuid.UUID
+    external_id: str
     hold_id: str
     date_of_service: date
 
@@ -150,19 +152,19 @@ async def held_for_release(sessions: async_sessionmaker[AsyncSession]) -> tuple[
         earliest = await earliest_served(session)
         rows = (
             await session.execute(
-                select(Encounter.tenant_id, Encounter.id, Encounter.holds, Encounter.date_of_service)
+                select(Encounter.tenant_id, Encounter.id, Encounter.external_id, Encounter.holds, Encounter.date_of_service)
                 .where(Encounter.holds.contains([{"reason": HOLD_REASON}]))
                 .order_by(Encounter.date_of_service, Encounter.id)
             )
         ).all()
     served: list[HeldChart] = []
     unserved = 0
-    for tenant_id, encounter_id, holds, dos in rows:
+    for tenant_id, encounter_id, external_id, holds, dos in rows:
         for hold in holds:
             if hold["reason"] != HOLD_REASON:
                 continue
             if dos is not None and uncovered_reason(dos, earliest) is None:
-                served.append(HeldChart(tenant_id, encounter_id, hold["id"], dos))
+                served.append(HeldChart(tenant_id, encounter_id, external_id, hold["id"], dos))
             else:
                 unserved += 1
     return served, unserved
@@ -179,8 +181,6 @@ async def release_served(
     The workflow records each release (actor `system`) in the chart's audit trail; the
     resolution text names the release that now serves the chart.
     """
-    from workflows.encounter import encounter_workflow_id  # the workflow module imports this one's callers
-
     assert DEFAULT_HOLD_POLICY.may_release(SYSTEM.role, HOLD_REASON)
     charts, unserved = await held_for_release(sessions)
     report = ReleaseReport(still_held=unserved)
