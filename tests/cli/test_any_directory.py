@@ -42,7 +42,8 @@ class TestDataDir:
 class TestCommandsFromAnotherDirectory:
     async def test_policy_payer_codesets_and_audit_agree_with_the_stack(self, live: LiveStack, tenant: Tenant, tmp_path: Path) -> None:
         elsewhere, other = tmp_path / "a", tmp_path / "b"
-        elsewhere.mkdir(), other.mkdir()
+        for directory in (elsewhere, other):
+            directory.mkdir()
 
         async def run(cwd: Path, *args: str) -> str:
             done = await asyncio.to_thread(clearchart, live, cwd, *args)

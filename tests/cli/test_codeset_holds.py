@@ -16,14 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from sqlalchemy import delete
 
 from integrations.sandbox.bundles import synthetic_bundle
 from models.codeset_tables import Icd10cmCode, Icd10cmRelease
 from services.codesets import refresh_catalog
-from tests.conftest import FIXTURES
 from tests.api.test_access_log_posts import signed_in
+from tests.conftest import FIXTURES
 from tests.support import LiveStack, Tenant
 
 ORDER = FIXTURES / "codesets" / "icd10cm_order_excerpt.txt"
@@ -60,9 +61,10 @@ async def _held(tenant: Tenant, key: str, dos: datetime) -> dict[str, Any]:
     return chart
 
 
+@pytest.mark.usefixtures("unloads")
 class TestLoadingAReleaseReleasesItsCharts:
     async def test_held_with_an_actionable_reason_then_released_by_the_load_and_claimable(
-        self, live: LiveStack, tenant: Tenant, unloads: None, tmp_path: Path
+        self, live: LiveStack, tenant: Tenant, tmp_path: Path
     ) -> None:
         served = await _held(tenant, "fy2017", datetime(2017, 3, 4, 9, tzinfo=UTC))
         older = await _held(tenant, "fy2016", datetime(2016, 3, 4, 9, tzinfo=UTC))
@@ -79,7 +81,8 @@ class TestLoadingAReleaseReleasesItsCharts:
             listed = await browser.get("/ui/encounters?hold_reason=codeset_release_missing")
             assert listed.status_code == 200
             assert "codeset release missing" in listed.text
-            assert "--release FY2017" in listed.text and "--release FY2016" in listed.text
+            assert "--release FY2017" in listed.text
+            assert "--release FY2016" in listed.text
             page = await browser.get(f"/ui/encounters/{served['id']}")
             assert "No ICD-10-CM release serves the date of service 2017-03-04" in page.text
         finally:
