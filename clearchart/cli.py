@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -265,10 +266,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SERVERS = frozenset({"up", "api", "worker", "mllp", "migrate"})
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    configure_logging(json_logs=settings.json_logs, level=settings.log_level)
+    # A one-shot command prints its answer; its routine log lines (the cluster it adopted, the HTTP
+    # request it sent) would bury it. Servers log at the configured level; so does a command when
+    # CLEARCHART_LOG_LEVEL is set.
+    quiet = args.command not in SERVERS and "CLEARCHART_LOG_LEVEL" not in os.environ
+    configure_logging(json_logs=settings.json_logs, level="WARNING" if quiet else settings.log_level)
     try:
         args.func(args, settings)
     except admin.AdminError as exc:
