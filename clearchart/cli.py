@@ -8,6 +8,7 @@ import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import httpx
@@ -148,9 +149,16 @@ def cmd_sandbox_bundle(args: argparse.Namespace, _: Settings) -> None:
     from integrations.sandbox.bundles import synthetic_bundle
 
     doc_types = [d for d in args.doc_types.split(",") if d]
+    start = None
+    if args.date_of_service:
+        try:
+            start = datetime.combine(date.fromisoformat(args.date_of_service), time(9), UTC)
+        except ValueError as exc:
+            raise SystemExit(f"error: --date-of-service must be YYYY-MM-DD, not {args.date_of_service!r}") from exc
     bundle = synthetic_bundle(
-        encounter_id=args.encounter_id, patient_id=args.patient_id or f"pt-{args.encounter_id}", doc_types=doc_types, encounter_type=args.encounter_type
-    )
+        encounter_id=args.encounter_id, patient_id=args.patient_id or f"pt-{args.encounter_id}", doc_types=doc_types,
+        encounter_type=args.encounter_type, period_start=start,
+    )  # fmt: skip
     _out(json.dumps(bundle, indent=2))
 
 
@@ -252,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--patient-id")
     bundle.add_argument("--encounter-type", default="AMB")
     bundle.add_argument("--doc-types", default="11506-3", help="comma-separated LOINC document types")
+    bundle.add_argument("--date-of-service", help="YYYY-MM-DD (default: yesterday)")
     bundle.set_defaults(func=cmd_sandbox_bundle)
     send = sandbox.add_parser("send", help="POST a bundle file signed per Standard Webhooks")
     send.add_argument("file")
