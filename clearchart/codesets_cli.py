@@ -356,9 +356,9 @@ async def _with_temporal(settings: Settings, work: Callable[[Any], Any]) -> Any:
     from temporalio.client import Client
 
     from clearchart.payload_codec import data_converter
-    from clearchart.temporal import INTERACTIVE_RETRY
+    from clearchart.temporal import INTERACTIVE_RETRY, address_of
 
-    address = settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"
+    address = address_of(settings)
     try:
         client = await Client.connect(
             address, namespace=settings.temporal_namespace, data_converter=data_converter(settings), retry_config=INTERACTIVE_RETRY

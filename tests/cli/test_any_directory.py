@@ -9,6 +9,7 @@ from pathlib import Path
 
 from clearchart.keys import key_file
 from clearchart.settings import Settings
+from clearchart.temporal import address_of
 from tests.conftest import REPO
 from tests.support import LiveStack, Tenant
 
@@ -60,3 +61,13 @@ class TestCommandsFromAnotherDirectory:
         verified = await run(other, "audit", "verify", "--tenant", tenant.id)
         assert tenant.id in verified
         assert not any((d / "var").exists() for d in (elsewhere, other))
+
+
+class TestTemporalAddress:
+    def test_commands_reach_the_temporal_server_up_recorded(self, tmp_path: Path) -> None:
+        settings = Settings(CLEARCHART_DATA_DIR=str(tmp_path), TEMPORAL_ADDRESS="", CLEARCHART_TEMPORAL_PORT=7233)
+        assert address_of(settings) == "127.0.0.1:7233"
+        (tmp_path / "temporal.address").write_text("127.0.0.1:18732\n")
+        assert address_of(settings) == "127.0.0.1:18732"
+        configured = settings.model_copy(update={"temporal_address": "temporal.internal:7233"})
+        assert address_of(configured) == "temporal.internal:7233"
