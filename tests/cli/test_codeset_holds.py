@@ -105,6 +105,13 @@ class TestLoadingAReleaseReleasesItsCharts:
         still = (await tenant.get(f"/v1/encounters/{older['id']}", "ops")).json()
         assert [h["reason"] for h in still["holds"]] == ["codeset_release_missing"]
 
+        browser, _ = await signed_in(tenant, "ops")
+        try:  # the encounter page says which hold the system released, not its id
+            page = await browser.get(f"/ui/encounters/{served['id']}")
+            assert "release hold</strong> by system (system) — codeset release missing" in page.text
+        finally:
+            await browser.aclose()
+
         claimed = await tenant.post("/v1/queues/q1/claim", "coder")
         assert claimed.status_code == 200, claimed.text
         assert claimed.json()["id"] == served["id"]
