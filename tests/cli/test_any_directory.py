@@ -55,7 +55,11 @@ class TestCommandsFromAnotherDirectory:
         assert "lease_minutes" in changed
         assert "45" in await run(other, "tenant", "policy", "show", "--tenant", tenant.id)
         await run(elsewhere, "payer", "add", "--tenant", tenant.id, "--id", "AETNA", "--name", "Aetna", "--filing", "CI")
-        assert "Aetna" in await run(other, "payer", "list", "--tenant", tenant.id)
+        listed = (await run(other, "payer", "list", "--tenant", tenant.id)).splitlines()
+        assert listed[0].split() == ["PAYER", "ID", "NAME", "X12", "ID", "FILING"]
+        assert any(line.split() == ["AETNA", "Aetna", "AETNA", "CI"] for line in listed[1:]), listed
+        as_json = await run(other, "payer", "list", "--tenant", tenant.id, "--json")
+        assert '"payer_id": "AETNA"' in as_json
         assert "ICD-10-CM releases by date of service" in await run(other, "codesets", "status")
         # The policy change was sealed into the audit chain with the checkout's keys: it verifies.
         verified = await run(other, "audit", "verify", "--tenant", tenant.id)
