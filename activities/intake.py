@@ -110,7 +110,7 @@ class IntakeActivities:
                 )
             ).all()
             # No ICD-10-CM release for the date of service: never hand the chart to a coder to fail
-            # on; it waits (a hold naming the release to load) like a chart missing a document.
+            # on; it waits on a `codeset_release_missing` hold that loading the release releases.
             dos = found.period_start or found.period_end
             no_codeset = uncovered_reason(dos.date() if dos else None, await earliest_served(session))
             rules = (await session.scalars(select(RoutingRule).where(RoutingRule.tenant_id == inp.tenant_id))).all()
@@ -127,10 +127,11 @@ class IntakeActivities:
             # ANY_DOCUMENT marks "has a document": it satisfies the policy's at-least-one rule.
             doc_types=sorted({t for t in doc_types if t} | ({ANY_DOCUMENT} if doc_types else set())),
             new_document_ids=new_docs,
-            required_doc_types=policy.required_for(found.class_code) + ([no_codeset] if no_codeset else []),
+            required_doc_types=policy.required_for(found.class_code),
             queue_id=queue_id,
             priority=priority,
             policy=workflow_policy(policy),
+            codeset_missing=no_codeset,
         )
 
     @activity.defn(name="encounters.add_addendum")

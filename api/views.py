@@ -51,6 +51,7 @@ def text_download(d: Document) -> PlainTextResponse:
     """A document's whole text as an attachment named after its EHR id."""
     filename = f"{d.external_id or d.id}.txt".replace('"', "")
     return PlainTextResponse(d.text or "", headers={"content-disposition": f'attachment; filename="{filename}"'})
+from services.codesets import hold_detail
 
 
 def summary(e: Encounter) -> EncounterSummary:
@@ -70,7 +71,7 @@ def summary(e: Encounter) -> EncounterSummary:
         received_at=e.received_at,
         sla_due_at=e.sla_due_at,
         overdue=e.overdue,
-        holds=[HoldOut(**h) for h in e.holds],
+        holds=[HoldOut(**h, detail=hold_detail(h["reason"], e.date_of_service)) for h in e.holds],
     )
 
 

@@ -4,9 +4,11 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import httpx
@@ -147,9 +149,16 @@ def cmd_sandbox_bundle(args: argparse.Namespace, _: Settings) -> None:
     from integrations.sandbox.bundles import synthetic_bundle
 
     doc_types = [d for d in args.doc_types.split(",") if d]
+    start = None
+    if args.date_of_service:
+        try:
+            start = datetime.combine(date.fromisoformat(args.date_of_service), time(9), UTC)
+        except ValueError as exc:
+            raise SystemExit(f"error: --date-of-service must be YYYY-MM-DD, not {args.date_of_service!r}") from exc
     bundle = synthetic_bundle(
-        encounter_id=args.encounter_id, patient_id=args.patient_id or f"pt-{args.encounter_id}", doc_types=doc_types, encounter_type=args.encounter_type
-    )
+        encounter_id=args.encounter_id, patient_id=args.patient_id or f"pt-{args.encounter_id}", doc_types=doc_types,
+        encounter_type=args.encounter_type, period_start=start,
+    )  # fmt: skip
     _out(json.dumps(bundle, indent=2))
 
 
@@ -251,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--patient-id")
     bundle.add_argument("--encounter-type", default="AMB")
     bundle.add_argument("--doc-types", default="11506-3", help="comma-separated LOINC document types")
+    bundle.add_argument("--date-of-service", help="YYYY-MM-DD (default: yesterday)")
     bundle.set_defaults(func=cmd_sandbox_bundle)
     send = sandbox.add_parser("send", help="POST a bundle file signed per Standard Webhooks")
     send.add_argument("file")
@@ -265,10 +275,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SERVERS = frozenset({"up", "api", "worker", "mllp", "migrate"})
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    configure_logging(json_logs=settings.json_logs, level=settings.log_level)
+    # A one-shot command prints its answer; its routine log lines (the cluster it adopted, the HTTP
+    # request it sent) would bury it. Servers log at the configured level; so does a command when
+    # CLEARCHART_LOG_LEVEL is set.
+    quiet = args.command not in SERVERS and "CLEARCHART_LOG_LEVEL" not in os.environ
+    configure_logging(json_logs=settings.json_logs, level="WARNING" if quiet else settings.log_level)
     try:
         args.func(args, settings)
     except admin.AdminError as exc:

@@ -302,11 +302,67 @@ def _load_icd10cm(args: argparse.Namespace, settings: Settings) -> None:
     sys.stdout.write(
         f"icd10cm FY{loaded.fiscal_year}: {loaded.codes:,} codes loaded; it serves dates of service from {loaded.serves_from}\n"
     )
-    if loaded.waiting:
+    _release_held(settings)
+
+
+def _release_held(settings: Settings) -> None:
+    """Release the charts held for a code set that a loaded release now serves (idempotent)."""
+    from services import codesets
+
+    waiting, unserved = _run(settings, codesets.held_for_release)
+    if not waiting:
+        sys.stdout.write("no chart is held for an ICD-10-CM release that is now loaded\n")
+    else:
+        sys.stdout.write(f"releasing {len(waiting)} chart(s) held for an ICD-10-CM release that is now loaded\n")
+        done = [0]
+
+        def show(chart: "codesets.HeldChart", outcome: str) -> None:
+            done[0] += 1
+            sys.stdout.write(
+                f"  [{done[0]}/{len(waiting)}] {chart.tenant_id} {chart.external_id} "
+                f"(date of service {chart.date_of_service}): {outcome}\n"
+            )
+            sys.stdout.flush()
+
+        try:
+            report = _run(settings, lambda s: _with_temporal(settings, lambda t: codesets.release_served(s, t, show)))
+        except RuntimeError as exc:
+            sys.stderr.write(
+                f"error: {exc}\nthe release is loaded; once the stack is up, release the held charts with "
+                "'clearchart codesets release-holds'\n"
+            )
+            raise SystemExit(1) from exc
+        sys.stdout.write(f"{report.released} released, {report.already} already released, {report.failed} failed\n")
+        unserved = report.still_held
+        if report.failed:
+            sys.stderr.write("some charts were not released: run 'clearchart codesets release-holds' again\n")
+            raise SystemExit(1)
+    if unserved:
         sys.stdout.write(
-            f"{loaded.waiting} chart(s) with FY{loaded.fiscal_year} dates of service are on hold: list them with "
-            "GET /v1/encounters?status=on_hold and release the holds that named this release (POST /v1/holds/{id}/release)\n"
+            f"{unserved} chart(s) stay held: no loaded release serves their date of service "
+            "(the web UI lists them at /ui/encounters?hold_reason=codeset_release_missing)\n"
         )
+
+
+async def _with_temporal(settings: Settings, work: Callable[[Any], Any]) -> Any:
+    """Reach the stack's Temporal (briefly: an operator may load a release with the stack down)."""
+    from temporalio.client import Client
+
+    from clearchart.payload_codec import data_converter
+    from clearchart.temporal import INTERACTIVE_RETRY, address_of
+
+    address = address_of(settings)
+    try:
+        client = await Client.connect(
+            address, namespace=settings.temporal_namespace, data_converter=data_converter(settings), retry_config=INTERACTIVE_RETRY
+        )
+    except RuntimeError as exc:
+        raise RuntimeError(f"Temporal is not reachable at {address} ({exc})") from exc
+    return await work(client)
+
+
+def cmd_release_holds(_: argparse.Namespace, settings: Settings) -> None:
+    _release_held(settings)
 
 
 def _icd10cm_status(settings: Settings) -> None:
@@ -350,6 +406,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     load.add_argument("--payer", help="fees only: payer id of every row ('*' = tenant default) when the file has no payer column")
     load.add_argument("--effective-from", help="YYYY-MM-DD for rows without a start date (MUE files carry none)")
     load.set_defaults(func=cmd_load)
+    again = group.add_parser(
+        "release-holds", help="release charts held for an ICD-10-CM release that is now loaded ('load' does it too)"
+    )
+    again.set_defaults(func=cmd_release_holds)
     show = group.add_parser("status", help="loaded tables, versions, row counts and load times")
     show.add_argument("--tenant", help="only this tenant's fee schedules")
     show.set_defaults(func=cmd_status)

@@ -178,9 +178,7 @@ def _summary(tokens: list[tuple[str, str, str]], url: str, secret: str, env_file
         f"Webhook secret  {secret}",
         "The sandbox clearinghouse denies demo-enc-2's claim (CO-11) once it is coded: a denial to appeal.",
         f"Shell variables for the README walkthrough:  . {env_file}",
-        "Try:  curl -s -H \"Authorization: Bearer <coder token>\" -X POST "
-        + url.split("/v1/")[0]
-        + "/v1/queues/outpatient/claim",
+        f"Try:  . {env_file} && curl -s -H \"Authorization: Bearer $CODER\" -X POST $API/v1/queues/outpatient/claim",
         "",
     ]
     return "\n".join(lines)

@@ -35,8 +35,25 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> None:
-    for row in _run(settings, lambda s: payers.listing(s, args.tenant)):
-        print(json.dumps(row))  # noqa: T201 - the command's output
+    rows = _run(settings, lambda s: payers.listing(s, args.tenant))
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))  # noqa: T201 - the command's output
+        return
+    if not rows:
+        print(f"tenant {args.tenant} has no payers yet: add one with 'clearchart payer add'")  # noqa: T201
+        return
+    print(_table(rows))  # noqa: T201 - the command's output
+
+
+COLUMNS = (("payer_id", "PAYER ID"), ("name", "NAME"), ("x12_payer_id", "X12 ID"), ("filing_indicator", "FILING"))
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    """Columns as wide as their longest value: readable in a terminal, one payer a line."""
+    cells = [[label for _, label in COLUMNS]] + [[str(r.get(key) or "") for key, _ in COLUMNS] for r in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in cells)
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -50,4 +67,5 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     add.set_defaults(func=cmd_add)
     show = group.add_parser("list", help="the tenant's payers")
     show.add_argument("--tenant", required=True)
+    show.add_argument("--json", action="store_true", help="one JSON object a line, for scripts")
     show.set_defaults(func=cmd_list)

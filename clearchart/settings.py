@@ -1,19 +1,36 @@
 """One settings object for every process; environment variables override the embedded defaults."""
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "local-development-secret-change-me"
 
+# The checkout this package runs from (an editable install), or None for an installed copy.
+_CHECKOUT = Path(__file__).resolve().parent.parent
+CHECKOUT: Path | None = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else None
+
+
+def default_data_dir() -> Path:
+    """`var/` of the checkout, wherever the command runs from: `up`, the CLI and the keys file then
+    agree from any directory. An installed copy (no checkout) keeps its state in the user's data
+    directory; CLEARCHART_DATA_DIR overrides both."""
+    if CHECKOUT is not None:
+        return CHECKOUT / "var"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "clearchart"
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", env_file=".env", extra="ignore")
+    # The checkout's .env, then one in the working directory (which wins).
+    model_config = SettingsConfigDict(
+        env_prefix="", env_file=(*([CHECKOUT / ".env"] if CHECKOUT else []), Path(".env")), extra="ignore"
+    )
 
     environment: str = Field(default="local", alias="CLEARCHART_ENV")
-    data_dir: Path = Field(default=Path("var"), alias="CLEARCHART_DATA_DIR")
+    data_dir: Path = Field(default_factory=default_data_dir, alias="CLEARCHART_DATA_DIR")
     # Chain, signing, payload and secret keys: never in the database (clearchart.keys).
     key_file: Path | None = Field(default=None, alias="CLEARCHART_KEY_FILE")
     # Empty means: start the embedded server under data_dir.
@@ -48,6 +65,13 @@ class Settings(BaseSettings):
     # Requests per second (sustained) and burst, per bearer token and per webhook source.
     rate_limit_per_second: float = Field(default=200.0, gt=0, alias="CLEARCHART_RATE_LIMIT_PER_SECOND")
     rate_limit_burst: int = Field(default=1000, gt=0, alias="CLEARCHART_RATE_LIMIT_BURST")
+
+    @field_validator("data_dir", "key_file")
+    @classmethod
+    def _absolute(cls, path: Path | None) -> Path | None:
+        """A relative CLEARCHART_DATA_DIR is taken from where it was set, once: a process that
+        changes directory later still finds the same files."""
+        return None if path is None else path.expanduser().absolute()
 
     @model_validator(mode="after")
     def _refuse_local_defaults(self) -> "Settings":

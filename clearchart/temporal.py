@@ -14,9 +14,24 @@ INTERACTIVE_RETRY = RetryConfig(
 )
 
 
+ADDRESS_FILE = "temporal.address"
+
+
+def address_of(settings: Settings) -> str:
+    """TEMPORAL_ADDRESS, else the embedded server a running `up` recorded under the data dir (its
+    port may not be the default one this process sees), else the default port."""
+    if settings.temporal_address:
+        return settings.temporal_address
+    recorded = settings.data_dir / ADDRESS_FILE
+    try:
+        return recorded.read_text().strip() or f"127.0.0.1:{settings.temporal_port}"
+    except OSError:
+        return f"127.0.0.1:{settings.temporal_port}"
+
+
 async def connect(settings: Settings, *, interactive: bool = False) -> Client:
     """`interactive`: for the API, connecting lazily (it may start before Temporal) and failing fast."""
-    address = settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"
+    address = address_of(settings)
     converter = data_converter(settings)
     if interactive:
         return await Client.connect(

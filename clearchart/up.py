@@ -13,7 +13,7 @@ from clearchart.db import make_engine, make_sessions
 from clearchart.settings import Settings
 from clearchart.stack import running_stack
 from clearchart.supervise import supervise
-from clearchart.temporal import connect
+from clearchart.temporal import ADDRESS_FILE, connect
 from clearchart.worker import build_worker
 
 log = structlog.get_logger(__name__)
@@ -22,6 +22,9 @@ log = structlog.get_logger(__name__)
 async def run_up(settings: Settings, *, demo: bool) -> None:
     async with running_stack(settings) as stack:
         settings = stack.settings
+        recorded = settings.data_dir / ADDRESS_FILE
+        if stack.temporal is not None:  # CLI commands run beside this stack reach its Temporal
+            recorded.write_text(settings.temporal_address + "\n")
         client = await connect(settings)
         engine = make_engine(settings.sqlalchemy_url)
         sessions = make_sessions(engine)
@@ -70,6 +73,8 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
             with contextlib.suppress(Exception):
                 await http.aclose()
                 await engine.dispose()
+            if stack.temporal is not None:
+                recorded.unlink(missing_ok=True)
             log.info("clearchart.stopping")
 
 

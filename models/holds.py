@@ -17,6 +17,7 @@ HoldReason = Literal[
     "authorization_missing",
     "charge_missing",
     "payer_instruction",
+    "codeset_release_missing",
     "other",
 ]
 HOLD_REASONS: tuple[HoldReason, ...] = get_args(HoldReason)
@@ -41,7 +42,10 @@ class HoldPolicy:
     or predates its query. Coding staff may place the holds they discover while coding, but only
     ops/admin release holds whose fix lies outside coding (registration, authorization, payer), so
     a coder cannot clear their own blocker. Feeds (`system`) release missing documentation and
-    missing charges when the document or charge arrives. Physicians, auditors and integrators
+    missing charges when the document or charge arrives. Only intake places
+    `codeset_release_missing` (no loaded ICD-10-CM release serves the date of service); loading
+    that release releases it (`services.codesets.release_served`), or ops may release it by hand.
+    Physicians, auditors and integrators
     neither place nor release holds.
     """
 
@@ -53,6 +57,7 @@ class HoldPolicy:
             "authorization_missing": _SYSTEM | _STAFF | _CODING,
             "charge_missing": _SYSTEM | _STAFF | _CODING,
             "payer_instruction": _SYSTEM | _STAFF,
+            "codeset_release_missing": _SYSTEM,
             "other": _STAFF | _CODING,
         }
     )
@@ -64,6 +69,7 @@ class HoldPolicy:
             "authorization_missing": _STAFF,
             "charge_missing": _SYSTEM | _STAFF,
             "payer_instruction": _STAFF,
+            "codeset_release_missing": _SYSTEM | _STAFF,
             "other": _STAFF | {"vendor_lead"},
         }
     )
@@ -111,6 +117,7 @@ DEFAULT_HOLD_ALERT_AFTER: dict[str, timedelta] = {
     "authorization_missing": timedelta(days=2),
     "charge_missing": timedelta(days=2),
     "payer_instruction": timedelta(days=5),
+    "codeset_release_missing": timedelta(days=1),
     "other": timedelta(days=2),
 }
 

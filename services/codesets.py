@@ -6,7 +6,10 @@ the loaded releases from PostgreSQL, so a release loaded beside a running stack 
 without a restart (`refresh_catalog`).
 """
 
+import hashlib
 import re
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -15,6 +18,8 @@ import structlog
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from integrations.codesets.catalog import default_catalog
 from integrations.codesets.icd10_order import parse_order_file
@@ -27,12 +32,16 @@ from integrations.codesets.icd10cm import (
     fiscal_year_of,
 )
 from models.codeset_tables import Icd10cmCode, Icd10cmRelease
-from models.tables import Encounter
+from models.holds import DEFAULT_HOLD_POLICY
+from models.tables import Encounter, TextBlob
+from workflows.encounter import encounter_workflow_id
+from workflows.types import SYSTEM, ReleaseHoldRequest
 
 log = structlog.get_logger(__name__)
 
 _RELEASE = re.compile(r"^FY(\d{4})$")
 LOAD_HINT = "clearchart codesets load --table icd10cm --release FY{fy} --file icd10cm_order_{fy}.txt"
+HOLD_REASON = "codeset_release_missing"
 
 
 class ReleaseError(ValueError):
@@ -47,7 +56,6 @@ class ServedRange:
     serves_from: date
     serves_to: date | None  # None: until a newer release is loaded
     loaded_at: datetime | None = None
-    waiting: int = 0  # charts of that fiscal year on hold when the release was loaded
 
 
 def load_hint(fiscal_year: int) -> str:
@@ -74,15 +82,8 @@ async def load_icd10cm(sessions: async_sessionmaker[AsyncSession], release: str,
         values = {"effective_from": effective_from, "source": path.name, "codes": len(entries), "loaded_at": func.now()}
         stmt = insert(Icd10cmRelease).values(fiscal_year=fiscal_year, **values)
         await session.execute(stmt.on_conflict_do_update(index_elements=["fiscal_year"], set_=values))
-        waiting = await session.scalar(
-            select(func.count()).select_from(Encounter).where(
-                Encounter.status == "on_hold",
-                Encounter.date_of_service >= effective_from,
-                Encounter.date_of_service < date(fiscal_year, 10, 1),
-            )
-        )
     log.info("codesets.icd10cm_loaded", fiscal_year=fiscal_year, codes=len(entries), source=path.name)
-    return ServedRange(fiscal_year, path.name, len(entries), effective_from, None, waiting=waiting or 0)
+    return ServedRange(fiscal_year, path.name, len(entries), effective_from, None)
 
 
 async def served_ranges(sessions: async_sessionmaker[AsyncSession]) -> list[ServedRange]:
@@ -117,6 +118,97 @@ def uncovered_reason(dos: date | None, earliest: date) -> str | None:
         return None
     fy = fiscal_year_of(dos)
     return f"ICD-10-CM release for FY{fy} (date of service {dos}): an operator loads it with '{load_hint(fy)}'"
+
+
+def hold_detail(reason: str, dos: date | None) -> str | None:
+    """What a person does about a hold, where the reason alone does not say (shown beside it)."""
+    if reason != HOLD_REASON or dos is None:
+        return None
+    fy = fiscal_year_of(dos)
+    return f"No ICD-10-CM release serves the date of service {dos}: load FY{fy} with '{load_hint(fy)}'"
+
+
+@dataclass(frozen=True)
+class HeldChart:
+    tenant_id: str
+    encounter_id: uuid.UUID
+    external_id: str
+    hold_id: str
+    date_of_service: date
+
+
+@dataclass
+class ReleaseReport:
+    released: int = 0
+    already: int = 0  # released meanwhile (by ops, or by another run): nothing to do
+    still_held: int = 0  # held for a date of service no loaded release serves yet
+    failed: int = 0
+
+
+async def held_for_release(sessions: async_sessionmaker[AsyncSession]) -> tuple[list[HeldChart], int]:
+    """Charts on a `codeset_release_missing` hold that a loaded release now serves, and how many
+    such holds remain for dates still unserved."""
+    async with sessions() as session:
+        earliest = await earliest_served(session)
+        rows = (
+            await session.execute(
+                select(Encounter.tenant_id, Encounter.id, Encounter.external_id, Encounter.holds, Encounter.date_of_service)
+                .where(Encounter.holds.contains([{"reason": HOLD_REASON}]))
+                .order_by(Encounter.date_of_service, Encounter.id)
+            )
+        ).all()
+    served: list[HeldChart] = []
+    unserved = 0
+    for tenant_id, encounter_id, external_id, holds, dos in rows:
+        for hold in holds:
+            if hold["reason"] != HOLD_REASON:
+                continue
+            if dos is not None and uncovered_reason(dos, earliest) is None:
+                served.append(HeldChart(tenant_id, encounter_id, external_id, hold["id"], dos))
+            else:
+                unserved += 1
+    return served, unserved
+
+
+async def release_served(
+    sessions: async_sessionmaker[AsyncSession],
+    temporal: Client,
+    progress: Callable[[HeldChart, str], None] | None = None,
+) -> ReleaseReport:
+    """Release, through each chart's workflow, the code-set holds a loaded release now serves.
+
+    Idempotent: a hold released meanwhile counts as `already`, and a second run finds nothing.
+    The workflow records each release (actor `system`) in the chart's audit trail; the
+    resolution text names the release that now serves the chart.
+    """
+    assert DEFAULT_HOLD_POLICY.may_release(SYSTEM.role, HOLD_REASON)
+    charts, unserved = await held_for_release(sessions)
+    report = ReleaseReport(still_held=unserved)
+    for chart in charts:
+        fy = fiscal_year_of(chart.date_of_service)
+        text = f"ICD-10-CM release serving date of service {chart.date_of_service} (FY{fy}) loaded"
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        async with sessions.begin() as session:
+            await session.execute(
+                insert(TextBlob).values(tenant_id=chart.tenant_id, sha256=digest, text=text).on_conflict_do_nothing()
+            )
+        handle = temporal.get_workflow_handle(encounter_workflow_id(str(chart.encounter_id)))
+        try:
+            await handle.execute_update("release_hold", ReleaseHoldRequest(SYSTEM, chart.hold_id, digest))
+            report.released += 1
+            outcome = "released"
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError) and cause.type == "NotFound":
+                report.already += 1
+                outcome = "already released"
+            else:
+                report.failed += 1
+                outcome = f"not released: {cause or exc}"
+                log.warning("codesets.release_failed", encounter_id=str(chart.encounter_id), error=str(cause or exc))
+        if progress is not None:
+            progress(chart, outcome)
+    return report
 
 
 _served: dict[str, object] = {"fingerprint": ()}

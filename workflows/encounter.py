@@ -115,9 +115,16 @@ class EncounterWorkflow(ClaimStage, QueryStage):
                 s.queue_id, s.priority = facts.queue_id, facts.priority
             missing = sorted(set(s.required_doc_types) - set(s.doc_types))
             reason = f"documents received: {len(facts.new_document_ids)}"
-            if first and missing:
-                self._add_hold("missing_documentation", SYSTEM)
-                await self._commit("docs_missing", SYSTEM, before, "on_hold", reason=f"missing document types: {', '.join(missing)}")
+            if first and (missing or facts.codeset_missing):
+                # One commit either way: a chart held for its code set differs from one held for
+                # documents only in its holds and the reason the timeline shows.
+                gaps = [f"missing document types: {', '.join(missing)}"] if missing else []
+                if missing:
+                    self._add_hold("missing_documentation", SYSTEM)
+                if facts.codeset_missing:
+                    self._add_hold("codeset_release_missing", SYSTEM)
+                    gaps.append(facts.codeset_missing)
+                await self._commit("docs_missing" if missing else "place_hold", SYSTEM, before, "on_hold", reason="; ".join(gaps))
             elif first:
                 await self._commit("docs_complete", SYSTEM, before, "ready", reason=reason)
             elif not missing and self._drop_holds(lambda h: h.reason == "missing_documentation"):

@@ -67,6 +67,8 @@ class HoldOut(BaseModel):
     reason: str
     placed_at: datetime | None = None
     placed_by: str | None = None
+    # What to do about it, where the reason alone does not say (e.g. the code set to load).
+    detail: str | None = None
 
 
 class EncounterSummary(BaseModel):

@@ -12,6 +12,7 @@ from models.access import Principal
 from models.repositories.encounters import visible
 from models.specialties import specialty_name, with_specialty_names
 from models.tables import Encounter
+from services.codesets import hold_detail
 
 NOUNS = {
     "diagnoses": "Diagnosis", "procedures": "Procedure", "modifiers": "modifier", "pointers": "diagnosis pointer",
@@ -105,5 +106,14 @@ METRIC_DEFINITIONS: dict[str, str] = {
     "rework": "Returns to the coder: scrubs with a hard edit plus 277CA rejections.",
     "reworked": "Distinct charts returned to the coder at least once.",
     "audited": "Charts re-coded by an auditor in QA audits.",
+    # Table columns (shown on hover of the column heading).
+    "oldest_ready": "How long the oldest chart ready in this queue has waited since its documentation arrived.",
+    "past_alert_age": "Open holds older than their reason's alert age (tenant policy hold_alert_hours, else the default).",
+    "vendor_turnaround": "Median time from documentation received to coded, over the vendor's charts coded in the period.",
+    "vendor_query_response": "Queries the vendor's coders raised that were answered / queries raised (withdrawn ones excluded).",
+    "code_accuracy": "Codes the auditor confirmed / codes reviewed, over the vendor's audited charts.",
+    "audit_pass_rate": "Audited charts with at least 95 % of their codes confirmed / charts audited.",
+    "vendor_coding_denials": "Denials in the period with a coding or bundling root cause, on charts the vendor coded.",
 }
 TEMPLATES.env.globals["metric_definitions"] = METRIC_DEFINITIONS
+TEMPLATES.env.globals["hold_detail"] = hold_detail  # what to do about a hold, beside its reason

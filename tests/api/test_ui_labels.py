@@ -41,6 +41,15 @@ class TestMetricDefinitions:
         assert figures <= defined, figures - defined
         assert "Soft edits do not count against it" in page
 
+    async def test_each_computed_column_of_the_dashboard_tables_carries_its_definition(self, tenant: Tenant) -> None:
+        async with httpx.AsyncClient(base_url=tenant.stack.url, timeout=30) as client:
+            await _signed_in(client, tenant, "ops")
+            page = (await client.get("/ui/dashboard")).text
+        titled = {label: title for title, label in re.findall(r'<th scope="col"(?: title="([^"]*)")?>([^<]+)</th>', page)}
+        assert titled
+        for label in ("Oldest ready", "Past alert age", "Median turnaround", "Query response", "Code accuracy", "Audit pass rate", "Coding denials"):
+            assert titled.get(label), f"{label!r} has no definition on hover"
+
 
 class TestNames:
     async def test_an_encounter_page_names_its_specialty(self, tenant: Tenant) -> None:

@@ -28,6 +28,7 @@ EXPECTED_PLACE: dict[str, set[str]] = {
     "authorization_missing": {"system", "ops", "admin", "coder", "vendor_lead"},
     "charge_missing": {"system", "ops", "admin", "coder", "vendor_lead"},
     "payer_instruction": {"system", "ops", "admin"},
+    "codeset_release_missing": {"system"},
     "other": {"ops", "admin", "coder", "vendor_lead"},
 }
 EXPECTED_RELEASE: dict[str, set[str]] = {
@@ -37,6 +38,7 @@ EXPECTED_RELEASE: dict[str, set[str]] = {
     "authorization_missing": {"ops", "admin"},
     "charge_missing": {"system", "ops", "admin"},
     "payer_instruction": {"ops", "admin"},
+    "codeset_release_missing": {"system", "ops", "admin"},
     "other": {"ops", "admin", "vendor_lead"},
 }
 

@@ -15,6 +15,7 @@ from models.coding import CodingSubmission, DiagnosisCode
 from models.suggestions import SuggestCodesInput
 from workflows.encounter import EncounterWorkflow
 from workflows.types import (
+    SYSTEM,
     Actor,
     AddendumInput,
     BillRequest,
@@ -27,6 +28,7 @@ from workflows.types import (
     Notification,
     Policy,
     ProjectInput,
+    ReleaseHoldRequest,
     ReleaseRequest,
     ScrubOutcome,
     ScrubRequest,
@@ -52,6 +54,7 @@ class FakeActivities:
         self.submitted: list[str] = []
         self.policy = policy or Policy(lease_minutes=30, coding_sla_hours=48)
         self.suggested: list[SuggestCodesInput] = []
+        self.codeset_missing: str | None = None  # what intake says when no ICD-10-CM release serves the DOS
 
     @activity.defn(name="encounters.intake")
     async def intake(self, inp: IntakeInput) -> IntakeFacts:
@@ -64,6 +67,7 @@ class FakeActivities:
             queue_id="q1",
             priority=0,
             policy=self.policy,
+            codeset_missing=self.codeset_missing,
         )
 
     @activity.defn(name="encounters.project")
@@ -221,6 +225,28 @@ class TestDocumentation:
             freed = await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m2"))
             assert freed.status == "ready"
             assert fakes.actions() == ["docs_missing", "docs_complete"]
+
+
+    async def test_a_chart_no_release_serves_keeps_its_code_set_hold_when_its_documents_arrive(
+        self, time_skipping: WorkflowEnvironment, fakes: FakeActivities
+    ) -> None:
+        fakes.doc_types = {"m1": ["34117-2"], "m2": ["34117-2", "11506-3"]}
+        fakes.codeset_missing = "ICD-10-CM release for FY2019 (date of service 2019-03-04)"
+        queue = f"tq-{uuid.uuid4()}"
+        async with worker(time_skipping, fakes, queue):
+            h = await start(time_skipping.client, queue)
+            held = await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m1"))
+            assert held.status == "on_hold"
+            snap = await h.query(EncounterWorkflow.snapshot)
+            assert sorted(hold.reason for hold in snap.holds) == ["codeset_release_missing", "missing_documentation"]
+            assert fakes.projected[0].reason == "missing document types: 11506-3; " + fakes.codeset_missing
+            still = await h.execute_update(EncounterWorkflow.ingest, IngestRequest("m2"))
+            assert still.status == "on_hold"
+            [hold] = (await h.query(EncounterWorkflow.snapshot)).holds
+            assert hold.reason == "codeset_release_missing"
+            freed = await h.execute_update(EncounterWorkflow.release_hold, ReleaseHoldRequest(SYSTEM, hold.id))
+            assert freed.status == "ready"
+            assert fakes.actions() == ["docs_missing", "docs_complete", "release_hold"]
 
 
 class TestSla:

@@ -29,3 +29,6 @@ class IntakeFacts:
     queue_id: str | None
     priority: int
     policy: Policy
+    # Why no ICD-10-CM release serves the date of service (the release and the command to load
+    # it), or None. Histories recorded before it existed carry no such field: None.
+    codeset_missing: str | None = None
