@@ -33,6 +33,7 @@ from models.tables import AuditEvent, Document, Encounter, Patient, QueryRow
 from models.tenant_policy import DOCUMENT_TYPES, ENCOUNTER_CLASSES, PolicyInvalid
 from services import coding
 from services import tenant_policy as policy_service
+from services.codesets import hold_detail
 from services.encounters import load, note_readable
 
 
@@ -51,7 +52,6 @@ def text_download(d: Document) -> PlainTextResponse:
     """A document's whole text as an attachment named after its EHR id."""
     filename = f"{d.external_id or d.id}.txt".replace('"', "")
     return PlainTextResponse(d.text or "", headers={"content-disposition": f'attachment; filename="{filename}"'})
-from services.codesets import hold_detail
 
 
 def summary(e: Encounter) -> EncounterSummary:
