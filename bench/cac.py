@@ -1,6 +1,6 @@
 """Code suggestions measured against gold codes (a CodiEsp-style folder).
 
-    python -m bench.cac bench/data/cac-dev [--predictions OUT.tsv] [--limit 20]
+    python -m bench.cac bench/data/cac-dev [--predictions OUT.tsv] [--limit 20] [--halves]
 
 PATH holds `text_files_en/<note id>.txt` and one `*D.tsv` gold file (`note id<TAB>code`). The
 engine runs on one core (the process is pinned to one CPU where the OS allows), note by note;
@@ -9,7 +9,9 @@ the figures go to stdout, ranked suggestions to OUT.tsv in CodiEsp's submission 
 
 Gold labels are FY2018 codes: a suggestion counts as correct when it equals a gold code or is a
 billable descendant of a gold code that is no longer billable (R51 → R51.9). Figures are given at
-the full-code and the 3-character (category) level.
+the full-code and the 3-character (category) level. `--halves` also scores the two halves of the
+notes (sorted by id: the 1st, 3rd, … note form half A, the 2nd, 4th, … half B), so that wording
+and weights tuned on one half can be checked on the other.
 """
 
 import argparse
@@ -112,6 +114,15 @@ def score_both(ranked: Ranked, gold: Gold, billable: Callable[[str], bool]) -> d
     return {"full code": score(aligned, gold), "3-character": score(categories(aligned), gold3)}
 
 
+def halves(ranked: Ranked) -> dict[str, dict[str, Sequence[str]]]:
+    """Half A: the 1st, 3rd, … note in id order; half B: the 2nd, 4th, … (a fixed, gold-blind split)."""
+    ordered = sorted(ranked)
+    return {
+        "half A": {n: ranked[n] for n in ordered[0::2]},
+        "half B": {n: ranked[n] for n in ordered[1::2]},
+    }
+
+
 def table(results: Mapping[str, Scores]) -> str:
     head = "| level | P | R | F1 | P@5 | R@5 | R@10 | MAP |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
     rows = [
@@ -131,6 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--all-mentions",
         action="store_true",
         help="keep negated, hypothetical, historical and family mentions (CodiEsp's gold codes them all)",
+    )
+    parser.add_argument(
+        "--halves", action="store_true", help="also score half A (1st, 3rd, … note by id) and half B (2nd, 4th, …)"
     )
     args = parser.parse_args(argv)
     texts = sorted((args.path / "text_files_en").glob("*.txt"))
@@ -173,6 +187,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
         table(results),
         "",
+    ]
+    if args.halves:
+        for name, part in halves(ranked).items():
+            scored = score_both(part, {n: gold.get(n, set()) for n in part}, billable)
+            out += [f"{name} ({len(part)} notes)", "", table(scored), ""]
+    out += [
         f"latency per note (one core): mean {statistics.fmean(latencies):.1f} ms, "
         f"p50 {latencies[len(latencies) // 2]:.1f} ms, p95 {latencies[int(len(latencies) * 0.95) - 1]:.1f} ms, "
         f"max {latencies[-1]:.1f} ms; engine load {loaded:.1f} s",
