@@ -23,7 +23,7 @@ from models.suggestions import NoteDocument, Suggestion, SupportSpan
 
 log = structlog.get_logger(__name__)
 
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 SPAN_GROUP = "cac_mentions"
 MAX_SPANS_PER_CODE = 3
 GENERIC_WEIGHT = 0.5  # see lexicon.GENERIC

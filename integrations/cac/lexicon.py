@@ -10,8 +10,9 @@ the same way on both sides (see `normalize`), so "renal" in a note meets "kidney
 import math
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
@@ -25,12 +26,12 @@ STOPWORDS = frozenset(
     ["a", "an", "and", "as", "at", "be", "by", "due", "for", "from", "in", "into", "is", "of", "on", "or", "other", "the", "to", "with", "specified", "unspecified", "nos", "nec", "classified", "elsewhere", "initial", "encounter", "site", "organism", "part"]
 )
 # A term reduced to one of these alone says nothing about a diagnosis.
-WEAK = frozenset(
-    ["examination", "history", "status", "disease", "disorder", "condition", "complication", "complications", "finding", "findings", "abnormal", "problem", "left", "right", "acute", "chronic", "person", "contact", "care", "use", "procedure", "test", "presence", "absence", "body", "region", "bilateral", "multiple", "single", "severe", "mild", "moderate", "stage", "unilateral", "primary", "secondary"]
-)
+_WEAK_WORDS = [
+    "examination", "history", "status", "disease", "disorder", "condition", "complication", "complications", "finding", "findings", "abnormal", "problem", "left", "right", "acute", "chronic", "person", "contact", "care", "use", "procedure", "test", "presence", "absence", "body", "region", "bilateral", "multiple", "single", "severe", "mild", "moderate", "stage", "unilateral", "primary", "secondary"
+]
 # A term made only of these names no organ or cause ("malignant neoplasm", "pain"): it ranks low,
 # below any term that says what or where.
-GENERIC = frozenset(["malignant", "neoplasm", "secondary", "primary", "pain", "infection", "injury", "tumor", "disease", "disorder", "lesion"])
+_GENERIC_WORDS = ["malignant", "neoplasm", "secondary", "primary", "pain", "infection", "injury", "tumor", "disease", "disorder", "lesion"]
 # Clinical synonyms folded to the word the tabular list uses (one word can stand for several).
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "ii": ("2",),
@@ -68,19 +69,97 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "infarct": ("infarction",),
     "fractured": ("fracture",),
     "kidneys": ("kidney",),
+    # Adjectives folded to the organ the tabular list names ("testicular mass" meets "testis").
+    "testicular": ("testis",),
+    "testicle": ("testis",),
+    "testicles": ("testis",),
+    "testes": ("testis",),
+    "ovarian": ("ovary",),
+    "prostatic": ("prostate",),
+    "vesical": ("bladder",),
+    "ureteral": ("ureter",),
+    "ureteric": ("ureter",),
+    "urethral": ("urethra",),
+    "cutaneous": ("skin",),
+    "splenic": ("spleen",),
+    "pancreatic": ("pancreas",),
+    "colonic": ("colon",),
+    "rectal": ("rectum",),
+    "duodenal": ("duodenum",),
+    "uterine": ("uterus",),
+    "ocular": ("eye",),
+    "retinal": ("retina",),
+    "osseous": ("bone",),
+    "bony": ("bone",),
+    "pleural": ("pleura",),
+    "peritoneal": ("peritoneum",),
+    "hepatocellular": ("liver", "cell"),
+    "lumbar": ("low", "back"),
+    "lumbago": ("low", "back", "pain"),
+    "biliary": ("bile", "duct"),
+    "gallbladder": ("gallbladder",),
+    "lymphadenopathies": ("lymphadenopathy",),
+    "adenopathy": ("lymphadenopathy",),
+    "adenopathies": ("lymphadenopathy",),
+    "haematuria": ("hematuria",),
+    "oesophagus": ("esophagus",),
+    "leukaemia": ("leukemia",),
+    "paediatric": ("pediatric",),
+    # Unambiguous clinical abbreviations.
+    "uti": ("urinary", "tract", "infection"),
+    "ami": ("acute", "myocardial", "infarction"),
+    "ckd": ("chronic", "kidney", "disease"),
+    "dvt": ("deep", "vein", "thrombosis"),
+    "tb": ("tuberculosis",),
+    "hcv": ("hepatitis", "c"),
+    "hbv": ("hepatitis", "b"),
+    "cmv": ("cytomegalovirus",),
+    "ebv": ("epstein", "barr", "virus"),
+    "hpv": ("papillomavirus",),
+    "bph": ("benign", "prostatic", "hyperplasia"),
+    "ihd": ("ischemic", "heart", "disease"),
+    "chf": ("congestive", "heart", "failure"),
+    "cva": ("cerebral", "infarction"),
+    "tia": ("transient", "cerebral", "ischemic", "attack"),
+    "sle": ("systemic", "lupus", "erythematosus"),
+    "ards": ("acute", "respiratory", "distress", "syndrome"),
+    "aki": ("acute", "kidney", "failure"),
+    "ibd": ("inflammatory", "bowel", "disease"),
+    "hcc": ("liver", "cell", "malignant", "neoplasm"),
+    "rcc": ("kidney", "cell", "malignant", "neoplasm"),
 }
+# Tumour morphology: a word ending so names a malignant neoplasm (leiomyosarcoma, seminoma, …).
+_MALIGNANT_SUFFIXES = ("carcinoma", "carcinomas", "sarcoma", "sarcomas", "blastoma", "blastomas")
+_MALIGNANT = frozenset(["seminoma", "seminomas", "mesothelioma", "mesotheliomas", "germinoma", "cholangiocarcinoma"])
 
 
 # Words whose final "s" is not a plural.
 _SINGULAR_S = frozenset(["diabetes", "herpes", "feces", "rabies", "scabies", "series", "species", "caries", "ascites", "meninges", "pubes"])
 
 
+@lru_cache(maxsize=1)
+def _stemmer() -> Callable[[str], str]:
+    from nltk.stem.snowball import SnowballStemmer
+
+    return SnowballStemmer("english", ignore_stopwords=False).stem  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=65536)
 def normalize(word: str) -> tuple[str, ...]:
-    """One lower-case word → the normalized words it stands for (none for a stopword)."""
+    """One lower-case word → the normalized words it stands for (none for a stopword).
+
+    Synonyms and abbreviations are folded first, then each word is stemmed (Snowball), so
+    "smoked", "smoking" and "smokes" meet, as do "ulcerated" and "ulcer"."""
+    return tuple(_stemmer()(w) for w in _unstemmed(word))
+
+
+def _unstemmed(word: str) -> tuple[str, ...]:
     if word in STOPWORDS:
         return ()
     if word in SYNONYMS:
         return SYNONYMS[word]
+    if word in _MALIGNANT or (word.endswith(_MALIGNANT_SUFFIXES) and word not in ("carcinoma", "sarcoma")):
+        return (word, "malignant", "neoplasm")
     if word in _SINGULAR_S:
         return (word,)
     if len(word) > 4 and word.endswith("ies"):
@@ -88,6 +167,15 @@ def normalize(word: str) -> tuple[str, ...]:
     elif len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ous")):
         word = word[:-1]
     return SYNONYMS.get(word, (word,))
+
+
+def stems(raw: Iterable[str]) -> frozenset[str]:
+    """Normalized forms of a list of plain words (for word sets such as WEAK and GENERIC)."""
+    return frozenset(n for w in raw for n in normalize(w))
+
+
+WEAK = stems(_WEAK_WORDS)
+GENERIC = stems(_GENERIC_WORDS)
 
 
 def words(text: str) -> list[str]:
