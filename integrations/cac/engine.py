@@ -10,7 +10,7 @@ is loaded: the pipeline is a blank spaCy tokenizer plus ConText's default rules.
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -27,6 +27,7 @@ RULES_VERSION = "2"
 SPAN_GROUP = "cac_mentions"
 MAX_SPANS_PER_CODE = 3
 GENERIC_WEIGHT = 0.5  # see lexicon.GENERIC
+SUBSUMED = 0.3  # a match inside a longer one of another category: a weaker alternative reading
 PARTIAL = 0.25  # a term missing one of its (3+) required words ranks well below full matches
 _REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
 # ConText attributes that keep a mention from being a current diagnosis of this patient.
@@ -163,7 +164,16 @@ class LexicalEngine:
                     partial.append(Mention(term, window[0], window[1], PARTIAL * (term.weight - lost), matched))
                 else:
                     exact.append(Mention(term, window[0], window[1], score, matched))
-        kept = [m for m in exact if not any(_subsumes(o, m) for o in exact)]
+        kept: list[Mention] = []
+        for m in exact:
+            bigger = [o for o in exact if _subsumes(o, m)]
+            if not bigger:
+                kept.append(m)
+            elif all(o.term.code[:3] != m.term.code[:3] for o in bigger):
+                # A shorter reading in another category ("carcinoma" inside "renal cell carcinoma")
+                # stays as a weaker alternative, ranked well below; in the same category the more
+                # specific code simply wins (E11.65 over E11.9).
+                kept.append(replace(m, score=m.score * SUBSUMED))
         kept += [
             m
             for m in partial

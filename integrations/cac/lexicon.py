@@ -105,6 +105,17 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "oesophagus": ("esophagus",),
     "leukaemia": ("leukemia",),
     "paediatric": ("pediatric",),
+    # Unnamed abnormality of an organ: the tabular list says "disorder of …" ("renal lesion" meets
+    # "Disorder of kidney and ureter, unspecified", as the Alphabetic Index's "Disease, kidney" does).
+    "disease": ("disorder",),
+    "diseases": ("disorder",),
+    "lesion": ("disorder",),
+    "lesions": ("disorder",),
+    "alteration": ("disorder",),
+    "alterations": ("disorder",),
+    "abnormality": ("disorder",),
+    "abnormalities": ("disorder",),
+    "pathology": ("disorder",),
     # Unambiguous clinical abbreviations.
     "uti": ("urinary", "tract", "infection"),
     "ami": ("acute", "myocardial", "infarction"),
@@ -258,6 +269,19 @@ def index_terms() -> list[tuple[str, str, Reason]]:
     return [(code.strip(), term.strip(), "index_term") for term, code in rows]
 
 
+_COORDINATED = re.compile(r"^(?P<head>.*?\bof (?:the )?)(?P<x>[a-z]+) and (?P<y>[a-z]+)(?P<rest>.*)$", re.IGNORECASE)
+
+
+def readings(text: str) -> list[str]:
+    """A term naming two organs ("Disorder of kidney and ureter") also stands for each alone."""
+    m = _COORDINATED.match(text)
+    if m is None:
+        return [text]
+    rest = m["rest"]
+    x_rest = rest if not rest or rest[0] in ",;(" else ""
+    return [text, f"{m['head']}{m['x']}{x_rest}", f"{m['head']}{m['y']}{rest}"]
+
+
 def _raw_terms(cm: ModuleType) -> Iterator[tuple[str, str, Reason]]:
     for code in cm.get_all_codes(True):
         if cm.is_chapter_or_block(code) or code[0] in "VWXY":  # external causes need their own context
@@ -267,12 +291,15 @@ def _raw_terms(cm: ModuleType) -> Iterator[tuple[str, str, Reason]]:
             continue
         description = cm.get_description(code)
         if cm.is_leaf(code):
-            yield target, description, "description"
+            for reading in readings(description):
+                yield target, reading, "description"
             for term in [*cm.get_inclusion_term(code), *cm.get_includes(code)]:
                 if "history" not in term.lower():  # a history-of term is never the current diagnosis
-                    yield target, term, "inclusion_term"
+                    for reading in readings(term):
+                        yield target, reading, "inclusion_term"
         else:
-            yield target, description, "category_description"
+            for reading in readings(description):
+                yield target, reading, "category_description"
 
 
 def _skipped(description: str) -> bool:
