@@ -23,7 +23,7 @@ _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 
 # Words no term needs to contain, on either side.
 STOPWORDS = frozenset(
-    ["a", "an", "and", "as", "at", "be", "by", "due", "for", "from", "in", "into", "is", "of", "on", "or", "other", "the", "to", "with", "specified", "unspecified", "nos", "nec", "classified", "elsewhere", "initial", "encounter", "site", "organism", "part"]
+    ["a", "s", "an", "and", "as", "at", "be", "by", "due", "for", "from", "in", "into", "is", "of", "on", "or", "other", "the", "to", "with", "specified", "unspecified", "nos", "nec", "classified", "elsewhere", "initial", "encounter", "site", "organism", "part"]
 )
 # A term reduced to one of these alone says nothing about a diagnosis.
 _WEAK_WORDS = [
@@ -195,9 +195,14 @@ def words(text: str) -> list[str]:
 
 
 def required_words(term: str) -> frozenset[str]:
-    """The words a note must contain: no parentheses, no "without …" or "not …" clause."""
+    """The words a note must contain: no parentheses, no "without …" or "not …" clause.
+
+    A "non…" qualifier (nonrheumatic, nontraumatic, noninfective) is optional too: it names the
+    default the Alphabetic Index gives the bare term ("aortic stenosis" → I35.0), which notes
+    rarely spell out."""
     core = _PAREN.sub(" ", term.lower())
     core = re.split(r"\bwithout\b|\bnot elsewhere\b|\bnot otherwise\b|\bexcept\b", core, maxsplit=1)[0]
+    core = re.sub(r"\bnon[a-z]{5,}", " ", core)
     return frozenset(words(core))
 
 
