@@ -28,7 +28,14 @@ SPAN_GROUP = "cac_mentions"
 MAX_SPANS_PER_CODE = 3
 GENERIC_WEIGHT = 0.5  # see lexicon.GENERIC
 SUBSUMED = 0.3  # a match inside a longer one of another category: a weaker alternative reading
-PARTIAL = 0.25  # a term missing one of its (3+) required words ranks well below full matches
+# A term found without one of its words (its most common one) is a weak reading: ranked well below
+# full matches, it fills the end of the list rather than being dropped ("colic" alone for "renal
+# colic", "aortic stenosis" for "nonrheumatic aortic stenosis" is a full match already).
+PARTIAL = 0.05
+PARTIAL_MIN_WORDS = 2  # a partial match needs a term of at least this many required words
+PARTIAL_MAX_MISSING = 1
+PARTIAL_COMMON_ONLY = True
+REPEAT_WEIGHT = 2.0  # a code found N times gains REPEAT_WEIGHT * log(N)
 _REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
 # ConText attributes that keep a mention from being a current diagnosis of this patient.
 EXCLUDING = ("is_negated", "is_hypothetical", "is_historical", "is_family", "is_uncertain")
@@ -92,7 +99,7 @@ class LexicalEngine:
                 continue
             mentions.sort(key=lambda m: -m[0].score)
             best = mentions[0][0]
-            score = best.score + 2.0 * math.log(len(mentions))
+            score = best.score + REPEAT_WEIGHT * math.log(len(mentions))
             spans: list[SupportSpan] = []
             for _, span in mentions:
                 if all(span.start != s.start or span.document_id != s.document_id for s in spans):
@@ -147,11 +154,11 @@ class LexicalEngine:
             for index in lex.anchors.get(w, ()):
                 term = lex.terms[index]
                 missing = term.required - present
-                if len(missing) > 1 or (missing and len(term.required) < 3):
+                if len(missing) > PARTIAL_MAX_MISSING or (missing and len(term.required) < PARTIAL_MIN_WORDS + len(missing) - 1):
                     continue
                 matched = term.required - missing
-                if missing and lex.idf[next(iter(missing))] > min(lex.idf[m] for m in matched):
-                    continue  # a partial match may only lack the term's most common word
+                if missing and PARTIAL_COMMON_ONLY and max(lex.idf[m] for m in missing) > min(lex.idf[m] for m in matched):
+                    continue  # a partial match may only lack the term's most common words
                 window = _window(matched, positions)
                 if window is None or window[1] - window[0] + 1 > 2 * len(term.required) + 3:
                     continue
