@@ -35,6 +35,8 @@ PARTIAL = 0.05
 PARTIAL_MIN_WORDS = 2  # a partial match needs a term of at least this many required words
 PARTIAL_MAX_MISSING = 1
 PARTIAL_COMMON_ONLY = True
+WEIGHT_POWER = 1.0
+TIGHT_FLOOR = 0.5  # a match spread over a long window counts down to half a tight one
 REPEAT_WEIGHT = 2.0  # a code found N times gains REPEAT_WEIGHT * log(N)
 _REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
 # ConText attributes that keep a mention from being a current diagnosis of this patient.
@@ -163,12 +165,14 @@ class LexicalEngine:
                 if window is None or window[1] - window[0] + 1 > 2 * len(term.required) + 3:
                     continue
                 coverage = len(term.all_words & present) / len(term.all_words)
-                score = term.weight * (0.7 + 0.3 * coverage) * _REASON_WEIGHT[term.reason]
+                span = window[1] - window[0] + 1
+                tight = 1.0 if span <= len(matched) + 1 else TIGHT_FLOOR + (1 - TIGHT_FLOOR) * (len(matched) + 1) / span
+                score = term.weight**WEIGHT_POWER * (0.7 + 0.3 * coverage) * tight * _REASON_WEIGHT[term.reason]
                 if term.required <= GENERIC:
                     score *= GENERIC_WEIGHT
                 if missing:
                     lost = sum(lex.idf[m] for m in missing)
-                    partial.append(Mention(term, window[0], window[1], PARTIAL * (term.weight - lost), matched))
+                    partial.append(Mention(term, window[0], window[1], PARTIAL * (term.weight - lost) ** WEIGHT_POWER, matched))
                 else:
                     exact.append(Mention(term, window[0], window[1], score, matched))
         kept: list[Mention] = []
