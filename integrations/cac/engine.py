@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from integrations.cac.lexicon import GENERIC, WORD, Lexicon, Term, normalize
+from integrations.cac.lexicon import GENERIC, WEAK, WORD, Lexicon, Term, normalize
 from integrations.codesets import SHIPPED_RELEASE, Icd10cm
 from models.suggestions import NoteDocument, Suggestion, SupportSpan
 
@@ -39,6 +39,7 @@ WEIGHT_POWER = 1.0
 TIGHT_FLOOR = 0.5  # a match spread over a long window counts down to half a tight one
 REPEAT_WEIGHT = 2.0  # a code found N times gains REPEAT_WEIGHT * log(N)
 _REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
+_VAGUE = GENERIC | WEAK
 # ConText attributes that keep a mention from being a current diagnosis of this patient.
 EXCLUDING = ("is_negated", "is_hypothetical", "is_historical", "is_family", "is_uncertain")
 
@@ -159,6 +160,8 @@ class LexicalEngine:
                 if len(missing) > PARTIAL_MAX_MISSING or (missing and len(term.required) < PARTIAL_MIN_WORDS + len(missing) - 1):
                     continue
                 matched = term.required - missing
+                if missing and matched <= _VAGUE:
+                    continue  # "findings" or "injury" alone names nothing
                 if missing and PARTIAL_COMMON_ONLY and max(lex.idf[m] for m in missing) > min(lex.idf[m] for m in matched):
                     continue  # a partial match may only lack the term's most common words
                 window = _window(matched, positions)

@@ -161,7 +161,7 @@ def normalize(word: str) -> tuple[str, ...]:
 
     Synonyms and abbreviations are folded first, then each word is stemmed (Snowball), so
     "smoked", "smoking" and "smokes" meet, as do "ulcerated" and "ulcer"."""
-    return tuple(_stemmer()(w) for w in _unstemmed(word))
+    return tuple(w if w.endswith("itis") else _stemmer()(w) for w in _unstemmed(word))  # capsulitis ≠ capsule
 
 
 def _unstemmed(word: str) -> tuple[str, ...]:
@@ -282,9 +282,12 @@ def readings(text: str) -> list[str]:
     m = _COORDINATED.match(text)
     if m is None:
         return [text]
-    rest = m["rest"]
-    x_rest = rest if not rest or rest[0] in ",;(" else ""
-    return [text, f"{m['head']}{m['x']}{x_rest}", f"{m['head']}{m['y']}{rest}"]
+    rest, x, y = m["rest"], m["x"], m["y"]
+    if {x.lower(), y.lower()} & STOPWORDS:
+        return [text]  # "of other and unspecified organs": nothing to split
+    # "of kidney and ureter, …": each organ alone keeps what follows; "of size and form of teeth":
+    # what follows qualifies both.
+    return [text, f"{m['head']}{x}{rest}", f"{m['head']}{y}{rest}"]
 
 
 def _raw_terms(cm: ModuleType) -> Iterator[tuple[str, str, Reason]]:
