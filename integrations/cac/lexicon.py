@@ -105,6 +105,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "oesophagus": ("esophagus",),
     "leukaemia": ("leukemia",),
     "paediatric": ("pediatric",),
+    "diarrhoea": ("diarrhea",),
+    "erythematous": ("erythema",),
+    "oedematous": ("edema",),
+    "edematous": ("edema",),
+    "haemangioma": ("hemangioma",),
     # Unnamed abnormality of an organ: the tabular list says "disorder of …" ("renal lesion" meets
     # "Disorder of kidney and ureter, unspecified", as the Alphabetic Index's "Disease, kidney" does).
     "disease": ("disorder",),
