@@ -225,9 +225,11 @@ class Term:
 
     @property
     def preference(self) -> tuple[int, int, int]:
-        """Among terms a text matches equally, lower is better: a residual "Other …" code last."""
+        """Among terms a text matches equally, lower is better: a residual "Other …" code or a
+        manifestation code ("… in diseases classified elsewhere", never coded alone) last."""
         low = self.text.lower()
-        return (low.startswith("other") or ", other" in low, _REASON_RANK[self.reason], len(self.all_words))
+        residual = low.startswith("other") or ", other" in low or ("classified elsewhere" in low and " in " in low)
+        return (residual, _REASON_RANK[self.reason], len(self.all_words))
 
 
 @dataclass(frozen=True)
