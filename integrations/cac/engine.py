@@ -16,8 +16,9 @@ from functools import lru_cache
 from typing import Any
 
 import structlog
+from spacy.lang.en.stop_words import STOP_WORDS
 
-from integrations.cac.lexicon import GENERIC, WEAK, WORD, Lexicon, Term, normalize
+from integrations.cac.lexicon import GENERIC, WEAK, WORD, Lexicon, Term, normalize, stems
 from integrations.codesets import SHIPPED_RELEASE, Icd10cm
 from models.suggestions import NoteDocument, Suggestion, SupportSpan
 
@@ -40,6 +41,7 @@ TIGHT_FLOOR = 0.5  # a match spread over a long window counts down to half a tig
 REPEAT_WEIGHT = 2.0  # a code found N times gains REPEAT_WEIGHT * log(N)
 _REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
 _VAGUE = GENERIC | WEAK
+_COMMON_ENGLISH = stems(STOP_WORDS)  # spaCy's English stop words
 # ConText attributes that keep a mention from being a current diagnosis of this patient.
 EXCLUDING = ("is_negated", "is_hypothetical", "is_historical", "is_family", "is_uncertain")
 
@@ -71,8 +73,13 @@ class LexicalEngine:
         self._nlp = spacy.blank("en")
         self._context = self._nlp.add_pipe(
             "medspacy_context",
-            config={"rules": "default", "input_span_type": "group", "span_group_name": SPAN_GROUP},
+            config={
+                "rules": "default",
+                "input_span_type": "group",
+                "span_group_name": SPAN_GROUP,
+            },
         )
+        self._context.add(_clause_ends())
         self._lock = threading.Lock()
         self._version = f"lexical-{RULES_VERSION}+icd10cm-{lexicon.release}+medspacy-{medspacy.__version__}"
 
@@ -160,8 +167,8 @@ class LexicalEngine:
                 if len(missing) > PARTIAL_MAX_MISSING or (missing and len(term.required) < PARTIAL_MIN_WORDS + len(missing) - 1):
                     continue
                 matched = term.required - missing
-                if missing and matched <= _VAGUE:
-                    continue  # "findings" or "injury" alone names nothing
+                if missing and (matched <= _VAGUE or matched <= _COMMON_ENGLISH):
+                    continue  # "findings", "injury" or "her" alone names nothing
                 if missing and PARTIAL_COMMON_ONLY and max(lex.idf[m] for m in missing) > min(lex.idf[m] for m in matched):
                     continue  # a partial match may only lack the term's most common words
                 window = _window(matched, positions)
@@ -201,6 +208,24 @@ class LexicalEngine:
             if key not in best or (-m.term.preference[0], m.score) > (-best[key].term.preference[0], best[key].score):
                 best[key] = m
         return list(best.values())
+
+
+# Words that open a new clause about the present episode: a negation or a history trigger before
+# them does not reach past them ("with no history of interest, presented with melena", "a history
+# of hypertension, who came in after finding a tumor").
+CLAUSE_ENDS = (
+    "presented with", "presents with", "presenting with", "presented to", "presents to", "consulted",
+    "consults", "came", "comes", "was admitted",
+    "were admitted", "developed", "develops", "who", "adding", "complaining", "showed", "shows",
+    "revealed", "reveals", "currently",
+)
+_CONTEXT_KINDS = ("NEGATED_EXISTENCE", "HISTORICAL", "FAMILY", "POSSIBLE_EXISTENCE", "HYPOTHETICAL")
+
+
+def _clause_ends() -> list[Any]:
+    from medspacy.context import ConTextRule
+
+    return [ConTextRule(word, kind, direction="TERMINATE") for word in CLAUSE_ENDS for kind in _CONTEXT_KINDS]
 
 
 def _window(required: frozenset[str], positions: dict[str, list[int]]) -> tuple[int, int] | None:
