@@ -38,6 +38,7 @@ PARTIAL_MAX_MISSING = 1
 PARTIAL_COMMON_ONLY = True
 WEIGHT_POWER = 1.0
 TIGHT_FLOOR = 0.5  # a match spread over a long window counts down to half a tight one
+ALTERNATIVE = 0.1  # the same words read as a code of another category: a weaker alternative
 REPEAT_WEIGHT = 2.0  # a code found N times gains REPEAT_WEIGHT * log(N)
 _REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
 _VAGUE = GENERIC | WEAK
@@ -207,7 +208,15 @@ class LexicalEngine:
             key = (m.words, m.first, m.last)
             if key not in best or (-m.term.preference[0], m.score) > (-best[key].term.preference[0], best[key].score):
                 best[key] = m
-        return list(best.values())
+        chosen = list(best.values())
+        if ALTERNATIVE > 0:  # other categories the same words can be read as stay, ranked well below
+            taken = {(m.words, m.first, m.last, m.term.code[:3]) for m in chosen}
+            for m in kept:
+                key4 = (m.words, m.first, m.last, m.term.code[:3])
+                if key4 not in taken:
+                    taken.add(key4)
+                    chosen.append(replace(m, score=m.score * ALTERNATIVE))
+        return chosen
 
 
 # Words that open a new clause about the present episode: a negation or a history trigger before
