@@ -225,7 +225,7 @@ class LexicalEngine:
 CLAUSE_ENDS = (
     "presented with", "presents with", "presenting with", "presented to", "presents to", "consulted",
     "consults", "came", "comes", "was admitted",
-    "were admitted", "developed", "develops", "who", "adding", "complaining", "showed", "shows",
+    "were admitted", "developed", "who", "adding", "complaining", "showed", "shows",
     "revealed", "reveals", "currently",
 )
 _CONTEXT_KINDS = ("NEGATED_EXISTENCE", "HISTORICAL", "FAMILY", "POSSIBLE_EXISTENCE", "HYPOTHETICAL")
