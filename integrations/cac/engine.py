@@ -227,6 +227,8 @@ CLAUSE_ENDS = (
     "consults", "came", "comes", "was admitted",
     "were admitted", "developed", "who", "adding", "complaining", "showed", "shows",
     "revealed", "reveals", "currently",
+    # NegEx's conjunctions that end a trigger's scope.
+    "except", "however", "although", "though", "whereas", "while", "which", "still", "nevertheless",
 )
 _CONTEXT_KINDS = ("NEGATED_EXISTENCE", "HISTORICAL", "FAMILY", "POSSIBLE_EXISTENCE", "HYPOTHETICAL")
 
