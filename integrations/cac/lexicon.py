@@ -110,6 +110,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "oedematous": ("edema",),
     "edematous": ("edema",),
     "haemangioma": ("hemangioma",),
+    "dyspnoea": ("dyspnea",),
+    "ulcus": ("ulcer",),
+    # Wording of notes translated from Spanish ("neoformación", "tumoración").
+    "neoformation": ("neoplasm",),
+    "neoformative": ("neoplasm",),
+    "tumoration": ("neoplasm",),
+    "tumoral": ("neoplasm",),
+    "neoplastic": ("neoplasm",),
     # Unnamed abnormality of an organ: the tabular list says "disorder of …" ("renal lesion" meets
     # "Disorder of kidney and ureter, unspecified", as the Alphabetic Index's "Disease, kidney" does).
     "disease": ("disorder",),
