@@ -74,13 +74,9 @@ class LexicalEngine:
         self._nlp = spacy.blank("en")
         self._context = self._nlp.add_pipe(
             "medspacy_context",
-            config={
-                "rules": "default",
-                "input_span_type": "group",
-                "span_group_name": SPAN_GROUP,
-            },
+            config={"rules": "default", "input_span_type": "group", "span_group_name": SPAN_GROUP},
         )
-        self._context.add(_clause_ends())
+        self._context.add(_clause_ends())  # type: ignore[attr-defined]  # medspacy's ConText component
         self._lock = threading.Lock()
         self._version = f"lexical-{RULES_VERSION}+icd10cm-{lexicon.release}+medspacy-{medspacy.__version__}"
 
