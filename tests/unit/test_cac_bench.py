@@ -60,6 +60,7 @@ class TestCommand:
         assert "| full code |" in printed
         assert "| 3-character |" in printed
         assert "latency per note" in printed
+        assert "CPU time per note" in printed
         rows = [line.split("\t") for line in out.read_text().splitlines()]
         assert rows
         assert {note for note, _ in rows} <= set(cac.read_gold(FIXTURES / "devD.tsv"))
