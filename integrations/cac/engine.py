@@ -10,25 +10,39 @@ is loaded: the pipeline is a blank spaCy tokenizer plus ConText's default rules.
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from typing import Any
 
 import structlog
+from spacy.lang.en.stop_words import STOP_WORDS
 
-from integrations.cac.lexicon import GENERIC, WORD, Lexicon, Term, normalize
+from integrations.cac.lexicon import GENERIC, WEAK, WORD, Lexicon, Term, normalize, stems
 from integrations.codesets import SHIPPED_RELEASE, Icd10cm
 from models.suggestions import NoteDocument, Suggestion, SupportSpan
 
 log = structlog.get_logger(__name__)
 
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 SPAN_GROUP = "cac_mentions"
 MAX_SPANS_PER_CODE = 3
 GENERIC_WEIGHT = 0.5  # see lexicon.GENERIC
-PARTIAL = 0.25  # a term missing one of its (3+) required words ranks well below full matches
+SUBSUMED = 0.3  # a match inside a longer one of another category: a weaker alternative reading
+# A term found without one of its words (its most common one) is a weak reading: ranked well below
+# full matches, it fills the end of the list rather than being dropped ("colic" alone for "renal
+# colic", "aortic stenosis" for "nonrheumatic aortic stenosis" is a full match already).
+PARTIAL = 0.05
+PARTIAL_MIN_WORDS = 2  # a partial match needs a term of at least this many required words
+PARTIAL_MAX_MISSING = 1
+PARTIAL_COMMON_ONLY = True
+WEIGHT_POWER = 1.0
+TIGHT_FLOOR = 0.5  # a match spread over a long window counts down to half a tight one
+ALTERNATIVE = 0.1  # the same words read as a code of another category: a weaker alternative
+REPEAT_WEIGHT = 2.0  # a code found N times gains REPEAT_WEIGHT * log(N)
 _REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
+_VAGUE = GENERIC | WEAK
+_COMMON_ENGLISH = stems(STOP_WORDS)  # spaCy's English stop words
 # ConText attributes that keep a mention from being a current diagnosis of this patient.
 EXCLUDING = ("is_negated", "is_hypothetical", "is_historical", "is_family", "is_uncertain")
 
@@ -62,6 +76,7 @@ class LexicalEngine:
             "medspacy_context",
             config={"rules": "default", "input_span_type": "group", "span_group_name": SPAN_GROUP},
         )
+        self._context.add(_clause_ends())  # type: ignore[attr-defined]  # medspacy's ConText component
         self._lock = threading.Lock()
         self._version = f"lexical-{RULES_VERSION}+icd10cm-{lexicon.release}+medspacy-{medspacy.__version__}"
 
@@ -91,7 +106,7 @@ class LexicalEngine:
                 continue
             mentions.sort(key=lambda m: -m[0].score)
             best = mentions[0][0]
-            score = best.score + 2.0 * math.log(len(mentions))
+            score = best.score + REPEAT_WEIGHT * math.log(len(mentions))
             spans: list[SupportSpan] = []
             for _, span in mentions:
                 if all(span.start != s.start or span.document_id != s.document_id for s in spans):
@@ -146,24 +161,37 @@ class LexicalEngine:
             for index in lex.anchors.get(w, ()):
                 term = lex.terms[index]
                 missing = term.required - present
-                if len(missing) > 1 or (missing and len(term.required) < 3):
+                if len(missing) > PARTIAL_MAX_MISSING or (missing and len(term.required) < PARTIAL_MIN_WORDS + len(missing) - 1):
                     continue
                 matched = term.required - missing
-                if missing and lex.idf[next(iter(missing))] > min(lex.idf[m] for m in matched):
-                    continue  # a partial match may only lack the term's most common word
+                if missing and (matched <= _VAGUE or matched <= _COMMON_ENGLISH):
+                    continue  # "findings", "injury" or "her" alone names nothing
+                if missing and PARTIAL_COMMON_ONLY and max(lex.idf[m] for m in missing) > min(lex.idf[m] for m in matched):
+                    continue  # a partial match may only lack the term's most common words
                 window = _window(matched, positions)
                 if window is None or window[1] - window[0] + 1 > 2 * len(term.required) + 3:
                     continue
                 coverage = len(term.all_words & present) / len(term.all_words)
-                score = term.weight * (0.7 + 0.3 * coverage) * _REASON_WEIGHT[term.reason]
+                span = window[1] - window[0] + 1
+                tight = 1.0 if span <= len(matched) + 1 else TIGHT_FLOOR + (1 - TIGHT_FLOOR) * (len(matched) + 1) / span
+                score = term.weight**WEIGHT_POWER * (0.7 + 0.3 * coverage) * tight * _REASON_WEIGHT[term.reason]
                 if term.required <= GENERIC:
                     score *= GENERIC_WEIGHT
                 if missing:
                     lost = sum(lex.idf[m] for m in missing)
-                    partial.append(Mention(term, window[0], window[1], PARTIAL * (term.weight - lost), matched))
+                    partial.append(Mention(term, window[0], window[1], PARTIAL * (term.weight - lost) ** WEIGHT_POWER, matched))
                 else:
                     exact.append(Mention(term, window[0], window[1], score, matched))
-        kept = [m for m in exact if not any(_subsumes(o, m) for o in exact)]
+        kept: list[Mention] = []
+        for m in exact:
+            bigger = [o for o in exact if _subsumes(o, m)]
+            if not bigger:
+                kept.append(m)
+            elif all(o.term.code[:3] != m.term.code[:3] for o in bigger):
+                # A shorter reading in another category ("carcinoma" inside "renal cell carcinoma")
+                # stays as a weaker alternative, ranked well below; in the same category the more
+                # specific code simply wins (E11.65 over E11.9).
+                kept.append(replace(m, score=m.score * SUBSUMED))
         kept += [
             m
             for m in partial
@@ -176,7 +204,35 @@ class LexicalEngine:
             key = (m.words, m.first, m.last)
             if key not in best or (-m.term.preference[0], m.score) > (-best[key].term.preference[0], best[key].score):
                 best[key] = m
-        return list(best.values())
+        chosen = list(best.values())
+        if ALTERNATIVE > 0:  # other categories the same words can be read as stay, ranked well below
+            taken = {(m.words, m.first, m.last, m.term.code[:3]) for m in chosen}
+            for m in kept:
+                key4 = (m.words, m.first, m.last, m.term.code[:3])
+                if key4 not in taken:
+                    taken.add(key4)
+                    chosen.append(replace(m, score=m.score * ALTERNATIVE))
+        return chosen
+
+
+# Words that open a new clause about the present episode: a negation or a history trigger before
+# them does not reach past them ("with no history of interest, presented with melena", "a history
+# of hypertension, who came in after finding a tumor").
+CLAUSE_ENDS = (
+    "presented with", "presents with", "presenting with", "presented to", "presents to", "consulted",
+    "consults", "came", "comes", "was admitted",
+    "were admitted", "developed", "who", "adding", "complaining", "showed", "shows",
+    "revealed", "reveals", "currently",
+    # NegEx's conjunctions that end a trigger's scope.
+    "except", "however", "although", "though", "whereas", "while", "which", "still", "nevertheless",
+)
+_CONTEXT_KINDS = ("NEGATED_EXISTENCE", "HISTORICAL", "FAMILY", "POSSIBLE_EXISTENCE", "HYPOTHETICAL")
+
+
+def _clause_ends() -> list[Any]:
+    from medspacy.context import ConTextRule
+
+    return [ConTextRule(word, kind, direction="TERMINATE") for word in CLAUSE_ENDS for kind in _CONTEXT_KINDS]
 
 
 def _window(required: frozenset[str], positions: dict[str, list[int]]) -> tuple[int, int] | None:

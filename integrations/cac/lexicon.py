@@ -10,8 +10,9 @@ the same way on both sides (see `normalize`), so "renal" in a note meets "kidney
 import math
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
@@ -22,15 +23,15 @@ _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 
 # Words no term needs to contain, on either side.
 STOPWORDS = frozenset(
-    ["a", "an", "and", "as", "at", "be", "by", "due", "for", "from", "in", "into", "is", "of", "on", "or", "other", "the", "to", "with", "specified", "unspecified", "nos", "nec", "classified", "elsewhere", "initial", "encounter", "site", "organism", "part"]
+    ["a", "s", "an", "and", "as", "at", "be", "by", "due", "for", "from", "in", "into", "is", "of", "on", "or", "other", "the", "to", "with", "specified", "unspecified", "nos", "nec", "classified", "elsewhere", "initial", "encounter", "site", "organism", "part"]
 )
 # A term reduced to one of these alone says nothing about a diagnosis.
-WEAK = frozenset(
-    ["examination", "history", "status", "disease", "disorder", "condition", "complication", "complications", "finding", "findings", "abnormal", "problem", "left", "right", "acute", "chronic", "person", "contact", "care", "use", "procedure", "test", "presence", "absence", "body", "region", "bilateral", "multiple", "single", "severe", "mild", "moderate", "stage", "unilateral", "primary", "secondary"]
-)
+_WEAK_WORDS = [
+    "examination", "history", "status", "disease", "disorder", "condition", "complication", "complications", "finding", "findings", "abnormal", "problem", "left", "right", "acute", "chronic", "person", "contact", "care", "use", "procedure", "test", "presence", "absence", "body", "region", "bilateral", "multiple", "single", "severe", "mild", "moderate", "stage", "unilateral", "primary", "secondary"
+]
 # A term made only of these names no organ or cause ("malignant neoplasm", "pain"): it ranks low,
 # below any term that says what or where.
-GENERIC = frozenset(["malignant", "neoplasm", "secondary", "primary", "pain", "infection", "injury", "tumor", "disease", "disorder", "lesion"])
+_GENERIC_WORDS = ["malignant", "neoplasm", "secondary", "primary", "pain", "infection", "injury", "tumor", "disease", "disorder", "lesion"]
 # Clinical synonyms folded to the word the tabular list uses (one word can stand for several).
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "ii": ("2",),
@@ -68,19 +69,121 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "infarct": ("infarction",),
     "fractured": ("fracture",),
     "kidneys": ("kidney",),
+    # Adjectives folded to the organ the tabular list names ("testicular mass" meets "testis").
+    "testicular": ("testis",),
+    "testicle": ("testis",),
+    "testicles": ("testis",),
+    "testes": ("testis",),
+    "ovarian": ("ovary",),
+    "prostatic": ("prostate",),
+    "vesical": ("bladder",),
+    "ureteral": ("ureter",),
+    "ureteric": ("ureter",),
+    "urethral": ("urethra",),
+    "cutaneous": ("skin",),
+    "splenic": ("spleen",),
+    "pancreatic": ("pancreas",),
+    "colonic": ("colon",),
+    "rectal": ("rectum",),
+    "duodenal": ("duodenum",),
+    "uterine": ("uterus",),
+    "ocular": ("eye",),
+    "retinal": ("retina",),
+    "osseous": ("bone",),
+    "bony": ("bone",),
+    "pleural": ("pleura",),
+    "peritoneal": ("peritoneum",),
+    "hepatocellular": ("liver", "cell"),
+    "lumbar": ("low", "back"),
+    "lumbago": ("low", "back", "pain"),
+    "biliary": ("bile", "duct"),
+    "gallbladder": ("gallbladder",),
+    "lymphadenopathies": ("lymphadenopathy",),
+    "adenopathy": ("lymphadenopathy",),
+    "adenopathies": ("lymphadenopathy",),
+    "haematuria": ("hematuria",),
+    "oesophagus": ("esophagus",),
+    "leukaemia": ("leukemia",),
+    "paediatric": ("pediatric",),
+    "diarrhoea": ("diarrhea",),
+    "erythematous": ("erythema",),
+    "oedematous": ("edema",),
+    "edematous": ("edema",),
+    "haemangioma": ("hemangioma",),
+    "dyspnoea": ("dyspnea",),
+    "ulcus": ("ulcer",),
+    # Wording of notes translated from Spanish ("neoformación", "tumoración").
+    "neoformation": ("neoplasm",),
+    "neoformative": ("neoplasm",),
+    "tumoration": ("neoplasm",),
+    "tumoral": ("neoplasm",),
+    "neoplastic": ("neoplasm",),
+    # Unnamed abnormality of an organ: the tabular list says "disorder of …" ("renal lesion" meets
+    # "Disorder of kidney and ureter, unspecified", as the Alphabetic Index's "Disease, kidney" does).
+    "disease": ("disorder",),
+    "diseases": ("disorder",),
+    "lesion": ("disorder",),
+    "lesions": ("disorder",),
+    "alteration": ("disorder",),
+    "alterations": ("disorder",),
+    "abnormality": ("disorder",),
+    "abnormalities": ("disorder",),
+    "pathology": ("disorder",),
+    # Unambiguous clinical abbreviations.
+    "uti": ("urinary", "tract", "infection"),
+    "ami": ("acute", "myocardial", "infarction"),
+    "ckd": ("chronic", "kidney", "disease"),
+    "dvt": ("deep", "vein", "thrombosis"),
+    "tb": ("tuberculosis",),
+    "hcv": ("hepatitis", "c"),
+    "hbv": ("hepatitis", "b"),
+    "cmv": ("cytomegalovirus",),
+    "ebv": ("epstein", "barr", "virus"),
+    "hpv": ("papillomavirus",),
+    "bph": ("benign", "prostatic", "hyperplasia"),
+    "ihd": ("ischemic", "heart", "disease"),
+    "chf": ("congestive", "heart", "failure"),
+    "cva": ("cerebral", "infarction"),
+    "tia": ("transient", "cerebral", "ischemic", "attack"),
+    "sle": ("systemic", "lupus", "erythematosus"),
+    "ards": ("acute", "respiratory", "distress", "syndrome"),
+    "aki": ("acute", "kidney", "failure"),
+    "ibd": ("inflammatory", "bowel", "disease"),
+    "hcc": ("liver", "cell", "malignant", "neoplasm"),
+    "rcc": ("kidney", "cell", "malignant", "neoplasm"),
 }
+# Tumour morphology: a word ending so names a malignant neoplasm (leiomyosarcoma, seminoma, …).
+_MALIGNANT_SUFFIXES = ("carcinoma", "carcinomas", "sarcoma", "sarcomas", "blastoma", "blastomas")
+_MALIGNANT = frozenset(["seminoma", "seminomas", "mesothelioma", "mesotheliomas", "germinoma", "cholangiocarcinoma"])
 
 
 # Words whose final "s" is not a plural.
 _SINGULAR_S = frozenset(["diabetes", "herpes", "feces", "rabies", "scabies", "series", "species", "caries", "ascites", "meninges", "pubes"])
 
 
+@lru_cache(maxsize=1)
+def _stemmer() -> Callable[[str], str]:
+    from nltk.stem.snowball import SnowballStemmer
+
+    return SnowballStemmer("english", ignore_stopwords=False).stem  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=65536)
 def normalize(word: str) -> tuple[str, ...]:
-    """One lower-case word → the normalized words it stands for (none for a stopword)."""
+    """One lower-case word → the normalized words it stands for (none for a stopword).
+
+    Synonyms and abbreviations are folded first, then each word is stemmed (Snowball), so
+    "smoked", "smoking" and "smokes" meet, as do "ulcerated" and "ulcer"."""
+    return tuple(w if w.endswith("itis") else _stemmer()(w) for w in _unstemmed(word))  # capsulitis ≠ capsule
+
+
+def _unstemmed(word: str) -> tuple[str, ...]:
     if word in STOPWORDS:
         return ()
     if word in SYNONYMS:
         return SYNONYMS[word]
+    if word in _MALIGNANT or (word.endswith(_MALIGNANT_SUFFIXES) and word not in ("carcinoma", "sarcoma")):
+        return (word, "malignant", "neoplasm")
     if word in _SINGULAR_S:
         return (word,)
     if len(word) > 4 and word.endswith("ies"):
@@ -90,15 +193,29 @@ def normalize(word: str) -> tuple[str, ...]:
     return SYNONYMS.get(word, (word,))
 
 
+def stems(raw: Iterable[str]) -> frozenset[str]:
+    """Normalized forms of a list of plain words (for word sets such as WEAK and GENERIC)."""
+    return frozenset(n for w in raw for n in normalize(w))
+
+
+WEAK = stems(_WEAK_WORDS)
+GENERIC = stems(_GENERIC_WORDS)
+
+
 def words(text: str) -> list[str]:
     """Normalized words of a phrase, in order (a synonym may add several)."""
     return [n for w in WORD.findall(text.lower()) for n in normalize(w)]
 
 
 def required_words(term: str) -> frozenset[str]:
-    """The words a note must contain: no parentheses, no "without …" or "not …" clause."""
+    """The words a note must contain: no parentheses, no "without …" or "not …" clause.
+
+    A "non…" qualifier (nonrheumatic, nontraumatic, noninfective) is optional too: it names the
+    default the Alphabetic Index gives the bare term ("aortic stenosis" → I35.0), which notes
+    rarely spell out."""
     core = _PAREN.sub(" ", term.lower())
     core = re.split(r"\bwithout\b|\bnot elsewhere\b|\bnot otherwise\b|\bexcept\b", core, maxsplit=1)[0]
+    core = re.sub(r"\bnon[a-z]{5,}", " ", core)
     return frozenset(words(core))
 
 
@@ -116,9 +233,11 @@ class Term:
 
     @property
     def preference(self) -> tuple[int, int, int]:
-        """Among terms a text matches equally, lower is better: a residual "Other …" code last."""
+        """Among terms a text matches equally, lower is better: a residual "Other …" code or a
+        manifestation code ("… in diseases classified elsewhere", never coded alone) last."""
         low = self.text.lower()
-        return (low.startswith("other") or ", other" in low, _REASON_RANK[self.reason], len(self.all_words))
+        residual = low.startswith("other") or ", other" in low or ("classified elsewhere" in low and " in " in low)
+        return (residual, _REASON_RANK[self.reason], len(self.all_words))
 
 
 @dataclass(frozen=True)
@@ -170,6 +289,22 @@ def index_terms() -> list[tuple[str, str, Reason]]:
     return [(code.strip(), term.strip(), "index_term") for term, code in rows]
 
 
+_COORDINATED = re.compile(r"^(?P<head>.*?\bof (?:the )?)(?P<x>[a-z]+) and (?P<y>[a-z]+)(?P<rest>.*)$", re.IGNORECASE)
+
+
+def readings(text: str) -> list[str]:
+    """A term naming two organs ("Disorder of kidney and ureter") also stands for each alone."""
+    m = _COORDINATED.match(text)
+    if m is None:
+        return [text]
+    rest, x, y = m["rest"], m["x"], m["y"]
+    if {x.lower(), y.lower()} & STOPWORDS:
+        return [text]  # "of other and unspecified organs": nothing to split
+    # "of kidney and ureter, …": each organ alone keeps what follows; "of size and form of teeth":
+    # what follows qualifies both.
+    return [text, f"{m['head']}{x}{rest}", f"{m['head']}{y}{rest}"]
+
+
 def _raw_terms(cm: ModuleType) -> Iterator[tuple[str, str, Reason]]:
     for code in cm.get_all_codes(True):
         if cm.is_chapter_or_block(code) or code[0] in "VWXY":  # external causes need their own context
@@ -179,12 +314,15 @@ def _raw_terms(cm: ModuleType) -> Iterator[tuple[str, str, Reason]]:
             continue
         description = cm.get_description(code)
         if cm.is_leaf(code):
-            yield target, description, "description"
+            for reading in readings(description):
+                yield target, reading, "description"
             for term in [*cm.get_inclusion_term(code), *cm.get_includes(code)]:
                 if "history" not in term.lower():  # a history-of term is never the current diagnosis
-                    yield target, term, "inclusion_term"
+                    for reading in readings(term):
+                        yield target, reading, "inclusion_term"
         else:
-            yield target, description, "category_description"
+            for reading in readings(description):
+                yield target, reading, "category_description"
 
 
 def _skipped(description: str) -> bool:

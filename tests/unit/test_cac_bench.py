@@ -35,6 +35,13 @@ class TestScorer:
         assert results["full code"].precision == 0.5
         assert results["3-character"].precision == 1.0
 
+    def test_halves_alternate_notes_in_id_order(self) -> None:
+        ranked = {n: [n] for n in ["n4", "n1", "n3", "n2", "n5"]}
+        parts = cac.halves(ranked)
+        assert list(parts["half A"]) == ["n1", "n3", "n5"]
+        assert list(parts["half B"]) == ["n2", "n4"]
+        assert parts["half A"]["n3"] == ["n3"]
+
     def test_gold_file_is_read_normalized(self) -> None:
         gold = cac.read_gold(FIXTURES / "devD.tsv")
         assert len(gold) == 5
@@ -46,11 +53,14 @@ class TestCommand:
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         out = tmp_path / "pred.tsv"
-        assert cac.main([str(FIXTURES), "--predictions", str(out), "--limit", "10"]) == 0
+        assert cac.main([str(FIXTURES), "--predictions", str(out), "--limit", "10", "--halves"]) == 0
         printed = capsys.readouterr().out
+        assert "half A (3 notes)" in printed
+        assert "half B (2 notes)" in printed
         assert "| full code |" in printed
         assert "| 3-character |" in printed
         assert "latency per note" in printed
+        assert "CPU time per note" in printed
         rows = [line.split("\t") for line in out.read_text().splitlines()]
         assert rows
         assert {note for note, _ in rows} <= set(cac.read_gold(FIXTURES / "devD.tsv"))

@@ -71,3 +71,30 @@ class TestLexicalEngine:
     def test_best_first(self, engine: LexicalEngine) -> None:
         ranked = engine.suggest([NoteDocument("doc-1", NOTE)])
         assert [s.confidence for s in ranked] == sorted((s.confidence for s in ranked), reverse=True)
+
+
+class TestWording:
+    """Rules 2: morphology, abbreviations, clause-bounded context, weaker readings ranked last."""
+
+    def test_inflections_abbreviations_and_tumour_morphology_meet_the_tabular_words(self, engine: LexicalEngine) -> None:
+        found = _suggest(engine, "He smoked 20 cigarettes a day.\nChronic HCV infection.\nLeiomyosarcoma of the bladder.")
+        assert "F17.210" in found  # "smoked" meets "smoking"
+        assert "B18.2" in found or "B19.20" in found, sorted(found)  # HCV = hepatitis C
+        assert "C67.9" in found, sorted(found)  # a -sarcoma is a malignant neoplasm
+
+    def test_a_new_clause_ends_a_negation_or_history_scope(self, engine: LexicalEngine) -> None:
+        text = "A 67-year-old man with no history of peptic ulcer presented to the emergency department with melena."
+        found = _suggest(engine, text)
+        assert "K92.1" in found, sorted(found)
+        assert not {"K27.9"} & found.keys()  # the negated ulcer stays out
+        assert "R50.9" not in _suggest(engine, "If he develops a fever, call the office.")
+
+    def test_a_manifestation_code_never_wins_a_tie(self, engine: LexicalEngine) -> None:
+        ranked = [s.code for s in engine.suggest([NoteDocument("doc-1", "Liver disease.")])]
+        assert ranked[0].startswith("K76"), ranked  # "… in diseases classified elsewhere" (K77) at most after it
+
+    def test_weaker_readings_rank_below_the_specific_code(self, engine: LexicalEngine) -> None:
+        ranked = [s.code for s in engine.suggest([NoteDocument("doc-1", "Type 2 diabetes mellitus with hyperglycemia.")])]
+        assert ranked[0] == "E11.65"
+        assert "E11.9" not in ranked
+        assert all(engine.version.startswith("lexical-2+") for _ in ranked)
