@@ -25,7 +25,14 @@ log = structlog.get_logger(__name__)
 
 
 async def serve_mllp(
-    sessions: async_sessionmaker[AsyncSession], temporal: Client, task_queue: str, source_id: uuid.UUID, host: str, port: int
+    sessions: async_sessionmaker[AsyncSession],
+    temporal: Client,
+    task_queue: str,
+    source_id: uuid.UUID,
+    host: str,
+    port: int,
+    *,
+    billing_task_queue: str | None = None,
 ) -> asyncio.Server:
     async def connected(reader: hl7.mllp.HL7StreamReader, writer: hl7.mllp.HL7StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
@@ -37,7 +44,7 @@ async def serve_mllp(
                     break
                 text = block.decode("utf-8", errors="replace")
                 try:
-                    answer = (await accept(sessions, temporal, task_queue, source_id, text)).ack
+                    answer = (await accept(sessions, temporal, task_queue, source_id, text, billing_task_queue=billing_task_queue)).ack
                 except V2Refused as exc:
                     log.warning("mllp.refused", peer=str(peer), detail=exc.detail)
                     answer = exc.ack
@@ -59,7 +66,8 @@ async def serve_mllp(
 async def run_mllp(settings: Settings, source_id: uuid.UUID, host: str, port: int) -> None:
     engine = make_engine(settings.sqlalchemy_url)
     try:
-        server = await serve_mllp(make_sessions(engine), await connect(settings), settings.task_queue, source_id, host, port)
+        server = await serve_mllp(make_sessions(engine), await connect(settings), settings.task_queue, source_id, host, port,
+                                  billing_task_queue=settings.billing_task_queue)
         async with server:
             await server.serve_forever()
     finally:

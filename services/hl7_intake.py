@@ -45,7 +45,13 @@ class V2Refused(Exception):
 
 
 async def accept(
-    sessions: async_sessionmaker[AsyncSession], temporal: Client, task_queue: str, source_id: uuid.UUID, text: str
+    sessions: async_sessionmaker[AsyncSession],
+    temporal: Client,
+    task_queue: str,
+    source_id: uuid.UUID,
+    text: str,
+    *,
+    billing_task_queue: str | None = None,
 ) -> V2Result:
     message: V2Message | None = None
     try:
@@ -82,9 +88,8 @@ async def accept(
                 raise V2Refused(detail, ack(message, "AE", detail), retry=True) from exc
         tenant_id, message_id = source.tenant_id, stored.id
         intakes = parse_bundle(bundle)
-        # HL7 v2 charts keep billing on the workflow's own queue (no billing queue is named).
         answers = [
-            await start_ingest(temporal, tenant_id, message_id, i, intake.external_id, task_queue=task_queue, billing_task_queue=None)
+            await start_ingest(temporal, tenant_id, message_id, i, intake.external_id, task_queue=task_queue, billing_task_queue=billing_task_queue)
             for i, intake in enumerate(intakes)
         ]
         stored.response = {"encounters": answers}

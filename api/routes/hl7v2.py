@@ -47,7 +47,9 @@ async def receive_hl7v2(
     except UnicodeDecodeError:
         text = body.decode("latin-1")  # HL7 v2 feeds default to 8859-1 when MSH-18 is empty
     try:
-        result = await accept(request.app.state.sessions, temporal, settings.task_queue, source.id, text)
+        result = await accept(
+            request.app.state.sessions, temporal, settings.task_queue, source.id, text, billing_task_queue=settings.billing_task_queue
+        )
     except V2Refused as exc:
         if exc.retry:
             raise Conflict(exc.detail, ack=exc.ack) from exc
