@@ -14,6 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import SessionDep, TemporalDep, require
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from api.routes.audit import chain_keys
 from api.routes.encounters import handle
 from api.schemas.audits import (
     AuditIn,
@@ -119,7 +120,7 @@ async def resume_billing(temporal: Client, encounter_ids: list[uuid.UUID]) -> No
 
 
 @router.post("/v1/audits", status_code=201, responses={422: {"description": "invalid plan or empty universe; nothing stored"}})
-async def create_audit(body: AuditIn, session: SessionDep, who: Manager) -> dict[str, Any]:
+async def create_audit(body: AuditIn, request: Request, session: SessionDep, who: Manager) -> dict[str, Any]:
     """Draw a sample from the plan; frame, seed, method and algorithm are stored for re-drawing."""
     u = body.universe
     universe = UniverseFilter(
@@ -134,7 +135,7 @@ async def create_audit(body: AuditIn, session: SessionDep, who: Manager) -> dict
         body.name, body.timing, body.blind, body.double_review_share, list(dict.fromkeys(body.auditors)),
         body.pass_threshold, body.high_dollar_cents,
     )  # fmt: skip
-    repo = AuditRepository(session, who)
+    repo = AuditRepository(session, who, chain_keys(request))
     audit = await repo.create(plan, options)
     out = await _detail(repo, audit)
     await session.commit()
@@ -221,9 +222,11 @@ async def audit_chart(audit_id: uuid.UUID, chart_id: uuid.UUID, session: Session
 
 
 @router.post("/v1/audits/{audit_id}/charts/{chart_id}/review", status_code=201, responses=PROBLEMS)
-async def submit_review(audit_id: uuid.UUID, chart_id: uuid.UUID, body: ReviewIn, session: SessionDep, who: Reviewer) -> dict[str, Any]:
+async def submit_review(
+    audit_id: uuid.UUID, chart_id: uuid.UUID, body: ReviewIn, request: Request, session: SessionDep, who: Reviewer
+) -> dict[str, Any]:
     """Store the auditor's own coding; the primary reviewer gets the differences to annotate."""
-    repo = AuditRepository(session, who)
+    repo = AuditRepository(session, who, chain_keys(request))
     a = await repo.audit(audit_id)
     chart = await repo.chart(a, chart_id)
     check_codes(body, chart.service_date)
@@ -241,7 +244,7 @@ async def record_findings(
     audit_id: uuid.UUID, chart_id: uuid.UUID, body: FindingsIn, request: Request, session: SessionDep, temporal: TemporalDep, who: Reviewer
 ) -> list[dict[str, Any]]:
     """One finding per difference, each with category, guideline reference and rationale."""
-    repo = AuditRepository(session, who)
+    repo = AuditRepository(session, who, chain_keys(request))
     a = await repo.audit(audit_id)
     chart = await repo.chart(a, chart_id)
     mine = await repo.primary_review(chart)
@@ -281,9 +284,9 @@ async def list_findings(audit_id: uuid.UUID, session: SessionDep, who: Reader) -
 
 
 @router.post("/v1/findings/{finding_id}/respond", response_model=FindingOut, responses=PROBLEMS)
-async def respond(finding_id: uuid.UUID, body: RespondIn, session: SessionDep, who: Responder) -> dict[str, Any]:
+async def respond(finding_id: uuid.UUID, body: RespondIn, request: Request, session: SessionDep, who: Responder) -> dict[str, Any]:
     """The coder (or their vendor lead) agrees, which makes it final, or disputes with a comment."""
-    repo = AuditRepository(session, who)
+    repo = AuditRepository(session, who, chain_keys(request))
     row = await repo.finding(finding_id, lock=True)
     at = now()
     events = [FindingEvent(body.action, row.coder_id, "coder", at, body.comment)]
@@ -296,11 +299,11 @@ async def respond(finding_id: uuid.UUID, body: RespondIn, session: SessionDep, w
 
 
 @router.post("/v1/findings/{finding_id}/reconcile", response_model=FindingOut, responses=PROBLEMS)
-async def reconcile(finding_id: uuid.UUID, body: ReconcileIn, session: SessionDep, who: Reviewer) -> dict[str, Any]:
+async def reconcile(finding_id: uuid.UUID, body: ReconcileIn, request: Request, session: SessionDep, who: Reviewer) -> dict[str, Any]:
     """The auditor answers a dispute (upheld, revised or withdrawn); the finding is then final."""
     if body.category is not None and body.category not in FINDING_CATEGORIES:
         raise Unprocessable(f"category must be one of {', '.join(sorted(FINDING_CATEGORIES))}")
-    repo = AuditRepository(session, who)
+    repo = AuditRepository(session, who, chain_keys(request))
     row = await repo.finding(finding_id, lock=True)
     at = now()
     await repo.step(
@@ -314,9 +317,11 @@ async def reconcile(finding_id: uuid.UUID, body: ReconcileIn, session: SessionDe
 
 
 @router.post("/v1/audits/{audit_id}/close", responses=PROBLEMS)
-async def close_audit(audit_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, who: Manager) -> dict[str, Any]:
+async def close_audit(
+    audit_id: uuid.UUID, request: Request, session: SessionDep, temporal: TemporalDep, who: Manager
+) -> dict[str, Any]:
     """End the rebuttal window: unanswered findings lapse to final; disputes must be reconciled."""
-    repo = AuditRepository(session, who)
+    repo = AuditRepository(session, who, chain_keys(request))
     a = await repo.audit(audit_id)
     if a.status != "open":
         raise Conflict(f"audit {a.id} is already {a.status}")
@@ -326,11 +331,12 @@ async def close_audit(audit_id: uuid.UUID, session: SessionDep, temporal: Tempor
     at = now()
     for row in rows:
         if row.state == "open":
-            await repo.step(row, FindingEvent("lapse", "system", "system", at))
+            await repo.step(row, FindingEvent("lapse", "system", "system", at), seal=False)
         elif row.state in ("agreed", "reconciled"):
-            await repo.step(row, FindingEvent("finalize", "system", "system", at))
+            await repo.step(row, FindingEvent("finalize", "system", "system", at), seal=False)
     a.status, a.closed_at = "closed", at
     await repo.release_hold(a, None, "audit_closed")
+    await repo.seal_close(a)
     out = _summary(a)
     await session.commit()
     await resume_billing(temporal, repo.released)

@@ -15,9 +15,11 @@ from models.tables import AuditEvent, AuditLedgerEntry
 
 
 def ledger_fields(
-    *, tenant_id: str, seq: int, encounter_id: str, event_count: int, head_hash: str, recorded_at: datetime, key_id: str
+    *, tenant_id: str, seq: int, encounter_id: str, event_count: int, head_hash: str, recorded_at: datetime, key_id: str,
+    chain: str | None = None,
 ) -> dict[str, Any]:
     return {
+        **({"chain": chain} if chain is not None else {}),
         "tenant_id": tenant_id,
         "seq": seq,
         "encounter_id": encounter_id,
@@ -32,7 +34,7 @@ def entry_fields(entry: Any) -> dict[str, Any]:
     """The hashed fields of a stored ledger row (ORM object or result row)."""
     return ledger_fields(
         tenant_id=entry.tenant_id, seq=entry.seq, encounter_id=str(entry.encounter_id), event_count=entry.event_count,
-        head_hash=entry.head_hash, recorded_at=entry.recorded_at, key_id=entry.key_id,
+        head_hash=entry.head_hash, recorded_at=entry.recorded_at, key_id=entry.key_id, chain=entry.chain,
     )  # fmt: skip
 
 
@@ -60,7 +62,8 @@ async def seal_event(
 
 
 async def append_ledger(
-    session: AsyncSession, tenant_id: str, encounter_id: uuid.UUID, count: int, head: str, at: datetime, keys: Keyring
+    session: AsyncSession, tenant_id: str, encounter_id: uuid.UUID, count: int, head: str, at: datetime, keys: Keyring,
+    chain: str | None = None,
 ) -> None:
     # One ledger writer per tenant at a time, for the rest of this transaction.
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"audit_ledger:{tenant_id}"})
@@ -75,20 +78,23 @@ async def append_ledger(
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     fields = ledger_fields(
         tenant_id=tenant_id, seq=seq, encounter_id=str(encounter_id), event_count=count, head_hash=head,
-        recorded_at=at, key_id=keys.current,
+        recorded_at=at, key_id=keys.current, chain=chain,
     )  # fmt: skip
     session.add(
         AuditLedgerEntry(
             tenant_id=tenant_id, seq=seq, encounter_id=encounter_id, event_count=count, head_hash=head,
-            recorded_at=at, key_id=keys.current, prev_hash=prev, hash=keys.seal(prev, fields),
+            recorded_at=at, key_id=keys.current, prev_hash=prev, hash=keys.seal(prev, fields), chain=chain,
         )
     )
 
 
-async def ledger_heads(session: AsyncSession, tenant_id: str, encounter_id: uuid.UUID | None) -> dict[str, AuditLedgerEntry]:
-    """The latest ledger entry of each chart (of one chart when given)."""
+async def ledger_heads(
+    session: AsyncSession, tenant_id: str, encounter_id: uuid.UUID | None, chain: str | None = None
+) -> dict[str, AuditLedgerEntry]:
+    """The latest ledger entry of each chart's chain (of one chart when given); `chain` "qa": its QA chain."""
     latest = select(AuditLedgerEntry.encounter_id, func.max(AuditLedgerEntry.seq).label("seq")).where(
-        AuditLedgerEntry.tenant_id == tenant_id
+        AuditLedgerEntry.tenant_id == tenant_id,
+        AuditLedgerEntry.chain.is_(None) if chain is None else AuditLedgerEntry.chain == chain,
     )
     if encounter_id is not None:
         latest = latest.where(AuditLedgerEntry.encounter_id == encounter_id)
