@@ -72,7 +72,7 @@ def build_worker(
     projection = ProjectionActivities(sessions, keys, client)
     notifications = NotificationActivities(sessions)
     suggestions = SuggestionActivities(sessions)
-    claims = ClaimActivities(sessions, http, settings.clearinghouse, settings.clearinghouse_api_key)
+    claims = ClaimActivities(sessions, http, settings.clearinghouse, settings.clearinghouse_api_key, keys)
     inbound = InboundActivities(sessions, client, settings)
     post_close = PostCloseActivities(sessions, keys)
     webhooks = WebhookActivities(sessions, http)

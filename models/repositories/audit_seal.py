@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit_chain import GENESIS, Keyring, hashed_fields
 from models.repositories.evidence_facts import encounter_facts
+from models.repositories.evidence_receipts import attest
 from models.tables import AuditEvent, AuditLedgerEntry
 
 
@@ -47,9 +48,12 @@ async def seal_event(
     prev_hash: str,
     keys: Keyring,
 ) -> AuditEvent:
-    """Add the event (facts read after this transaction's writes) and its ledger entry."""
+    """Add the event and its ledger entry. Its facts: rows this transaction wrote as read after
+    its writes, rows an activity wrote earlier as their receipts say (models.repositories.evidence_receipts)."""
     await session.flush()
-    facts = await encounter_facts(session, encounter_id)
+    previous = await session.scalar(select(AuditEvent.facts).where(AuditEvent.encounter_id == encounter_id, AuditEvent.hash == prev_hash))
+    current = await encounter_facts(session, encounter_id, sealing=True)
+    facts = await attest(session, keys, tenant_id, encounter_id, current, previous)
     fields = hashed_fields(encounter_id=str(encounter_id), **common, facts=facts, key_id=keys.current)
     digest = keys.seal(prev_hash, fields)
     event = AuditEvent(
