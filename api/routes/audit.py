@@ -25,6 +25,7 @@ from models.evidence import (
     DocumentFact,
     EncounterFact,
     EventFact,
+    FindingFact,
     HoldFact,
     IndicatorFact,
     QueryFact,
@@ -138,6 +139,18 @@ async def _packet(request: Request, repo: EncounterRepository, e: Encounter, who
         now=now,
         claims=claims,
         access_reason=reason,
+        findings=[
+            FindingFact(
+                str(f.id), str(a.id), a.name, f.auditor_id, f.coder_id, f.kind, f.code_type, f.coder_code, f.auditor_code,
+                f.category, f.severity, f"{f.reference_kind}: {f.reference_citation}", f.rationale, f.state, f.outcome,
+                f.opened_at, f.resolved_at, list(f.events or []),
+            )
+            for f, a in await rows.findings(e.id)
+        ],
+        qa_events=[
+            EventFact(ev.seq, ev.occurred_at, ev.action, ev.actor, ev.role, ev.hash, ev.vendor, ev.reason, ev.before, ev.after)
+            for ev in await rows.qa_events(e.id)
+        ],
     )
 
 
@@ -253,6 +266,12 @@ def _pdf_sections(p: dict[str, Any]) -> list[tuple[str, list[str]]]:
         ("Holds", [f"{h['reason']} by {h['placed_by']} at {h['placed_at']}, {'open' if h['open'] else 'released by ' + str(h['released_by'])}, {h['duration_seconds'] // 3600} h" for h in p["holds"]] or ["none"]),
         ("Claim, denial and appeal history", claim_lines),
         ("Actors", people or ["none yet"]),
+        ("QA findings", [
+            f"{f['category']} ({f['severity']}) by {f['auditor']}: {f['coder_code'] or '-'} -> {f['auditor_code'] or '-'}, "
+            f"{f['state']}{' / ' + f['outcome'] if f['outcome'] else ''}\n    {f['reference']}: {f['rationale']}"
+            for f in p["qa"]["findings"]
+        ] or ["none"]),
+        ("QA trail", [f"{ev['seq']}. {ev['at']} {ev['action']} by {ev['actor']} ({ev['role']})" for ev in p["qa"]["events"]] or ["none"]),
         ("Audit trail", [f"{ev['seq']}. {ev['at']} {ev['action']} by {ev['actor']} ({ev['role']}){' - ' + ev['reason'] if ev['reason'] else ''}" for ev in p["events"]]),
         ("Hash chain", [f"{chain['events_checked']} events, verify {'PASSES' if chain['verified'] else 'FAILS'}", f"head {chain['head'] or '-'}"]
          + ([f"first broken event: seq {chain['first_break']['seq']} ({chain['first_break']['problem']})"] if chain["first_break"] else [])),

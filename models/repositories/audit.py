@@ -13,10 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.access_log_tables import PhiAccess
 from models.audit_chain import GENESIS, UNKEYED, Keyring, hashed_fields, verify_chain
 from models.evidence import ClaimHistory
+from models.qa_tables import QaAudit, QaFinding
 from models.repositories.audit_seal import entry_fields, ledger_heads
 from models.repositories.evidence_facts import encounter_facts, facts_problem
 from models.repositories.qa_chain import verify_qa
-from models.tables import AuditEvent, AuditLedgerEntry, Encounter, HoldRow, QueryRow, TextBlob
+from models.tables import (
+    AuditEvent,
+    AuditLedgerEntry,
+    Encounter,
+    HoldRow,
+    QaChainEvent,
+    QueryRow,
+    TextBlob,
+)
 
 _CHAIN_COLUMNS = (
     AuditEvent.tenant_id,
@@ -228,6 +237,19 @@ class EvidenceRepository:
     async def queries(self, encounter_id: uuid.UUID) -> list[QueryRow]:
         stmt = select(QueryRow).where(QueryRow.tenant_id == self.tenant_id, QueryRow.encounter_id == encounter_id)
         return list((await self.session.scalars(stmt.order_by(QueryRow.opened_at))).all())
+
+    async def findings(self, encounter_id: uuid.UUID) -> list[tuple[QaFinding, QaAudit]]:
+        stmt = (
+            select(QaFinding, QaAudit)
+            .join(QaAudit, QaAudit.id == QaFinding.audit_id)
+            .where(QaFinding.tenant_id == self.tenant_id, QaFinding.encounter_id == encounter_id)
+            .order_by(QaFinding.opened_at)
+        )
+        return [(f, a) for f, a in (await self.session.execute(stmt)).tuples().all()]
+
+    async def qa_events(self, encounter_id: uuid.UUID) -> list[QaChainEvent]:
+        stmt = select(QaChainEvent).where(QaChainEvent.tenant_id == self.tenant_id, QaChainEvent.encounter_id == encounter_id)
+        return list((await self.session.scalars(stmt.order_by(QaChainEvent.seq))).all())
 
     async def texts(self, hashes: set[str]) -> dict[str, str]:
         if not hashes:

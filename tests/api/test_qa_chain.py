@@ -79,6 +79,14 @@ class TestFindingsInTheChain:
         assert ledgered == 6
         before = await verify(tenant, enc)
         assert before["verified"] is True, before
+        packet = (await tenant.get(f"/v1/encounters/{enc}/evidence", "auditor")).json()
+        (shown,) = packet["qa"]["findings"]
+        assert (shown["id"], shown["state"], shown["outcome"]) == (fid, "final", "upheld")
+        assert shown["rationale"] == "E11.65 needs documented hyperglycemia"
+        assert [e["action"] for e in packet["qa"]["events"]][-1] == "qa_audit_closed"
+        assert packet["chain"]["verified"] is True
+        page = await tenant.get(f"/v1/encounters/{enc}/evidence", "auditor", params={"format": "html"})
+        assert "QA findings" in page.text and "needs documented hyperglycemia" in page.text
         assert (await tenant.get("/v1/audit-trail/verify", "auditor", params={"scope": "tenant"})).json()["verified"] is True
 
         # The auditor's rationale and outcome rewritten with SQL by the database owner.
@@ -90,6 +98,9 @@ class TestFindingsInTheChain:
         assert brk["action"] == "qa_audit_closed"
         assert brk["seq"] == 6
         assert "qa_findings (1 changed, 0 removed)" in brk["problem"], brk
+        packet = (await tenant.get(f"/v1/encounters/{enc}/evidence", "auditor")).json()
+        assert packet["chain"]["verified"] is False  # the packet shows the altered finding, and says so
+        assert packet["qa"]["findings"][0]["outcome"] == "withdrawn"
         tenant_wide = (await tenant.get("/v1/audit-trail/verify", "auditor", params={"scope": "tenant"})).json()
         assert tenant_wide["verified"] is False
         assert tenant_wide["first_break"]["encounter_id"] == enc
