@@ -86,7 +86,8 @@ class TestFindingsInTheChain:
         assert [e["action"] for e in packet["qa"]["events"]][-1] == "qa_audit_closed"
         assert packet["chain"]["verified"] is True
         page = await tenant.get(f"/v1/encounters/{enc}/evidence", "auditor", params={"format": "html"})
-        assert "QA findings" in page.text and "needs documented hyperglycemia" in page.text
+        assert "QA findings" in page.text
+        assert "needs documented hyperglycemia" in page.text
         assert (await tenant.get("/v1/audit-trail/verify", "auditor", params={"scope": "tenant"})).json()["verified"] is True
 
         # The auditor's rationale and outcome rewritten with SQL by the database owner.
