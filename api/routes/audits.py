@@ -362,10 +362,10 @@ async def audit_report(
 
 
 @router.post("/v1/education", status_code=201, response_model=EducationOut, responses={422: {"description": "unknown category or audit"}})
-async def assign_education(body: EducationIn, session: SessionDep, who: Manager) -> dict[str, Any]:
+async def assign_education(body: EducationIn, request: Request, session: SessionDep, who: Manager) -> dict[str, Any]:
     if body.category not in FINDING_CATEGORIES:
         raise Unprocessable(f"category must be one of {', '.join(sorted(FINDING_CATEGORIES))}")
-    repo = AuditRepository(session, who)
+    repo = AuditRepository(session, who, chain_keys(request))
     audits = await repo.audits()
     audit = next((a for a in audits if str(a.id) == body.audit_id), None)
     if body.audit_id is not None and audit is None:
@@ -377,6 +377,7 @@ async def assign_education(body: EducationIn, session: SessionDep, who: Manager)
     )  # fmt: skip
     session.add(row)
     await session.flush()
+    await repo.seal_coaching(row, "qa_coaching_assigned")
     out = _education(row)
     await session.commit()
     return out
@@ -391,7 +392,7 @@ def _education(e: QaEducation) -> dict[str, Any]:
 
 
 @router.post("/v1/education/{education_id}/acknowledge", response_model=EducationOut, responses=PROBLEMS)
-async def acknowledge_education(education_id: uuid.UUID, session: SessionDep, who: Responder) -> dict[str, Any]:
+async def acknowledge_education(education_id: uuid.UUID, request: Request, session: SessionDep, who: Responder) -> dict[str, Any]:
     stmt = select(QaEducation).where(QaEducation.tenant_id == who.tenant_id, QaEducation.id == education_id)
     row = await session.scalar(stmt.with_for_update())
     if row is None or (who.role == "coder" and row.coder_id != who.user_id):
@@ -401,6 +402,7 @@ async def acknowledge_education(education_id: uuid.UUID, session: SessionDep, wh
     if row.acknowledged_at is not None:
         raise Conflict(f"already acknowledged at {row.acknowledged_at.isoformat()}")
     row.acknowledged_at = now()
+    await AuditRepository(session, who, chain_keys(request)).seal_coaching(row, "qa_coaching_acknowledged")
     out = _education(row)
     await session.commit()
     return out

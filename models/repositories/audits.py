@@ -37,8 +37,8 @@ from models.qa_plan import (
     store_finding,
 )
 from models.qa_rules import Refusal, ReviewRole, ReviewSlot, review_role
-from models.qa_tables import QaAudit, QaAuditChart, QaAuditHold, QaFinding, QaReview
-from models.repositories.qa_chain import Actor, seal_qa_event
+from models.qa_tables import QaAudit, QaAuditChart, QaAuditHold, QaEducation, QaFinding, QaReview
+from models.repositories.qa_chain import Actor, coached_charts, seal_qa_event
 from models.sampling import (
     FrameItem,
     SamplingPlan,
@@ -347,6 +347,13 @@ class AuditRepository:
             after = {"finding_id": str(row.id), "state": row.state, "outcome": row.outcome}
             await self.seal(row.encounter_id, "qa_finding_" + "_".join(e.action for e in events), before, after)
         return row
+
+    async def seal_coaching(self, row: QaEducation, action: str) -> None:
+        """Coaching assigned or acknowledged: one event on each chart whose findings it is about."""
+        await self.session.flush()
+        after = {"education_id": str(row.id), "coder_id": row.coder_id, "category": row.category}
+        for eid in await coached_charts(self.session, row):
+            await self.seal(eid, action, {}, after)
 
     async def seal_close(self, audit: QaAudit) -> None:
         """Closing an audit: one event on each sampled chart's QA chain (lapsed and finalized findings,

@@ -1,5 +1,6 @@
 """A chart's QA chain: every QA act that touches the chart (sampled, re-coded by an auditor,
-findings recorded, agreed, disputed, reconciled, finalized or lapsed, audit closed) is an event
+findings recorded, agreed, disputed, reconciled, finalized or lapsed, audit closed, coaching
+assigned or acknowledged for one of its findings) is an event
 sealed in the same transaction as the write, with digests of the chart's QA rows as they are then.
 
 The workflow owns the sequence numbers of the encounter's own chain, so QA acts (taken by the API,
@@ -19,7 +20,7 @@ from sqlalchemy import Row, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit_chain import GENESIS, Keyring, hashed_fields, verify_chain
-from models.qa_tables import QaAudit, QaAuditChart, QaAuditHold, QaFinding, QaReview
+from models.qa_tables import QaAudit, QaAuditChart, QaAuditHold, QaEducation, QaFinding, QaReview
 from models.repositories.audit_seal import append_ledger, entry_fields, ledger_heads
 from models.repositories.evidence_facts import _row, digest, facts_problem
 from models.tables import QaChainEvent
@@ -56,6 +57,8 @@ async def qa_facts(session: AsyncSession, encounter_id: uuid.UUID) -> dict[str, 
     findings = (await session.scalars(select(QaFinding).where(QaFinding.encounter_id == encounter_id).order_by(QaFinding.id))).all()
     holds = (await session.scalars(select(QaAuditHold).where(QaAuditHold.encounter_id == encounter_id).order_by(QaAuditHold.id))).all()
 
+    coaching = await _coaching_of(session, findings, {a.id: a.cycle for a in audits})
+
     def rows(items: Sequence[Any], skip: set[str] | None = None) -> dict[str, str]:
         return {str(r.id): digest(_row(r, skip) if skip is not None else _row(r)) for r in items}
 
@@ -65,7 +68,34 @@ async def qa_facts(session: AsyncSession, encounter_id: uuid.UUID) -> dict[str, 
         "qa_reviews": rows(reviews),
         "qa_findings": rows(findings),
         "qa_holds": rows(holds),
+        "qa_coaching": rows(coaching),
     }
+
+
+def coaches(e: QaEducation, f: QaFinding, cycles: Mapping[uuid.UUID, int]) -> bool:
+    """Coaching is about a finding when it names the finding's coder and category, and its audit
+    (or, without one, the audit's cycle)."""
+    if (e.tenant_id, e.coder_id, e.category) != (f.tenant_id, f.coder_id, f.category):
+        return False
+    return e.audit_id == f.audit_id if e.audit_id is not None else cycles.get(f.audit_id) == e.cycle
+
+
+async def _coaching_of(session: AsyncSession, findings: Sequence[QaFinding], cycles: Mapping[uuid.UUID, int]) -> list[QaEducation]:
+    if not findings:
+        return []
+    stmt = select(QaEducation).where(QaEducation.coder_id.in_({f.coder_id for f in findings})).order_by(QaEducation.id)
+    return [e for e in (await session.scalars(stmt)).all() if any(coaches(e, f, cycles) for f in findings)]
+
+
+async def coached_charts(session: AsyncSession, e: QaEducation) -> list[uuid.UUID]:
+    """The charts whose findings a coaching assignment is about."""
+    stmt = (
+        select(QaFinding, QaAudit.cycle)
+        .join(QaAudit, QaAudit.id == QaFinding.audit_id)
+        .where(QaFinding.tenant_id == e.tenant_id, QaFinding.coder_id == e.coder_id, QaFinding.category == e.category)
+    )
+    found = (await session.execute(stmt)).tuples().all()
+    return sorted({f.encounter_id for f, cycle in found if coaches(e, f, {f.audit_id: cycle})}, key=str)
 
 
 async def seal_qa_event(

@@ -1,6 +1,6 @@
 """QA findings are in the evidence chain: every QA act on a chart (sampled, re-coded, finding
-recorded, disputed, reconciled, audit closed) seals an event on the chart's QA chain with digests
-of its QA rows, so a finding changed with SQL as the database owner makes verify fail naming the
+recorded, disputed, reconciled, audit closed, coaching assigned and acknowledged) seals an event on
+the chart's QA chain with digests of its QA rows, so a finding changed with SQL as the database owner makes verify fail naming the
 chart and the event, over the API and from the operator CLI."""
 
 import argparse
@@ -142,3 +142,16 @@ class TestFindingsInTheChain:
         assert report["verified"] is False
         assert report["first_break"]["encounter_id"] == other
         assert "events were removed or replaced" in report["first_break"]["problem"]
+
+    async def test_coaching_on_a_finding_is_in_the_chart_chain(self, tenant: Tenant) -> None:
+        enc, aid, _ = await audited_chart(tenant)
+        ed = await tenant.post("/v1/education", "auditor", json={"coder_id": "coder-1", "category": "specificity", "audit_id": aid, "note": "OCG I.C.4"})
+        assert ed.status_code == 201, ed.text
+        assert (await tenant.post(f"/v1/education/{ed.json()['id']}/acknowledge", "coder")).status_code == 200
+        assert (await qa_events(tenant, enc))[-2:] == ["qa_coaching_assigned", "qa_coaching_acknowledged"]
+        assert (await verify(tenant, enc))["verified"] is True
+        await owner_sql(tenant, "UPDATE qa_education SET acknowledged_at = NULL WHERE id = :i", i=ed.json()["id"])
+        report = await verify(tenant, enc)
+        assert report["verified"] is False
+        assert report["first_break"]["action"] == "qa_coaching_acknowledged"
+        assert "qa_coaching (1 changed, 0 removed)" in report["first_break"]["problem"]
