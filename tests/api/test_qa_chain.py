@@ -1,7 +1,7 @@
 """QA findings are in the evidence chain: every QA act on a chart (sampled, re-coded, finding
 recorded, disputed, reconciled, audit closed, coaching assigned and acknowledged) seals an event on
-the chart's QA chain with digests of its QA rows, so a finding changed with SQL as the database owner makes verify fail naming the
-chart and the event, over the API and from the operator CLI."""
+the chart's QA chain with digests of its QA rows, so a finding changed with SQL as the database
+owner makes verify fail naming the chart and the event, over the API and from the operator CLI."""
 
 import argparse
 import asyncio
