@@ -29,6 +29,9 @@ CHAIN = "qa"
 # The sampling frame and the sample list are the audit's, not this chart's: large, and covered by
 # the audit's frame fingerprint, which is attested.
 _AUDIT_SKIP = {"tenant_id", "frame", "encounter_ids", "per_stratum"}
+# Every other column of a QA row is a fact (the claim tables' transport bookkeeping skip list does
+# not apply: a coaching row's `acknowledged_at` is the coder's act).
+_QA_SKIP = {"tenant_id"}
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,8 @@ async def qa_facts(session: AsyncSession, encounter_id: uuid.UUID) -> dict[str, 
 
     coaching = await _coaching_of(session, findings, {a.id: a.cycle for a in audits})
 
-    def rows(items: Sequence[Any], skip: set[str] | None = None) -> dict[str, str]:
-        return {str(r.id): digest(_row(r, skip) if skip is not None else _row(r)) for r in items}
+    def rows(items: Sequence[Any], skip: set[str] = _QA_SKIP) -> dict[str, str]:
+        return {str(r.id): digest(_row(r, skip)) for r in items}
 
     return {
         "qa_audits": rows(audits, _AUDIT_SKIP),
