@@ -245,7 +245,7 @@ class EvidenceRepository:
             .where(QaFinding.tenant_id == self.tenant_id, QaFinding.encounter_id == encounter_id)
             .order_by(QaFinding.opened_at)
         )
-        return [(f, a) for f, a in (await self.session.execute(stmt)).tuples().all()]
+        return [(row[0], row[1]) for row in (await self.session.execute(stmt)).all()]
 
     async def qa_events(self, encounter_id: uuid.UUID) -> list[QaChainEvent]:
         stmt = select(QaChainEvent).where(QaChainEvent.tenant_id == self.tenant_id, QaChainEvent.encounter_id == encounter_id)

@@ -97,7 +97,7 @@ async def coached_charts(session: AsyncSession, e: QaEducation) -> list[uuid.UUI
         .join(QaAudit, QaAudit.id == QaFinding.audit_id)
         .where(QaFinding.tenant_id == e.tenant_id, QaFinding.coder_id == e.coder_id, QaFinding.category == e.category)
     )
-    found = (await session.execute(stmt)).tuples().all()
+    found = [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
     return sorted({f.encounter_id for f, cycle in found if coaches(e, f, {f.audit_id: cycle})}, key=str)
 
 
