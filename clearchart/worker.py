@@ -67,8 +67,8 @@ def build_worker(
     role: WorkerRole = "all",
 ) -> Workers:
     """`http` is owned by the caller (closed after the workers stop)."""
-    intake = IntakeActivities(sessions)
     keys = chain_keyring(settings)
+    intake = IntakeActivities(sessions, keys)
     projection = ProjectionActivities(sessions, keys, client)
     notifications = NotificationActivities(sessions)
     suggestions = SuggestionActivities(sessions)

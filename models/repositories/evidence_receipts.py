@@ -1,4 +1,4 @@
-"""Keyed receipts of rows an activity writes outside a projection (scrub runs, claims).
+"""Keyed receipts of rows an activity writes outside a projection (documents, scrub runs, claims).
 
 Such a row is attested by the workflow's next projection, a while after it was written. Without a
 receipt that projection would digest whatever the row holds by then, so a change made with SQL in
@@ -24,12 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.audit_chain import GENESIS, Keyring
 from models.claim_tables import ClaimRow, ScrubRun
 from models.repositories.evidence_facts import row_digest
-from models.tables import EvidenceReceipt
+from models.tables import Document, EvidenceReceipt
 
 FORGED = "receipt-does-not-verify"
 UNRECEIPTED = "written-outside-a-projection-without-a-receipt"
 # Sections whose rows activities write outside a projection, and their tables.
-RECEIPTED: Mapping[str, type[Any]] = {"scrubs": ScrubRun, "claims": ClaimRow}
+RECEIPTED: Mapping[str, type[Any]] = {"documents": Document, "scrubs": ScrubRun, "claims": ClaimRow}
 
 
 def _fields(tenant_id: str, encounter_id: str, section: str, row_key: str, value: str, at: datetime, key_id: str) -> dict[str, Any]:
