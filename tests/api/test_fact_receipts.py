@@ -1,12 +1,13 @@
 """A row an activity writes is attested as written, not as it reads at the next projection.
 
-The claims activities run outside the projection's transaction: a scrub run or a claim is stored
-first and attested by the workflow's next projection. Here the real scrub activity writes runs
-(with their keyed receipts), the database owner changes one before the next seal, and the seal
+The intake and claims activities run outside the projection's transaction: a document, a scrub run
+or a claim is stored first and attested by the workflow's next projection. Here the real activities
+write rows (with their keyed receipts), the database owner changes one before the next seal, and the seal
 (the projection's own sealing step, `seal_event`) records what the activity wrote, so `verify`
 names the chart, the sealing event and the changed section.
 """
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 
@@ -14,16 +15,17 @@ import httpx
 from sqlalchemy import select, text
 
 from activities.claims import ClaimActivities
+from activities.intake import IntakeActivities
 from clearchart.keys import chain_keyring
 from models.audit_chain import Keyring
 from models.claim_tables import ScrubRun
 from models.coding import CodingSubmission, DiagnosisCode, ProcedureCode
 from models.repositories.audit_seal import seal_event
 from models.repositories.evidence_facts import row_digest
-from models.tables import AuditEvent, Encounter, EvidenceReceipt
+from models.tables import AuditEvent, Encounter, EvidenceReceipt, TextBlob
 from tests.api.test_chain_facts import settled_chart, verify
 from tests.support import Tenant
-from workflows.types import ScrubRequest
+from workflows.types import AddendumInput, ScrubRequest
 
 CODING = CodingSubmission([DiagnosisCode("E11.65"), DiagnosisCode("I10")], [ProcedureCode("99214", pointers=[1, 2])])
 
@@ -104,3 +106,25 @@ class TestWriteTimeDigests:
         assert report["verified"] is False
         assert report["first_break"]["seq"] == seq
         assert "scrubs (2 changed, 0 removed)" in report["first_break"]["problem"]
+
+    async def test_a_document_changed_before_the_next_projection_fails_verify(self, tenant: Tenant) -> None:
+        chart = await settled_chart(tenant)
+        eid = chart["id"]
+        keys = chain_keyring(tenant.stack.settings)
+        words = "Addendum: HbA1c 9.1, hyperglycemia documented."
+        blob = hashlib.sha256(words.encode()).hexdigest()
+        async with tenant.stack.sessions.begin() as session:
+            session.add(TextBlob(tenant_id=tenant.id, sha256=blob, text=words))
+        intake = IntakeActivities(tenant.stack.sessions, keys)
+        doc = await intake.add_addendum(AddendumInput(tenant.id, eid, str(uuid.uuid4()), blob))
+        # The owner rewrites the new document's text (and its stored hash) before it is attested.
+        forged = "Addendum: no hyperglycemia."
+        await owner_sql(
+            tenant, "UPDATE documents SET text = :t, sha256 = :h WHERE id = :i",
+            t=forged, h=hashlib.sha256(forged.encode()).hexdigest(), i=doc,
+        )  # fmt: skip
+        seq = await next_projection(tenant, eid, keys)
+        report = await verify(tenant, eid)
+        assert report["verified"] is False
+        assert report["first_break"]["seq"] == seq
+        assert "documents (1 changed, 0 removed)" in report["first_break"]["problem"]
