@@ -114,7 +114,9 @@ async def seal_qa_event(
     reason: str | None = None,
 ) -> QaChainEvent:
     """Append one event to the chart's QA chain, its facts read after this transaction's writes."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"qa_chain:{encounter_id}"})
+    # The tenant's ledger lock (append_ledger takes it again, re-entrantly): one lock, taken first,
+    # so closing an audit (many charts in one transaction) cannot deadlock with a single QA act.
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"audit_ledger:{tenant_id}"})
     await session.flush()
     last = (
         await session.execute(
