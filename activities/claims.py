@@ -35,6 +35,7 @@ from integrations.billing.schemas import (
 from integrations.billing.x837p import build_837p, valid_npi
 from integrations.billing.x999 import parse_999
 from integrations.codesets.catalog import default_catalog
+from models.audit_chain import Keyring
 from models.claim_facts import CHECK as CLAIM_FACTS_CHECK
 from models.claim_facts import PAT01, ClaimFacts, claim_fact_edits, is_dependent
 from models.claim_tables import (
@@ -48,6 +49,7 @@ from models.claim_tables import (
 from models.coding import CodingSubmission
 from models.payer_tables import TenantPayer
 from models.qa_tables import QaAuditHold
+from models.repositories.evidence_receipts import record_receipts
 from models.repositories.scrub_tables import ScrubTableCache
 from models.scrub import ScrubInput, ScrubLine, scrub
 from models.scrub_tables import MueLimit, PtpEdit, ScrubTables, builtin_tables
@@ -142,8 +144,12 @@ async def fee(
 
 
 class ClaimActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient, clearinghouse_url: str, api_key: str) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient, clearinghouse_url: str, api_key: str,
+        keys: Keyring | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._keys = keys  # chain keys: each row written here gets its keyed receipt (evidence_receipts)
         self._clearinghouse = HttpClearinghouse(http, clearinghouse_url, api_key)
         self._tables = ScrubTableCache()
 
@@ -189,7 +195,7 @@ class ClaimActivities:
             soft_count=len(result.edits) - len(result.hard_edits),
         )
         session.add(row)
-        await session.flush()
+        await record_receipts(session, self._keys, "scrubs", [row])
         log.info("claim.scrubbed", encounter_id=req.encounter_id, run=req.run_no, hard=row.hard_count, soft=row.soft_count)
         return row
 
@@ -281,7 +287,7 @@ class ClaimActivities:
             x12=x12,
         )
         session.add(row)
-        await session.flush()
+        await record_receipts(session, self._keys, "claims", [row])
         return row
 
     @activity.defn(name="claims.submit")
@@ -293,6 +299,7 @@ class ClaimActivities:
                 receipt = await self._clearinghouse.submit(claim.control_number, claim.x12)
             except ClearinghouseRejected as exc:
                 claim.status, claim.rejection = "rejected", exc.detail
+                await record_receipts(session, self._keys, "claims", [claim])
                 return SubmitResult(False, exc.detail)
             accepted = all(group.accepted for group in parse_999(receipt.ack_999))
             claim.submission_id, claim.ack_999 = receipt.id, receipt.ack_999
@@ -300,6 +307,7 @@ class ClaimActivities:
             claim.submitted_at = datetime.now(UTC)
             if not accepted:
                 claim.rejection = "the clearinghouse's 999 rejected the file"
+            await record_receipts(session, self._keys, "claims", [claim])
         log.info("claim.submitted", claim_id=claim_id, accepted=accepted)
         return SubmitResult(accepted, "" if accepted else "999 rejected")
 

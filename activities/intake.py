@@ -17,6 +17,8 @@ from temporalio.exceptions import ApplicationError
 from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError
 from integrations.ehr.schemas import EncounterIntake, SubscriberIn
+from models.audit_chain import Keyring
+from models.repositories.evidence_receipts import record_receipts
 from models.routing import Route, route
 from models.tables import (
     Document,
@@ -61,8 +63,9 @@ PARSED_BUNDLES_KEPT = 4
 
 
 class IntakeActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], keys: Keyring | None = None) -> None:
         self._sessions = sessions
+        self._keys = keys  # chain keys: each new document gets its keyed receipt (evidence_receipts)
         self._parsed: OrderedDict[str, list[EncounterIntake]] = OrderedDict()
         # The encounters of one bundle arrive together: one of them parses, the others wait for it.
         self._parsing: dict[str, asyncio.Lock] = {}
@@ -104,6 +107,7 @@ class IntakeActivities:
             patient_id = await _upsert_patient(session, inp.tenant_id, found)
             encounter = await _ensure_encounter(session, inp, found, patient_id)
             new_docs = await _add_documents(session, inp.tenant_id, encounter.id, message_id, found)
+            await _receipt(session, self._keys, new_docs)
             doc_types = (
                 await session.scalars(
                     select(Document.type_code).where(Document.encounter_id == encounter.id).distinct()
@@ -158,8 +162,10 @@ class IntakeActivities:
                     sha256=inp.text_sha256,
                 )
                 .on_conflict_do_nothing(index_elements=["encounter_id", "external_id", "sha256"])
+                .returning(Document.id)
             )
-            await session.execute(stmt)
+            added = (await session.execute(stmt)).scalar_one_or_none()
+            await _receipt(session, self._keys, [str(added)] if added else [])
             doc_id = await session.scalar(
                 select(Document.id).where(
                     Document.encounter_id == uuid.UUID(inp.encounter_id),
@@ -167,6 +173,14 @@ class IntakeActivities:
                 )
             )
         return str(doc_id)
+
+
+async def _receipt(session: AsyncSession, keys: Keyring | None, ids: list[str]) -> None:
+    """New documents are attested as written (models.repositories.evidence_receipts)."""
+    if keys is None or not ids:
+        return
+    docs = (await session.scalars(select(Document).where(Document.id.in_([uuid.UUID(i) for i in ids])))).all()
+    await record_receipts(session, keys, "documents", docs)
 
 
 async def _upsert_patient(session: AsyncSession, tenant_id: str, found: EncounterIntake) -> uuid.UUID:

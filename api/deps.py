@@ -14,11 +14,13 @@ from temporalio.client import Client
 
 from api.auth import token_hash
 from api.errors import Forbidden, Unauthorized
+from clearchart.keys import chain_keyring
 from clearchart.secret_box import open_secret, secret_keys
 from clearchart.settings import Settings
 from integrations.ehr.errors import WebhookVerificationError
 from integrations.ehr.signing import verify
 from models.access import Permission, Principal, can
+from models.audit_chain import Keyring
 from models.tables import ApiToken, WebhookSource
 
 _bearer = HTTPBearer(auto_error=False)
@@ -104,3 +106,11 @@ async def signed_source(
     except WebhookVerificationError as exc:
         raise Unauthorized(exc.detail) from exc
     return row, webhook_id, body
+
+
+def chain_keys(request: Request) -> Keyring:
+    """The chain keys from the key file (never the database), read once per app."""
+    keys: Keyring | None = getattr(request.app.state, "chain_keys", None)
+    if keys is None:
+        keys = request.app.state.chain_keys = chain_keyring(request.app.state.settings)
+    return keys

@@ -19,7 +19,7 @@ from clearchart.migrate import upgrade
 
 log = structlog.get_logger(__name__)
 
-APPEND_ONLY = ("audit_events", "audit_ledger", "phi_access_log")
+APPEND_ONLY = ("audit_events", "audit_ledger", "phi_access_log", "qa_chain_events", "evidence_receipts")
 
 
 def role_names(database: str) -> tuple[str, str]:

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # Requests per second (sustained) and burst, per bearer token and per webhook source.
     rate_limit_per_second: float = Field(default=200.0, gt=0, alias="CLEARCHART_RATE_LIMIT_PER_SECOND")
     rate_limit_burst: int = Field(default=1000, gt=0, alias="CLEARCHART_RATE_LIMIT_BURST")
+    # The installation's own operations tenant: only its admins may decrypt Temporal payloads
+    # through /codec (a customer tenant's admin never can). Empty: nobody decodes over HTTP.
+    operator_tenant: str = Field(default="", alias="CLEARCHART_OPERATOR_TENANT")
 
     @field_validator("data_dir", "key_file")
     @classmethod

@@ -67,12 +67,12 @@ def build_worker(
     role: WorkerRole = "all",
 ) -> Workers:
     """`http` is owned by the caller (closed after the workers stop)."""
-    intake = IntakeActivities(sessions)
     keys = chain_keyring(settings)
+    intake = IntakeActivities(sessions, keys)
     projection = ProjectionActivities(sessions, keys, client)
     notifications = NotificationActivities(sessions)
     suggestions = SuggestionActivities(sessions)
-    claims = ClaimActivities(sessions, http, settings.clearinghouse, settings.clearinghouse_api_key)
+    claims = ClaimActivities(sessions, http, settings.clearinghouse, settings.clearinghouse_api_key, keys)
     inbound = InboundActivities(sessions, client, settings)
     post_close = PostCloseActivities(sessions, keys)
     webhooks = WebhookActivities(sessions, http)

@@ -77,12 +77,13 @@ def hashed_fields(
     occurred_at: datetime,
     facts: Mapping[str, Any] | None = None,
     key_id: str | None = None,
+    chain: str | None = None,
 ) -> dict[str, Any]:
     """The exact set of fields covered by the hash (microsecond UTC time, as PostgreSQL stores it).
 
-    `facts` (digests of the rows the event leaves behind) and `key_id` are covered when present;
-    events from before they existed hash exactly as they did."""
-    extra: dict[str, Any] = {}
+    `facts` (digests of the rows the event leaves behind), `key_id` and `chain` (a chart's second
+    chain, "qa") are covered when present; events from before they existed hash exactly as they did."""
+    extra: dict[str, Any] = {"chain": chain} if chain is not None else {}
     if facts is not None:
         extra["facts"] = dict(facts)
     if key_id is not None:

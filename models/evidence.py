@@ -100,6 +100,30 @@ class QueryFact:
 
 
 @dataclass(frozen=True)
+class FindingFact:
+    """A QA auditor's finding on this chart and what came of it (each step is a QA chain event)."""
+
+    id: str
+    audit_id: str
+    audit_name: str
+    auditor: str
+    coder: str
+    kind: str
+    code_type: str
+    coder_code: str | None
+    auditor_code: str | None
+    category: str
+    severity: str
+    reference: str
+    rationale: str
+    state: str
+    outcome: str | None
+    opened_at: datetime
+    resolved_at: datetime | None
+    steps: Sequence[Mapping[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class ChainFact:
     verified: bool
     events_checked: int
@@ -310,6 +334,8 @@ def build_packet(
     claims: ClaimHistory | None = None,
     access_reason: str | None = None,
     document_texts: Mapping[str, str | None] | None = None,
+    findings: Sequence[FindingFact] = (),
+    qa_events: Sequence[EventFact] = (),
 ) -> dict[str, Any]:
     """The JSON-ready packet. Never carries whole documents: only the excerpts that support codes
     (each with a little context either side, to judge the quote in place) and the indicators
@@ -336,6 +362,10 @@ def build_packet(
             "claim_history": _claims(claims),
             "actors": _actors(events, queries, claims),
             "events": [dataclasses.asdict(e) for e in events],
+            "qa": {
+                "findings": [dataclasses.asdict(f) for f in sorted(findings, key=lambda f: f.opened_at)],
+                "events": [dataclasses.asdict(e) for e in qa_events],
+            },
             "chain": dataclasses.asdict(chain),
         }
     )

@@ -239,6 +239,48 @@ class AuditLedgerEntry(Base):
     key_id: Mapped[str] = mapped_column(String(32))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    chain: Mapped[str | None] = mapped_column(String(16))  # None: the encounter chain; "qa": its QA chain
+
+
+class QaChainEvent(Base):
+    """A chart's QA chain (findings, responses, reconciliation, audit close): keyed and ledgered like
+    `audit_events`, apart from it because the workflow owns that chain's sequence numbers."""
+
+    __tablename__ = "qa_chain_events"
+    __table_args__ = (UniqueConstraint("encounter_id", "seq"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    encounter_id: Mapped[uuid.UUID]
+    seq: Mapped[int]
+    actor: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(32))
+    vendor: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any]]
+    after: Mapped[dict[str, Any]]
+    reason: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    facts: Mapped[dict[str, Any]]
+    key_id: Mapped[str] = mapped_column(String(32))
+
+
+class EvidenceReceipt(Base):
+    """The keyed digest of a row as an activity wrote it, in the writing transaction: the next
+    projection attests this digest, not whatever the row holds by then."""
+
+    __tablename__ = "evidence_receipts"
+    __table_args__ = (Index("ix_evidence_receipts_encounter", "encounter_id", "id"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    encounter_id: Mapped[uuid.UUID]
+    section: Mapped[str] = mapped_column(String(16))
+    row_key: Mapped[str] = mapped_column(String(80))
+    digest: Mapped[str] = mapped_column(String(64))
+    written_at: Mapped[datetime]
+    key_id: Mapped[str] = mapped_column(String(32))
+    mac: Mapped[str] = mapped_column(String(64))
 
 
 class QueryRow(Base):

@@ -132,6 +132,7 @@ async def live(
         TEMPORAL_ADDRESS=dev_server.address,
         CLEARCHART_TASK_QUEUE=f"test-{uuid.uuid4().hex[:8]}",
         CLEARCHART_API_PORT=free_port(),
+        CLEARCHART_OPERATOR_TENANT="t-operations",
     )
     app = create_app(settings, sessions=sessions, temporal=temporal_client)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.api_port, log_config=None))

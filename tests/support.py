@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import httpx
 import uvicorn
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
@@ -17,6 +18,7 @@ from clearchart.secret_box import secret_keys
 from clearchart.settings import Settings
 from integrations.sandbox.bundles import synthetic_bundle
 from integrations.sandbox.ehr import push_bundle
+from models.tables import Tenant as TenantRow
 
 T = TypeVar("T")
 
@@ -80,8 +82,24 @@ class Tenant:
         return await self.http.post(f"{self.stack.url}{path}", headers=self.auth(who), **kwargs)
 
 
-async def make_tenant(stack: LiveStack, http: httpx.AsyncClient, **settings: Any) -> Tenant:
-    tenant_id = f"t-{uuid.uuid4().hex[:10]}"
+async def operator_tenant(stack: LiveStack, http: httpx.AsyncClient) -> Tenant:
+    """The installation's operations tenant (`CLEARCHART_OPERATOR_TENANT`), made once, new tokens each call."""
+    tenant_id = stack.settings.operator_tenant
+    async with stack.sessions() as session:
+        exists = await session.scalar(select(TenantRow.id).where(TenantRow.id == tenant_id))
+    if exists is None:
+        return await make_tenant(stack, http, tenant_id=tenant_id)
+    tokens = {}
+    for role_key, (user, vendor) in ROLE_USERS.items():
+        role = "coder" if role_key.startswith("coder") else role_key
+        tokens[role_key] = await admin.create_token(
+            stack.sessions, stack.settings.secret_key, tenant_id=tenant_id, role=role, user_id=user, vendor_id=vendor
+        )
+    return Tenant(tenant_id, stack, tokens, "", "", http)
+
+
+async def make_tenant(stack: LiveStack, http: httpx.AsyncClient, *, tenant_id: str | None = None, **settings: Any) -> Tenant:
+    tenant_id = tenant_id or f"t-{uuid.uuid4().hex[:10]}"
     sessions = stack.sessions
     policy = {"required_documents": {"AMB": ["11506-3"], "*": []}, "default_queue": "q1", **settings}
     await admin.create_tenant(sessions, tenant_id, f"Tenant {tenant_id}", policy)

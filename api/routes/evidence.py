@@ -12,17 +12,16 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.access_log import REASON_PARAM, clean_reason
-from api.deps import PROBLEMS, SessionDep, require
+from api.deps import PROBLEMS, SessionDep, chain_keys, require
 from api.errors import NotFound, Unprocessable
 from api.views import query_views, summary
-from clearchart.keys import chain_keyring
 from models.access import Principal
-from models.audit_chain import Keyring
 from models.evidence import (
     ChainFact,
     DocumentFact,
     EncounterFact,
     EventFact,
+    FindingFact,
     HoldFact,
     IndicatorFact,
     QueryFact,
@@ -47,14 +46,6 @@ _templates = Environment(
     autoescape=select_autoescape(["html"]),
 )
 NO_STORE = {"Cache-Control": "no-store"}  # PHI: no browser or proxy keeps a copy
-
-
-def chain_keys(request: Request) -> Keyring:
-    """The chain keys from the key file (never the database), read once per app."""
-    keys: Keyring | None = getattr(request.app.state, "chain_keys", None)
-    if keys is None:
-        keys = request.app.state.chain_keys = chain_keyring(request.app.state.settings)
-    return keys
 
 
 def chain_report(result: VerifyResult, scope: str) -> dict[str, Any]:
@@ -121,6 +112,18 @@ async def _packet(request: Request, repo: EncounterRepository, e: Encounter, who
         now=now,
         claims=claims,
         access_reason=reason,
+        findings=[
+            FindingFact(
+                str(f.id), str(a.id), a.name, f.auditor_id, f.coder_id, f.kind, f.code_type, f.coder_code, f.auditor_code,
+                f.category, f.severity, f"{f.reference_kind}: {f.reference_citation}", f.rationale, f.state, f.outcome,
+                f.opened_at, f.resolved_at, list(f.events or []),
+            )
+            for f, a in await rows.findings(e.id)
+        ],
+        qa_events=[
+            EventFact(ev.seq, ev.occurred_at, ev.action, ev.actor, ev.role, ev.hash, ev.vendor, ev.reason, ev.before, ev.after)
+            for ev in await rows.qa_events(e.id)
+        ],
     )
 
 
@@ -236,6 +239,12 @@ def _pdf_sections(p: dict[str, Any]) -> list[tuple[str, list[str]]]:
         ("Holds", [f"{h['reason']} by {h['placed_by']} at {h['placed_at']}, {'open' if h['open'] else 'released by ' + str(h['released_by'])}, {h['duration_seconds'] // 3600} h" for h in p["holds"]] or ["none"]),
         ("Claim, denial and appeal history", claim_lines),
         ("Actors", people or ["none yet"]),
+        ("QA findings", [
+            f"{f['category']} ({f['severity']}) by {f['auditor']}: {f['coder_code'] or '-'} -> {f['auditor_code'] or '-'}, "
+            f"{f['state']}{' / ' + f['outcome'] if f['outcome'] else ''}\n    {f['reference']}: {f['rationale']}"
+            for f in p["qa"]["findings"]
+        ] or ["none"]),
+        ("QA trail", [f"{ev['seq']}. {ev['at']} {ev['action']} by {ev['actor']} ({ev['role']})" for ev in p["qa"]["events"]] or ["none"]),
         ("Audit trail", [f"{ev['seq']}. {ev['at']} {ev['action']} by {ev['actor']} ({ev['role']}){' - ' + ev['reason'] if ev['reason'] else ''}" for ev in p["events"]]),
         ("Hash chain", [f"{chain['events_checked']} events, verify {'PASSES' if chain['verified'] else 'FAILS'}", f"head {chain['head'] or '-'}"]
          + ([f"first broken event: seq {chain['first_break']['seq']} ({chain['first_break']['problem']})"] if chain["first_break"] else [])),

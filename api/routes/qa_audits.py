@@ -12,7 +12,7 @@ from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import SessionDep, TemporalDep, require
+from api.deps import SessionDep, TemporalDep, chain_keys, require
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.schemas.audits import (
     AuditIn,
@@ -100,7 +100,7 @@ async def resume_billing(temporal: Client, encounter_ids: list[uuid.UUID]) -> No
 
 
 @router.post("/v1/audits", status_code=201, responses={422: {"description": "invalid plan or empty universe; nothing stored"}})
-async def create_audit(body: AuditIn, session: SessionDep, who: Manager) -> dict[str, Any]:
+async def create_audit(body: AuditIn, request: Request, session: SessionDep, who: Manager) -> dict[str, Any]:
     """Draw a sample from the plan; frame, seed, method and algorithm are stored for re-drawing."""
     u = body.universe
     universe = UniverseFilter(
@@ -115,7 +115,7 @@ async def create_audit(body: AuditIn, session: SessionDep, who: Manager) -> dict
         body.name, body.timing, body.blind, body.double_review_share, list(dict.fromkeys(body.auditors)),
         body.pass_threshold, body.high_dollar_cents,
     )  # fmt: skip
-    repo = AuditRepository(session, who)
+    repo = AuditRepository(session, who, chain_keys(request))
     audit = await repo.create(plan, options)
     out = await _detail(repo, audit)
     await session.commit()
@@ -191,9 +191,11 @@ async def audit_chart(audit_id: uuid.UUID, chart_id: uuid.UUID, session: Session
 
 
 @router.post("/v1/audits/{audit_id}/charts/{chart_id}/review", status_code=201, responses=PROBLEMS)
-async def submit_review(audit_id: uuid.UUID, chart_id: uuid.UUID, body: ReviewIn, session: SessionDep, who: Reviewer) -> dict[str, Any]:
+async def submit_review(
+    audit_id: uuid.UUID, chart_id: uuid.UUID, body: ReviewIn, request: Request, session: SessionDep, who: Reviewer
+) -> dict[str, Any]:
     """Store the auditor's own coding; the primary reviewer gets the differences to annotate."""
-    repo = AuditRepository(session, who)
+    repo = AuditRepository(session, who, chain_keys(request))
     a = await repo.audit(audit_id)
     chart = await repo.chart(a, chart_id)
     check_codes(body, chart.service_date)
@@ -211,7 +213,7 @@ async def record_findings(
     audit_id: uuid.UUID, chart_id: uuid.UUID, body: FindingsIn, request: Request, session: SessionDep, temporal: TemporalDep, who: Reviewer
 ) -> list[dict[str, Any]]:
     """One finding per difference, each with category, guideline reference and rationale."""
-    repo = AuditRepository(session, who)
+    repo = AuditRepository(session, who, chain_keys(request))
     a = await repo.audit(audit_id)
     chart = await repo.chart(a, chart_id)
     mine = await repo.primary_review(chart)
@@ -251,9 +253,9 @@ async def list_findings(audit_id: uuid.UUID, session: SessionDep, who: Reader) -
 
 
 @router.post("/v1/findings/{finding_id}/respond", response_model=FindingOut, responses=PROBLEMS)
-async def respond(finding_id: uuid.UUID, body: RespondIn, session: SessionDep, who: Responder) -> dict[str, Any]:
+async def respond(finding_id: uuid.UUID, body: RespondIn, request: Request, session: SessionDep, who: Responder) -> dict[str, Any]:
     """The coder (or their vendor lead) agrees, which makes it final, or disputes with a comment."""
-    repo = AuditRepository(session, who)
+    repo = AuditRepository(session, who, chain_keys(request))
     row = await repo.finding(finding_id, lock=True)
     at = now()
     events = [FindingEvent(body.action, row.coder_id, "coder", at, body.comment)]
@@ -266,11 +268,11 @@ async def respond(finding_id: uuid.UUID, body: RespondIn, session: SessionDep, w
 
 
 @router.post("/v1/findings/{finding_id}/reconcile", response_model=FindingOut, responses=PROBLEMS)
-async def reconcile(finding_id: uuid.UUID, body: ReconcileIn, session: SessionDep, who: Reviewer) -> dict[str, Any]:
+async def reconcile(finding_id: uuid.UUID, body: ReconcileIn, request: Request, session: SessionDep, who: Reviewer) -> dict[str, Any]:
     """The auditor answers a dispute (upheld, revised or withdrawn); the finding is then final."""
     if body.category is not None and body.category not in FINDING_CATEGORIES:
         raise Unprocessable(f"category must be one of {', '.join(sorted(FINDING_CATEGORIES))}")
-    repo = AuditRepository(session, who)
+    repo = AuditRepository(session, who, chain_keys(request))
     row = await repo.finding(finding_id, lock=True)
     at = now()
     await repo.step(
@@ -284,9 +286,11 @@ async def reconcile(finding_id: uuid.UUID, body: ReconcileIn, session: SessionDe
 
 
 @router.post("/v1/audits/{audit_id}/close", responses=PROBLEMS)
-async def close_audit(audit_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, who: Manager) -> dict[str, Any]:
+async def close_audit(
+    audit_id: uuid.UUID, request: Request, session: SessionDep, temporal: TemporalDep, who: Manager
+) -> dict[str, Any]:
     """End the rebuttal window: unanswered findings lapse to final; disputes must be reconciled."""
-    repo = AuditRepository(session, who)
+    repo = AuditRepository(session, who, chain_keys(request))
     a = await repo.audit(audit_id)
     if a.status != "open":
         raise Conflict(f"audit {a.id} is already {a.status}")
@@ -296,11 +300,12 @@ async def close_audit(audit_id: uuid.UUID, session: SessionDep, temporal: Tempor
     at = now()
     for row in rows:
         if row.state == "open":
-            await repo.step(row, FindingEvent("lapse", "system", "system", at))
+            await repo.step(row, FindingEvent("lapse", "system", "system", at), seal=False)
         elif row.state in ("agreed", "reconciled"):
-            await repo.step(row, FindingEvent("finalize", "system", "system", at))
+            await repo.step(row, FindingEvent("finalize", "system", "system", at), seal=False)
     a.status, a.closed_at = "closed", at
     await repo.release_hold(a, None, "audit_closed")
+    await repo.seal_close(a)
     out = _summary(a)
     await session.commit()
     await resume_billing(temporal, repo.released)
@@ -326,10 +331,10 @@ async def audit_report(
 
 
 @router.post("/v1/education", status_code=201, response_model=EducationOut, responses={422: {"description": "unknown category or audit"}})
-async def assign_education(body: EducationIn, session: SessionDep, who: Manager) -> dict[str, Any]:
+async def assign_education(body: EducationIn, request: Request, session: SessionDep, who: Manager) -> dict[str, Any]:
     if body.category not in FINDING_CATEGORIES:
         raise Unprocessable(f"category must be one of {', '.join(sorted(FINDING_CATEGORIES))}")
-    repo = AuditRepository(session, who)
+    repo = AuditRepository(session, who, chain_keys(request))
     audits = await repo.audits()
     audit = next((a for a in audits if str(a.id) == body.audit_id), None)
     if body.audit_id is not None and audit is None:
@@ -341,6 +346,7 @@ async def assign_education(body: EducationIn, session: SessionDep, who: Manager)
     )  # fmt: skip
     session.add(row)
     await session.flush()
+    await repo.seal_coaching(row, "qa_coaching_assigned")
     out = _education(row)
     await session.commit()
     return out
@@ -355,7 +361,7 @@ def _education(e: QaEducation) -> dict[str, Any]:
 
 
 @router.post("/v1/education/{education_id}/acknowledge", response_model=EducationOut, responses=PROBLEMS)
-async def acknowledge_education(education_id: uuid.UUID, session: SessionDep, who: Responder) -> dict[str, Any]:
+async def acknowledge_education(education_id: uuid.UUID, request: Request, session: SessionDep, who: Responder) -> dict[str, Any]:
     stmt = select(QaEducation).where(QaEducation.tenant_id == who.tenant_id, QaEducation.id == education_id)
     row = await session.scalar(stmt.with_for_update())
     if row is None or (who.role == "coder" and row.coder_id != who.user_id):
@@ -365,6 +371,7 @@ async def acknowledge_education(education_id: uuid.UUID, session: SessionDep, wh
     if row.acknowledged_at is not None:
         raise Conflict(f"already acknowledged at {row.acknowledged_at.isoformat()}")
     row.acknowledged_at = now()
+    await AuditRepository(session, who, chain_keys(request)).seal_coaching(row, "qa_coaching_acknowledged")
     out = _education(row)
     await session.commit()
     return out

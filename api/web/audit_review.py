@@ -92,7 +92,7 @@ async def submit_review(request: Request, db: SessionDep, audit_id: str, chart_i
     form = await request.form()
 
     async def run() -> dict[str, Any]:
-        return await audits_api.submit_review(audit_id=a, chart_id=c, body=review_in(form), session=db, who=session.principal)
+        return await audits_api.submit_review(audit_id=a, chart_id=c, body=review_in(form), request=request, session=db, who=session.principal)
 
     done = await attempt(run())
     if isinstance(done, Problem):
@@ -147,7 +147,7 @@ async def reconcile(request: Request, db: SessionDep, finding_id: str, session: 
             outcome=text(form, "outcome"), comment=text(form, "comment"),
             category=text(form, "category") or None, severity=text(form, "severity") or None,
         )  # fmt: skip
-        return await audits_api.reconcile(finding_id=ident, body=body, session=db, who=session.principal)
+        return await audits_api.reconcile(finding_id=ident, body=body, request=request, session=db, who=session.principal)
 
     done = await attempt(run())
     if isinstance(done, Problem):

@@ -56,7 +56,7 @@ async def respond(request: Request, db: SessionDep, finding_id: str, session: Re
 
     async def run() -> dict[str, Any]:
         body = RespondIn(action=action, comment=text(form, "comment"))
-        return await audits_api.respond(finding_id=ident, body=body, session=db, who=session.principal)
+        return await audits_api.respond(finding_id=ident, body=body, request=request, session=db, who=session.principal)
 
     done = await attempt(run())
     if isinstance(done, Problem):

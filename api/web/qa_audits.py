@@ -96,7 +96,7 @@ async def create(request: Request, db: SessionDep, session: Annotated[WebSession
     values = {k: text(form, k) for k in FIELDS}
 
     async def run() -> dict[str, Any]:
-        return await audits_api.create_audit(body=audit_in(values), session=db, who=session.principal)
+        return await audits_api.create_audit(body=audit_in(values), request=request, session=db, who=session.principal)
 
     created = await attempt(run())
     if isinstance(created, Problem):

@@ -11,13 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit_chain import GENESIS, Keyring, hashed_fields
 from models.repositories.evidence_facts import encounter_facts
+from models.repositories.evidence_receipts import attest
 from models.tables import AuditEvent, AuditLedgerEntry
 
 
 def ledger_fields(
-    *, tenant_id: str, seq: int, encounter_id: str, event_count: int, head_hash: str, recorded_at: datetime, key_id: str
+    *, tenant_id: str, seq: int, encounter_id: str, event_count: int, head_hash: str, recorded_at: datetime, key_id: str,
+    chain: str | None = None,
 ) -> dict[str, Any]:
     return {
+        **({"chain": chain} if chain is not None else {}),
         "tenant_id": tenant_id,
         "seq": seq,
         "encounter_id": encounter_id,
@@ -32,7 +35,7 @@ def entry_fields(entry: Any) -> dict[str, Any]:
     """The hashed fields of a stored ledger row (ORM object or result row)."""
     return ledger_fields(
         tenant_id=entry.tenant_id, seq=entry.seq, encounter_id=str(entry.encounter_id), event_count=entry.event_count,
-        head_hash=entry.head_hash, recorded_at=entry.recorded_at, key_id=entry.key_id,
+        head_hash=entry.head_hash, recorded_at=entry.recorded_at, key_id=entry.key_id, chain=entry.chain,
     )  # fmt: skip
 
 
@@ -45,9 +48,12 @@ async def seal_event(
     prev_hash: str,
     keys: Keyring,
 ) -> AuditEvent:
-    """Add the event (facts read after this transaction's writes) and its ledger entry."""
+    """Add the event and its ledger entry. Its facts: rows this transaction wrote as read after
+    its writes, rows an activity wrote earlier as their receipts say (models.repositories.evidence_receipts)."""
     await session.flush()
-    facts = await encounter_facts(session, encounter_id)
+    previous = await session.scalar(select(AuditEvent.facts).where(AuditEvent.encounter_id == encounter_id, AuditEvent.hash == prev_hash))
+    current = await encounter_facts(session, encounter_id, sealing=True)
+    facts = await attest(session, keys, tenant_id, encounter_id, current, previous)
     fields = hashed_fields(encounter_id=str(encounter_id), **common, facts=facts, key_id=keys.current)
     digest = keys.seal(prev_hash, fields)
     event = AuditEvent(
@@ -60,7 +66,8 @@ async def seal_event(
 
 
 async def append_ledger(
-    session: AsyncSession, tenant_id: str, encounter_id: uuid.UUID, count: int, head: str, at: datetime, keys: Keyring
+    session: AsyncSession, tenant_id: str, encounter_id: uuid.UUID, count: int, head: str, at: datetime, keys: Keyring,
+    chain: str | None = None,
 ) -> None:
     # One ledger writer per tenant at a time, for the rest of this transaction.
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"audit_ledger:{tenant_id}"})
@@ -75,20 +82,23 @@ async def append_ledger(
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     fields = ledger_fields(
         tenant_id=tenant_id, seq=seq, encounter_id=str(encounter_id), event_count=count, head_hash=head,
-        recorded_at=at, key_id=keys.current,
+        recorded_at=at, key_id=keys.current, chain=chain,
     )  # fmt: skip
     session.add(
         AuditLedgerEntry(
             tenant_id=tenant_id, seq=seq, encounter_id=encounter_id, event_count=count, head_hash=head,
-            recorded_at=at, key_id=keys.current, prev_hash=prev, hash=keys.seal(prev, fields),
+            recorded_at=at, key_id=keys.current, prev_hash=prev, hash=keys.seal(prev, fields), chain=chain,
         )
     )
 
 
-async def ledger_heads(session: AsyncSession, tenant_id: str, encounter_id: uuid.UUID | None) -> dict[str, AuditLedgerEntry]:
-    """The latest ledger entry of each chart (of one chart when given)."""
+async def ledger_heads(
+    session: AsyncSession, tenant_id: str, encounter_id: uuid.UUID | None, chain: str | None = None
+) -> dict[str, AuditLedgerEntry]:
+    """The latest ledger entry of each chart's chain (of one chart when given); `chain` "qa": its QA chain."""
     latest = select(AuditLedgerEntry.encounter_id, func.max(AuditLedgerEntry.seq).label("seq")).where(
-        AuditLedgerEntry.tenant_id == tenant_id
+        AuditLedgerEntry.tenant_id == tenant_id,
+        AuditLedgerEntry.chain.is_(None) if chain is None else AuditLedgerEntry.chain == chain,
     )
     if encounter_id is not None:
         latest = latest.where(AuditLedgerEntry.encounter_id == encounter_id)

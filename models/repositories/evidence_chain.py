@@ -13,9 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.access_log_tables import PhiAccess
 from models.audit_chain import GENESIS, UNKEYED, Keyring, hashed_fields, verify_chain
 from models.evidence import ClaimHistory
+from models.qa_tables import QaAudit, QaFinding
 from models.repositories.audit_seal import entry_fields, ledger_heads
 from models.repositories.evidence_facts import encounter_facts, facts_problem
-from models.tables import AuditEvent, AuditLedgerEntry, Encounter, HoldRow, QueryRow, TextBlob
+from models.repositories.qa_chain import verify_qa
+from models.tables import (
+    AuditEvent,
+    AuditLedgerEntry,
+    Encounter,
+    HoldRow,
+    QaChainEvent,
+    QueryRow,
+    TextBlob,
+)
 
 _CHAIN_COLUMNS = (
     AuditEvent.tenant_id,
@@ -153,7 +163,8 @@ async def verify_events(
     """Verify every chain in scope (None, None: the whole database, for the operator CLI).
 
     Each chain must link and hash (keyed events under `keys`), end where the tenant ledger says
-    it ends, and its head event's facts digests must match the rows stored now. Rows stream as
+    it ends, and its head event's facts digests must match the rows stored now; so must each
+    chart's QA chain (models.repositories.qa_chain). Rows stream as
     plain tuples one chain at a time; the first break reported is the one that happened earliest.
     """
     stmt = select(*_CHAIN_COLUMNS).order_by(AuditEvent.encounter_id, AuditEvent.seq)
@@ -202,6 +213,9 @@ async def verify_events(
             breaks.append(BrokenEvent(tenant, str(encounter_id), entry.event_count,
                                       f"the ledger records {entry.event_count} events for this chart; none are stored",
                                       None, entry.recorded_at))  # fmt: skip
+    _, qa_events, qa_breaks = await verify_qa(session, tenant_id, encounter_id, keys)
+    events += qa_events
+    breaks.extend(BrokenEvent(b.tenant_id, b.encounter_id, b.seq, b.problem, b.action, b.occurred_at) for b in qa_breaks)
     broken_charts = {b.encounter_id for b in breaks}
     first = min(breaks, key=lambda b: b.occurred_at or datetime.max.replace(tzinfo=UTC), default=None)
     tip = heads[-1].hash if encounter_id and first is None and heads else None
@@ -223,6 +237,19 @@ class EvidenceRepository:
     async def queries(self, encounter_id: uuid.UUID) -> list[QueryRow]:
         stmt = select(QueryRow).where(QueryRow.tenant_id == self.tenant_id, QueryRow.encounter_id == encounter_id)
         return list((await self.session.scalars(stmt.order_by(QueryRow.opened_at))).all())
+
+    async def findings(self, encounter_id: uuid.UUID) -> list[tuple[QaFinding, QaAudit]]:
+        stmt = (
+            select(QaFinding, QaAudit)
+            .join(QaAudit, QaAudit.id == QaFinding.audit_id)
+            .where(QaFinding.tenant_id == self.tenant_id, QaFinding.encounter_id == encounter_id)
+            .order_by(QaFinding.opened_at)
+        )
+        return [(row[0], row[1]) for row in (await self.session.execute(stmt)).all()]
+
+    async def qa_events(self, encounter_id: uuid.UUID) -> list[QaChainEvent]:
+        stmt = select(QaChainEvent).where(QaChainEvent.tenant_id == self.tenant_id, QaChainEvent.encounter_id == encounter_id)
+        return list((await self.session.scalars(stmt.order_by(QaChainEvent.seq))).all())
 
     async def texts(self, hashes: set[str]) -> dict[str, str]:
         if not hashes:

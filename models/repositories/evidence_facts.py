@@ -6,6 +6,11 @@ no longer matches what the chain's head recorded, and `verify` names the encount
 and the section. Rows written after the head event (a scrub run or a claim that an activity
 stored before the workflow's next projection, a payment received before its update) are not
 attested yet and are not judged; every attested row must still be there, unchanged.
+
+What a seal attests is the row as it was written, never as it reads later: rows written in the
+sealing transaction itself are read in it; a row an activity wrote earlier is attested by the keyed
+receipt the activity stored with it (models.repositories.evidence_receipts); a text blob by the hash
+the workflow carries (its content address), not by re-hashing what the table holds now.
 """
 
 import hashlib
@@ -45,6 +50,16 @@ def digest(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
+def text_sha256(text: str | None) -> str | None:
+    return hashlib.sha256(text.encode()).hexdigest() if text is not None else None
+
+
+def row_digest(section: str, obj: Any) -> str:
+    """The digest of one row of a section, as a seal records it and verify recomputes it."""
+    extra = {"text_sha256": text_sha256(obj.text)} if section == "documents" else {}
+    return digest({**_row(obj), **extra})
+
+
 def _blob_hashes(codes: Mapping[str, Any] | None, queries: Sequence[QueryRow], appeals: Sequence[AppealRow]) -> set[str]:
     found: set[str] = set()
     for kind in ("diagnoses", "procedures"):
@@ -63,8 +78,13 @@ async def _all(session: AsyncSession, stmt: Select[Any]) -> list[Any]:
     return list((await session.scalars(stmt)).all())
 
 
-async def encounter_facts(session: AsyncSession, encounter_id: uuid.UUID) -> dict[str, dict[str, str]]:
-    """Section -> row id -> SHA-256 of the row in canonical form (reads this transaction's view)."""
+async def encounter_facts(
+    session: AsyncSession, encounter_id: uuid.UUID, *, sealing: bool = False
+) -> dict[str, dict[str, str]]:
+    """Section -> row id -> SHA-256 of the row in canonical form (reads this transaction's view).
+
+    `sealing`: what a new event attests, texts by their content address (verify passes False and
+    gets the digests of what is stored now)."""
     e = await session.get_one(Encounter, encounter_id, populate_existing=True)
 
     def by_enc(model: Any) -> Select[Any]:
@@ -91,20 +111,23 @@ async def encounter_facts(session: AsyncSession, encounter_id: uuid.UUID) -> dic
         else None
     )
     texts = {h: hashlib.sha256(t.encode()).hexdigest() for h, t in (blobs.all() if blobs else [])}
-    def rows(items: Sequence[Any], **extra: Any) -> dict[str, str]:
-        return {str(r.id): digest({**_row(r), **{k: f(r) for k, f in extra.items()}}) for r in items}
+    if sealing:  # a blob's name is the SHA-256 of its text as written
+        texts = {h: h for h in texts}
+
+    def rows(section: str, items: Sequence[Any]) -> dict[str, str]:
+        return {str(r.id): row_digest(section, r) for r in items}
 
     return {
         "encounter": {"row": digest({k: _plain(getattr(e, k)) for k in _ENCOUNTER})},
-        "documents": rows(documents, text_sha256=lambda d: hashlib.sha256(d.text.encode()).hexdigest() if d.text is not None else None),
+        "documents": rows("documents", documents),
         "texts": {h: texts.get(h, "missing") for h in hashes},
-        "holds": rows(holds),
-        "queries": rows(queries),
-        "scrubs": rows(scrubs),
-        "claims": rows(claims),
-        "payments": rows(payments),
-        "denials": rows(denials),
-        "appeals": rows(appeals),
+        "holds": rows("holds", holds),
+        "queries": rows("queries", queries),
+        "scrubs": rows("scrubs", scrubs),
+        "claims": rows("claims", claims),
+        "payments": rows("payments", payments),
+        "denials": rows("denials", denials),
+        "appeals": rows("appeals", appeals),
     }
 
 

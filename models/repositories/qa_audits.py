@@ -2,6 +2,8 @@
 
 The rules are pure (models.sampling, models.findings, models.qa_rules); this module loads rows,
 applies a rule and stores its result. Nothing commits here: the request is the transaction.
+Every write that touches a chart also seals an event on that chart's QA chain (models.repositories.qa_chain)
+in the same transaction, so the evidence chain covers what the auditor found and what came of it.
 """
 
 import uuid
@@ -14,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
+from models.audit_chain import Keyring
 from models.errors import AccessDenied, InvalidRequest, NotVisible, StateConflict
 from models.findings import (
     Finding,
@@ -34,7 +37,8 @@ from models.qa_plan import (
     store_finding,
 )
 from models.qa_rules import Refusal, ReviewRole, ReviewSlot, review_role
-from models.qa_tables import QaAudit, QaAuditChart, QaAuditHold, QaFinding, QaReview
+from models.qa_tables import QaAudit, QaAuditChart, QaAuditHold, QaEducation, QaFinding, QaReview
+from models.repositories.qa_chain import Actor, coached_charts, seal_qa_event
 from models.sampling import (
     FrameItem,
     SamplingPlan,
@@ -62,11 +66,24 @@ def now() -> datetime:
 
 
 class AuditRepository:
-    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+    def __init__(self, session: AsyncSession, principal: Principal, keys: Keyring | None = None) -> None:
         self.session = session
         self.principal = principal
         self.tenant = principal.tenant_id
         self.released: list[uuid.UUID] = []
+        self.keys = keys  # the chain keys: needed by every write, never by a read
+
+    async def seal(
+        self, encounter_id: uuid.UUID, action: str, before: dict[str, Any], after: dict[str, Any], reason: str | None = None
+    ) -> None:
+        """One event on the chart's QA chain, its facts read after this transaction's writes."""
+        if self.keys is None:
+            raise RuntimeError("a QA write needs the chain keys: construct AuditRepository with keys")
+        who = Actor(self.principal.user_id, self.principal.role, self.principal.vendor_id)
+        await seal_qa_event(
+            self.session, self.keys, tenant_id=self.tenant, encounter_id=encounter_id, actor=who, action=action,
+            before=before, after=after, reason=reason,
+        )  # fmt: skip
 
     # ---- the frame and the sample ---------------------------------------------------------
 
@@ -158,6 +175,8 @@ class AuditRepository:
             await self.session.flush()
         except IntegrityError as exc:
             raise StateConflict("another audit was created at the same moment; retry the request") from exc
+        for eid in sample.encounter_ids:
+            await self.seal(uuid.UUID(eid), "qa_sampled", {}, {"audit_id": str(audit.id), "cycle": audit.cycle, "timing": audit.timing, "blind": audit.blind})
         return audit
 
     # ---- reads ----------------------------------------------------------------------------
@@ -261,6 +280,10 @@ class AuditRepository:
             await self.session.flush()
         except IntegrityError as exc:
             raise StateConflict("another review of this chart was submitted at the same moment") from exc
+        await self.seal(
+            chart.encounter_id, "qa_review_submitted", {},
+            {"audit_id": str(audit.id), "review_role": role, "chart_status": chart.status, "lines_reviewed": diff.lines_reviewed},
+        )  # fmt: skip
         return review
 
     async def primary_review(self, chart: QaAuditChart) -> QaReview | None:
@@ -286,6 +309,10 @@ class AuditRepository:
         chart.status = "reviewed"
         await self.release_hold(audit, chart, "reviewed")
         await self.session.flush()
+        await self.seal(
+            chart.encounter_id, "qa_findings_recorded", {},
+            {"audit_id": str(audit.id), "findings": [str(r.id) for r in rows], "chart_status": chart.status},
+        )  # fmt: skip
         return rows
 
     async def release_hold(self, audit: QaAudit, chart: QaAuditChart | None, reason: str) -> None:
@@ -304,9 +331,11 @@ class AuditRepository:
 
     # ---- rebuttal -------------------------------------------------------------------------
 
-    async def step(self, row: QaFinding, *events: FindingEvent) -> QaFinding:
-        """Apply lifecycle events in order; a refused step changes nothing (409 with the reason)."""
+    async def step(self, row: QaFinding, *events: FindingEvent, seal: bool = True) -> QaFinding:
+        """Apply lifecycle events in order; a refused step changes nothing (409 with the reason).
+        `seal=False`: the caller seals the chart's QA event itself (closing an audit: one per chart)."""
         f = finding_of(row)
+        before = {"finding_id": str(row.id), "state": row.state, "outcome": row.outcome}
         try:
             for e in events:
                 f = apply_event(f, e)
@@ -314,4 +343,20 @@ class AuditRepository:
             raise StateConflict(str(exc), state=row.state) from exc
         store_finding(row, f, [event_to_json(e, self.principal.user_id) for e in events])
         await self.session.flush()
+        if seal:
+            after = {"finding_id": str(row.id), "state": row.state, "outcome": row.outcome}
+            await self.seal(row.encounter_id, "qa_finding_" + "_".join(e.action for e in events), before, after)
         return row
+
+    async def seal_coaching(self, row: QaEducation, action: str) -> None:
+        """Coaching assigned or acknowledged: one event on each chart whose findings it is about."""
+        await self.session.flush()
+        after = {"education_id": str(row.id), "coder_id": row.coder_id, "category": row.category}
+        for eid in await coached_charts(self.session, row):
+            await self.seal(eid, action, {}, after)
+
+    async def seal_close(self, audit: QaAudit) -> None:
+        """Closing an audit: one event on each sampled chart's QA chain (lapsed and finalized findings,
+        the closed audit, the released pre-bill hold)."""
+        for eid in audit.encounter_ids:
+            await self.seal(uuid.UUID(str(eid)), "qa_audit_closed", {"audit_status": "open"}, {"audit_id": str(audit.id), "audit_status": audit.status})

@@ -34,7 +34,8 @@ from tests.support import LiveStack, Tenant, eventually, make_tenant
 
 # Scope kinds: "public"/"signed" need no bearer token; "tenant" reads are lists or aggregates of
 # the caller's tenant (scanned for leaks); "log" is the tenant's own access log (admin only), which
-# rightly echoes every id its users asked for, other tenants' included; the others name one object.
+# rightly echoes every id its users asked for, other tenants' included; "operator" routes serve only
+# the installation's operations tenant (tests/api/test_temporal_phi.py); the others name one object.
 SCOPE: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): "public",
     ("GET", "/readyz"): "public",
@@ -159,8 +160,8 @@ SCOPE: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): "tenant",
     ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): "tenant",
     ("POST", "/v1/webhook-endpoints/{endpoint_id}/replay"): "tenant",
-    ("POST", "/codec/decode"): "tenant",
-    ("POST", "/codec/encode"): "tenant",
+    ("POST", "/codec/decode"): "operator",
+    ("POST", "/codec/encode"): "operator",
     ("GET", "/fhir/R4/Task"): "tenant",
     ("GET", "/fhir/R4/Communication"): "tenant",
     ("GET", "/fhir/R4/CommunicationRequest"): "tenant",

@@ -13,7 +13,7 @@ from models.access_log_tables import PhiAccess
 from models.tables import Document, Encounter, Patient
 from tests.api.claim_support import ack_277ca, post_x12, remittance_835
 from tests.api.test_evidence import coded_chart
-from tests.support import Tenant, eventually
+from tests.support import Tenant, eventually, operator_tenant
 
 WRITE_OFF_REASON = "Patient Testpatient asked us to stop billing after the fall"
 ENCRYPTED = base64.b64encode(b"binary/encrypted").decode()
@@ -80,7 +80,7 @@ class TestNoPhiInTemporal:
         leaked = [s for s in await phi_of(tenant, eid) if s and s in stored]
         assert leaked == []
 
-    async def test_the_codec_endpoint_decrypts_for_an_admin_and_logs_it(self, tenant: Tenant) -> None:
+    async def test_the_codec_endpoint_decrypts_only_for_the_installation_operator_and_logs_it(self, tenant: Tenant) -> None:
         chart = await coded_chart(tenant)
         raw_client = await Client.connect(tenant.stack.settings.temporal_address)
         history = await raw_client.get_workflow_handle(f"encounter/{chart['id']}").fetch_history()
@@ -90,18 +90,29 @@ class TestNoPhiInTemporal:
         ]  # fmt: skip
         assert payloads
         assert all(p["metadata"]["encoding"] == ENCRYPTED for p in payloads)
-        headers = {**tenant.auth("admin"), "X-Namespace": "default"}
+        operators = await operator_tenant(tenant.stack, tenant.http)
+        headers = {**operators.auth("admin"), "X-Namespace": "default"}
         r = await tenant.http.post(f"{tenant.stack.url}/codec/decode", json={"payloads": payloads}, headers=headers)
         assert r.status_code == 200, r.text
         plain = "".join(base64.b64decode(p["data"]).decode() for p in r.json()["payloads"])
         assert chart["id"] in plain  # the workflow's own ids and codes, readable again
         assert "E11.65" in plain
-        assert (await tenant.post("/codec/decode", "ops", json={"payloads": payloads})).status_code == 403
+        # The chart's own tenant admin (and any other customer tenant's) is not an installation operator.
+        for who in ("admin", "ops"):
+            refused = await tenant.post("/codec/decode", who, json={"payloads": payloads})
+            assert refused.status_code == 403, refused.text
+            assert "CLEARCHART_OPERATOR_TENANT" in refused.json()["detail"] or who == "ops"
+        assert (await tenant.post("/codec/encode", "admin", json={"payloads": payloads})).status_code == 403
+        assert (await operators.post("/codec/decode", "ops", json={"payloads": payloads})).status_code == 403
         tampered = [{**payloads[0], "data": base64.b64encode(b"x" * 40).decode()}]
-        refused = await tenant.post("/codec/decode", "admin", json={"payloads": tampered})
-        assert refused.status_code == 422
+        assert (await operators.post("/codec/decode", "admin", json={"payloads": tampered})).status_code == 422
         async with tenant.stack.sessions() as session:
-            logged = await session.scalar(
-                select(PhiAccess.id).where(PhiAccess.tenant_id == tenant.id, PhiAccess.action == "temporal_payloads.decode")
-            )
-        assert logged is not None
+            logged = (
+                await session.execute(
+                    select(PhiAccess.tenant_id, PhiAccess.user_id, PhiAccess.outcome, PhiAccess.reason).where(
+                        PhiAccess.tenant_id.in_([tenant.id, operators.id]), PhiAccess.action == "temporal_payloads.decode"
+                    )
+                )
+            ).all()
+        assert (operators.id, "admin-1", "allowed", "default") in logged
+        assert (tenant.id, "admin-1", "refused", None) in logged  # the refused attempt is on record too

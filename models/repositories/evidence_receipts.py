@@ -1,0 +1,110 @@
+"""Keyed receipts of rows an activity writes outside a projection (documents, scrub runs, claims).
+
+Such a row is attested by the workflow's next projection, a while after it was written. Without a
+receipt that projection would digest whatever the row holds by then, so a change made with SQL in
+between would be attested as legitimate. The activity therefore stores, in its own transaction,
+the row's digest as written, MACed with the chain key the database does not hold; the sealing
+transaction attests the latest receipt instead of re-reading the row. A receipt someone forged
+or altered does not verify and is attested as such, so `verify` reports the row as changed.
+
+Rows the sealing transaction wrote itself are read in it (PostgreSQL's `xmin` names the writing
+transaction) and receipted afresh, so the latest receipt is always the row's latest legitimate
+value; a row neither written here nor receipted keeps the digest the previous event attested, and
+one with no receipt at all (deleted with the table's trigger off) is attested as UNRECEIPTED.
+"""
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.audit_chain import GENESIS, Keyring
+from models.claim_tables import ClaimRow, ScrubRun
+from models.repositories.evidence_facts import row_digest
+from models.tables import Document, EvidenceReceipt
+
+FORGED = "receipt-does-not-verify"
+UNRECEIPTED = "written-outside-a-projection-without-a-receipt"
+# Sections whose rows activities write outside a projection, and their tables.
+RECEIPTED: Mapping[str, type[Any]] = {"documents": Document, "scrubs": ScrubRun, "claims": ClaimRow}
+
+
+def _fields(tenant_id: str, encounter_id: str, section: str, row_key: str, value: str, at: datetime, key_id: str) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id, "encounter_id": encounter_id, "section": section, "row_key": row_key, "digest": value,
+        "written_at": at.astimezone(UTC).isoformat(timespec="microseconds"), "key_id": key_id,
+    }  # fmt: skip
+
+
+def _add(session: AsyncSession, keys: Keyring, tenant_id: str, encounter_id: uuid.UUID, section: str, row_key: str, value: str) -> None:
+    at = datetime.now(UTC)
+    mac = keys.seal(GENESIS, _fields(tenant_id, str(encounter_id), section, row_key, value, at, keys.current))
+    receipt = EvidenceReceipt(
+        tenant_id=tenant_id, encounter_id=encounter_id, section=section, row_key=row_key, digest=value,
+        written_at=at, key_id=keys.current, mac=mac,
+    )  # fmt: skip
+    session.add(receipt)
+
+
+async def record_receipts(session: AsyncSession, keys: Keyring | None, section: str, rows: Iterable[Any]) -> None:
+    """Receipt each row (flushed first, so server defaults are in it) in the writer's transaction."""
+    if keys is None:
+        return
+    await session.flush()
+    for row in rows:
+        await session.refresh(row)
+        _add(session, keys, row.tenant_id, row.encounter_id, section, str(row.id), row_digest(section, row))
+
+
+async def _latest(session: AsyncSession, encounter_id: uuid.UUID, keys: Keyring) -> dict[tuple[str, str], str]:
+    """(section, row id) -> the digest its latest receipt attests (FORGED when the MAC fails)."""
+    found: dict[tuple[str, str], str] = {}
+    stmt = select(EvidenceReceipt).where(EvidenceReceipt.encounter_id == encounter_id).order_by(EvidenceReceipt.id)
+    for r in (await session.scalars(stmt)).all():
+        fields = _fields(r.tenant_id, str(r.encounter_id), r.section, r.row_key, r.digest, r.written_at, r.key_id)
+        found[(r.section, r.row_key)] = r.digest if keys.check(GENESIS, fields, r.mac) is None else FORGED
+    return found
+
+
+async def _written_here(session: AsyncSession, encounter_id: uuid.UUID, sections: set[str]) -> set[tuple[str, str]]:
+    """Rows of `sections` whose current version this transaction wrote."""
+    mine = text("xmin::text::bigint = txid_current() % 4294967296")
+    out: set[tuple[str, str]] = set()
+    for section in sorted(sections):
+        model = RECEIPTED[section]
+        ids = await session.scalars(select(model.id).where(model.encounter_id == encounter_id, mine))
+        out |= {(section, str(i)) for i in ids.all()}
+    return out
+
+
+async def attest(
+    session: AsyncSession,
+    keys: Keyring,
+    tenant_id: str,
+    encounter_id: uuid.UUID,
+    facts: dict[str, dict[str, str]],
+    previous: Mapping[str, Mapping[str, str]] | None,
+) -> dict[str, dict[str, str]]:
+    """`facts` as a seal must record them. A row of a receipted section is attested as read now only
+    if this transaction wrote it (and is receipted afresh); otherwise by its latest receipt, or as
+    the previous event attested it; a row with neither (its receipt deleted) is attested as
+    UNRECEIPTED, which no stored row matches."""
+    receipts = await _latest(session, encounter_id, keys)
+    here = await _written_here(session, encounter_id, set(RECEIPTED))
+    out = {section: dict(rows) for section, rows in facts.items()}
+    for section in RECEIPTED:
+        for key, current in out.get(section, {}).items():
+            receipt = receipts.get((section, key))
+            if (section, key) in here:
+                if receipt != current:
+                    _add(session, keys, tenant_id, encounter_id, section, key, current)
+            elif receipt is not None:
+                out[section][key] = receipt
+            elif previous is not None and key in previous.get(section, {}):
+                out[section][key] = previous[section][key]
+            else:
+                out[section][key] = UNRECEIPTED
+    return out

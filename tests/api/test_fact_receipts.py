@@ -1,0 +1,130 @@
+"""A row an activity writes is attested as written, not as it reads at the next projection.
+
+The intake and claims activities run outside the projection's transaction: a document, a scrub run
+or a claim is stored first and attested by the workflow's next projection. Here the real activities
+write rows (with their keyed receipts), the database owner changes one before the next seal, and the seal
+(the projection's own sealing step, `seal_event`) records what the activity wrote, so `verify`
+names the chart, the sealing event and the changed section.
+"""
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy import select, text
+
+from activities.claims import ClaimActivities
+from activities.intake import IntakeActivities
+from clearchart.keys import chain_keyring
+from models.audit_chain import Keyring
+from models.claim_tables import ScrubRun
+from models.coding import CodingSubmission, DiagnosisCode, ProcedureCode
+from models.repositories.audit_seal import seal_event
+from models.repositories.evidence_facts import row_digest
+from models.tables import AuditEvent, Encounter, EvidenceReceipt, TextBlob
+from tests.api.test_chain_facts import settled_chart, verify
+from tests.support import Tenant
+from workflows.types import AddendumInput, ScrubRequest
+
+CODING = CodingSubmission([DiagnosisCode("E11.65"), DiagnosisCode("I10")], [ProcedureCode("99214", pointers=[1, 2])])
+
+
+async def next_projection(tenant: Tenant, eid: str, keys: Keyring) -> int:
+    """Seal the chart's next event the way a projection does (same function, same transaction shape)."""
+    async with tenant.stack.sessions.begin() as session:
+        row = await session.get_one(Encounter, uuid.UUID(eid), with_for_update=True)
+        seq = row.version + 1
+        prev = await session.scalar(select(AuditEvent.hash).where(AuditEvent.encounter_id == row.id, AuditEvent.seq == row.version))
+        assert prev is not None
+        common = {
+            "seq": seq, "actor": "system", "role": "system", "vendor": None, "action": "claim_scrubbed",
+            "before": {"status": row.status}, "after": {"status": row.status}, "reason": None, "occurred_at": datetime.now(UTC),
+        }  # fmt: skip
+        await seal_event(session, tenant_id=tenant.id, encounter_id=row.id, common=common, prev_hash=prev, keys=keys)
+        row.version = seq
+    return seq
+
+
+async def owner_sql(tenant: Tenant, statement: str, **params: object) -> None:
+    assert tenant.stack.admin_sessions is not None
+    async with tenant.stack.admin_sessions.begin() as session:
+        await session.execute(text(statement), params)
+
+
+class TestWriteTimeDigests:
+    async def test_a_scrub_run_changed_before_the_next_projection_fails_verify(self, tenant: Tenant) -> None:
+        chart = await settled_chart(tenant)
+        eid = chart["id"]
+        settings = tenant.stack.settings
+        keys = chain_keyring(settings)
+        async with httpx.AsyncClient() as http:
+            claims = ClaimActivities(tenant.stack.sessions, http, settings.clearinghouse, settings.clearinghouse_api_key, keys)
+            first = await claims.scrub(ScrubRequest(tenant.id, eid, 90, CODING))
+            # Untouched: the receipt and the row agree, the seal attests it, verify passes.
+            await next_projection(tenant, eid, keys)
+            assert (await verify(tenant, eid))["verified"] is True
+
+            second = await claims.scrub(ScrubRequest(tenant.id, eid, 91, CODING))
+        async with tenant.stack.sessions() as session:
+            receipted = await session.scalars(select(EvidenceReceipt.row_key).where(EvidenceReceipt.encounter_id == uuid.UUID(eid)))
+            assert {first.scrub_id, second.scrub_id} <= set(receipted.all())
+        # Between the activity's write and the next projection, the owner rewrites the run's counts and the checks it ran.
+        await owner_sql(tenant, "UPDATE scrub_runs SET checks_ran = '[]', hard_count = hard_count + 1 WHERE id = :i", i=second.scrub_id)
+        seq = await next_projection(tenant, eid, keys)
+        report = await verify(tenant, eid)
+        assert report["verified"] is False
+        assert report["first_break"]["encounter_id"] == eid
+        assert report["first_break"]["seq"] == seq
+        assert report["first_break"]["action"] == "claim_scrubbed"
+        assert "scrubs (1 changed, 0 removed)" in report["first_break"]["problem"]
+
+    async def test_a_forged_or_deleted_receipt_does_not_launder_a_change(self, tenant: Tenant) -> None:
+        chart = await settled_chart(tenant)
+        eid = chart["id"]
+        settings = tenant.stack.settings
+        keys = chain_keyring(settings)
+        async with httpx.AsyncClient() as http:
+            claims = ClaimActivities(tenant.stack.sessions, http, settings.clearinghouse, settings.clearinghouse_api_key, keys)
+            forged = await claims.scrub(ScrubRequest(tenant.id, eid, 92, CODING))
+            deleted = await claims.scrub(ScrubRequest(tenant.id, eid, 93, CODING))
+        # The owner changes both rows; one receipt is rewritten to the new digest (no key: its MAC is
+        # stale), the other deleted.
+        for run in (forged, deleted):
+            await owner_sql(tenant, "UPDATE scrub_runs SET checks_ran = '[]', hard_count = hard_count + 1 WHERE id = :i", i=run.scrub_id)
+        async with tenant.stack.sessions() as session:
+            row = await session.get_one(ScrubRun, uuid.UUID(forged.scrub_id))
+            new_digest = row_digest("scrubs", row)
+        assert tenant.stack.admin_sessions is not None
+        async with tenant.stack.admin_sessions.begin() as session:
+            await session.execute(text("ALTER TABLE evidence_receipts DISABLE TRIGGER evidence_receipts_append_only"))
+            await session.execute(text("UPDATE evidence_receipts SET digest = :d WHERE row_key = :i"), {"d": new_digest, "i": forged.scrub_id})
+            await session.execute(text("DELETE FROM evidence_receipts WHERE row_key = :i"), {"i": deleted.scrub_id})
+            await session.execute(text("ALTER TABLE evidence_receipts ENABLE TRIGGER evidence_receipts_append_only"))
+        seq = await next_projection(tenant, eid, keys)
+        report = await verify(tenant, eid)
+        assert report["verified"] is False
+        assert report["first_break"]["seq"] == seq
+        assert "scrubs (2 changed, 0 removed)" in report["first_break"]["problem"]
+
+    async def test_a_document_changed_before_the_next_projection_fails_verify(self, tenant: Tenant) -> None:
+        chart = await settled_chart(tenant)
+        eid = chart["id"]
+        keys = chain_keyring(tenant.stack.settings)
+        words = "Addendum: HbA1c 9.1, hyperglycemia documented."
+        blob = hashlib.sha256(words.encode()).hexdigest()
+        async with tenant.stack.sessions.begin() as session:
+            session.add(TextBlob(tenant_id=tenant.id, sha256=blob, text=words))
+        intake = IntakeActivities(tenant.stack.sessions, keys)
+        doc = await intake.add_addendum(AddendumInput(tenant.id, eid, str(uuid.uuid4()), blob))
+        # The owner rewrites the new document's text (and its stored hash) before it is attested.
+        forged = "Addendum: no hyperglycemia."
+        await owner_sql(
+            tenant, "UPDATE documents SET text = :t, sha256 = :h WHERE id = :i",
+            t=forged, h=hashlib.sha256(forged.encode()).hexdigest(), i=doc,
+        )  # fmt: skip
+        seq = await next_projection(tenant, eid, keys)
+        report = await verify(tenant, eid)
+        assert report["verified"] is False
+        assert report["first_break"]["seq"] == seq
+        assert "documents (1 changed, 0 removed)" in report["first_break"]["problem"]
