@@ -31,6 +31,7 @@ from clearchart.settings import Settings
 from models.claim_tables import ClaimRow, InboundFile, PaymentRow, ScrubRun
 from models.repositories.evidence_chain import verify_events
 from models.repositories.evidence_facts import encounter_facts
+from models.repositories.evidence_receipts import record_receipts
 from models.repositories.projection_events import apply_event, apply_legacy_record
 from models.tables import AuditEvent, AuditLedgerEntry, Encounter
 from workflows.types import (
@@ -84,9 +85,14 @@ async def chart(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Cha
         session.add(Encounter(id=encounter_id, tenant_id=tenant_id, external_id=f"E-{encounter_id.hex[:8]}",
                               workflow_id=f"encounter/{encounter_id}", status="received", received_at=AT))  # fmt: skip
         await session.flush()
-        session.add(ScrubRun(id=scrub_id, tenant_id=tenant_id, encounter_id=encounter_id, run_no=1, hard_count=0, soft_count=1))
-        session.add(ClaimRow(id=claim_id, tenant_id=tenant_id, encounter_id=encounter_id, control_number=claim_id.hex[:20],
-                             status="submitted", total_charge_cents=20000, x12="ISA*...~"))  # fmt: skip
+        scrub = ScrubRun(id=scrub_id, tenant_id=tenant_id, encounter_id=encounter_id, run_no=1, hard_count=0, soft_count=1)
+        claim = ClaimRow(id=claim_id, tenant_id=tenant_id, encounter_id=encounter_id, control_number=claim_id.hex[:20],
+                         status="submitted", total_charge_cents=20000, x12="ISA*...~")  # fmt: skip
+        session.add_all([scrub, claim])
+        # As the claims activity does: rows written outside a projection carry a keyed receipt.
+        keys = chain_keyring(Settings())
+        await record_receipts(session, keys, "scrubs", [scrub])
+        await record_receipts(session, keys, "claims", [claim])
         session.add(InboundFile(id=file_id, tenant_id=tenant_id, kind="835", sha256=file_id.hex * 2, body="ISA*...~"))
         await session.flush()
         session.add(PaymentRow(id=payment_id, tenant_id=tenant_id, file_id=file_id, claim_id=claim_id, control_number="C1",
@@ -173,7 +179,7 @@ class TestHashChain:
             chain = (await session.execute(select(AuditEvent.seq, AuditEvent.prev_hash, AuditEvent.hash)
                                            .where(AuditEvent.encounter_id == uuid.UUID(chart.encounter_id))
                                            .order_by(AuditEvent.seq))).all()  # fmt: skip
-        assert result.verified, result.first_break
+        assert result.verified, repr(result.first_break.problem if result.first_break else None)
         assert (result.encounters_checked, result.events_checked) == (1, 2)
         assert [seq for seq, _, _ in chain] == [1, 2]
         assert chain[1].prev_hash == chain[0].hash
