@@ -4,10 +4,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
+from models.queue_counts import QueueCount
 from models.repositories.scope import POST_CODING as POST_CODING
 from models.repositories.scope import charts
 from models.tables import AuditEvent, Document, Encounter, Queue
@@ -91,34 +94,47 @@ class QueueRepository:
         return await self.session.scalar(self._queues().where(Queue.id == queue_id))
 
     async def stats(self, now: datetime) -> list[dict[str, object]]:
-        queues = (await self.session.scalars(self._queues().order_by(Queue.id))).all()
+        """Per visible queue: charts by state from the trigger-kept counters, and the oldest ready
+        chart off `ix_encounters_oldest_ready`: a few rows per queue, whatever the queue depths."""
+        tenant_id = self.principal.tenant_id
+        oldest_ready = (
+            select(func.min(Encounter.received_at))
+            .where(Encounter.tenant_id == tenant_id, Encounter.queue_id == Queue.id, Encounter.status == "ready")
+            .scalar_subquery()
+        )
+        queue_rows = (await self.session.execute(self._queues().add_columns(oldest_ready).order_by(Queue.id))).all()
+        queues = [row[0] for row in queue_rows]
+        oldest_of = {row[0].id: row[1] for row in queue_rows}
+
+        def total(*conditions: ColumnElement[bool]) -> ColumnElement[Any]:
+            return func.coalesce(func.sum(QueueCount.n).filter(*conditions), 0)
+
         counts = (
             await self.session.execute(
                 select(
-                    Encounter.queue_id,
-                    func.count().filter(Encounter.status == "ready"),
-                    func.count().filter(Encounter.status == "in_coding"),
-                    func.count().filter(Encounter.status == "on_hold"),
-                    func.min(Encounter.received_at).filter(Encounter.status == "ready"),
-                    func.count().filter(Encounter.overdue, Encounter.status.not_in(POST_CODING)),
+                    QueueCount.queue_id,
+                    total(QueueCount.status == "ready"),
+                    total(QueueCount.status == "in_coding"),
+                    total(QueueCount.status == "on_hold"),
+                    total(QueueCount.overdue, QueueCount.status.not_in(POST_CODING)),
                 )
-                .where(Encounter.tenant_id == self.principal.tenant_id)
-                .group_by(Encounter.queue_id)
+                .where(QueueCount.tenant_id == tenant_id)
+                .group_by(QueueCount.queue_id)
             )
         ).all()
-        by_queue = {row[0]: row[1:] for row in counts}
+        by_queue = {row[0]: (*row[1:4], oldest_of.get(row[0]), row[4]) for row in counts}
         out: list[dict[str, object]] = []
         for q in queues:
-            ready, in_coding, on_hold, oldest, overdue = by_queue.get(q.id) or (0, 0, 0, None, 0)
+            ready, in_coding, on_hold, oldest, overdue = by_queue.get(q.id) or (0, 0, 0, oldest_of.get(q.id), 0)
             out.append(
                 {
                     "id": q.id,
                     "name": q.name,
                     "vendors": list(q.vendor_ids),
-                    "depth": ready,
-                    "in_coding": in_coding,
-                    "on_hold": on_hold,
-                    "overdue": overdue,
+                    "depth": int(ready),
+                    "in_coding": int(in_coding),
+                    "on_hold": int(on_hold),
+                    "overdue": int(overdue),
                     "oldest_received_at": oldest,
                     "oldest_age_seconds": int((now - oldest).total_seconds()) if oldest else None,
                 }
@@ -137,7 +153,9 @@ class QueueRepository:
             )
             .order_by(Encounter.priority.desc(), Encounter.received_at, Encounter.id)
             .limit(1)
-            .with_for_update(skip_locked=True)
+            # NO KEY UPDATE: the lease changes no key, so rows inserted meanwhile that reference
+            # the chart (holds, audit events, documents) do not wait for the claim, nor it for them.
+            .with_for_update(skip_locked=True, key_share=True)
         )
 
     async def lease_next(self, queue_id: str, token: uuid.UUID) -> Encounter | None:
