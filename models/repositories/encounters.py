@@ -3,11 +3,11 @@
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from models.access import Principal
 from models.queue_counts import QueueCount
@@ -106,7 +106,7 @@ class QueueRepository:
         queues = [row[0] for row in queue_rows]
         oldest_of = {row[0].id: row[1] for row in queue_rows}
 
-        def total(*conditions: ColumnElement[bool]) -> ColumnElement[Any]:
+        def total(*conditions: ColumnElement[bool] | InstrumentedAttribute[bool]) -> ColumnElement[Any]:
             return func.coalesce(func.sum(QueueCount.n).filter(*conditions), 0)
 
         counts = (
