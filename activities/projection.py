@@ -61,11 +61,12 @@ class ProjectionActivities:
             row.lease_token = uuid.UUID(inp.row["lease_token"]) if inp.row.get("lease_token") else None
             row.version = inp.seq
             row.updated_at = func.now()
+            queued = await outbound_events.record_projection(session, inp, holds_before)
+            # Last: sealing takes the tenant's ledger lock, held until the commit.
             await seal_event(
                 session, tenant_id=inp.tenant_id, encounter_id=encounter_id, common=_event_fields(inp), prev_hash=prev_hash,
                 keys=self._keys,
             )  # fmt: skip
-            queued = await outbound_events.record_projection(session, inp, holds_before)
         await self._dispatch(inp, queued=queued)
         log.info("encounter.projected", encounter_id=inp.encounter_id, seq=inp.seq, action=inp.action)
 

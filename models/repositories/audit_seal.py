@@ -62,7 +62,10 @@ async def seal_event(
 async def append_ledger(
     session: AsyncSession, tenant_id: str, encounter_id: uuid.UUID, count: int, head: str, at: datetime, keys: Keyring
 ) -> None:
-    # One ledger writer per tenant at a time, for the rest of this transaction.
+    # One ledger writer per tenant at a time, for the rest of this transaction: everything else
+    # the transaction writes is sent first, so the lock is held for this read, the entry's
+    # insert and the commit only (every projection of a tenant queues on it).
+    await session.flush()
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"audit_ledger:{tenant_id}"})
     last = (
         await session.execute(
