@@ -28,3 +28,6 @@ OLDEST_READY = Index(
     Encounter.received_at,
     postgresql_where=text("status = 'ready'"),
 )
+
+# The dashboards' window (charts received between two dates), counted and joined index-only.
+RECEIVED = Index("ix_encounters_received", Encounter.tenant_id, Encounter.received_at, Encounter.id)
