@@ -1,5 +1,5 @@
 """queue counters kept by a trigger on encounters, so queue statistics cost O(queues); an index
-for the dashboards' date window
+for the dashboards' date window; each tenant's audit ledger head in a row of its own
 
 Revision ID: a17f0c0d0001
 Revises: a16b0c0d0001
@@ -72,9 +72,21 @@ def upgrade() -> None:
     )
     # The dashboards' window (charts received between two dates), counted and joined index-only.
     op.create_index("ix_encounters_received", "encounters", ["tenant_id", "received_at", "id"])
+    # Each tenant's ledger head: appending locks this row instead of an advisory lock + a read.
+    op.create_table(
+        "audit_ledger_heads",
+        sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), primary_key=True),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+    )
+    op.execute(
+        "INSERT INTO audit_ledger_heads (tenant_id, seq, hash) "
+        "SELECT DISTINCT ON (tenant_id) tenant_id, seq, hash FROM audit_ledger ORDER BY tenant_id, seq DESC"
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("audit_ledger_heads")
     op.drop_index("ix_encounters_received", table_name="encounters")
     op.drop_index("ix_encounters_oldest_ready", table_name="encounters")
     op.execute("DROP TRIGGER encounters_queue_counts ON encounters")
