@@ -3,7 +3,7 @@ a17f0c0d0001) in the transaction that changes a chart, so queue statistics read 
 queue instead of every open chart. Each (tenant, queue, status, overdue) count is split over 16
 shards by chart id: concurrent projections of one queue seldom wait on the same counter row."""
 
-from sqlalchemy import BigInteger, Index, SmallInteger, Text, text
+from sqlalchemy import BigInteger, Index, SmallInteger, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -19,15 +19,6 @@ class QueueCount(Base):
     shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
 
-
-# The oldest ready chart of a queue, read off an index (one probe per queue).
-OLDEST_READY = Index(
-    "ix_encounters_oldest_ready",
-    Encounter.tenant_id,
-    Encounter.queue_id,
-    Encounter.received_at,
-    postgresql_where=text("status = 'ready'"),
-)
 
 # The dashboards' window (charts received between two dates), counted and joined index-only.
 RECEIVED = Index("ix_encounters_received", Encounter.tenant_id, Encounter.received_at, Encounter.id)

@@ -63,13 +63,6 @@ def upgrade() -> None:
           FROM encounters WHERE queue_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5
         """
     )
-    # The oldest ready chart of a queue, read off an index instead of a scan of the queue.
-    op.create_index(
-        "ix_encounters_oldest_ready",
-        "encounters",
-        ["tenant_id", "queue_id", "received_at"],
-        postgresql_where=sa.text("status = 'ready'"),
-    )
     # The dashboards' window (charts received between two dates), counted and joined index-only.
     op.create_index("ix_encounters_received", "encounters", ["tenant_id", "received_at", "id"])
     # Each tenant's ledger head: appending locks this row instead of an advisory lock + a read.
@@ -88,7 +81,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("audit_ledger_heads")
     op.drop_index("ix_encounters_received", table_name="encounters")
-    op.drop_index("ix_encounters_oldest_ready", table_name="encounters")
     op.execute("DROP TRIGGER encounters_queue_counts ON encounters")
     op.execute("DROP FUNCTION encounters_queue_counts()")
     op.drop_table("queue_counts")

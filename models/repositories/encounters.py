@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -79,6 +79,37 @@ class EncounterRepository:
         return list((await self.session.scalars(stmt)).all())
 
 
+# The oldest ready chart of each queue, read off the claim index `ix_encounters_next_ready`
+# (tenant, queue, priority DESC, received_at): a recursive skip scan visits each distinct
+# priority of the queue once and takes its first received_at; the least of those is the oldest.
+# A second index on (tenant, queue, received_at) would serve this directly, but the planner may
+# then pick it for the claim too and sort the whole queue.
+OLDEST_READY = text(
+    """
+    SELECT q.id, (
+        WITH RECURSIVE p(priority) AS (
+            (SELECT e.priority FROM encounters e
+              WHERE e.tenant_id = q.tenant_id AND e.queue_id = q.id AND e.status = 'ready'
+              ORDER BY e.priority DESC LIMIT 1)
+            UNION ALL
+            SELECT (SELECT e.priority FROM encounters e
+                     WHERE e.tenant_id = q.tenant_id AND e.queue_id = q.id AND e.status = 'ready'
+                       AND e.priority < p.priority
+                     ORDER BY e.priority DESC LIMIT 1)
+            FROM p WHERE p.priority IS NOT NULL
+        )
+        SELECT min((SELECT e.received_at FROM encounters e
+                     WHERE e.tenant_id = q.tenant_id AND e.queue_id = q.id AND e.status = 'ready'
+                       AND e.priority = p.priority
+                     ORDER BY e.priority DESC, e.received_at LIMIT 1))
+        FROM p WHERE p.priority IS NOT NULL
+    )
+    FROM queues q
+    WHERE q.tenant_id = CAST(:tenant AS varchar) AND q.id = ANY(CAST(:queues AS varchar[]))
+    """
+)
+
+
 class QueueRepository:
     def __init__(self, session: AsyncSession, principal: Principal) -> None:
         self.session = session
@@ -95,16 +126,13 @@ class QueueRepository:
 
     async def stats(self, now: datetime) -> list[dict[str, object]]:
         """Per visible queue: charts by state from the trigger-kept counters, and the oldest ready
-        chart off `ix_encounters_oldest_ready`: a few rows per queue, whatever the queue depths."""
+        chart by a skip scan of the claim index: a few rows per queue, whatever the queue depths."""
         tenant_id = self.principal.tenant_id
-        oldest_ready = (
-            select(func.min(Encounter.received_at))
-            .where(Encounter.tenant_id == tenant_id, Encounter.queue_id == Queue.id, Encounter.status == "ready")
-            .scalar_subquery()
-        )
-        queue_rows = (await self.session.execute(self._queues().add_columns(oldest_ready).order_by(Queue.id))).all()
-        queues = [row[0] for row in queue_rows]
-        oldest_of = {row[0].id: row[1] for row in queue_rows}
+        queues = list((await self.session.scalars(self._queues().order_by(Queue.id))).all())
+        oldest_of: dict[str, datetime | None] = {}
+        if queues:
+            rows = await self.session.execute(OLDEST_READY, {"tenant": tenant_id, "queues": [q.id for q in queues]})
+            oldest_of = {str(row[0]): row[1] for row in rows.all()}
 
         def total(*conditions: ColumnElement[bool] | InstrumentedAttribute[bool]) -> ColumnElement[Any]:
             return func.coalesce(func.sum(QueueCount.n).filter(*conditions), 0)

@@ -15,7 +15,7 @@ INSERT = text(
     """
     INSERT INTO encounters (id, tenant_id, external_id, workflow_id, status, queue_id, priority, worked_by, holds,
                             received_at, overdue, version, updated_at)
-    VALUES (:id, :tenant, :ext, :wf, :status, :queue, 0, '{}', '[]', :received, :overdue, 0, now())
+    VALUES (:id, :tenant, :ext, :wf, :status, :queue, :priority, '{}', '[]', :received, :overdue, 0, now())
     """
 )
 COUNTERS = text(
@@ -49,7 +49,7 @@ async def test_counters_follow_inserts_moves_status_changes_and_deletes(
             await session.execute(
                 INSERT,
                 {"id": eid, "tenant": tenant_id, "ext": f"{tenant_id}-{n}", "wf": f"encounter/{tenant_id}-{n}", "status": status, "queue": queue,
-                 "received": now - timedelta(hours=n), "overdue": overdue},
+                 "received": now - timedelta(hours=n), "overdue": overdue, "priority": n % 3},
             )  # fmt: skip
     async with sessions.begin() as session:
         await session.execute(text("UPDATE encounters SET status = 'in_coding' WHERE id = :id"), {"id": ids[0]})
@@ -66,7 +66,8 @@ async def test_counters_follow_inserts_moves_status_changes_and_deletes(
         assert ("er", "on_hold", True, 0) not in counters
 
         stats = {q["id"]: q for q in await QueueRepository(session, Principal(tenant_id, "ops-1", "ops")).stats(now)}
-    # q1: ids 2 (overdue), 3 and 6 ready; id 0 in coding. er: id 1 ready, id 4 in coding.
+    # q1: ids 2 (overdue, priority 2), 3 and 6 (priority 0) ready; id 0 in coding. er: id 1 ready,
+    # id 4 in coding. The oldest ready chart (id 6) is not the first of the claim order.
     assert (stats["q1"]["depth"], stats["q1"]["in_coding"], stats["q1"]["on_hold"], stats["q1"]["overdue"]) == (3, 1, 0, 1)
     assert (stats["er"]["depth"], stats["er"]["in_coding"], stats["er"]["on_hold"], stats["er"]["overdue"]) == (1, 1, 0, 0)
     oldest_q1 = stats["q1"]["oldest_received_at"]
