@@ -38,7 +38,9 @@ class ProjectionActivities:
         async with self._sessions.begin() as session:
             row = await session.get_one(Encounter, encounter_id, with_for_update=True)
             if row.version >= inp.seq:
-                await self._dispatch(inp)  # a retried attempt still hands on its events
+                # A retried attempt still hands on its events: its first may have committed
+                # and then failed before dispatching.
+                await self._dispatch(inp, queued=True)
                 return
             holds_before = list(row.holds)
             prev_hash = GENESIS
@@ -61,18 +63,22 @@ class ProjectionActivities:
             row.lease_token = uuid.UUID(inp.row["lease_token"]) if inp.row.get("lease_token") else None
             row.version = inp.seq
             row.updated_at = func.now()
+            queued = await outbound_events.record_projection(session, inp, holds_before)
+            # Last: sealing takes the tenant's ledger lock, held until the commit.
             await seal_event(
                 session, tenant_id=inp.tenant_id, encounter_id=encounter_id, common=_event_fields(inp), prev_hash=prev_hash,
                 keys=self._keys,
             )  # fmt: skip
-            await outbound_events.record_projection(session, inp, holds_before)
-        await self._dispatch(inp)
+        await self._dispatch(inp, queued=queued)
         log.info("encounter.projected", encounter_id=inp.encounter_id, seq=inp.seq, action=inp.action)
 
-    async def _dispatch(self, inp: ProjectInput) -> None:
+    async def _dispatch(self, inp: ProjectInput, *, queued: bool) -> None:
+        """Hand on the outbox only when this change queued a message (or may have): a tenant
+        without webhook endpoints costs no dispatch transaction per projection."""
         queue = activity.info().task_queue
         client = lambda: self._client  # noqa: E731
-        await outbound_events.dispatch_encounter(self._sessions, client, queue, uuid.UUID(inp.encounter_id))
+        if queued:
+            await outbound_events.dispatch_encounter(self._sessions, client, queue, uuid.UUID(inp.encounter_id))
         await ehr_writeback.start_for_projection(self._sessions, client, queue, inp)
 
 

@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,7 @@ class Result:
     concurrency: int = 0
     # The bare-Temporal rate measured in the same run at the same concurrency, for the ratio.
     bare_rate: float | None = None
+    memory_mb: float | None = None  # the RSS scenario's figure
 
     @property
     def rate(self) -> float:
@@ -409,14 +410,16 @@ def libpq(settings: Settings) -> str:
 
 
 @asynccontextmanager
-async def processes(*argvs: list[str], env: dict[str, str] | None = None) -> AsyncIterator[None]:
+async def processes(
+    *argvs: list[str], env: dict[str, str] | None = None
+) -> AsyncIterator[list[asyncio.subprocess.Process]]:
     """Child processes of this bench, interrupted (then killed) on the way out."""
     procs = [
         await asyncio.create_subprocess_exec(*argv, env=env, stdout=asyncio.subprocess.DEVNULL)
         for argv in argvs
     ]
     try:
-        yield
+        yield procs
     finally:
         for proc in procs:
             if proc.returncode is None:
@@ -451,7 +454,9 @@ async def clearinghouse_process() -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def worker_processes(settings: Settings, count: int, role: str = "all") -> AsyncIterator[None]:
+async def worker_processes(
+    settings: Settings, count: int, role: str = "all", extra_env: dict[str, str] | None = None
+) -> AsyncIterator[list[asyncio.subprocess.Process]]:
     """`count` separate `clearchart worker` processes on this stack's PostgreSQL and Temporal."""
     env = {
         **os.environ,
@@ -462,10 +467,11 @@ async def worker_processes(settings: Settings, count: int, role: str = "all") ->
         "CLEARCHART_DATA_DIR": str(settings.data_dir),
         "CLEARCHART_LOG_LEVEL": "WARNING",
         "CLEARCHART_ENV": "local",
+        **(extra_env or {}),
     }
     argv = [sys.executable, "-m", "clearchart.cli", "worker", "--role", role]
-    async with processes(*[argv] * count, env=env):
-        yield
+    async with processes(*[argv] * count, env=env) as procs:
+        yield procs
 
 
 async def run(args: argparse.Namespace) -> list[Result]:
@@ -503,6 +509,7 @@ async def measure(
     args: argparse.Namespace, settings: Settings, client: Client, sessions: Any, lanes: int, owner_url: str
 ) -> list[Result]:
     bare_total = args.bare_workflows or max(args.encounters, 500)
+    args.owner_url = owner_url  # bulk seeding runs as the owner
     results = [await bench_raw_postgres(owner_url, args.pg_transactions, max(args.concurrency))]
     async with (
         httpx.AsyncClient(timeout=30) as worker_http,
@@ -548,6 +555,8 @@ async def measure(
                 for r in await lanes_of.run(args.encounters, concurrency, f" ({count} worker proc.)"):
                     r.bare_rate = bare.rate
                     results.append(r)
+        if args.cached_workflows:
+            results += await bench_worker_rss(args, settings, http, api, tenant)
     return results
 
 
@@ -607,13 +616,16 @@ async def bench_metrics(
     http: httpx.AsyncClient,
     api: str,
     tenant: BenchTenant,  # noqa: ARG001
+    label: str | None = None,
 ) -> list[Result]:
     """`--metrics N`: N requests to each dashboard endpoint as ops, with whatever was seeded."""
     if not args.metrics:
         return []
-    token = await admin.create_token(sessions, settings.secret_key, tenant_id=TENANT, role="ops", user_id="bench-ops")
+    token = await admin.create_token(
+        sessions, settings.secret_key, tenant_id=TENANT, role="ops", user_id=f"bench-ops-{uuid.uuid4().hex[:6]}"
+    )
     headers = {"Authorization": f"Bearer {token}"}
-    seeded = f" ({args.open_charts:,} seeded)" if args.open_charts else ""
+    seeded = label if label is not None else f" ({args.open_charts:,} seeded)" if args.open_charts else ""
     results = []
     for path in METRICS_PATHS:
 
@@ -626,11 +638,110 @@ async def bench_metrics(
     return results
 
 
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process (Linux), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+async def bench_worker_rss(
+    args: argparse.Namespace, settings: Settings, http: httpx.AsyncClient, api: str, tenant: BenchTenant
+) -> list[Result]:
+    """`--cached-workflows N`: one interactive worker process, alone on the task queue, takes in a
+    bundle of N encounters; every encounter workflow stays open (ready, waiting for a coder) and
+    cached. Its RSS before (warmed up) and after is the figure."""
+    extra = {"CLEARCHART_MAX_CACHED_WORKFLOWS": str(args.cached_workflows + 1000)}
+    async with worker_processes(settings, 1, "interactive", extra) as [proc]:
+        lanes = Lanes(http, api, tenant)
+        await lanes.run(8, 4, " (warm-up)")  # loads code sets, sandbox and caches
+        before = rss_mb(proc.pid)
+        args_n = argparse.Namespace(**{**vars(args), "bundle": args.cached_workflows})
+        timed = await bench_bundle(args_n, settings, None, None, http, api, tenant)  # type: ignore[arg-type]
+        after = rss_mb(proc.pid)
+    name = f"worker RSS, {args.cached_workflows:,} open workflows cached"
+    NOTES.append(f"{name}: {before:.0f} MB warmed up, {after:.0f} MB after (+{after - before:.0f} MB)")
+    result = Result(name, "MB", args.cached_workflows, timed[-1].seconds, [], 1)
+    result.memory_mb = after
+    return [*(replace(r, name=r.name + " (RSS run)") for r in timed), result]
+
+
+SEED_SCALE_CHARTS = """
+INSERT INTO encounters (id, tenant_id, external_id, workflow_id, status, queue_id, priority,
+                        worked_by, holds, received_at, overdue, version, updated_at)
+SELECT gen_random_uuid(), %(tenant)s, 'mseed-' || %(run)s || '-' || g, 'encounter/mseed-' || %(run)s || '-' || g,
+       (ARRAY['closed', 'paid', 'submitted', 'denied', 'in_coding'])[1 + g %% 5], %(queue)s, 0, '{}', '[]',
+       now() - (g %% 365) * interval '1 day' - (g %% 86400) * interval '1 second', g %% 50 = 0, 0, now()
+FROM generate_series(1, %(count)s) AS g
+"""
+
+SEED_SCALE_EVENTS = """
+INSERT INTO audit_events (tenant_id, encounter_id, seq, actor, role, action, before, after,
+                          occurred_at, prev_hash, hash)
+SELECT e.tenant_id, e.id, s, 'seed', 'system', 'seeded', '{}', '{}', e.received_at,
+       repeat('0', 64), md5(e.id::text || s) || md5(s || e.id::text)
+FROM encounters e CROSS JOIN generate_series(1, %(per_chart)s) AS s
+WHERE e.tenant_id = %(tenant)s AND e.external_id LIKE 'mseed-' || %(run)s || '-%%'
+"""
+
+# The queue counters of the bench tenant, rebuilt after a bulk load that bypassed their trigger.
+RECOUNT = """
+DELETE FROM queue_counts WHERE tenant_id = %(tenant)s;
+INSERT INTO queue_counts (tenant_id, queue_id, status, overdue, shard, n)
+SELECT tenant_id, queue_id, status, coalesce(overdue, false), abs(hashtext(id::text)) %% 16, count(*)
+FROM encounters WHERE tenant_id = %(tenant)s AND queue_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5
+"""
+
+
+async def bench_seeded_metrics(
+    args: argparse.Namespace,
+    settings: Settings,
+    client: Client,
+    sessions: Any,
+    http: httpx.AsyncClient,
+    api: str,
+    tenant: BenchTenant,
+) -> list[Result]:
+    """`--seed-encounters N --seed-audit-events M`: N charts spread over a year (none claimable)
+    and M audit events among them, loaded with SQL as the owner, then the dashboards again."""
+    if not args.seed_encounters:
+        return []
+    run_id = uuid.uuid4().hex[:8]
+    per_chart = max(1, args.seed_audit_events // args.seed_encounters) if args.seed_audit_events else 0
+    sys.stderr.write(
+        f"  seeding {args.seed_encounters:,} charts and {per_chart * args.seed_encounters:,} audit events with SQL ...\n"
+    )
+    began = time.perf_counter()
+    async with await psycopg.AsyncConnection.connect(args.owner_url) as conn:
+        # One transaction: the exclusive lock keeps projections out while the counters' trigger
+        # is off, and the counters are rebuilt before anyone sees the charts.
+        await conn.execute("ALTER TABLE encounters DISABLE TRIGGER encounters_queue_counts")
+        await conn.execute(SEED_SCALE_CHARTS, {"tenant": TENANT, "queue": QUEUE, "count": args.seed_encounters, "run": run_id})
+        await conn.execute("ALTER TABLE encounters ENABLE TRIGGER encounters_queue_counts")
+        for statement in RECOUNT.split(";"):
+            await conn.execute(statement, {"tenant": TENANT})
+        await conn.commit()
+        if per_chart:
+            await conn.execute(SEED_SCALE_EVENTS, {"tenant": TENANT, "run": run_id, "per_chart": per_chart})
+            await conn.commit()
+        await conn.set_autocommit(True)
+        # A database that old is vacuumed: statistics and the visibility map (index-only scans).
+        for table in ("encounters", "audit_events", "queue_counts"):
+            await conn.execute(f"VACUUM (ANALYZE) {table}")
+    NOTES.append(
+        f"seeded {args.seed_encounters:,} charts and {per_chart * args.seed_encounters:,} audit events "
+        f"in {time.perf_counter() - began:.0f} s"
+    )
+    label = f" ({args.seed_encounters:,} charts, {per_chart * args.seed_encounters:,} audit events)"
+    return await bench_metrics(args, settings, client, sessions, http, api, tenant, label)
+
+
 Scenario = Callable[
     [argparse.Namespace, Settings, Client, Any, httpx.AsyncClient, str, BenchTenant],
     Awaitable[list[Result]],
 ]
-EXTRA_SCENARIOS: list[Scenario] = [bench_bundle, bench_metrics]
+EXTRA_SCENARIOS: list[Scenario] = [bench_bundle, bench_metrics, bench_seeded_metrics]
 
 
 def report(results: list[Result], args: argparse.Namespace, database: str) -> str:
@@ -647,6 +758,8 @@ def report(results: list[Result], args: argparse.Namespace, database: str) -> st
     for r in results:
         p50, p95, p99 = r.percentile(50), r.percentile(95), r.percentile(99)
         pct = "" if r.bare_rate is None else f"{100 * r.rate / r.bare_rate:.0f}%"
+        if r.memory_mb is not None:
+            pct = f"{r.memory_mb:.0f} MB"
 
         def ms(v: float | None) -> str:
             return "" if v is None else f"{v:.0f}"
@@ -672,6 +785,7 @@ def as_json(results: list[Result]) -> list[dict[str, Any]]:
             "p95_ms": r.percentile(95),
             "p99_ms": r.percentile(99),
             "bare_rate": r.bare_rate,
+            "memory_mb": r.memory_mb,
         }
         for r in results
     ]
@@ -714,6 +828,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--metrics", type=int, default=0, help="also time this many requests to each metrics endpoint (default: skip)"
+    )
+    parser.add_argument(
+        "--seed-encounters", type=int, default=0, help="seed this many charts with SQL, then time the dashboards again (needs --metrics)"
+    )
+    parser.add_argument(
+        "--seed-audit-events", type=int, default=0, help="and this many audit events among them (default: none)"
+    )
+    parser.add_argument(
+        "--cached-workflows", type=int, default=0, help="RSS of one worker process holding this many open workflows (default: skip)"
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file (for bench/plot.py)")
     args = parser.parse_args(argv)

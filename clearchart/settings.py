@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     task_queue: str = Field(default="clearchart-encounters", alias="CLEARCHART_TASK_QUEUE")
     # Empty means "<task_queue>-billing": claim building and submission, apart from coders' updates.
     billing_task_queue_name: str = Field(default="", alias="CLEARCHART_BILLING_TASK_QUEUE")
+    # Open encounter workflows a worker keeps in memory (evicted ones replay on their next event);
+    # about 160 KB each on top of ~400 MB (bench/README.md), so raise it with the memory limit.
+    max_cached_workflows: int = Field(default=1_000, alias="CLEARCHART_MAX_CACHED_WORKFLOWS")
     api_host: str = Field(default="127.0.0.1", alias="CLEARCHART_API_HOST")
     api_port: int = Field(default=8000, alias="CLEARCHART_API_PORT")
     temporal_port: int = Field(default=7233, alias="CLEARCHART_TEMPORAL_PORT")

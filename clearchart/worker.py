@@ -102,6 +102,9 @@ def build_worker(
                 max_concurrent_activities=20,
                 max_concurrent_local_activities=50,
                 max_concurrent_workflow_tasks=50,
+                # An encounter waits days between events: a worker with the memory for it keeps
+                # more of them cached, so an event does not replay its whole history first.
+                max_cached_workflows=settings.max_cached_workflows,
                 # Workflow modules hold no mutable state: import them once for every workflow
                 # instead of once per workflow instance (the sandbox still guards non-determinism).
                 workflow_runner=SandboxedWorkflowRunner(

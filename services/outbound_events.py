@@ -42,14 +42,29 @@ async def record(
     event_ids: Sequence[str] | None = None,
 ) -> list[str]:
     """Add the events and their messages to the session; return the event ids."""
+    ids, _ = await _record(session, tenant_id, drafts, occurred_at, encounter_id=encounter_id, event_ids=event_ids)
+    return ids
+
+
+async def _record(
+    session: AsyncSession,
+    tenant_id: str,
+    drafts: Sequence[EventDraft],
+    occurred_at: datetime,
+    *,
+    encounter_id: uuid.UUID | None,
+    event_ids: Sequence[str] | None,
+) -> tuple[list[str], int]:
+    """`record`, also counting the messages queued (none when no endpoint subscribes)."""
     if not drafts:
-        return []
+        return [], 0
     endpoints = (
         await session.scalars(
             select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.status == "enabled")
         )
     ).all()
     ids: list[str] = []
+    queued = 0
     for n, draft in enumerate(drafts):
         event_id = event_ids[n] if event_ids else new_event_id()
         payload = {"type": draft.type, "timestamp": occurred_at.isoformat(), "data": draft.data}
@@ -62,13 +77,15 @@ async def record(
         for endpoint in endpoints:
             if draft.type in endpoint.event_types:
                 session.add(WebhookMessage(endpoint_id=endpoint.id, event_id=event_id, tenant_id=tenant_id))
+                queued += 1
         ids.append(event_id)
-    return ids
+    return ids, queued
 
 
-async def record_projection(session: AsyncSession, inp: ProjectInput, holds_before: list[Any]) -> list[str]:
+async def record_projection(session: AsyncSession, inp: ProjectInput, holds_before: list[Any]) -> bool:
     """The events of one projected encounter change; ids are derived from (encounter, seq), so a
-    retried projection cannot announce its change twice."""
+    retried projection cannot announce its change twice. True when a message was queued for an
+    endpoint, i.e. when there is anything to dispatch after the commit."""
     records = projection_events.touched(inp)
     claim_id = next(iter(records.get("claim", [])), None)
     if claim_id is None and inp.action in ("scrub_clean", "appeal_deadline_warning"):
@@ -91,7 +108,10 @@ async def record_projection(session: AsyncSession, inp: ProjectInput, holds_befo
     )
     drafts = events_for(change)
     ids = [f"msg_{uuid.UUID(inp.encounter_id).hex}_{inp.seq}_{n}" for n in range(len(drafts))]
-    return await record(session, inp.tenant_id, drafts, inp.occurred_at, encounter_id=uuid.UUID(inp.encounter_id), event_ids=ids)
+    _, queued = await _record(
+        session, inp.tenant_id, drafts, inp.occurred_at, encounter_id=uuid.UUID(inp.encounter_id), event_ids=ids
+    )
+    return queued > 0
 
 
 async def dispatch_encounter(

@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit_chain import GENESIS, Keyring, hashed_fields
+from models.ledger_heads import LedgerHead
 from models.repositories.evidence_facts import encounter_facts
 from models.repositories.evidence_receipts import attest
 from models.tables import AuditEvent, AuditLedgerEntry
@@ -69,27 +70,47 @@ async def append_ledger(
     session: AsyncSession, tenant_id: str, encounter_id: uuid.UUID, count: int, head: str, at: datetime, keys: Keyring,
     chain: str | None = None,
 ) -> None:
-    # One ledger writer per tenant at a time, for the rest of this transaction.
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"audit_ledger:{tenant_id}"})
-    last = (
-        await session.execute(
-            select(AuditLedgerEntry.seq, AuditLedgerEntry.hash)
-            .where(AuditLedgerEntry.tenant_id == tenant_id)
-            .order_by(AuditLedgerEntry.seq.desc())
-            .limit(1)
-        )
-    ).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    # One ledger writer per tenant at a time, until this transaction ends: everything else it
+    # writes is sent first, so the tenant's head row stays locked for one write and the commit.
+    await session.flush()
+    seq, prev = await lock_ledger_head(session, tenant_id)
+    seq += 1
     fields = ledger_fields(
         tenant_id=tenant_id, seq=seq, encounter_id=str(encounter_id), event_count=count, head_hash=head,
         recorded_at=at, key_id=keys.current, chain=chain,
     )  # fmt: skip
-    session.add(
-        AuditLedgerEntry(
-            tenant_id=tenant_id, seq=seq, encounter_id=encounter_id, event_count=count, head_hash=head,
-            recorded_at=at, key_id=keys.current, prev_hash=prev, hash=keys.seal(prev, fields), chain=chain,
-        )
-    )
+    digest = keys.seal(prev, fields)
+    new_head = (
+        update(LedgerHead).where(LedgerHead.tenant_id == tenant_id).values(seq=seq, hash=digest).returning(LedgerHead.seq)
+    ).cte("new_head")
+    entry = {
+        "tenant_id": tenant_id, "seq": seq, "encounter_id": encounter_id, "event_count": count, "head_hash": head,
+        "recorded_at": at, "key_id": keys.current, "prev_hash": prev, "hash": digest, "chain": chain,
+    }  # fmt: skip
+    await session.execute(insert(AuditLedgerEntry).values(**entry).add_cte(new_head))
+
+
+# A tenant's first append (or the first since the head rows were introduced) starts from the
+# ledger's own last entry, or from genesis.
+_FIRST_HEAD = text(
+    """
+    INSERT INTO audit_ledger_heads (tenant_id, seq, hash)
+    SELECT CAST(:tenant AS varchar),
+           coalesce((SELECT seq FROM audit_ledger WHERE tenant_id = CAST(:tenant AS varchar) ORDER BY seq DESC LIMIT 1), 0),
+           coalesce((SELECT hash FROM audit_ledger WHERE tenant_id = CAST(:tenant AS varchar) ORDER BY seq DESC LIMIT 1), CAST(:genesis AS varchar))
+    ON CONFLICT (tenant_id) DO NOTHING
+    """
+)
+
+
+async def lock_ledger_head(session: AsyncSession, tenant_id: str) -> tuple[int, str]:
+    """The tenant's ledger head (seq, hash), locked; after a wait, the newest committed one."""
+    locked = select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.tenant_id == tenant_id).with_for_update()
+    row = (await session.execute(locked)).first()
+    if row is None:
+        await session.execute(_FIRST_HEAD, {"tenant": tenant_id, "genesis": GENESIS})
+        row = (await session.execute(locked)).one()
+    return int(row[0]), str(row[1])
 
 
 async def ledger_heads(

@@ -3,11 +3,14 @@
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from models.access import Principal
+from models.queue_counts import QueueCount
 from models.repositories.scope import POST_CODING as POST_CODING
 from models.repositories.scope import charts
 from models.tables import AuditEvent, Document, Encounter, Queue
@@ -76,6 +79,37 @@ class EncounterRepository:
         return list((await self.session.scalars(stmt)).all())
 
 
+# The oldest ready chart of each queue, read off the claim index `ix_encounters_next_ready`
+# (tenant, queue, priority DESC, received_at): a recursive skip scan visits each distinct
+# priority of the queue once and takes its first received_at; the least of those is the oldest.
+# A second index on (tenant, queue, received_at) would serve this directly, but the planner may
+# then pick it for the claim too and sort the whole queue.
+OLDEST_READY = text(
+    """
+    SELECT q.id, (
+        WITH RECURSIVE p(priority) AS (
+            (SELECT e.priority FROM encounters e
+              WHERE e.tenant_id = q.tenant_id AND e.queue_id = q.id AND e.status = 'ready'
+              ORDER BY e.priority DESC LIMIT 1)
+            UNION ALL
+            SELECT (SELECT e.priority FROM encounters e
+                     WHERE e.tenant_id = q.tenant_id AND e.queue_id = q.id AND e.status = 'ready'
+                       AND e.priority < p.priority
+                     ORDER BY e.priority DESC LIMIT 1)
+            FROM p WHERE p.priority IS NOT NULL
+        )
+        SELECT min((SELECT e.received_at FROM encounters e
+                     WHERE e.tenant_id = q.tenant_id AND e.queue_id = q.id AND e.status = 'ready'
+                       AND e.priority = p.priority
+                     ORDER BY e.priority DESC, e.received_at LIMIT 1))
+        FROM p WHERE p.priority IS NOT NULL
+    )
+    FROM queues q
+    WHERE q.tenant_id = CAST(:tenant AS varchar) AND q.id = ANY(CAST(:queues AS varchar[]))
+    """
+)
+
+
 class QueueRepository:
     def __init__(self, session: AsyncSession, principal: Principal) -> None:
         self.session = session
@@ -91,34 +125,44 @@ class QueueRepository:
         return await self.session.scalar(self._queues().where(Queue.id == queue_id))
 
     async def stats(self, now: datetime) -> list[dict[str, object]]:
-        queues = (await self.session.scalars(self._queues().order_by(Queue.id))).all()
+        """Per visible queue: charts by state from the trigger-kept counters, and the oldest ready
+        chart by a skip scan of the claim index: a few rows per queue, whatever the queue depths."""
+        tenant_id = self.principal.tenant_id
+        queues = list((await self.session.scalars(self._queues().order_by(Queue.id))).all())
+        oldest_of: dict[str, datetime | None] = {}
+        if queues:
+            rows = await self.session.execute(OLDEST_READY, {"tenant": tenant_id, "queues": [q.id for q in queues]})
+            oldest_of = {str(row[0]): row[1] for row in rows.all()}
+
+        def total(*conditions: ColumnElement[bool] | InstrumentedAttribute[bool]) -> ColumnElement[Any]:
+            return func.coalesce(func.sum(QueueCount.n).filter(*conditions), 0)
+
         counts = (
             await self.session.execute(
                 select(
-                    Encounter.queue_id,
-                    func.count().filter(Encounter.status == "ready"),
-                    func.count().filter(Encounter.status == "in_coding"),
-                    func.count().filter(Encounter.status == "on_hold"),
-                    func.min(Encounter.received_at).filter(Encounter.status == "ready"),
-                    func.count().filter(Encounter.overdue, Encounter.status.not_in(POST_CODING)),
+                    QueueCount.queue_id,
+                    total(QueueCount.status == "ready"),
+                    total(QueueCount.status == "in_coding"),
+                    total(QueueCount.status == "on_hold"),
+                    total(QueueCount.overdue, QueueCount.status.not_in(POST_CODING)),
                 )
-                .where(Encounter.tenant_id == self.principal.tenant_id)
-                .group_by(Encounter.queue_id)
+                .where(QueueCount.tenant_id == tenant_id)
+                .group_by(QueueCount.queue_id)
             )
         ).all()
-        by_queue = {row[0]: row[1:] for row in counts}
+        by_queue = {row[0]: (*row[1:4], oldest_of.get(row[0]), row[4]) for row in counts}
         out: list[dict[str, object]] = []
         for q in queues:
-            ready, in_coding, on_hold, oldest, overdue = by_queue.get(q.id) or (0, 0, 0, None, 0)
+            ready, in_coding, on_hold, oldest, overdue = by_queue.get(q.id) or (0, 0, 0, oldest_of.get(q.id), 0)
             out.append(
                 {
                     "id": q.id,
                     "name": q.name,
                     "vendors": list(q.vendor_ids),
-                    "depth": ready,
-                    "in_coding": in_coding,
-                    "on_hold": on_hold,
-                    "overdue": overdue,
+                    "depth": int(ready),
+                    "in_coding": int(in_coding),
+                    "on_hold": int(on_hold),
+                    "overdue": int(overdue),
                     "oldest_received_at": oldest,
                     "oldest_age_seconds": int((now - oldest).total_seconds()) if oldest else None,
                 }
@@ -137,7 +181,9 @@ class QueueRepository:
             )
             .order_by(Encounter.priority.desc(), Encounter.received_at, Encounter.id)
             .limit(1)
-            .with_for_update(skip_locked=True)
+            # NO KEY UPDATE: the lease changes no key, so rows inserted meanwhile that reference
+            # the chart (holds, audit events, documents) do not wait for the claim, nor it for them.
+            .with_for_update(skip_locked=True, key_share=True)
         )
 
     async def lease_next(self, queue_id: str, token: uuid.UUID) -> Encounter | None:

@@ -16,12 +16,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, select, text
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit_chain import GENESIS, Keyring, hashed_fields, verify_chain
 from models.qa_tables import QaAudit, QaAuditChart, QaAuditHold, QaEducation, QaFinding, QaReview
-from models.repositories.audit_seal import append_ledger, entry_fields, ledger_heads
+from models.repositories.audit_seal import (
+    append_ledger,
+    entry_fields,
+    ledger_heads,
+    lock_ledger_head,
+)
 from models.repositories.evidence_facts import _row, digest, facts_problem
 from models.tables import QaChainEvent
 
@@ -114,9 +119,9 @@ async def seal_qa_event(
     reason: str | None = None,
 ) -> QaChainEvent:
     """Append one event to the chart's QA chain, its facts read after this transaction's writes."""
-    # The tenant's ledger lock (append_ledger takes it again, re-entrantly): one lock, taken first,
-    # so closing an audit (many charts in one transaction) cannot deadlock with a single QA act.
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"audit_ledger:{tenant_id}"})
+    # The tenant's ledger head row (append_ledger locks it again, re-entrantly): one lock, taken
+    # first, so closing an audit (many charts in one transaction) cannot deadlock with a single QA act.
+    await lock_ledger_head(session, tenant_id)
     await session.flush()
     last = (
         await session.execute(

@@ -1,0 +1,70 @@
+"""Appending to a tenant's audit ledger through its locked head row: concurrent appends form one
+unbroken chain, and a tenant whose head row is missing continues from its last entry."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from clearchart import admin
+from clearchart.keys import chain_keyring
+from clearchart.settings import Settings
+from models.audit_chain import GENESIS, Keyring
+from models.ledger_heads import LedgerHead
+from models.repositories.audit_seal import append_ledger, entry_fields
+from models.tables import AuditLedgerEntry
+
+
+async def _append(sessions: async_sessionmaker[AsyncSession], keys: Keyring, tenant_id: str, n: int) -> None:
+    async with sessions.begin() as session:
+        await append_ledger(session, tenant_id, uuid.uuid4(), n, f"{n:064x}", datetime.now(UTC), keys)
+
+
+async def _chain(sessions: async_sessionmaker[AsyncSession], tenant_id: str) -> list[AuditLedgerEntry]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(AuditLedgerEntry).where(AuditLedgerEntry.tenant_id == tenant_id).order_by(AuditLedgerEntry.seq)
+        )
+        return list(rows.all())
+
+
+def _assert_unbroken(entries: list[AuditLedgerEntry], keys: Keyring) -> None:
+    assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
+    prev = GENESIS
+    for entry in entries:
+        assert entry.prev_hash == prev
+        assert keys.check(prev, entry_fields(entry), entry.hash) is None
+        prev = entry.hash
+
+
+async def test_concurrent_appends_form_one_chain_and_the_head_row_names_its_end(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    keys = chain_keyring(Settings())
+    tenant_id = f"t-{uuid.uuid4().hex[:10]}"
+    await admin.create_tenant(sessions, tenant_id, "Ledger clinic")
+    await asyncio.gather(*(_append(sessions, keys, tenant_id, n) for n in range(12)))
+    entries = await _chain(sessions, tenant_id)
+    assert len(entries) == 12
+    _assert_unbroken(entries, keys)
+    async with sessions() as session:
+        head = await session.get_one(LedgerHead, tenant_id)
+    assert (head.seq, head.hash) == (12, entries[-1].hash)
+
+
+async def test_a_tenant_without_a_head_row_continues_from_its_last_entry(
+    sessions: async_sessionmaker[AsyncSession], admin_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    keys = chain_keyring(Settings())
+    tenant_id = f"t-{uuid.uuid4().hex[:10]}"
+    await admin.create_tenant(sessions, tenant_id, "Ledger clinic")
+    for n in range(3):
+        await _append(sessions, keys, tenant_id, n)
+    async with admin_sessions.begin() as session:  # as before the head rows existed
+        await session.execute(delete(LedgerHead).where(LedgerHead.tenant_id == tenant_id))
+    await _append(sessions, keys, tenant_id, 3)
+    entries = await _chain(sessions, tenant_id)
+    assert len(entries) == 4
+    _assert_unbroken(entries, keys)
