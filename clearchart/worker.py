@@ -31,6 +31,7 @@ from clearchart.keys import chain_keyring
 from clearchart.log_context import LogContextInterceptor
 from clearchart.settings import Settings
 from workflows.ehr_writeback import EhrWriteBackWorkflow
+from workflows.claim_batch import ClaimBatchWorkflow
 from workflows.encounter import EncounterWorkflow
 from workflows.inbound import InboundBundleWorkflow
 from workflows.post_close import PayerDocumentWorkflow
@@ -72,7 +73,10 @@ def build_worker(
     projection = ProjectionActivities(sessions, keys, client)
     notifications = NotificationActivities(sessions)
     suggestions = SuggestionActivities(sessions)
-    claims = ClaimActivities(sessions, http, settings.clearinghouse, settings.clearinghouse_api_key)
+    claims = ClaimActivities(
+        sessions, http, settings.clearinghouse, settings.clearinghouse_api_key, client, batch_queue=settings.billing_task_queue,
+        batch_seconds=settings.claim_batch_seconds, batch_size=settings.claim_batch_size,
+    )  # fmt: skip
     inbound = InboundActivities(sessions, client, settings)
     post_close = PostCloseActivities(sessions, keys)
     webhooks = WebhookActivities(sessions, http)
@@ -115,7 +119,9 @@ def build_worker(
             Worker(
                 client,
                 task_queue=settings.billing_task_queue,
-                activities=[claims.create, claims.submit],
+                workflows=[ClaimBatchWorkflow],
+                activities=[claims.create, claims.submit, claims.send_batch],
+                workflow_runner=SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules()),
                 max_concurrent_activities=10,
                 interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
             )
