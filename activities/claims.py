@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import httpx
 import structlog
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import Client
@@ -351,6 +351,10 @@ class ClaimActivities:
             batch = await session.get_one(ClaimBatch, batch_id)
             batch.status, batch.submission_id, batch.sent_at = "sent", receipt.id, datetime.now(UTC)
             batch.ack_999 = receipt.ack_999 or None
+            await session.execute(
+                update(ClaimRow).where(ClaimRow.batch_id == batch_id, ClaimRow.status == "queued")
+                .values(status="submitted", submitted_at=batch.sent_at, submission_id=receipt.id)
+            )  # fmt: skip
         log.info("claim.batch_sent", batch=name, claims=count, submission_id=receipt.id)
         return BatchSent(req.batch_id, count, "sent")
 
@@ -364,15 +368,13 @@ class ClaimActivities:
         if not claims:
             return None
         number = int(await session.scalar(text("SELECT nextval('claim_interchange_numbers')")) or 1)
-        now = datetime.now(UTC)
-        x12, controls = batch_837p(Interchange("CLEARCHART", "CLEARINGHOUSE", number, now), [c.x12 for c in claims])
+        x12, controls = batch_837p(Interchange("CLEARCHART", "CLEARINGHOUSE", number, datetime.now(UTC)), [c.x12 for c in claims])
         batch = ClaimBatch(id=batch_id, tenant_id=req.tenant_id, payer_id=req.payer_id, interchange_number=number,
                            batch_name=f"CB{number:09d}-{batch_id.hex[:12]}", status="built", claim_count=len(claims), x12=x12)  # fmt: skip
         session.add(batch)
         await session.flush()
         for claim, control in zip(claims, controls, strict=True):
-            claim.batch_id, claim.transaction_control = batch_id, control
-            claim.status, claim.submitted_at = "submitted", now
+            claim.batch_id, claim.transaction_control = batch_id, control  # still queued until the send succeeds
         return batch
 
 

@@ -10,7 +10,8 @@ whose claims span tenants is split: each tenant gets a file re-written with only
 (provider-level PLB adjustments go with the tenant holding most claims of that payment), so no
 tenant ever stores another tenant's claims. A file matching no tenant, or that does not parse,
 is kept in ``clearinghouse_files`` with its body for operations to handle; it never blocks the
-files after it. 999s are skipped: the submission call already returned and recorded them.
+files after it. 999s and TA1s answer the batches we sent (``services.claim_acks``): accepted
+sets are noted on their claims, rejected sets and interchanges send their claims to rework.
 
 Idempotency: the cursor is the last file recorded, and applying goes through
 ``api.billing_intake``, which answers the same bytes for the same tenant once.
@@ -45,6 +46,7 @@ from integrations.billing.errors import (
     ClearinghouseRejected,
     ClearinghouseUnavailable,
     X12BuildError,
+    X12ParseError,
 )
 from integrations.billing.remittance import Remittance
 from integrations.billing.schemas import Interchange
@@ -55,6 +57,7 @@ from integrations.billing.x835_writer import build_835
 from models.claim_tables import ClaimRow
 from models.poller_tables import ClearinghouseFile, PollerStatus
 from models.remittance_tables import RemittanceException
+from services.claim_acks import apply_999, apply_ta1
 from services.remittance_exceptions import retry_open
 
 log = structlog.get_logger(__name__)
@@ -148,21 +151,21 @@ async def handle_file(
     summary: dict[str, Any] = {"file_id": file.id, "kind": file.kind, "tenants": [], "results": {}}
     keep_body = True
     detail: str | None = None
-    if file.kind == "999":
-        status, detail, keep_body = "skipped", "999s are read when the claim is submitted", False
-    else:
-        try:
+    try:
+        if file.kind in ("999", "TA1"):
+            status, detail, keep_body = await _acknowledgment(sessions, temporal, file, summary)
+        else:
             status, detail = await _route(sessions, temporal, file, summary, task_queue)
             keep_body = status in ("unrouted", "refused")
-        except AppError as exc:
-            status, detail = "refused", exc.detail
-        except X12BuildError as exc:  # a split could not be re-written; keep the file for a person
-            status, detail = "refused", f"could not split the file per tenant: {exc}"
-        except (ClearinghouseUnavailable, ClearinghouseRejected, OSError):
-            raise  # the whole poll is retried; the file is not recorded, so it comes again
-        except Exception as exc:  # a bug must not pin the cursor on this file: keep it for a person
-            log.exception("poller.file_failed", file_id=file.id)
-            status, detail = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+    except AppError as exc:
+        status, detail = "refused", exc.detail
+    except X12BuildError as exc:  # a split could not be re-written; keep the file for a person
+        status, detail = "refused", f"could not split the file per tenant: {exc}"
+    except (ClearinghouseUnavailable, ClearinghouseRejected, OSError):
+        raise  # the whole poll is retried; the file is not recorded, so it comes again
+    except Exception as exc:  # a bug must not pin the cursor on this file: keep it for a person
+        log.exception("poller.file_failed", file_id=file.id)
+        status, detail = "failed", f"{type(exc).__name__}: {exc}"[:2000]
     summary.update(status=status, detail=detail)
     async with sessions.begin() as session:
         row = {"source": source, "file_id": file.id, "kind": file.kind, "status": status, "tenants": summary["tenants"],
@@ -177,6 +180,22 @@ async def handle_file(
             )  # fmt: skip
     log.info("poller.file", file_id=file.id, kind=file.kind, status=status, tenants=summary["tenants"], detail=detail)
     return summary
+
+
+async def _acknowledgment(
+    sessions: async_sessionmaker[AsyncSession], temporal: Client, file: InboundFile, summary: dict[str, Any]
+) -> tuple[str, str | None, bool]:
+    """A 999 or TA1 for batches we sent: accepted sets are noted, rejected ones go to rework."""
+    try:
+        applied = await (apply_999 if file.kind == "999" else apply_ta1)(sessions, temporal, file.content, file.id)
+    except X12ParseError as exc:
+        return "refused", f"not a readable {file.kind}: {exc.detail}", True
+    summary["tenants"] = applied["tenants"]
+    summary["results"] = {"claims": applied["claims"]}
+    if not applied["tenants"]:
+        return "unrouted", f"no batch of ours has control number {', '.join(applied['unmatched_groups'][:5])}", True
+    rejected = sum(1 for c in applied["claims"] if not c["accepted"])
+    return "applied", f"{len(applied['claims']) - rejected} claim(s) accepted, {rejected} sent back to rework", False
 
 
 async def _heartbeat(sessions: async_sessionmaker[AsyncSession], source: str, error: str | None) -> None:

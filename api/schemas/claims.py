@@ -55,6 +55,10 @@ class ClaimOut(BaseModel):
     acknowledged_at: datetime | None
     rejection: str | None
     filed: bool
+    # The batch (interchange) the claim went out in, its ST02 there, and the 999's answer for it.
+    batch_id: str | None = None
+    transaction_control: str | None = None
+    syntax_ack: str | None = None
 
 
 class DenialOut(BaseModel):
