@@ -56,7 +56,13 @@ from models.scrub_tables import MueLimit, PtpEdit, ScrubTables, builtin_tables
 from models.tables import Encounter, Patient, Tenant
 from services.claim_acks import rework_batch
 from services.codesets import refresh_from
-from workflows.claim_batch import BatchInput, BatchSent, ClaimBatchWorkflow, SendBatch, claim_batch_workflow_id
+from workflows.claim_batch import (
+    BatchInput,
+    BatchSent,
+    ClaimBatchWorkflow,
+    SendBatch,
+    claim_batch_workflow_id,
+)
 from workflows.types import (
     BillRequest,
     BillResult,

@@ -30,8 +30,8 @@ from clearchart.heartbeat import HeartbeatInterceptor
 from clearchart.keys import chain_keyring
 from clearchart.log_context import LogContextInterceptor
 from clearchart.settings import Settings
-from workflows.ehr_writeback import EhrWriteBackWorkflow
 from workflows.claim_batch import ClaimBatchWorkflow
+from workflows.ehr_writeback import EhrWriteBackWorkflow
 from workflows.encounter import EncounterWorkflow
 from workflows.inbound import InboundBundleWorkflow
 from workflows.post_close import PayerDocumentWorkflow

@@ -51,12 +51,12 @@ from integrations.billing.errors import X12ParseError
 from integrations.billing.remittance import Adjustment, ClaimPayment, LinePayment, Payee, Remittance
 from integrations.billing.schemas import Interchange
 from integrations.billing.segments import Segment, tokenize
+from integrations.billing.ta1 import NOTE_CODES
 from integrations.billing.x277ca import ClaimAck
 from integrations.billing.x277ca_writer import build_277ca
 from integrations.billing.x835_writer import build_835
 from integrations.billing.x837p_reader import SubmittedClaim, SubmittedLine, read_837p
-from integrations.billing.ta1 import NOTE_CODES
-from integrations.billing.x999 import FunctionalAck, SegmentError, TransactionAck, parse_999
+from integrations.billing.x999 import FunctionalAck, SegmentError, parse_999
 from integrations.billing.x999_writer import build_999, build_ta1
 from models.sandbox_tables import SandboxFile, SandboxScript, SandboxSubmission
 
