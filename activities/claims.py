@@ -30,6 +30,7 @@ from integrations.billing.schemas import (
     Payer,
     Receiver,
     RenderingProvider,
+    ServiceFacility,
     ServiceLine,
     Submitter,
     Subscriber,
@@ -287,6 +288,7 @@ class ClaimActivities:
                     ],
                     patient=dependent,
                     rendering_provider=_rendering(e.practitioner),
+                    service_facility=service_facility(e.service_facility, provider),
                 ),
             )],
         )  # fmt: skip
@@ -404,6 +406,31 @@ def _rendering(practitioner: dict[str, Any] | None) -> RenderingProvider | None:
         return None
     taxonomy = p.get("taxonomy") or ""
     return RenderingProvider(npi, family, p.get("given") or "", taxonomy if re.fullmatch(r"[0-9]{3}[0-9A-Z]{6}X", taxonomy) else "")
+
+
+def _same_place(a: tuple[str, str, str, str], b: tuple[str, str, str, str]) -> bool:
+    """Street, city, state and five-digit ZIP alike, ignoring case, spacing and punctuation."""
+
+    def norm(value: str, n: int) -> str:
+        text = "".join(ch for ch in value.upper() if ch.isalnum())
+        return text[:5] if n == 3 else text
+
+    return all(norm(x, n) == norm(y, n) for n, (x, y) in enumerate(zip(a, b, strict=True)))
+
+
+def service_facility(facility: dict[str, Any] | None, provider: dict[str, Any]) -> ServiceFacility | None:
+    """Loop 2310C from the chart's Location, only when it is not where the billing provider is
+    (then the loop is omitted, as the guide asks). An NPI is kept only when it is a valid one."""
+    f = facility or {}
+    if not all(f.get(k) for k in ("name", "address_line", "city", "state", "postal_code")):
+        return None
+    here = (f["address_line"], f["city"], f["state"], f["postal_code"])
+    billing = (provider.get("address_line1") or "", provider.get("city") or "", provider.get("state") or "", provider.get("zip_code") or "")
+    if _same_place(here, billing):
+        return None
+    npi = f.get("npi") or ""
+    return ServiceFacility(f["name"], f["address_line"], f["city"], f["state"], f["postal_code"].replace("-", ""),
+                           npi if valid_npi(npi) else "", f.get("address_line2") or "")  # fmt: skip
 
 
 def _address(patient: Patient | None) -> tuple[str | None, str | None, str | None, str | None]:

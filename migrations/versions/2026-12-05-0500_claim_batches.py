@@ -1,4 +1,5 @@
-"""claims go out in batches: one interchange per tenant and payer, 999/TA1 answers per batch
+"""claims go out in batches: one interchange per tenant and payer, 999/TA1 answers per batch;
+the encounter's service facility (837P loop 2310C)
 
 Revision ID: a17p0c0d0001
 Revises: a16b0c0d0001
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "a17p0c0d0001"
 down_revision: str | None = "a16b0c0d0001"
@@ -46,9 +48,11 @@ def upgrade() -> None:
     op.add_column("claims", sa.Column("queued_at", sa.DateTime(timezone=True), nullable=True))
     op.create_foreign_key(op.f("fk_claims_batch_id_claim_batches"), "claims", "claim_batches", ["batch_id"], ["id"])
     op.create_index(op.f("ix_claims_batch_id"), "claims", ["batch_id"])
+    op.add_column("encounters", sa.Column("service_facility", postgresql.JSONB(astext_type=sa.Text()), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("encounters", "service_facility")
     op.drop_index(op.f("ix_claims_batch_id"), table_name="claims")
     op.drop_constraint(op.f("fk_claims_batch_id_claim_batches"), "claims", type_="foreignkey")
     for column in ("queued_at", "syntax_ack", "transaction_control", "batch_id"):
