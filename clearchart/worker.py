@@ -34,7 +34,7 @@ from workflows.claim_batch import ClaimBatchWorkflow
 from workflows.ehr_writeback import EhrWriteBackWorkflow
 from workflows.encounter import EncounterWorkflow
 from workflows.inbound import InboundBundleWorkflow
-from workflows.post_close import PayerDocumentWorkflow
+from workflows.post_close import AppealAfterCloseWorkflow, PayerDocumentWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 WorkerRole = Literal["all", "interactive", "billing"]
@@ -87,7 +87,7 @@ def build_worker(
             Worker(
                 client,
                 task_queue=settings.task_queue,
-                workflows=[EncounterWorkflow, InboundBundleWorkflow, PayerDocumentWorkflow, WebhookDeliveryWorkflow, EhrWriteBackWorkflow],
+                workflows=[EncounterWorkflow, InboundBundleWorkflow, PayerDocumentWorkflow, AppealAfterCloseWorkflow, WebhookDeliveryWorkflow, EhrWriteBackWorkflow],
                 activities=[
                     inbound.process_chunk,
                     intake.intake,
@@ -99,6 +99,7 @@ def build_worker(
                     claims.create,
                     claims.submit,
                     post_close.record_after_close,
+                    post_close.appeal_after_close,
                     webhooks.attempt,
                     writeback.write_back_answer,
                     suggestions.compute,

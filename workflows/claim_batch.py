@@ -8,6 +8,7 @@ per claim) and ends when nothing waits; the next claim starts a new run under th
 Temporal keeps the queue, the timer and the send's retries, so a worker restart loses nothing.
 """
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -73,10 +74,8 @@ class ClaimBatchWorkflow:
         sent = 0
         while self._pending:
             if len(self._pending) < inp.size and inp.window_seconds > 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(lambda: len(self._pending) >= inp.size, timeout=timedelta(seconds=inp.window_seconds))
-                except TimeoutError:
-                    pass
             take, self._pending = self._pending[: inp.size], self._pending[inp.size :]
             await workflow.execute_activity(
                 "claims.send_batch", SendBatch(inp.tenant_id, inp.payer_id, str(workflow.uuid4()), take), result_type=BatchSent,

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Select, select
 
 from api.appeal_packet import build_packet, render_html, render_pdf
-from api.deps import SessionDep, TemporalDep, require
+from api.deps import SessionDep, SettingsDep, TemporalDep, require
 from api.errors import Conflict, Unprocessable
 from api.routes.encounters import PROBLEMS, actor, handle, read_detail, store_text
 from api.schemas.claims import AppealIn, AppealOut, DecisionIn, DenialOut, WriteOffIn
@@ -20,8 +20,10 @@ from models.denials import DenialCategory
 from models.repositories import scope
 from models.repositories.encounters import EncounterRepository
 from models.repositories.queries import QueryRepository
+from services.appeals_after_close import update_or_after_close
 from workflows.encounter import EncounterWorkflow
-from workflows.types import AppealDecisionRequest, AppealRequest, WriteOffRequest
+from workflows.post_close import AppealAfterClose
+from workflows.types import AppealDecisionRequest, AppealRequest, Record, WriteOffRequest
 
 router = APIRouter(tags=["denials"])
 WRITE_OFF_NOTE = "written off; reason text sha256:"
@@ -86,6 +88,7 @@ async def file_appeal(
     body: AppealIn,
     session: SessionDep,
     temporal: TemporalDep,
+    settings: SettingsDep,
     who: Annotated[Principal, Depends(require("appeals.manage"))],
 ) -> AppealOut:
     denial = await _denial(session, who, denial_id)
@@ -99,7 +102,12 @@ async def file_appeal(
     await session.commit()
     appeal_id = str(uuid.uuid4())
     request = AppealRequest(actor(who), appeal_id, str(denial.id), body.level, reason, denial.appeal_deadline.isoformat())
-    await handle(temporal, denial.encounter_id).execute_update(EncounterWorkflow.file_appeal, request)
+    values = {"encounter_id": str(denial.encounter_id), "denial_id": str(denial.id), "level": body.level, "reason_sha256": reason,
+              "deadline": request.deadline, "status": "open", "filed_by": who.user_id, "filed_at": datetime.now(UTC).isoformat()}  # fmt: skip
+    late = AppealAfterClose(who.tenant_id, str(denial.encounter_id), f"appeal:{appeal_id}", "appeal_after_close", request.actor,
+                            [Record("appeals", appeal_id, values), Record("denials", str(denial.id), {"status": "appealed"})], body.level)  # fmt: skip
+    refusal = None if denial.status == "open" else f"this denial is {denial.status}; only an open denial can be appealed"
+    await update_or_after_close(temporal, settings.task_queue, EncounterWorkflow.file_appeal, request, late, refusal)
     session.expire_all()
     return await appeal_view(QueryRepository(session, who), await _appeal(session, who, uuid.UUID(appeal_id)))
 
@@ -151,12 +159,18 @@ async def decide_appeal(
     body: DecisionIn,
     session: SessionDep,
     temporal: TemporalDep,
+    settings: SettingsDep,
     who: Annotated[Principal, Depends(require("appeals.manage"))],
 ) -> AppealOut:
     appeal = await _appeal(session, who, appeal_id)
     if body.decision == "upheld" and body.recovered_cents:
         raise Unprocessable("an upheld appeal recovers nothing; send recovered_cents 0 or decide 'partial'")
     request = AppealDecisionRequest(actor(who), str(appeal.id), body.decision, body.recovered_cents)
-    await handle(temporal, appeal.encounter_id).execute_update(EncounterWorkflow.decide_appeal, request)
+    values = {"status": "decided", "decision": body.decision, "recovered_cents": body.recovered_cents, "decided_at": datetime.now(UTC).isoformat()}
+    late = AppealAfterClose(who.tenant_id, str(appeal.encounter_id), f"appeal-decision:{appeal.id}", "appeal_decision_after_close",
+                            request.actor, [Record("appeals", str(appeal.id), values), Record("denials", str(appeal.denial_id), {"status": "closed"})],
+                            body.decision)  # fmt: skip
+    refusal = None if appeal.status == "open" else f"this appeal is {appeal.status}; its decision is already recorded"
+    await update_or_after_close(temporal, settings.task_queue, EncounterWorkflow.decide_appeal, request, late, refusal)
     session.expire_all()
     return await appeal_view(QueryRepository(session, who), await _appeal(session, who, appeal_id))

@@ -63,7 +63,8 @@ async def test_one_poll_brings_the_277ca_and_835_back_and_closes_the_paid_chart(
     assert chart["status"] == "closed"
     stored = (await tenant.get(f"/v1/claims/{claim['id']}", "ops")).json()
     assert stored["paid_cents"] == claim["total_charge_cents"] * 4 // 5  # the sandbox allows 80%
-    assert stored["syntax_ack"] == "accepted" and stored["transaction_control"] == "0001"
+    assert stored["syntax_ack"] == "accepted"
+    assert stored["transaction_control"] == "0001"
 
     assert await poll_once(live.settings, live.sessions, live.temporal, http) == []
     # Even with the cursor lost, the same files apply once: the intake answers them from storage.

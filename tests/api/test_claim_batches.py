@@ -57,7 +57,8 @@ async def test_two_claims_go_in_one_interchange_and_a_999_rejecting_one_set_rewo
     await start_at_newest(live, http)
     await batches_of_two(tenant)
     first, claim = await code_one(tenant)
-    assert claim["status"] == "queued" and claim["batch_id"] is None  # waits for a second claim
+    assert claim["status"] == "queued"
+    assert claim["batch_id"] is None
     await script(live, http, claim["control_number"], {"syntax_reject": "CLM"})
     second, _ = await code_one(tenant)
     claims = await sent_together(tenant, [first, second])
@@ -65,7 +66,8 @@ async def test_two_claims_go_in_one_interchange_and_a_999_rejecting_one_set_rewo
         batch = await s.get_one(ClaimBatch, uuid.UUID(claims[0]["batch_id"]))
     ids = [seg.id for seg in tokenize(batch.x12)]
     assert (ids.count("ISA"), ids.count("GS"), ids.count("ST"), ids.count("CLM")) == (1, 1, 2, 2)
-    assert batch.claim_count == 2 and batch.status == "sent"
+    assert batch.claim_count == 2
+    assert batch.status == "sent"
 
     handled = await poll_once(live.settings, live.sessions, live.temporal, http)
     ack = next(h for h in handled if h["kind"] == "999" and tenant.id in h["tenants"])

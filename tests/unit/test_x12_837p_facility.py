@@ -13,7 +13,17 @@ from integrations.billing.segments import tokenize
 from integrations.billing.x837p import build_837p
 from integrations.ehr.bundle import parse_bundle
 from integrations.sandbox.bundles import synthetic_bundle
-from tests.unit.x12_support import BILLING, INTERCHANGE, JANE, MEDICARE, RECEIVER, SUBMITTER, claim, line, pyx12_findings
+from tests.unit.x12_support import (
+    BILLING,
+    INTERCHANGE,
+    JANE,
+    MEDICARE,
+    RECEIVER,
+    SUBMITTER,
+    claim,
+    line,
+    pyx12_findings,
+)
 
 CLINIC = {"name": "EAST SIDE CLINIC", "address_line": "42 Oak St", "address_line2": None, "city": "Peoria",
           "state": "IL", "postal_code": "61602-1234", "npi": "1245319599"}  # fmt: skip
@@ -64,7 +74,8 @@ def test_a_facility_elsewhere_is_loop_2310c_after_the_rendering_provider_and_pyx
     ids = [s.id + (s.get(1) if s.id == "NM1" else "") for s in tokenize(text)]
     assert ids.index("NM182") < ids.index("NM177") < ids.index("LX")
     ok, errors, _ = pyx12_findings(text)
-    assert ok and errors == []
+    assert ok
+    assert errors == []
 
 
 def test_no_2310c_when_the_service_was_at_the_billing_provider_or_the_chart_has_no_location() -> None:
@@ -72,7 +83,8 @@ def test_no_2310c_when_the_service_was_at_the_billing_provider_or_the_chart_has_
     assert service_facility(same, SANDBOX_PROVIDER) is None
     assert service_facility(None, SANDBOX_PROVIDER) is None
     bad_npi = service_facility({**CLINIC, "npi": "1245319590"}, SANDBOX_PROVIDER)
-    assert bad_npi is not None and bad_npi.npi == ""
+    assert bad_npi is not None
+    assert bad_npi.npi == ""
     text = build_837p(INTERCHANGE, SUBMITTER, RECEIVER, BILLING, [(JANE, MEDICARE, replace(claim("ENC-9", line("99214", 15000)), service_facility=bad_npi))])
     assert loops_2310c(text) == [["NM1*77*2*EAST SIDE CLINIC", "N3*42 Oak St", "N4*Peoria*IL*616021234"]]
     assert pyx12_findings(text)[0]

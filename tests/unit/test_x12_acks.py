@@ -32,10 +32,12 @@ def test_a_public_interchange_with_a_ta1_and_a_rejecting_999_reads_as_both() -> 
     (group,) = parse_999(text)
     assert (group.group_control_number, group.status, group.transactions_accepted) == ("101", "R", 0)
     (ack,) = group.transactions
-    assert ack.control_number == "101" and not ack.accepted
+    assert ack.control_number == "101"
+    assert not ack.accepted
     reason = describe(ack, group)
     assert reason.startswith("999 rejected transaction set 101 (IK5 R 5)")
-    assert "IK3 CLM at position 289 in loop 2010 code 6" in reason and "position 381" in reason
+    assert "IK3 CLM at position 289 in loop 2010 code 6" in reason
+    assert "position 381" in reason
 
 
 def test_a_public_999_whose_trailer_does_not_match_its_header_is_refused_naming_both() -> None:
@@ -44,7 +46,8 @@ def test_a_public_999_whose_trailer_does_not_match_its_header_is_refused_naming_
     with pytest.raises(X12ParseError, match=r"IEA01/IEA02 \(1/000000001\) do not match .* ISA13 '000000286'"):
         parse_999(text)
     (group,) = parse_999(text.replace("IEA*1*000000001", "IEA*1*000000286"))
-    assert group.accepted and [t.control_number for t in group.transactions if t.accepted] == ["0001"]
+    assert group.accepted
+    assert [t.control_number for t in group.transactions if t.accepted] == ["0001"]
     with pytest.raises(X12ParseError, match="no TA1"):
         parse_ta1(text)
 
@@ -55,9 +58,11 @@ def test_the_sandbox_999_with_a_scripted_rejection_passes_pyx12_and_reads_back()
     answer = FunctionalAck("HC", "17456", "005010X222A1", "P", 2, 2, 1, [accepted, rejected])
     text = build_999(SANDBOX, [answer])
     ok, errors, _ = pyx12_findings(text)
-    assert ok and errors == []
+    assert ok
+    assert errors == []
     (back,) = parse_999(text)
-    assert back.status == "P" and back.group_control_number == "17456"
+    assert back.status == "P"
+    assert back.group_control_number == "17456"
     assert [(t.control_number, t.status) for t in back.transactions] == [("0001", "A"), ("0002", "R")]
     assert back.transactions[1].errors[0].segment_id == "CLM"
 
