@@ -14,7 +14,7 @@ files after it. 999s and TA1s answer the batches we sent (``services.claim_acks`
 sets are noted on their claims, rejected sets and interchanges send their claims to rework.
 
 Idempotency: the cursor is the last file recorded, and applying goes through
-``api.billing_intake``, which answers the same bytes for the same tenant once.
+``services.billing_intake``, which answers the same bytes for the same tenant once.
 
 Never stuck: whatever goes wrong with one file (unreadable, a bug, a claim whose encounter
 cannot take it) is recorded on that file (or in the remittance-exceptions queue, claim by claim)
@@ -38,8 +38,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from api.billing_intake import LOOKUP_BATCH, Intake, ingest_277ca, ingest_835, read_277ca, read_835
-from api.errors import AppError
 from clearchart.settings import Settings
 from integrations.billing.client import HttpClearinghouse, InboundFile
 from integrations.billing.errors import (
@@ -55,8 +53,17 @@ from integrations.billing.x277ca import ClaimAck
 from integrations.billing.x277ca_writer import build_277ca
 from integrations.billing.x835_writer import build_835
 from models.claim_tables import ClaimRow
+from models.errors import DomainError
 from models.poller_tables import ClearinghouseFile, PollerStatus
 from models.remittance_tables import RemittanceException
+from services.billing_intake import (
+    LOOKUP_BATCH,
+    Intake,
+    ingest_277ca,
+    ingest_835,
+    read_277ca,
+    read_835,
+)
 from services.claim_acks import apply_999, apply_ta1
 from services.remittance_exceptions import retry_open
 
@@ -157,7 +164,7 @@ async def handle_file(
         else:
             status, detail = await _route(sessions, temporal, file, summary, task_queue)
             keep_body = status in ("unrouted", "refused")
-    except AppError as exc:
+    except DomainError as exc:
         status, detail = "refused", exc.detail
     except X12BuildError as exc:  # a split could not be re-written; keep the file for a person
         status, detail = "refused", f"could not split the file per tenant: {exc}"
