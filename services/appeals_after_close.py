@@ -36,12 +36,10 @@ def _closed(exc: WorkflowUpdateFailedError | RPCError) -> bool:
     return details.get("state") == "closed"
 
 
-async def update_or_after_close(
-    temporal: Client, task_queue: str, update: Any, request: Any, late: AppealAfterClose, refusal: str | None = None
-) -> str:
+async def update_or_after_close(temporal: Client, update: Any, request: Any, late: AppealAfterClose, refusal: str | None = None) -> str:
     """Send `request` to the encounter's `update`; a closed encounter records `late` instead, unless
-    `refusal` says why it cannot (the denial or appeal is no longer open). Returns where it went:
-    ``workflow`` or ``after_close``."""
+    `refusal` says why it cannot (the denial or appeal is no longer open). The after-close
+    workflow runs on the encounter workflow's task queue. Returns ``workflow`` or ``after_close``."""
     handle = temporal.get_workflow_handle_for(EncounterWorkflow.run, encounter_workflow_id(late.encounter_id))
     try:
         await handle.execute_update(update, request)
@@ -51,6 +49,7 @@ async def update_or_after_close(
             raise
     if refusal:
         raise StateConflict(refusal, state="closed")
+    task_queue = (await handle.describe()).task_queue  # where the encounter's own workflow ran
     workflow_id = appeal_after_close_workflow_id(late.encounter_id, late.key)
     try:
         after = await temporal.start_workflow(
@@ -61,5 +60,6 @@ async def update_or_after_close(
     except WorkflowAlreadyStartedError:  # recorded before: its answer stands
         after = temporal.get_workflow_handle_for(AppealAfterCloseWorkflow.run, workflow_id)
     result: PayerDocumentResult = await asyncio.wait_for(after.result(), ANSWER_WITHIN)
-    assert result.applied
+    if not result.applied:
+        raise StateConflict(f"the closed encounter did not take it: {result.detail}", state="closed")
     return "after_close"

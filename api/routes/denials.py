@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Select, select
 
 from api.appeal_packet import build_packet, render_html, render_pdf
-from api.deps import SessionDep, SettingsDep, TemporalDep, require
+from api.deps import SessionDep, TemporalDep, require
 from api.errors import Conflict, Unprocessable
 from api.routes.encounters import PROBLEMS, actor, handle, read_detail, store_text
 from api.schemas.claims import AppealIn, AppealOut, DecisionIn, DenialOut, WriteOffIn
@@ -88,7 +88,6 @@ async def file_appeal(
     body: AppealIn,
     session: SessionDep,
     temporal: TemporalDep,
-    settings: SettingsDep,
     who: Annotated[Principal, Depends(require("appeals.manage"))],
 ) -> AppealOut:
     denial = await _denial(session, who, denial_id)
@@ -107,7 +106,7 @@ async def file_appeal(
     late = AppealAfterClose(who.tenant_id, str(denial.encounter_id), f"appeal:{appeal_id}", "appeal_after_close", request.actor,
                             [Record("appeals", appeal_id, values), Record("denials", str(denial.id), {"status": "appealed"})], body.level)  # fmt: skip
     refusal = None if denial.status == "open" else f"this denial is {denial.status}; only an open denial can be appealed"
-    await update_or_after_close(temporal, settings.task_queue, EncounterWorkflow.file_appeal, request, late, refusal)
+    await update_or_after_close(temporal, EncounterWorkflow.file_appeal, request, late, refusal)
     session.expire_all()
     return await appeal_view(QueryRepository(session, who), await _appeal(session, who, uuid.UUID(appeal_id)))
 
@@ -159,7 +158,6 @@ async def decide_appeal(
     body: DecisionIn,
     session: SessionDep,
     temporal: TemporalDep,
-    settings: SettingsDep,
     who: Annotated[Principal, Depends(require("appeals.manage"))],
 ) -> AppealOut:
     appeal = await _appeal(session, who, appeal_id)
@@ -171,6 +169,6 @@ async def decide_appeal(
                             request.actor, [Record("appeals", str(appeal.id), values), Record("denials", str(appeal.denial_id), {"status": "closed"})],
                             body.decision)  # fmt: skip
     refusal = None if appeal.status == "open" else f"this appeal is {appeal.status}; its decision is already recorded"
-    await update_or_after_close(temporal, settings.task_queue, EncounterWorkflow.decide_appeal, request, late, refusal)
+    await update_or_after_close(temporal, EncounterWorkflow.decide_appeal, request, late, refusal)
     session.expire_all()
     return await appeal_view(QueryRepository(session, who), await _appeal(session, who, appeal_id))

@@ -2,6 +2,7 @@
 its 999 and TA1 come back through the poller and are applied to every claim of the batch."""
 
 import uuid
+from functools import partial
 from typing import Any
 
 import httpx
@@ -40,7 +41,8 @@ async def script(live: LiveStack, http: httpx.AsyncClient, control_number: str, 
 async def sent_together(tenant: Tenant, encounters: list[str]) -> list[dict[str, Any]]:
     claims = []
     for enc in encounters:
-        got = await eventually(lambda e=enc: tenant.get(f"/v1/claims?encounter_id={e}", "ops"), until=lambda r: r.json()[0]["status"] == "submitted")
+        url = f"/v1/claims?encounter_id={enc}"
+        got = await eventually(partial(tenant.get, url, "ops"), until=lambda r: r.json()[0]["status"] == "submitted")
         claims.append(got.json()[0])
     assert len({c["batch_id"] for c in claims}) == 1
     assert [c["transaction_control"] for c in claims] == ["0001", "0002"]
