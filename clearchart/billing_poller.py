@@ -96,7 +96,7 @@ async def run_poller(
         except Exception as exc:  # a bug in one poll must not end polling for good
             error = f"{type(exc).__name__}: {exc}"
             log.exception("poller.failed")
-        await _heartbeat(sessions, settings.clearinghouse, error)
+        await heartbeat(sessions, settings.clearinghouse, error)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)
     log.info("poller.stopped")
@@ -205,7 +205,7 @@ async def _acknowledgment(
     return "applied", f"{len(applied['claims']) - rejected} claim(s) accepted, {rejected} sent back to rework", False
 
 
-async def _heartbeat(sessions: async_sessionmaker[AsyncSession], source: str, error: str | None) -> None:
+async def heartbeat(sessions: async_sessionmaker[AsyncSession], source: str, error: str | None) -> None:
     """Record this poll's result for ``/readyz``; a database outage only skips the heartbeat."""
     now = datetime.now(UTC)
     if error:

@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.claims import ClaimActivities
+from activities.clearinghouse_poll import PollActivities
 from activities.ehr_writeback import EhrWriteBackActivities
 from activities.inbound import InboundActivities
 from activities.intake import IntakeActivities
@@ -31,6 +32,7 @@ from clearchart.keys import chain_keyring
 from clearchart.log_context import LogContextInterceptor
 from clearchart.settings import Settings
 from workflows.claim_batch import ClaimBatchWorkflow
+from workflows.clearinghouse_poll import ClearinghousePollWorkflow
 from workflows.ehr_writeback import EhrWriteBackWorkflow
 from workflows.encounter import EncounterWorkflow
 from workflows.inbound import InboundBundleWorkflow
@@ -79,6 +81,7 @@ def build_worker(
     )  # fmt: skip
     inbound = InboundActivities(sessions, client, settings)
     post_close = PostCloseActivities(sessions, keys)
+    polls = PollActivities(settings, sessions, client, http)
     webhooks = WebhookActivities(sessions, http)
     writeback = EhrWriteBackActivities(sessions, http)
     workers: list[Worker] = []
@@ -120,8 +123,8 @@ def build_worker(
             Worker(
                 client,
                 task_queue=settings.billing_task_queue,
-                workflows=[ClaimBatchWorkflow],
-                activities=[claims.create, claims.submit, claims.send_batch],
+                workflows=[ClaimBatchWorkflow, ClearinghousePollWorkflow],
+                activities=[claims.create, claims.submit, claims.send_batch, polls.poll],
                 workflow_runner=SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules()),
                 max_concurrent_activities=10,
                 interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
