@@ -318,10 +318,13 @@ class ClaimActivities:
         the batch ignores a claim it already holds; a claim already sent is left alone."""
         async with self._sessions.begin() as session:
             claim = await session.get_one(ClaimRow, uuid.UUID(claim_id))
-            if claim.batch_id is not None or claim.status not in ("created", "queued"):
+            if claim.batch_id is not None or claim.status not in ("created", "submitted"):
                 return SubmitResult(True)
             tenant = await session.get_one(Tenant, claim.tenant_id)
-            claim.status, claim.queued_at = "queued", claim.queued_at or datetime.now(UTC)
+            # Submitted from the chart's point of view (attested with the workflow's next event);
+            # the batch it goes out in, and when, is transport bookkeeping on the claim.
+            now = datetime.now(UTC)
+            claim.status, claim.submitted_at, claim.queued_at = "submitted", claim.submitted_at or now, claim.queued_at or now
             tenant_id, payer_id = claim.tenant_id, claim.payer_id
             window, size = batch_limits(tenant.settings, self._batch_seconds, self._batch_size)
         await self._client.start_workflow(
@@ -359,10 +362,7 @@ class ClaimActivities:
             batch = await session.get_one(ClaimBatch, batch_id)
             batch.status, batch.submission_id, batch.sent_at = "sent", receipt.id, datetime.now(UTC)
             batch.ack_999 = receipt.ack_999 or None
-            await session.execute(
-                update(ClaimRow).where(ClaimRow.batch_id == batch_id, ClaimRow.status == "queued")
-                .values(status="submitted", submitted_at=batch.sent_at, submission_id=receipt.id)
-            )  # fmt: skip
+            await session.execute(update(ClaimRow).where(ClaimRow.batch_id == batch_id).values(submission_id=receipt.id))
         log.info("claim.batch_sent", batch=name, claims=count, submission_id=receipt.id)
         return BatchSent(req.batch_id, count, "sent")
 
@@ -370,7 +370,7 @@ class ClaimActivities:
         ids = [uuid.UUID(c) for c in req.claim_ids]
         claims = list((await session.scalars(
             select(ClaimRow).where(ClaimRow.id.in_(ids), ClaimRow.tenant_id == req.tenant_id, ClaimRow.batch_id.is_(None),
-                                   ClaimRow.status == "queued")
+                                   ClaimRow.status == "submitted")
             .order_by(ClaimRow.queued_at, ClaimRow.control_number).with_for_update()
         )).all())  # fmt: skip
         if not claims:
@@ -382,7 +382,7 @@ class ClaimActivities:
         session.add(batch)
         await session.flush()
         for claim, control in zip(claims, controls, strict=True):
-            claim.batch_id, claim.transaction_control = batch_id, control  # still queued until the send succeeds
+            claim.batch_id, claim.transaction_control = batch_id, control  # sent once submission_id is set
         return batch
 
 

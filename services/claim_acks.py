@@ -72,10 +72,9 @@ async def _mark(sessions: async_sessionmaker[AsyncSession], batch_id: uuid.UUID,
         batch.status, batch.acknowledged_at = status, datetime.now(UTC)
         setattr(batch, field, text)
         for claim in (await session.scalars(select(ClaimRow).where(ClaimRow.id.in_(list(answers))))).all():
-            accepted, reason = answers[claim.id]
+            accepted, _reason = answers[claim.id]
+            # Status and reason are the workflow's to write (its update projects them, attested).
             claim.syntax_ack = "accepted" if accepted else "rejected"
-            if not accepted:
-                claim.rejection, claim.filed = reason[:2000], False
 
 
 async def rework_batch(sessions: async_sessionmaker[AsyncSession], temporal: Client, batch_id: uuid.UUID, status: str,

@@ -28,7 +28,7 @@ async def batches_of_two(tenant: Tenant) -> None:
 async def code_one(tenant: Tenant) -> tuple[str, dict[str, Any]]:
     enc, doc = await claimed(tenant)
     assert (await tenant.post(f"/v1/encounters/{enc}/coding", "coder", json=coding(doc))).status_code == 200
-    found = await eventually(lambda: tenant.get(f"/v1/claims?encounter_id={enc}", "ops"), until=lambda r: len(r.json()) == 1 and r.json()[0]["status"] == "queued")
+    found = await eventually(lambda: tenant.get(f"/v1/claims?encounter_id={enc}", "ops"), until=lambda r: len(r.json()) == 1 and r.json()[0]["status"] == "submitted")
     return enc, found.json()[0]
 
 
@@ -42,7 +42,7 @@ async def sent_together(tenant: Tenant, encounters: list[str]) -> list[dict[str,
     claims = []
     for enc in encounters:
         url = f"/v1/claims?encounter_id={enc}"
-        got = await eventually(partial(tenant.get, url, "ops"), until=lambda r: r.json()[0]["status"] == "submitted")
+        got = await eventually(partial(tenant.get, url, "ops"), until=lambda r: r.json()[0]["submission_id"] is not None)
         claims.append(got.json()[0])
     assert len({c["batch_id"] for c in claims}) == 1
     assert [c["transaction_control"] for c in claims] == ["0001", "0002"]
@@ -59,7 +59,7 @@ async def test_two_claims_go_in_one_interchange_and_a_999_rejecting_one_set_rewo
     await start_at_newest(live, http)
     await batches_of_two(tenant)
     first, claim = await code_one(tenant)
-    assert claim["status"] == "queued"
+    assert claim["submission_id"] is None
     assert claim["batch_id"] is None
     await script(live, http, claim["control_number"], {"syntax_reject": "CLM"})
     second, _ = await code_one(tenant)
@@ -87,6 +87,9 @@ async def test_two_claims_go_in_one_interchange_and_a_999_rejecting_one_set_rewo
     assert kinds == {"999", "277CA", "835"}
     async with live.sessions() as s:
         assert (await s.scalar(select(ClaimBatch.status).where(ClaimBatch.id == batch.id))) == "partial"
+    for enc in (first, second):  # batch bookkeeping on the claim rows leaves the attested facts intact
+        verified = await tenant.get(f"/v1/audit-trail/verify?encounter_id={enc}", "ops")
+        assert verified.json()["verified"] is True, verified.text
 
 
 async def test_a_ta1_rejecting_the_interchange_sends_every_claim_of_the_batch_back_to_rework(
@@ -107,3 +110,4 @@ async def test_a_ta1_rejecting_the_interchange_sends_every_claim_of_the_batch_ba
         assert back["status"] == "in_coding"
         assert "TA1 R 024: invalid interchange content" in back["timeline"][-1]["reason"]
     assert all(c["status"] == "rejected" and not c["filed"] for c in (await tenant.get("/v1/claims", "ops")).json())
+    assert (await tenant.get("/v1/audit-trail/verify", "ops")).json()["verified"] is True

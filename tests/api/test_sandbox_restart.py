@@ -65,7 +65,7 @@ async def submit(tenant: Tenant, enc: str, doc: str) -> None:
     assert coded.status_code == 200, coded.text
     await eventually(lambda: tenant.get(f"/v1/encounters/{enc}", "ops"), until=lambda r: r.json()["status"] == "submitted")
     # The claim waits for its batch (a short window) and is submitted once the batch went out.
-    await eventually(lambda: tenant.get(f"/v1/claims?encounter_id={enc}", "ops"), until=lambda r: r.json()[0]["status"] == "submitted")
+    await eventually(lambda: tenant.get(f"/v1/claims?encounter_id={enc}", "ops"), until=lambda r: r.json()[0]["submission_id"] is not None)
 
 
 async def test_a_scripted_denial_survives_a_restart_of_sandbox_and_poller(live: LiveStack, tenant: Tenant, http: httpx.AsyncClient) -> None:
