@@ -1,6 +1,8 @@
 """Pull 277CAs and 835s from the clearinghouse and apply each to the tenant whose claims it holds.
 
-Why a poller: the clearinghouse protocol is a mailbox (``GET /v1/responses?since=``), so nobody
+Each poll runs as the activity of a scheduled ``ClearinghousePoll`` workflow
+(``workflows.clearinghouse_poll``). Why a poller: the clearinghouse protocol is a mailbox
+(``GET /v1/responses?since=``), so nobody
 pushes these files to ``/v1/acknowledgments`` or ``/v1/remittances`` unless we fetch them.
 
 Routing: our CLM01 control numbers are unique across tenants, so the claims inside a file name
@@ -24,8 +26,6 @@ remittance exceptions are retried after each poll, so a payment waiting for its 
 state that can take it is applied without anyone asking.
 """
 
-import asyncio
-import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -75,32 +75,6 @@ FILES = Counter("clearchart_clearinghouse_files_total", "Inbound clearinghouse f
 POLL_FAILURES = Counter("clearchart_clearinghouse_poll_failures_total", "Polls that failed (clearinghouse or database unreachable, bugs)")
 OPEN_EXCEPTIONS = Gauge("clearchart_remittance_exceptions_open", "Remittance exceptions waiting, all tenants")
 POLL_LAST_SUCCESS = Gauge("clearchart_clearinghouse_last_success_timestamp_seconds", "Unix time of the last successful poll")
-
-async def run_poller(
-    settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
-    temporal: Client,
-    http: httpx.AsyncClient,
-    stop: asyncio.Event,
-) -> None:
-    """Poll until ``stop`` is set; a failing clearinghouse or file is logged and retried next time."""
-    every = settings.clearinghouse_poll_seconds
-    log.info("poller.started", clearinghouse=settings.clearinghouse, every_seconds=every)
-    while not stop.is_set():
-        error: str | None = None
-        try:
-            await poll_once(settings, sessions, temporal, http)
-        except (ClearinghouseUnavailable, ClearinghouseRejected) as exc:
-            error = f"clearinghouse: {exc}"
-            log.warning("poller.clearinghouse_error", error=str(exc))
-        except Exception as exc:  # a bug in one poll must not end polling for good
-            error = f"{type(exc).__name__}: {exc}"
-            log.exception("poller.failed")
-        await heartbeat(sessions, settings.clearinghouse, error)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every)
-    log.info("poller.stopped")
-
 
 # An arbitrary, fixed key: the advisory lock every poller process takes before polling.
 POLLER_LOCK = 0x434C4348
