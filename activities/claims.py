@@ -13,11 +13,13 @@ from typing import Any, Literal
 
 import httpx
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from integrations.billing.batch import batch_837p
 from integrations.billing.client import HttpClearinghouse
 from integrations.billing.errors import ClearinghouseRejected
 from integrations.billing.schemas import (
@@ -28,14 +30,15 @@ from integrations.billing.schemas import (
     Payer,
     Receiver,
     RenderingProvider,
+    ServiceFacility,
     ServiceLine,
     Submitter,
     Subscriber,
 )
 from integrations.billing.x837p import build_837p, valid_npi
-from integrations.billing.x999 import parse_999
 from integrations.codesets.catalog import default_catalog
 from models.audit_chain import Keyring
+from models.claim_batch_tables import ClaimBatch
 from models.claim_facts import CHECK as CLAIM_FACTS_CHECK
 from models.claim_facts import PAT01, ClaimFacts, claim_fact_edits, is_dependent
 from models.claim_tables import (
@@ -54,7 +57,15 @@ from models.repositories.scrub_tables import ScrubTableCache
 from models.scrub import ScrubInput, ScrubLine, scrub
 from models.scrub_tables import MueLimit, PtpEdit, ScrubTables, builtin_tables
 from models.tables import Encounter, Patient, Tenant
+from services.claim_acks import rework_batch
 from services.codesets import refresh_from
+from workflows.claim_batch import (
+    BatchInput,
+    BatchSent,
+    ClaimBatchWorkflow,
+    SendBatch,
+    claim_batch_workflow_id,
+)
 from workflows.types import (
     BillRequest,
     BillResult,
@@ -145,13 +156,24 @@ async def fee(
 
 class ClaimActivities:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient, clearinghouse_url: str, api_key: str,
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        http: httpx.AsyncClient,
+        clearinghouse_url: str,
+        api_key: str,
+        client: Client,
+        *,
+        batch_queue: str,
+        batch_seconds: float = 2.0,
+        batch_size: int = 100,
         keys: Keyring | None = None,
     ) -> None:
         self._sessions = sessions
         self._keys = keys  # chain keys: each row written here gets its keyed receipt (evidence_receipts)
         self._clearinghouse = HttpClearinghouse(http, clearinghouse_url, api_key)
         self._tables = ScrubTableCache()
+        self._client = client
+        self._batch_queue, self._batch_seconds, self._batch_size = batch_queue, batch_seconds, batch_size
 
     @activity.defn(name="claims.scrub")
     async def scrub(self, req: ScrubRequest) -> ScrubOutcome:
@@ -249,7 +271,7 @@ class ClaimActivities:
             dependent = DependentPatient(PAT01.get(e.subscriber_relationship or "", "G8"), self_person.last_name, self_person.first_name,
                                          self_person.birth_date, self_person.sex, street, city, state, postal.replace("-", ""))  # fmt: skip
         claim_id = uuid.uuid4()
-        # ISA13/GS06 are nine digits; taken from the claim's id, one claim per interchange.
+        # The claim on its own (what the 837P route shows); the batch it goes out in has its own ISA13.
         interchange_number = claim_id.int % 999_999_999 + 1
         x12 = build_837p(
             Interchange(sender_id="CLEARCHART", receiver_id="CLEARINGHOUSE", control_number=interchange_number, created_at=datetime.now(UTC)),
@@ -270,6 +292,7 @@ class ClaimActivities:
                     ],
                     patient=dependent,
                     rendering_provider=_rendering(e.practitioner),
+                    service_facility=service_facility(e.service_facility, provider),
                 ),
             )],
         )  # fmt: skip
@@ -292,24 +315,91 @@ class ClaimActivities:
 
     @activity.defn(name="claims.submit")
     async def submit(self, claim_id: str) -> SubmitResult:
-        """Idempotent: the clearinghouse recognizes the same batch name and body."""
+        """Queue the claim for its tenant and payer's next batch (`workflows.claim_batch`).
+
+        Nothing goes over the network here but one signal: the interchange, the clearinghouse
+        call and its pyx12 check happen once per batch. Idempotent: a retry signals again and
+        the batch ignores a claim it already holds; a claim already sent is left alone."""
         async with self._sessions.begin() as session:
             claim = await session.get_one(ClaimRow, uuid.UUID(claim_id))
-            try:
-                receipt = await self._clearinghouse.submit(claim.control_number, claim.x12)
-            except ClearinghouseRejected as exc:
-                claim.status, claim.rejection = "rejected", exc.detail
-                await record_receipts(session, self._keys, "claims", [claim])
-                return SubmitResult(False, exc.detail)
-            accepted = all(group.accepted for group in parse_999(receipt.ack_999))
-            claim.submission_id, claim.ack_999 = receipt.id, receipt.ack_999
-            claim.status = "submitted" if accepted else "rejected"
-            claim.submitted_at = datetime.now(UTC)
-            if not accepted:
-                claim.rejection = "the clearinghouse's 999 rejected the file"
+            if claim.batch_id is not None or claim.status not in ("created", "submitted"):
+                return SubmitResult(True)
+            tenant = await session.get_one(Tenant, claim.tenant_id)
+            # Submitted from the chart's point of view (attested with the workflow's next event);
+            # the batch it goes out in, and when, is transport bookkeeping on the claim.
+            now = datetime.now(UTC)
+            claim.status, claim.submitted_at, claim.queued_at = "submitted", claim.submitted_at or now, claim.queued_at or now
+            tenant_id, payer_id = claim.tenant_id, claim.payer_id
+            window, size = batch_limits(tenant.settings, self._batch_seconds, self._batch_size)
             await record_receipts(session, self._keys, "claims", [claim])
-        log.info("claim.submitted", claim_id=claim_id, accepted=accepted)
-        return SubmitResult(accepted, "" if accepted else "999 rejected")
+        await self._client.start_workflow(
+            ClaimBatchWorkflow.run, BatchInput(tenant_id, payer_id, window, size, [claim_id]),
+            id=claim_batch_workflow_id(tenant_id, payer_id), task_queue=self._batch_queue,
+            start_signal="add", start_signal_args=[claim_id],
+        )  # fmt: skip
+        log.info("claim.queued", claim_id=claim_id, payer_id=payer_id)
+        return SubmitResult(True)
+
+    @activity.defn(name="claims.send_batch")
+    async def send_batch(self, req: SendBatch) -> BatchSent:
+        """Cut the batch (once: a retry finds it by id) and send it under its batch name, which
+        the clearinghouse treats as the idempotency key. A file it refuses outright sends every
+        claim of the batch back to rework with its answer; its 999 or TA1 comes by the mailbox."""
+        batch_id = uuid.UUID(req.batch_id)
+        async with self._sessions.begin() as session:
+            batch = await session.get(ClaimBatch, batch_id)
+            if batch is None:
+                batch = await self._cut(session, req, batch_id)
+                if batch is None:
+                    return BatchSent(req.batch_id, 0, "empty")
+            name, x12, status, count = batch.batch_name, batch.x12, batch.status, batch.claim_count
+        if status != "built":
+            return BatchSent(req.batch_id, count, status)
+        try:
+            receipt = await self._clearinghouse.submit(name, x12)
+        except ClearinghouseRejected as exc:
+            async with self._sessions.begin() as session:
+                batch = await session.get_one(ClaimBatch, batch_id)
+                batch.status, batch.detail = "refused", exc.detail
+            await rework_batch(self._sessions, self._client, batch_id, "refused", f"the clearinghouse refused batch {name}: {exc.detail}")
+            return BatchSent(req.batch_id, count, "refused", exc.detail)
+        async with self._sessions.begin() as session:
+            batch = await session.get_one(ClaimBatch, batch_id)
+            batch.status, batch.submission_id, batch.sent_at = "sent", receipt.id, datetime.now(UTC)
+            batch.ack_999 = receipt.ack_999 or None
+            await session.execute(update(ClaimRow).where(ClaimRow.batch_id == batch_id).values(submission_id=receipt.id))
+        log.info("claim.batch_sent", batch=name, claims=count, submission_id=receipt.id)
+        return BatchSent(req.batch_id, count, "sent")
+
+    async def _cut(self, session: AsyncSession, req: SendBatch, batch_id: uuid.UUID) -> ClaimBatch | None:
+        ids = [uuid.UUID(c) for c in req.claim_ids]
+        claims = list((await session.scalars(
+            select(ClaimRow).where(ClaimRow.id.in_(ids), ClaimRow.tenant_id == req.tenant_id, ClaimRow.batch_id.is_(None),
+                                   ClaimRow.status == "submitted")
+            .order_by(ClaimRow.queued_at, ClaimRow.control_number).with_for_update()
+        )).all())  # fmt: skip
+        if not claims:
+            return None
+        number = int(await session.scalar(text("SELECT nextval('claim_interchange_numbers')")) or 1)
+        x12, controls = batch_837p(Interchange("CLEARCHART", "CLEARINGHOUSE", number, datetime.now(UTC)), [c.x12 for c in claims])
+        batch = ClaimBatch(id=batch_id, tenant_id=req.tenant_id, payer_id=req.payer_id, interchange_number=number,
+                           batch_name=f"CB{number:09d}-{batch_id.hex[:12]}", status="built", claim_count=len(claims), x12=x12)  # fmt: skip
+        session.add(batch)
+        await session.flush()
+        for claim, control in zip(claims, controls, strict=True):
+            claim.batch_id, claim.transaction_control = batch_id, control  # sent once submission_id is set
+        return batch
+
+
+def batch_limits(settings: dict[str, Any], seconds: float, size: int) -> tuple[float, int]:
+    """The batch window and size: the tenant's own (``claim_batch_seconds``/``claim_batch_size``
+    in its settings) where valid, else the deployment's."""
+    own_seconds, own_size = settings.get("claim_batch_seconds"), settings.get("claim_batch_size")
+    if isinstance(own_seconds, int | float) and not isinstance(own_seconds, bool) and 0 <= own_seconds <= 3600:
+        seconds = float(own_seconds)
+    if isinstance(own_size, int) and not isinstance(own_size, bool) and 1 <= own_size <= 5000:
+        size = own_size
+    return seconds, size
 
 
 def _rendering(practitioner: dict[str, Any] | None) -> RenderingProvider | None:
@@ -321,6 +411,31 @@ def _rendering(practitioner: dict[str, Any] | None) -> RenderingProvider | None:
         return None
     taxonomy = p.get("taxonomy") or ""
     return RenderingProvider(npi, family, p.get("given") or "", taxonomy if re.fullmatch(r"[0-9]{3}[0-9A-Z]{6}X", taxonomy) else "")
+
+
+def _same_place(a: tuple[str, str, str, str], b: tuple[str, str, str, str]) -> bool:
+    """Street, city, state and five-digit ZIP alike, ignoring case, spacing and punctuation."""
+
+    def norm(value: str, n: int) -> str:
+        text = "".join(ch for ch in value.upper() if ch.isalnum())
+        return text[:5] if n == 3 else text
+
+    return all(norm(x, n) == norm(y, n) for n, (x, y) in enumerate(zip(a, b, strict=True)))
+
+
+def service_facility(facility: dict[str, Any] | None, provider: dict[str, Any]) -> ServiceFacility | None:
+    """Loop 2310C from the chart's Location, only when it is not where the billing provider is
+    (then the loop is omitted, as the guide asks). An NPI is kept only when it is a valid one."""
+    f = facility or {}
+    if not all(f.get(k) for k in ("name", "address_line", "city", "state", "postal_code")):
+        return None
+    here = (f["address_line"], f["city"], f["state"], f["postal_code"])
+    billing = (provider.get("address_line1") or "", provider.get("city") or "", provider.get("state") or "", provider.get("zip_code") or "")
+    if _same_place(here, billing):
+        return None
+    npi = f.get("npi") or ""
+    return ServiceFacility(f["name"], f["address_line"], f["city"], f["state"], f["postal_code"].replace("-", ""),
+                           npi if valid_npi(npi) else "", f.get("address_line2") or "")  # fmt: skip
 
 
 def _address(patient: Patient | None) -> tuple[str | None, str | None, str | None, str | None]:

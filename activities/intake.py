@@ -226,6 +226,7 @@ async def _ensure_encounter(
         "practitioner": dataclasses.asdict(practitioner) if practitioner else None,
         "date_of_service": dos.date() if dos else None,
         "charges_cents": found.charges_cents,
+        "service_facility": dataclasses.asdict(found.service_facility) if found.service_facility else None,
     }
     if existing is not None:
         for key, value in values.items():

@@ -5,6 +5,7 @@ is that key (the encounter workflow records its remit events the same way), so a
 activity, or a payment the workflow already took before it closed, is never counted twice.
 """
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -20,8 +21,8 @@ from models.claim_tables import ClaimRow
 from models.repositories.audit_seal import seal_event
 from models.repositories.projection_events import apply_event
 from models.tables import AuditEvent, Encounter
-from workflows.post_close import PayerDocument, PayerDocumentResult
-from workflows.types import SYSTEM, DenialOpened, ProjectInput
+from workflows.post_close import AppealAfterClose, PayerDocument, PayerDocumentResult
+from workflows.types import SYSTEM, DenialOpened, ProjectInput, ProjectionEvent
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +67,40 @@ class PostCloseActivities:
             row.version = seq
         log.info("claims.after_close", encounter_id=doc.encounter_id, kind=doc.kind, outcome=doc.outcome, key=doc.key)
         return PayerDocumentResult(True, row.status)
+
+
+    @activity.defn(name="claims.appeal_after_close")
+    async def appeal_after_close(self, req: AppealAfterClose) -> PayerDocumentResult:
+        """The appeal and denial rows and a sealed audit event on the closed encounter, at once."""
+        encounter_id = uuid.UUID(req.encounter_id)
+        async with self._sessions.begin() as session:
+            row = await session.get_one(Encounter, encounter_id, with_for_update=True)
+            seen = await session.scalar(
+                select(AuditEvent.seq).where(AuditEvent.encounter_id == encounter_id, AuditEvent.reason == req.key).limit(1)
+            )
+            if seen is not None:
+                return PayerDocumentResult(True, row.status, "already recorded")
+            for change in req.events:
+                await apply_event(session, req.tenant_id, change)
+            seq = row.version + 1
+            prev = await session.scalar(select(AuditEvent.hash).where(AuditEvent.encounter_id == encounter_id, AuditEvent.seq == row.version))
+            after = {"status": row.status, "events": [_plain(e) for e in req.events], "note": req.reason}
+            event = ProjectInput(
+                tenant_id=req.tenant_id, encounter_id=req.encounter_id, seq=seq, action=req.action, actor=req.actor,
+                before={"status": row.status}, after=after, occurred_at=datetime.now(UTC), row={}, reason=req.key,
+            )  # fmt: skip
+            await seal_event(
+                session, tenant_id=req.tenant_id, encounter_id=encounter_id, common=_event_fields(event),
+                prev_hash=prev or GENESIS, keys=self._keys,
+            )  # fmt: skip
+            row.version = seq
+        log.info("claims.appeal_after_close", encounter_id=req.encounter_id, action=req.action, key=req.key)
+        return PayerDocumentResult(True, row.status)
+
+
+def _plain(event: ProjectionEvent) -> dict[str, Any]:
+    """The event as JSON values, for the sealed audit event's `after`."""
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in dataclasses.asdict(event).items()}
 
 
 def _claim_facts(claim: ClaimRow) -> dict[str, Any]:

@@ -4,7 +4,7 @@
 
 Builds 835 files (X12 5010, two service lines per claim, contractual adjustments) with the
 project's writer, then times what `POST /v1/remittances` does before it touches a workflow:
-the checked parse (`api.billing_intake.read_835`) and the match of every CLP01 against the
+the checked parse (`services.billing_intake.read_835`) and the match of every CLP01 against the
 claims it could settle (here an in-memory index of the control numbers, standing in for the one
 `IN (...)` query per file). Applying payments to workflows is an update per claim, measured by
 `bench.intake` as any other update.
@@ -16,10 +16,10 @@ import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from api.billing_intake import read_835
 from integrations.billing.remittance import Adjustment, ClaimPayment, LinePayment, Payee, Remittance
 from integrations.billing.schemas import Interchange
 from integrations.billing.x835_writer import build_835
+from services.billing_intake import read_835
 
 
 def payment(n: int) -> ClaimPayment:

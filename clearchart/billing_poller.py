@@ -1,6 +1,8 @@
 """Pull 277CAs and 835s from the clearinghouse and apply each to the tenant whose claims it holds.
 
-Why a poller: the clearinghouse protocol is a mailbox (``GET /v1/responses?since=``), so nobody
+Each poll runs as the activity of a scheduled ``ClearinghousePoll`` workflow
+(``workflows.clearinghouse_poll``). Why a poller: the clearinghouse protocol is a mailbox
+(``GET /v1/responses?since=``), so nobody
 pushes these files to ``/v1/acknowledgments`` or ``/v1/remittances`` unless we fetch them.
 
 Routing: our CLM01 control numbers are unique across tenants, so the claims inside a file name
@@ -10,10 +12,11 @@ whose claims span tenants is split: each tenant gets a file re-written with only
 (provider-level PLB adjustments go with the tenant holding most claims of that payment), so no
 tenant ever stores another tenant's claims. A file matching no tenant, or that does not parse,
 is kept in ``clearinghouse_files`` with its body for operations to handle; it never blocks the
-files after it. 999s are skipped: the submission call already returned and recorded them.
+files after it. 999s and TA1s answer the batches we sent (``services.claim_acks``): accepted
+sets are noted on their claims, rejected sets and interchanges send their claims to rework.
 
 Idempotency: the cursor is the last file recorded, and applying goes through
-``api.billing_intake``, which answers the same bytes for the same tenant once.
+``services.billing_intake``, which answers the same bytes for the same tenant once.
 
 Never stuck: whatever goes wrong with one file (unreadable, a bug, a claim whose encounter
 cannot take it) is recorded on that file (or in the remittance-exceptions queue, claim by claim)
@@ -23,8 +26,6 @@ remittance exceptions are retried after each poll, so a payment waiting for its 
 state that can take it is applied without anyone asking.
 """
 
-import asyncio
-import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -37,14 +38,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from api.billing_intake import LOOKUP_BATCH, Intake, ingest_277ca, ingest_835, read_277ca, read_835
-from api.errors import AppError
 from clearchart.settings import Settings
 from integrations.billing.client import HttpClearinghouse, InboundFile
 from integrations.billing.errors import (
     ClearinghouseRejected,
     ClearinghouseUnavailable,
     X12BuildError,
+    X12ParseError,
 )
 from integrations.billing.remittance import Remittance
 from integrations.billing.schemas import Interchange
@@ -53,8 +53,18 @@ from integrations.billing.x277ca import ClaimAck
 from integrations.billing.x277ca_writer import build_277ca
 from integrations.billing.x835_writer import build_835
 from models.claim_tables import ClaimRow
+from models.errors import DomainError
 from models.poller_tables import ClearinghouseFile, PollerStatus
 from models.remittance_tables import RemittanceException
+from services.billing_intake import (
+    LOOKUP_BATCH,
+    Intake,
+    ingest_277ca,
+    ingest_835,
+    read_277ca,
+    read_835,
+)
+from services.claim_acks import apply_999, apply_ta1
 from services.remittance_exceptions import retry_open
 
 log = structlog.get_logger(__name__)
@@ -65,32 +75,6 @@ FILES = Counter("clearchart_clearinghouse_files_total", "Inbound clearinghouse f
 POLL_FAILURES = Counter("clearchart_clearinghouse_poll_failures_total", "Polls that failed (clearinghouse or database unreachable, bugs)")
 OPEN_EXCEPTIONS = Gauge("clearchart_remittance_exceptions_open", "Remittance exceptions waiting, all tenants")
 POLL_LAST_SUCCESS = Gauge("clearchart_clearinghouse_last_success_timestamp_seconds", "Unix time of the last successful poll")
-
-async def run_poller(
-    settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
-    temporal: Client,
-    http: httpx.AsyncClient,
-    stop: asyncio.Event,
-) -> None:
-    """Poll until ``stop`` is set; a failing clearinghouse or file is logged and retried next time."""
-    every = settings.clearinghouse_poll_seconds
-    log.info("poller.started", clearinghouse=settings.clearinghouse, every_seconds=every)
-    while not stop.is_set():
-        error: str | None = None
-        try:
-            await poll_once(settings, sessions, temporal, http)
-        except (ClearinghouseUnavailable, ClearinghouseRejected) as exc:
-            error = f"clearinghouse: {exc}"
-            log.warning("poller.clearinghouse_error", error=str(exc))
-        except Exception as exc:  # a bug in one poll must not end polling for good
-            error = f"{type(exc).__name__}: {exc}"
-            log.exception("poller.failed")
-        await _heartbeat(sessions, settings.clearinghouse, error)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every)
-    log.info("poller.stopped")
-
 
 # An arbitrary, fixed key: the advisory lock every poller process takes before polling.
 POLLER_LOCK = 0x434C4348
@@ -148,21 +132,21 @@ async def handle_file(
     summary: dict[str, Any] = {"file_id": file.id, "kind": file.kind, "tenants": [], "results": {}}
     keep_body = True
     detail: str | None = None
-    if file.kind == "999":
-        status, detail, keep_body = "skipped", "999s are read when the claim is submitted", False
-    else:
-        try:
+    try:
+        if file.kind in ("999", "TA1"):
+            status, detail, keep_body = await _acknowledgment(sessions, temporal, file, summary)
+        else:
             status, detail = await _route(sessions, temporal, file, summary, task_queue)
             keep_body = status in ("unrouted", "refused")
-        except AppError as exc:
-            status, detail = "refused", exc.detail
-        except X12BuildError as exc:  # a split could not be re-written; keep the file for a person
-            status, detail = "refused", f"could not split the file per tenant: {exc}"
-        except (ClearinghouseUnavailable, ClearinghouseRejected, OSError):
-            raise  # the whole poll is retried; the file is not recorded, so it comes again
-        except Exception as exc:  # a bug must not pin the cursor on this file: keep it for a person
-            log.exception("poller.file_failed", file_id=file.id)
-            status, detail = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+    except DomainError as exc:
+        status, detail = "refused", exc.detail
+    except X12BuildError as exc:  # a split could not be re-written; keep the file for a person
+        status, detail = "refused", f"could not split the file per tenant: {exc}"
+    except (ClearinghouseUnavailable, ClearinghouseRejected, OSError):
+        raise  # the whole poll is retried; the file is not recorded, so it comes again
+    except Exception as exc:  # a bug must not pin the cursor on this file: keep it for a person
+        log.exception("poller.file_failed", file_id=file.id)
+        status, detail = "failed", f"{type(exc).__name__}: {exc}"[:2000]
     summary.update(status=status, detail=detail)
     async with sessions.begin() as session:
         row = {"source": source, "file_id": file.id, "kind": file.kind, "status": status, "tenants": summary["tenants"],
@@ -179,7 +163,23 @@ async def handle_file(
     return summary
 
 
-async def _heartbeat(sessions: async_sessionmaker[AsyncSession], source: str, error: str | None) -> None:
+async def _acknowledgment(
+    sessions: async_sessionmaker[AsyncSession], temporal: Client, file: InboundFile, summary: dict[str, Any]
+) -> tuple[str, str | None, bool]:
+    """A 999 or TA1 for batches we sent: accepted sets are noted, rejected ones go to rework."""
+    try:
+        applied = await (apply_999 if file.kind == "999" else apply_ta1)(sessions, temporal, file.content, file.id)
+    except X12ParseError as exc:
+        return "refused", f"not a readable {file.kind}: {exc.detail}", True
+    summary["tenants"] = applied["tenants"]
+    summary["results"] = {"claims": applied["claims"]}
+    if not applied["tenants"]:
+        return "unrouted", f"no batch of ours has control number {', '.join(applied['unmatched_groups'][:5])}", True
+    rejected = sum(1 for c in applied["claims"] if not c["accepted"])
+    return "applied", f"{len(applied['claims']) - rejected} claim(s) accepted, {rejected} sent back to rework", False
+
+
+async def heartbeat(sessions: async_sessionmaker[AsyncSession], source: str, error: str | None) -> None:
     """Record this poll's result for ``/readyz``; a database outage only skips the heartbeat."""
     now = datetime.now(UTC)
     if error:

@@ -17,7 +17,7 @@ from integrations.sandbox.clearinghouse import DatabaseStore, script_problem
 
 def script_of(args: argparse.Namespace) -> dict[str, Any]:
     script: dict[str, Any] = {}
-    for key in ("deny", "reject", "partial", "pay_percent"):
+    for key in ("deny", "reject", "partial", "pay_percent", "syntax_reject", "envelope_reject"):
         if getattr(args, key) is not None:
             script[key] = getattr(args, key)
     for flag in ("reverse", "late_277ca"):
@@ -60,4 +60,6 @@ def register(sandbox: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     script.add_argument("--pay-percent", type=int, help="allowed share of each line's charge (default 80)")
     script.add_argument("--reverse", action="store_true", help="a later 835 reverses the payment (CLP02=22) and pays it again")
     script.add_argument("--late-277ca", action="store_true", help="send the 277CA after the 835")
+    script.add_argument("--syntax-reject", metavar="SEGMENT", help="the 999 rejects the claim's transaction set, naming this segment (e.g. CLM)")
+    script.add_argument("--envelope-reject", metavar="NOTE", help="a TA1 rejects the whole interchange with this note code (e.g. 024)")
     script.set_defaults(func=cmd_script)

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     clearinghouse_url: str = Field(default="", alias="CLEARCHART_CLEARINGHOUSE_URL")
     clearinghouse_api_key: str = Field(default="sandbox-key", alias="CLEARCHART_CLEARINGHOUSE_API_KEY")
     clearinghouse_poll_seconds: float = Field(default=5.0, gt=0, alias="CLEARCHART_CLEARINGHOUSE_POLL_SECONDS")
+    # Claims go out in batches per tenant and payer: cut at this many claims or this long after the first.
+    claim_batch_seconds: float = Field(default=2.0, ge=0, le=3600, alias="CLEARCHART_CLAIM_BATCH_SECONDS")
+    claim_batch_size: int = Field(default=100, ge=1, le=5000, alias="CLEARCHART_CLAIM_BATCH_SIZE")
     # Request limits checked before any route runs (docs/operations.md, "Limits").
     max_json_bytes: int = Field(default=1 << 20, gt=0, alias="CLEARCHART_MAX_JSON_BYTES")
     max_webhook_bytes: int = Field(default=32 << 20, gt=0, alias="CLEARCHART_MAX_WEBHOOK_BYTES")

@@ -7,8 +7,8 @@ import httpx
 import structlog
 import uvicorn
 
+from activities.clearinghouse_poll import ensure_schedule
 from api.main import create_app
-from clearchart.billing_poller import run_poller
 from clearchart.db import make_engine, make_sessions
 from clearchart.settings import Settings
 from clearchart.stack import running_stack
@@ -36,7 +36,6 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
         worker = build_worker(client, sessions, settings, http)
         api_url = f"http://{settings.api_host}:{settings.api_port}"
         stop_polling = asyncio.Event()
-        polling: asyncio.Task[None] | None = None
         supervising = asyncio.create_task(supervise(stack.postgres, stack.temporal, stop_polling))
         try:
             async with worker:
@@ -48,7 +47,9 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
                     return
                 _banner(api_url, stack.temporal.ui_url if stack.temporal else None, settings, embedded_db=stack.postgres is not None)
                 # After the API is up: it serves the sandbox clearinghouse the poller reads from.
-                polling = asyncio.create_task(run_poller(settings, sessions, client, http, stop_polling))
+                # Each poll is a Temporal workflow run started by a schedule (position, retries and
+                # failures visible in Temporal); the worker above runs it.
+                await ensure_schedule(client, settings)
                 try:
                     if demo:
                         from clearchart.demo import seed_demo
@@ -56,20 +57,11 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
                         await seed_demo(sessions, settings, api_url)
                     await serving
                 finally:
-                    # Before the workers stop: a poll in flight waits on workflow updates that
-                    # only a running worker answers. Polling is idempotent, so it is cancelled.
                     stop_polling.set()
-                    polling.cancel()
-                    with contextlib.suppress(BaseException):
-                        await polling
         finally:
             stop_polling.set()
             # Before the stack stops its servers, so a deliberate stop is never taken for a death.
             supervising.cancel()
-            if polling is not None and not polling.done():
-                polling.cancel()
-                with contextlib.suppress(BaseException):
-                    await polling
             with contextlib.suppress(Exception):
                 await http.aclose()
                 await engine.dispose()

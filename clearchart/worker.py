@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.claims import ClaimActivities
+from activities.clearinghouse_poll import PollActivities
 from activities.ehr_writeback import EhrWriteBackActivities
 from activities.inbound import InboundActivities
 from activities.intake import IntakeActivities
@@ -30,10 +31,12 @@ from clearchart.heartbeat import HeartbeatInterceptor
 from clearchart.keys import chain_keyring
 from clearchart.log_context import LogContextInterceptor
 from clearchart.settings import Settings
+from workflows.claim_batch import ClaimBatchWorkflow
+from workflows.clearinghouse_poll import ClearinghousePollWorkflow
 from workflows.ehr_writeback import EhrWriteBackWorkflow
 from workflows.encounter import EncounterWorkflow
 from workflows.inbound import InboundBundleWorkflow
-from workflows.post_close import PayerDocumentWorkflow
+from workflows.post_close import AppealAfterCloseWorkflow, PayerDocumentWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 WorkerRole = Literal["all", "interactive", "billing"]
@@ -72,9 +75,13 @@ def build_worker(
     projection = ProjectionActivities(sessions, keys, client)
     notifications = NotificationActivities(sessions)
     suggestions = SuggestionActivities(sessions)
-    claims = ClaimActivities(sessions, http, settings.clearinghouse, settings.clearinghouse_api_key, keys)
+    claims = ClaimActivities(
+        sessions, http, settings.clearinghouse, settings.clearinghouse_api_key, client, batch_queue=settings.billing_task_queue,
+        batch_seconds=settings.claim_batch_seconds, batch_size=settings.claim_batch_size, keys=keys,
+    )  # fmt: skip
     inbound = InboundActivities(sessions, client, settings)
     post_close = PostCloseActivities(sessions, keys)
+    polls = PollActivities(settings, sessions, client, http)
     webhooks = WebhookActivities(sessions, http)
     writeback = EhrWriteBackActivities(sessions, http)
     workers: list[Worker] = []
@@ -83,7 +90,7 @@ def build_worker(
             Worker(
                 client,
                 task_queue=settings.task_queue,
-                workflows=[EncounterWorkflow, InboundBundleWorkflow, PayerDocumentWorkflow, WebhookDeliveryWorkflow, EhrWriteBackWorkflow],
+                workflows=[EncounterWorkflow, InboundBundleWorkflow, PayerDocumentWorkflow, AppealAfterCloseWorkflow, WebhookDeliveryWorkflow, EhrWriteBackWorkflow],
                 activities=[
                     inbound.process_chunk,
                     intake.intake,
@@ -95,6 +102,7 @@ def build_worker(
                     claims.create,
                     claims.submit,
                     post_close.record_after_close,
+                    post_close.appeal_after_close,
                     webhooks.attempt,
                     writeback.write_back_answer,
                     suggestions.compute,
@@ -118,7 +126,9 @@ def build_worker(
             Worker(
                 client,
                 task_queue=settings.billing_task_queue,
-                activities=[claims.create, claims.submit],
+                workflows=[ClaimBatchWorkflow, ClearinghousePollWorkflow],
+                activities=[claims.create, claims.submit, claims.send_batch, polls.poll],
+                workflow_runner=SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules()),
                 max_concurrent_activities=10,
                 interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
             )

@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
+from models.claim_batch_tables import ClaimBatch  # noqa: F401 - claims.batch_id refers to it
 
 
 class ScrubRun(Base):
@@ -50,6 +51,12 @@ class ClaimRow(Base):
     # A claim the clearinghouse or payer rejected was never filed, for timely-filing purposes.
     filed: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Batching (models/claim_batch_tables.py): queued (submitted, no batch yet), then sent as
+    # transaction set ST02 of a batch. Transport bookkeeping, not attested facts.
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("claim_batches.id"), index=True)
+    transaction_control: Mapped[str | None] = mapped_column(String(9))
+    syntax_ack: Mapped[str | None] = mapped_column(String(16))  # the 999's answer: accepted | rejected
+    queued_at: Mapped[datetime | None]
 
 
 class InboundFile(Base):

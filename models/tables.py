@@ -164,6 +164,7 @@ class Encounter(Base):
     subscriber: Mapped[dict[str, Any] | None]  # the policy holder when not the patient
     practitioner: Mapped[dict[str, Any] | None]  # rendering provider: npi, family, given, taxonomy
     practitioner_npi: Mapped[str | None] = mapped_column(String(10))
+    service_facility: Mapped[dict[str, Any] | None]  # the encounter's Location: name, address, npi (837P 2310C)
     date_of_service: Mapped[date | None]
     charges_cents: Mapped[int | None] = mapped_column(BigInteger)
     received_at: Mapped[datetime]

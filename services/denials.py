@@ -1,4 +1,6 @@
-"""Denials worked to resolution: the denial queues, appeals (filed only while eligible), decisions, write-offs."""
+"""Denials worked to resolution: the denial queues, appeals (filed only while eligible), decisions, write-offs.
+
+A denial that arrived after its encounter closed is appealed the same way (`services.appeals_after_close`)."""
 
 import uuid
 from collections.abc import Sequence
@@ -14,9 +16,11 @@ from models.claim_tables import AppealRow, DenialRow
 from models.errors import InvalidRequest, StateConflict
 from models.repositories import scope
 from models.repositories.encounters import EncounterRepository
+from services.appeals_after_close import update_or_after_close
 from services.encounters import actor, handle, store_text
 from workflows.encounter import EncounterWorkflow
-from workflows.types import AppealDecisionRequest, AppealRequest, WriteOffRequest
+from workflows.post_close import AppealAfterClose
+from workflows.types import AppealDecided, AppealDecisionRequest, AppealFiled, AppealRequest, WriteOffRequest
 
 WRITE_OFF_NOTE = "written off; reason text sha256:"
 
@@ -55,7 +59,10 @@ async def file_appeal(session: AsyncSession, temporal: Client, who: Principal, d
     await session.commit()
     appeal_id = uuid.uuid4()
     request = AppealRequest(actor(who), str(appeal_id), str(denial.id), level, stored, denial.appeal_deadline.isoformat())
-    await handle(temporal, denial.encounter_id).execute_update(EncounterWorkflow.file_appeal, request)
+    filed = AppealFiled(str(appeal_id), str(denial.encounter_id), str(denial.id), level, stored, request.deadline, who.user_id, datetime.now(UTC))
+    late = AppealAfterClose(who.tenant_id, str(denial.encounter_id), f"appeal:{appeal_id}", "appeal_after_close", request.actor, [filed], level)
+    refusal = None if denial.status == "open" else f"this denial is {denial.status}; only an open denial can be appealed"
+    await update_or_after_close(temporal, EncounterWorkflow.file_appeal, request, late, refusal)
     session.expire_all()
     return appeal_id
 
@@ -67,7 +74,11 @@ async def decide_appeal(
     if decision == "upheld" and recovered_cents:
         raise InvalidRequest("an upheld appeal recovers nothing; send recovered_cents 0 or decide 'partial'")
     request = AppealDecisionRequest(actor(who), str(appeal.id), decision, recovered_cents)
-    await handle(temporal, appeal.encounter_id).execute_update(EncounterWorkflow.decide_appeal, request)
+    decided = AppealDecided(str(appeal.id), str(appeal.denial_id), decision, recovered_cents, datetime.now(UTC))
+    late = AppealAfterClose(who.tenant_id, str(appeal.encounter_id), f"appeal-decision:{appeal.id}", "appeal_decision_after_close",
+                            request.actor, [decided], decision)  # fmt: skip
+    refusal = None if appeal.status == "open" else f"this appeal is {appeal.status}; its decision is already recorded"
+    await update_or_after_close(temporal, EncounterWorkflow.decide_appeal, request, late, refusal)
     session.expire_all()
     return appeal_id
 

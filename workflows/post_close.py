@@ -5,7 +5,8 @@ The encounter workflow ends at `closed`, but payers keep writing for months. Eac
 starts one short workflow (id ``encounter/<id>/payer/<key>``, so a repeat finds the first) whose
 activity writes the claim, payment and denial rows and the encounter's audit event in one
 transaction: the document shows on the timeline, in the evidence and in the revenue figures, and
-the encounter stays closed.
+the encounter stays closed. An appeal of such a denial (filed and decided) is recorded the same
+way by `AppealAfterCloseWorkflow`.
 """
 
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.types import DenialRef
+    from workflows.types import Actor, DenialRef, ProjectionEvent
 
 from workflows.core import ACTIVITY_TIMEOUT, PROJECTION_RETRY
 
@@ -57,6 +58,37 @@ class PayerDocumentWorkflow:
     async def run(self, doc: PayerDocument) -> PayerDocumentResult:
         result: PayerDocumentResult = await workflow.execute_activity(
             "claims.record_after_close", doc, result_type=PayerDocumentResult,
+            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=PROJECTION_RETRY,
+            schedule_to_close_timeout=timedelta(days=7),
+        )  # fmt: skip
+        return result
+
+
+@dataclass(frozen=True)
+class AppealAfterClose:
+    """An appeal filed, or decided, for a denial of a closed encounter (a denial that arrived
+    after it closed). `events` are the same appeal events the encounter workflow projects;
+    `key` (``appeal:<id>`` or ``appeal-decision:<id>``) makes it idempotent."""
+
+    tenant_id: str
+    encounter_id: str
+    key: str
+    action: str  # appeal_after_close | appeal_decision_after_close
+    actor: Actor
+    events: list[ProjectionEvent]
+    reason: str = ""
+
+
+def appeal_after_close_workflow_id(encounter_id: str, key: str) -> str:
+    return f"encounter/{encounter_id}/{key}"
+
+
+@workflow.defn(name="AppealAfterClose")
+class AppealAfterCloseWorkflow:
+    @workflow.run
+    async def run(self, req: AppealAfterClose) -> PayerDocumentResult:
+        result: PayerDocumentResult = await workflow.execute_activity(
+            "claims.appeal_after_close", req, result_type=PayerDocumentResult,
             start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=PROJECTION_RETRY,
             schedule_to_close_timeout=timedelta(days=7),
         )  # fmt: skip

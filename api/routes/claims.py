@@ -38,6 +38,10 @@ def claim_view(c: ClaimRow) -> ClaimOut:
         acknowledged_at=c.acknowledged_at,
         rejection=c.rejection,
         filed=c.filed,
+        batch_id=str(c.batch_id) if c.batch_id else None,
+        submission_id=c.submission_id,
+        transaction_control=c.transaction_control,
+        syntax_ack=c.syntax_ack,
     )
 
 

@@ -1,5 +1,5 @@
 """Payer answers in over HTTP: 277CA acknowledgments and 835 remittances, matched to our claims
-on CLM01. The rules live in `api.billing_intake`, shared with the clearinghouse poller; these
+on CLM01. The rules live in `services.billing_intake`, shared with the clearinghouse poller; these
 routes only read the body and pick the caller's tenant."""
 
 from typing import Annotated, Any
@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.billing_intake import Intake, ingest_277ca, ingest_835
 from api.deps import SessionDep, SettingsDep, TemporalDep, require
 from api.errors import Unprocessable
 from models.access import Principal
 from models.claim_tables import PaymentRow
 from models.repositories import scope
+from services.billing_intake import Intake, ingest_277ca, ingest_835
 
 router = APIRouter(tags=["billing"])
 

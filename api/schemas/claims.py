@@ -55,6 +55,12 @@ class ClaimOut(BaseModel):
     acknowledged_at: datetime | None
     rejection: str | None
     filed: bool
+    # The batch (interchange) the claim goes out in, its ST02 there, and the 999's answer for it;
+    # a submitted claim with no submission id is waiting for its batch.
+    batch_id: str | None = None
+    submission_id: str | None = None  # the clearinghouse's receipt for the batch: the claim is out
+    transaction_control: str | None = None
+    syntax_ack: str | None = None
 
 
 class DenialOut(BaseModel):

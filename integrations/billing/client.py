@@ -4,14 +4,17 @@ Protocol (spoken by `integrations.sandbox.clearinghouse` and by a real clearingh
 
 - Every request carries ``Authorization: Bearer <api_key>``; a missing or wrong key is 401.
 - ``POST /v1/submissions`` with header ``X-Batch-Name: <name>`` (1-64 chars of
-  ``[A-Za-z0-9._-]``) and the raw 837P as body (``Content-Type: application/edi-x12``).
-  Answer ``201 {"id": "<submission id>", "ack_999": "<999 interchange>"}``. The batch name
+  ``[A-Za-z0-9._-]``) and the raw 837P as body (``Content-Type: application/edi-x12``): one
+  interchange, typically a batch of many claims (one ST/SE transaction set each).
+  Answer ``201 {"id": "<submission id>", "ack_999": "<999 interchange, or empty>"}``; the
+  999 (or, for an envelope error, a TA1) also arrives in the mailbox, which is where ClearChart
+  reads it. The batch name
   is the idempotency key: the same name with the same body answers ``200`` with the first
   receipt (so a retried activity never double-bills); the same name with another body is
   ``409``. A body that is not an X12 interchange is ``422``. A 999 that rejects the file
   is still a successful submission: the caller reads ``ack_999``.
 - ``GET /v1/responses?since=<id>`` lists inbound files newer than ``<id>`` (all when
-  omitted), oldest first: ``200 {"files": [{"id", "kind": "999"|"277CA"|"835", "content"}]}``.
+  omitted), oldest first: ``200 {"files": [{"id", "kind": "999"|"TA1"|"277CA"|"835", "content"}]}``.
   Ids are opaque strings in increasing order; pass the last one seen to page forward.
 - Errors are RFC 9457 problem+json with a ``detail``. 408, 425, 429 and 5xx (and network
   failures) are transient, every other 4xx is permanent.
@@ -26,8 +29,8 @@ import httpx
 
 from integrations.billing.errors import ClearinghouseRejected, ClearinghouseUnavailable
 
-InboundKind = Literal["999", "277CA", "835"]
-_KINDS: dict[object, InboundKind] = {"999": "999", "277CA": "277CA", "835": "835"}
+InboundKind = Literal["999", "TA1", "277CA", "835"]
+_KINDS: dict[object, InboundKind] = {"999": "999", "TA1": "TA1", "277CA": "277CA", "835": "835"}
 _TRANSIENT = frozenset({408, 425, 429})
 
 
@@ -64,13 +67,9 @@ class HttpClearinghouse:
         headers = {**self._headers, "X-Batch-Name": batch_name,
                    "Content-Type": "application/edi-x12"}  # fmt: skip
         body = await self._call("POST", "/v1/submissions", headers=headers, content=x12)
-        if (
-            not isinstance(body, dict)
-            or not isinstance(body.get("id"), str)
-            or not isinstance(body.get("ack_999"), str)
-        ):
-            raise ClearinghouseUnavailable("submission answer lacks 'id' and 'ack_999' strings")
-        return SubmissionReceipt(body["id"], body["ack_999"])
+        if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not isinstance(body.get("ack_999", ""), str):
+            raise ClearinghouseUnavailable("submission answer lacks an 'id' string")
+        return SubmissionReceipt(body["id"], body.get("ack_999", ""))
 
     async def fetch_responses(self, since_id: str | None = None) -> list[InboundFile]:
         params = {"since": since_id} if since_id else {}

@@ -97,6 +97,20 @@ class RenderingProvider:
 
 
 @dataclass(frozen=True)
+class ServiceFacility:
+    """Loop 2310C: where the service was rendered, only when that is not the billing provider's
+    address. NM109 carries the facility's NPI when the chart gives one (it is situational)."""
+
+    name: str
+    address_line1: str
+    city: str
+    state: str
+    zip_code: str
+    npi: str = ""
+    address_line2: str = ""
+
+
+@dataclass(frozen=True)
 class ServiceLine:
     """Loop 2400. `pointers` are 1-based positions in the claim's diagnoses (max 4)."""
 
@@ -137,3 +151,4 @@ class Claim837:
     rendering_provider: RenderingProvider | None = None
     frequency_code: str = "1"
     patient: DependentPatient | None = None  # None: the subscriber is the patient
+    service_facility: ServiceFacility | None = None  # None: rendered at the billing provider's address

@@ -196,6 +196,8 @@ def transactions(segments: list[Segment], transaction_set: str, version: str | N
         if isa.id != "ISA":
             raise X12ParseError(f"{isa.where}: expected ISA to open an interchange")
         i, groups = i + 1, 0
+        while i < len(segments) and segments[i].id == "TA1":  # interchange acknowledgments precede any group
+            i += 1
         while i < len(segments) and segments[i].id == "GS":
             gs, i, sets = segments[i], i + 1, 0
             while i < len(segments) and segments[i].id == "ST":

@@ -148,6 +148,13 @@ def _claim(claim: Claim837) -> list[str]:
                     clean(rp.first_name, "rendering first name"), "", "", "", "XX", _npi(rp.npi))
         )  # fmt: skip
         out += _taxonomy(rp.taxonomy, "PE")
+    if claim.service_facility is not None:
+        sf = claim.service_facility
+        out.append(
+            segment("NM1", "77", "2", clean(sf.name, "service facility name"), "", "", "", "",
+                    *(("XX", _npi(sf.npi)) if sf.npi else ()))
+        )  # fmt: skip
+        out += _address(sf.address_line1, sf.address_line2, sf.city, sf.state, sf.zip_code)
     for number, line in enumerate(claim.lines, start=1):
         out += _line(ccn, number, line, len(claim.diagnoses))
     return out

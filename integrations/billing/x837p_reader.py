@@ -34,6 +34,7 @@ class SubmittedClaim:
     billing_npi: str = ""
     billing_name: str = ""
     lines: list[SubmittedLine] = field(default_factory=list)
+    transaction_control: str = ""  # ST02 of the transaction set carrying the claim
 
 
 def read_837p(data: str | bytes) -> list[SubmittedClaim]:
@@ -57,7 +58,8 @@ def read_837p(data: str | bytes) -> list[SubmittedClaim]:
                                    seg.cents(2, "total claim charge"), subscriber.get(9),
                                    subscriber.get(3), subscriber.get(4), payer.get(9), payer.get(3),
                                    billing.get(9) if billing else "",
-                                   billing.get(3) if billing else "")
+                                   billing.get(3) if billing else "",
+                                   transaction_control=transaction[0].get(2))
                 )  # fmt: skip
             elif seg.id == "SV1":
                 if not claims:

@@ -23,6 +23,7 @@ from integrations.ehr.fhir import (
     parse_date,
     parse_datetime,
 )
+from integrations.ehr.location import service_location
 from integrations.ehr.participants import charges_for, coverage_for, organization, practitioner
 from integrations.ehr.references import BundleIndex, Located
 from integrations.ehr.schemas import DocumentIn, EncounterIntake, PatientIn, PractitionerIn
@@ -149,6 +150,7 @@ def _encounter(
         organization=provider,
         documents=tuple(documents),
         charges_cents=charges_for(index, loc),
+        service_facility=service_location(index, loc),
     )
 
 

@@ -11,6 +11,19 @@ from datetime import date, datetime
 
 
 @dataclass(frozen=True)
+class FacilityIn:
+    """A Location with a name and a full street address; `npi` only when it carries one."""
+
+    name: str
+    address_line: str
+    city: str
+    state: str
+    postal_code: str
+    address_line2: str | None = None
+    npi: str | None = None
+
+
+@dataclass(frozen=True)
 class PatientIn:
     external_id: str
     mrn: str | None
@@ -100,3 +113,5 @@ class EncounterIntake:
     # Total charges of the EHR's Claim(s) for this encounter, when the feed sends them; "$ at
     # hold" (DNFB) is measured with it.
     charges_cents: int | None = None
+    # The Location the encounter took place at (integrations.ehr.location), for 837P loop 2310C.
+    service_facility: FacilityIn | None = None

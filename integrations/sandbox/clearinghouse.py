@@ -3,8 +3,11 @@
 It is deterministic so demos and tests can steer outcomes through the claim control number
 (CLM01) alone:
 
-- Every submission is validated with pyx12 against 005010X222A1; pyx12's 999 is returned
-  (and also queued as an inbound file). A rejected 999 stops there: no 277CA, no 835.
+- A submission is one interchange, usually a batch of claims (one ST/SE each). An envelope
+  error (IEA02 not ISA13, IEA01 not the number of groups, no IEA) is answered by a TA1 with
+  TA104 ``R`` and nothing in the file goes further. Otherwise the file is validated with pyx12
+  against 005010X222A1 (one run per batch) and pyx12's 999 is queued as an inbound file (and
+  returned in the receipt); only the claims of accepted transaction sets get a 277CA and 835.
 - A 277CA lists every claim: CLM01 starting with ``REJECT`` gets ``A7:21:85`` (invalid
   information, billing provider) with free text; any other claim ``A2:20`` (accepted).
 - One 835 per payer covers the accepted claims. Default pricing allows 80% of each line
@@ -16,7 +19,9 @@ It is deterministic so demos and tests can steer outcomes through the claim cont
   ``clearchart sandbox clearinghouse script``) override the rules per claim: ``deny`` (CO-11),
   ``reject`` (277CA free text), ``partial`` (first line denied with that adjustment),
   ``pay_percent``, ``reverse`` (a later 835 reverses the payment and pays it again) and
-  ``late_277ca`` (the 277CA arrives after the 835).
+  ``late_277ca`` (the 277CA arrives after the 835), ``syntax_reject`` (the 999 rejects the
+  claim's transaction set, IK3 naming that segment id) and ``envelope_reject`` (a TA1 rejects
+  the whole interchange with that note code, e.g. 024).
 - With a `DatabaseStore` (how ``clearchart up`` serves it) files, receipts, numbering and scripts
   live in PostgreSQL, so a restart neither loses files nor reuses ids the poller has seen.
 """
@@ -45,18 +50,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from integrations.billing.errors import X12ParseError
 from integrations.billing.remittance import Adjustment, ClaimPayment, LinePayment, Payee, Remittance
 from integrations.billing.schemas import Interchange
-from integrations.billing.segments import tokenize
+from integrations.billing.segments import Segment, tokenize
+from integrations.billing.ta1 import NOTE_CODES
 from integrations.billing.x277ca import ClaimAck
 from integrations.billing.x277ca_writer import build_277ca
 from integrations.billing.x835_writer import build_835
 from integrations.billing.x837p_reader import SubmittedClaim, SubmittedLine, read_837p
-from integrations.billing.x999 import parse_999
+from integrations.billing.x999 import FunctionalAck, SegmentError, parse_999
+from integrations.billing.x999_writer import build_999, build_ta1
 from models.sandbox_tables import SandboxFile, SandboxScript, SandboxSubmission
 
 SANDBOX_ID = "SANDBOXCH"
 _BATCH_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _ADJUSTMENT = re.compile(r"(CO|PR|OA|PI|CR)-([A-Z0-9]{1,5})")
-SCRIPT_KEYS = frozenset({"deny", "reject", "partial", "pay_percent", "reverse", "late_277ca"})
+SCRIPT_KEYS = frozenset({"deny", "reject", "partial", "pay_percent", "reverse", "late_277ca", "syntax_reject", "envelope_reject"})
 
 
 def script_problem(script: dict[str, Any]) -> str | None:
@@ -67,6 +74,10 @@ def script_problem(script: dict[str, Any]) -> str | None:
     for key in ("deny", "partial"):
         if key in script and not _ADJUSTMENT.fullmatch(str(script[key])):
             return f"{key} must be GROUP-CARC such as CO-11 or CO-97, got {script[key]!r}"
+    if "envelope_reject" in script and str(script["envelope_reject"]) not in NOTE_CODES:
+        return f"envelope_reject must be a TA1 note code (TA105) such as 024, got {script['envelope_reject']!r}"
+    if "syntax_reject" in script and not re.fullmatch(r"[A-Z0-9]{2,3}", str(script["syntax_reject"])):
+        return f"syntax_reject must be the segment id the 999 names (IK301), such as CLM or NM1, got {script['syntax_reject']!r}"
     percent = script.get("pay_percent", 80)
     if not isinstance(percent, int) or not 0 <= percent <= 100:
         return "pay_percent must be a whole number from 0 to 100"
@@ -201,19 +212,27 @@ def create_app(api_key: str = "sandbox-key", store: Store | None = None) -> Fast
                 return _problem(409, f"batch {batch!r} was already submitted with other content")
             return JSONResponse(seen[1], status_code=200)
         try:
+            segments = tokenize(text)
             claims = read_837p(text)
-            sender = tokenize(text)[0].get(6).strip()
         except X12ParseError as exc:
             return _problem(422, f"not a readable 837P: {exc.detail}")
-        ack = await anyio.to_thread.run_sync(_validate, text)
-        if ack is None:
+        sender, control = segments[0].get(6).strip(), segments[0].get(13).strip()
+        scripts = [await mailbox.script(script_keys(c)) for c in claims]
+        envelope_error = _envelope_problem(segments) or next((str(s["envelope_reject"]) for s in scripts if s.get("envelope_reject")), None)
+        ack = None if envelope_error else await anyio.to_thread.run_sync(_validate, text)
+        if ack is None and not envelope_error:
             return _problem(422, "pyx12 could not read the interchange as X12")
         async with lock:
-            receipt = {"id": f"SUB{await mailbox.number():09d}", "ack_999": ack}
-            files: list[tuple[str, str]] = [("999", ack)]
-            if all(group.accepted for group in parse_999(ack)):
-                scripts = [await mailbox.script(script_keys(c)) for c in claims]
-                files += await _respond(mailbox, sender, batch, claims, scripts)
+            receipt = {"id": f"SUB{await mailbox.number():09d}", "ack_999": ""}
+            if envelope_error:  # a TA1 answers the interchange; nothing in it goes further
+                files = [("TA1", build_ta1(await _interchange(mailbox, sender), control, datetime.now(UTC), "R", envelope_error))]
+            else:
+                assert ack is not None
+                ack, accepted = await _scripted_999(mailbox, sender, ack, claims, scripts)
+                receipt["ack_999"] = ack
+                files = [("999", ack)]
+                if accepted:
+                    files += await _respond(mailbox, sender, batch, [claims[n] for n in accepted], [scripts[n] for n in accepted])
             kept = await mailbox.save(batch, digest, receipt, files)
         return JSONResponse(kept, status_code=201 if kept is receipt else 200)
 
@@ -255,6 +274,44 @@ def _validate(text: str) -> str | None:
     except Exception:  # third-party validator: any crash means "unreadable"
         return None
     return out.getvalue() or None
+
+
+def _envelope_problem(segments: list[Segment]) -> str | None:
+    """A TA1 note code when the interchange envelope itself is wrong (checked before any group)."""
+    isa, iea = segments[0], segments[-1]
+    if iea.id != "IEA":
+        return "023"
+    if iea.get(2).strip() != isa.get(13).strip():
+        return "001"
+    if not isa.get(13).strip().isdigit():
+        return "018"
+    if iea.get(1).strip() != str(sum(1 for s in segments if s.id == "GS")):
+        return "021"
+    return None
+
+
+async def _scripted_999(
+    mailbox: Store, receiver: str, ack: str, claims: list[SubmittedClaim], scripts: list[dict[str, Any]]
+) -> tuple[str, list[int]]:
+    """pyx12's 999 with scripted syntax rejections applied; returns it and the claims it accepts.
+
+    pyx12 answers one AK2/IK5 per transaction set; a claim scripted ``syntax_reject`` has its set
+    answered IK5*R with an IK3 naming the segment, and the group's AK9 counts follow."""
+    groups = parse_999(ack)
+    scripted = {claims[n].transaction_control: str(scripts[n]["syntax_reject"]) for n in range(len(claims)) if scripts[n].get("syntax_reject")}
+    if scripted:
+        out: list[FunctionalAck] = []
+        for g in groups:
+            sets = [
+                replace(t, status="R", syntax_codes=["5"], errors=[SegmentError(scripted[t.control_number], "1", "", "8")])
+                if t.control_number in scripted else t for t in g.transactions
+            ]  # fmt: skip
+            good = sum(1 for t in sets if t.accepted)
+            out.append(replace(g, transactions=sets, status="A" if good == len(sets) else "R" if good == 0 else "P", transactions_accepted=good))
+        groups, ack = out, build_999(await _interchange(mailbox, receiver), out)
+    answered = {t.control_number: t.accepted for g in groups for t in g.transactions}
+    group_ok = all(g.status in ("A", "E", "P") for g in groups)
+    return ack, [n for n, c in enumerate(claims) if group_ok and answered.get(c.transaction_control, group_ok)]
 
 
 async def _interchange(mailbox: Store, receiver: str) -> Interchange:

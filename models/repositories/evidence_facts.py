@@ -29,7 +29,8 @@ from models.tables import Document, Encounter, HoldRow, QueryRow, TextBlob
 # The projection's own columns; demographics and payer come from the EHR and change with it.
 _ENCOUNTER = ("external_id", "status", "codes", "holds", "coded_at")
 # Columns the packet never shows and that are bookkeeping of the transport, not facts.
-_SKIP = {"tenant_id", "x12", "ack_999", "submission_id", "acknowledged_at", "filed", "text"}
+_SKIP = {"tenant_id", "x12", "ack_999", "submission_id", "acknowledged_at", "filed", "text",
+         "batch_id", "transaction_control", "syntax_ack", "queued_at"}  # fmt: skip
 
 
 def _plain(value: Any) -> Any:

@@ -40,7 +40,9 @@ async def submitted_claim(tenant: Tenant) -> tuple[str, dict[str, Any]]:
     assert coded.status_code == 200, coded.text
     assert coded.json()["scrub"]["clean"] is True
     await eventually(lambda: tenant.get(f"/v1/encounters/{enc}", "ops"), until=lambda r: r.json()["status"] == "submitted")
-    claims = (await tenant.get(f"/v1/claims?encounter_id={enc}", "ops")).json()
+    # Queued for its batch first; out once the clearinghouse gave the batch a receipt (a short window).
+    sent = await eventually(lambda: tenant.get(f"/v1/claims?encounter_id={enc}", "ops"), until=lambda r: r.json()[0]["submission_id"] is not None)
+    claims = sent.json()
     assert len(claims) == 1
     return enc, claims[0]
 

@@ -51,7 +51,8 @@ async def test_one_poll_brings_the_277ca_and_835_back_and_closes_the_paid_chart(
     handled = await poll_once(live.settings, live.sessions, live.temporal, http)
     by_kind = {h["kind"]: h for h in handled}
     assert set(by_kind) == {"999", "277CA", "835"}
-    assert by_kind["999"]["status"] == "skipped"
+    assert by_kind["999"]["status"] == "applied"  # the batch's 999 accepted the claim's transaction set
+    assert by_kind["999"]["results"]["claims"] == [{"control_number": claim["control_number"], "accepted": True, "result": "acknowledged"}]
     for kind in ("277CA", "835"):
         assert by_kind[kind]["status"] == "applied"
         assert by_kind[kind]["tenants"] == [tenant.id]
@@ -62,6 +63,8 @@ async def test_one_poll_brings_the_277ca_and_835_back_and_closes_the_paid_chart(
     assert chart["status"] == "closed"
     stored = (await tenant.get(f"/v1/claims/{claim['id']}", "ops")).json()
     assert stored["paid_cents"] == claim["total_charge_cents"] * 4 // 5  # the sandbox allows 80%
+    assert stored["syntax_ack"] == "accepted"
+    assert stored["transaction_control"] == "0001"
 
     assert await poll_once(live.settings, live.sessions, live.temporal, http) == []
     # Even with the cursor lost, the same files apply once: the intake answers them from storage.

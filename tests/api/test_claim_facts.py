@@ -114,3 +114,28 @@ async def test_an_incomplete_policy_holder_is_a_hard_edit_naming_what_is_missing
     edit = next(e for e in answer["scrub"]["edits"] if e["rule"] == "subscriber_missing")
     assert "birth date" in edit["message"]
     assert "street" in edit["message"]
+
+
+async def test_a_visit_at_another_site_carries_the_service_facility_loop_from_the_encounter_location(tenant: Tenant) -> None:
+    key = uuid.uuid4().hex[:10]
+    bundle = synthetic_bundle(encounter_id=f"enc-{key}", patient_id=f"pt-{key}")
+    location = {"resourceType": "Location", "name": "North Annex", "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "1245319599"}],
+                "address": {"line": ["7 Harbor Rd"], "city": "Peoria", "state": "IL", "postalCode": "61602"}}  # fmt: skip
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "Encounter":
+            entry["resource"]["location"] = [{"location": {"reference": f"urn:uuid:loc-{key}"}, "status": "completed"}]
+    bundle["entry"].append({"fullUrl": f"urn:uuid:loc-{key}", "resource": location})
+    enc, answer = await coded_bundle(tenant, bundle)
+    assert rules(answer) == set(), answer["scrub"]
+    await eventually(lambda: tenant.get(f"/v1/claims?encounter_id={enc}", "ops"), until=lambda r: len(r.json()) == 1)
+    claim = (await tenant.get(f"/v1/claims?encounter_id={enc}", "ops")).json()[0]
+    x12 = (await tenant.get(f"/v1/claims/{claim['id']}/x12", "ops")).text
+    segments = x12.replace("\n", "").split("~")
+    at = next(n for n, s in enumerate(segments) if s.startswith("NM1*77*"))
+    assert segments[at : at + 3] == ["NM1*77*2*North Annex*****XX*1245319599", "N3*7 Harbor Rd", "N4*Peoria*IL*61602"]
+    assert at < next(n for n, s in enumerate(segments) if s.startswith("LX*"))  # in the claim loop, before the lines
+    ok, errors, _ = pyx12_findings(x12)
+    assert (ok, errors) == (True, [])
+
+    _enc, plain = await submitted_claim(tenant)  # no Location in the chart: no 2310C
+    assert "NM1*77*" not in (await tenant.get(f"/v1/claims/{plain['id']}/x12", "ops")).text

@@ -14,7 +14,7 @@ from clearchart.audit_cli import cmd_audit_verify, register, verify_report
 from clearchart.keys import chain_keyring
 from clearchart.settings import Settings
 from models.tables import Document
-from tests.support import Tenant
+from tests.support import Tenant, eventually
 
 NPI = "1234567893"
 QUESTION = "Based on the indicators, which condition is being monitored and treated?"
@@ -43,6 +43,8 @@ async def coded_chart(tenant: Tenant) -> dict[str, Any]:
     }
     coded = await tenant.post(f"/v1/encounters/{eid}/coding", "coder", json=coding)
     assert coded.status_code == 200, coded.text
+    # Billing goes on after the answer (queued for a batch): read packets of a settled chain.
+    await eventually(lambda: tenant.get(f"/v1/encounters/{eid}", "ops"), until=lambda r: r.json()["status"] == "submitted")
     return {"id": eid, "doc": doc, "query_id": raised.json()["id"]}
 
 

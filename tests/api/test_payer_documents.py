@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete
 
-from api import billing_intake
 from clearchart.billing_poller import handle_file
 from integrations.billing.client import InboundFile
 from integrations.billing.remittance import (
@@ -22,6 +21,7 @@ from integrations.billing.remittance import (
 )
 from integrations.billing.x835_writer import build_835
 from models.poller_tables import PollerStatus
+from services import billing_intake
 from services.remittance_exceptions import retry_open
 from tests.api.claim_support import (
     ack_277ca,

@@ -47,3 +47,10 @@ def test_scripts_that_make_no_sense_are_refused() -> None:
     assert script_problem({"pay_percent": 150}) is not None
     assert script_problem({"surprise": True}) is not None
 
+
+
+def test_syntax_and_envelope_rejections_name_a_segment_and_a_ta1_note_code() -> None:
+    assert script_problem({"syntax_reject": "CLM"}) is None
+    assert script_problem({"envelope_reject": "024"}) is None
+    assert "TA1 note code" in (script_problem({"envelope_reject": "999"}) or "")
+    assert "segment id" in (script_problem({"syntax_reject": "claim loop"}) or "")

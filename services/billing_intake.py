@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from api.errors import Conflict, Unprocessable
 from clearchart.carc_table import current_carc_table
 from clearchart.settings import get_settings
 from integrations.billing.errors import X12ParseError
@@ -33,6 +32,10 @@ from integrations.billing.x277ca import ClaimAck, parse_277ca
 from integrations.billing.x835 import parse_835
 from models.claim_tables import ClaimRow, InboundFile, PaymentRow
 from models.denials import CarcTable, payment_variance
+
+# Domain errors (mapped to 409/422 problem+json by the API); the poller uses this module too.
+from models.errors import InvalidRequest as Unprocessable
+from models.errors import StateConflict as Conflict
 from services import remittance_exceptions as exceptions
 from services.payer_documents import apply_ack, apply_payment
 
