@@ -20,7 +20,13 @@ from services.appeals_after_close import update_or_after_close
 from services.encounters import actor, handle, store_text
 from workflows.encounter import EncounterWorkflow
 from workflows.post_close import AppealAfterClose
-from workflows.types import AppealDecided, AppealDecisionRequest, AppealFiled, AppealRequest, WriteOffRequest
+from workflows.types import (
+    AppealDecided,
+    AppealDecisionRequest,
+    AppealFiled,
+    AppealRequest,
+    WriteOffRequest,
+)
 
 WRITE_OFF_NOTE = "written off; reason text sha256:"
 
@@ -61,8 +67,8 @@ async def file_appeal(session: AsyncSession, temporal: Client, who: Principal, d
     request = AppealRequest(actor(who), str(appeal_id), str(denial.id), level, stored, denial.appeal_deadline.isoformat())
     filed = AppealFiled(str(appeal_id), str(denial.encounter_id), str(denial.id), level, stored, request.deadline, who.user_id, datetime.now(UTC))
     late = AppealAfterClose(who.tenant_id, str(denial.encounter_id), f"appeal:{appeal_id}", "appeal_after_close", request.actor, [filed], level)
-    refusal = None if denial.status == "open" else f"this denial is {denial.status}; only an open denial can be appealed"
-    await update_or_after_close(temporal, EncounterWorkflow.file_appeal, request, late, refusal)
+    closed = None if denial.status == "open" else f"this denial is {denial.status}; only an open denial can be appealed"
+    await update_or_after_close(temporal, EncounterWorkflow.file_appeal, request, late, closed)
     session.expire_all()
     return appeal_id
 
@@ -77,8 +83,8 @@ async def decide_appeal(
     decided = AppealDecided(str(appeal.id), str(appeal.denial_id), decision, recovered_cents, datetime.now(UTC))
     late = AppealAfterClose(who.tenant_id, str(appeal.encounter_id), f"appeal-decision:{appeal.id}", "appeal_decision_after_close",
                             request.actor, [decided], decision)  # fmt: skip
-    refusal = None if appeal.status == "open" else f"this appeal is {appeal.status}; its decision is already recorded"
-    await update_or_after_close(temporal, EncounterWorkflow.decide_appeal, request, late, refusal)
+    decided_already = None if appeal.status == "open" else f"this appeal is {appeal.status}; its decision is already recorded"
+    await update_or_after_close(temporal, EncounterWorkflow.decide_appeal, request, late, decided_already)
     session.expire_all()
     return appeal_id
 

@@ -2,7 +2,7 @@
 the encounter's service facility (837P loop 2310C)
 
 Revision ID: a17p0c0d0001
-Revises: a16b0c0d0001
+Revises: a17f0c0d0001
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "a17p0c0d0001"
-down_revision: str | None = "a16b0c0d0001"
+down_revision: str | None = "a17f0c0d0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -59,7 +59,10 @@ class TestWriteTimeDigests:
         settings = tenant.stack.settings
         keys = chain_keyring(settings)
         async with httpx.AsyncClient() as http:
-            claims = ClaimActivities(tenant.stack.sessions, http, settings.clearinghouse, settings.clearinghouse_api_key, keys)
+            claims = ClaimActivities(
+                tenant.stack.sessions, http, settings.clearinghouse, settings.clearinghouse_api_key, tenant.stack.temporal,
+                batch_queue=settings.billing_task_queue, keys=keys,
+            )
             first = await claims.scrub(ScrubRequest(tenant.id, eid, 90, CODING))
             # Untouched: the receipt and the row agree, the seal attests it, verify passes.
             await next_projection(tenant, eid, keys)
@@ -85,7 +88,10 @@ class TestWriteTimeDigests:
         settings = tenant.stack.settings
         keys = chain_keyring(settings)
         async with httpx.AsyncClient() as http:
-            claims = ClaimActivities(tenant.stack.sessions, http, settings.clearinghouse, settings.clearinghouse_api_key, keys)
+            claims = ClaimActivities(
+                tenant.stack.sessions, http, settings.clearinghouse, settings.clearinghouse_api_key, tenant.stack.temporal,
+                batch_queue=settings.billing_task_queue, keys=keys,
+            )
             forged = await claims.scrub(ScrubRequest(tenant.id, eid, 92, CODING))
             deleted = await claims.scrub(ScrubRequest(tenant.id, eid, 93, CODING))
         # The owner changes both rows; one receipt is rewritten to the new digest (no key: its MAC is
