@@ -24,13 +24,17 @@
   }
 
   const ranges = new Map(); // suggestion id -> its first range, to show it on request
+  const LEADING = 10; // suggestions listed openly, best first; the rest fold under "weaker readings"
 
   // The CSS Custom Highlight API marks the spans without touching the document's DOM, so
   // selecting and citing text in it works exactly as without suggestions.
+  // Only the leading suggestions (and any accepted) are marked: the weaker tail stays unmarked so
+  // the note is not painted over, but each of its quotes can still be shown on request.
   function highlight(suggestions) {
     const marked = [];
-    for (const s of suggestions) {
+    for (const [index, s] of suggestions.entries()) {
       if (s.status === "rejected") continue;
+      const shown = index < LEADING || s.status === "accepted";
       for (const span of s.spans) {
         const pre = document.querySelector('pre[data-document-id="' + span.document_id + '"]');
         if (!pre) continue;
@@ -39,7 +43,7 @@
         if (text.slice(start, end) !== span.excerpt) continue; // the document changed since: not marked
         const range = rangeIn(pre, start, end);
         if (!range) continue;
-        marked.push(range);
+        if (shown) marked.push(range);
         if (!ranges.has(s.id)) ranges.set(s.id, range);
       }
     }
@@ -127,6 +131,19 @@
     const suggestions = await response.json();
     status.textContent = suggestions.length ? "" : "No suggestions for this chart (yet).";
     highlight(suggestions);
-    list.replaceChildren(...suggestions.map((s) => item(panel, s, status)));
+    list.replaceChildren(...suggestions.slice(0, LEADING).map((s) => item(panel, s, status)));
+    const weaker = suggestions.slice(LEADING);
+    if (weaker.length) {
+      const fold = document.createElement("details");
+      fold.className = "cac-weaker";
+      const summary = document.createElement("summary");
+      summary.textContent = weaker.length + " weaker readings (lower confidence)";
+      const more = document.createElement("ol");
+      more.className = "cac-list";
+      more.start = LEADING + 1;
+      more.replaceChildren(...weaker.map((s) => item(panel, s, status)));
+      fold.append(summary, more);
+      list.after(fold);
+    }
   });
 })();
