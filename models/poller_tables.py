@@ -9,6 +9,7 @@ were applied live verbatim in ``inbound_files`` of their tenant.
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import BigInteger, Identity, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
@@ -45,10 +46,21 @@ class PollerStatus(Base):
 FAILURES_BEFORE_DEGRADED = 3
 
 
+def source_label(source: str) -> str:
+    """A poller's source as the public probes name it: the mailbox path, never the host."""
+    parts = urlsplit(source)
+    return (parts.path.strip("/") or "clearinghouse") if parts.netloc else source
+
+
+def _without_host(text: str | None, source: str) -> str | None:
+    host = urlsplit(source).netloc
+    return text.replace(host, "clearinghouse") if text and host else text
+
+
 def poller_view(p: PollerStatus, now: datetime) -> dict[str, Any]:
     lag = (now - p.last_success_at).total_seconds() if p.last_success_at else None
-    return {"source": p.source, "lag_seconds": lag, "consecutive_failures": p.consecutive_failures,
-            "files_failed": p.files_failed, "last_error": p.last_error}  # fmt: skip
+    return {"source": source_label(p.source), "lag_seconds": lag, "consecutive_failures": p.consecutive_failures,
+            "files_failed": p.files_failed, "last_error": _without_host(p.last_error, p.source)}  # fmt: skip
 
 
 def poller_problems(pollers: Iterable[PollerStatus], now: datetime, every_seconds: float) -> list[str]:
@@ -57,7 +69,8 @@ def poller_problems(pollers: Iterable[PollerStatus], now: datetime, every_second
     for p in pollers:
         lag = (now - p.last_success_at).total_seconds() if p.last_success_at else None
         if p.consecutive_failures >= FAILURES_BEFORE_DEGRADED:
-            out.append(f"clearinghouse poller ({p.source}): {p.consecutive_failures} failed polls in a row; last error: {p.last_error}")
+            error = _without_host(p.last_error, p.source)
+            out.append(f"clearinghouse poller ({source_label(p.source)}): {p.consecutive_failures} failed polls in a row; last error: {error}")
         elif p.last_attempt_at is not None and (lag is None or lag > max(60.0, 10 * every_seconds)):
-            out.append(f"clearinghouse poller ({p.source}): no successful poll for {'ever' if lag is None else f'{lag:.0f} s'}")
+            out.append(f"clearinghouse poller ({source_label(p.source)}): no successful poll for {'ever' if lag is None else f'{lag:.0f} s'}")
     return out

@@ -20,9 +20,6 @@ ALLOWED: set[tuple[str, str]] = {
     ("api/web/qa_audits.py", "api.routes.qa_audits"),
     ("api/web/findings.py", "api.routes.qa_audits"),
     ("api/web/pages.py", "api.routes.evidence"),
-    # The clearinghouse poller and its intake move to a service of their own in another change.
-    ("clearchart/billing_poller.py", "api.billing_intake"),
-    ("clearchart/billing_poller.py", "api.errors"),
     # The CLI starts the application it serves.
     ("clearchart/cli.py", "api.main"),
     ("clearchart/up.py", "api.main"),
