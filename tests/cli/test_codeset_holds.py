@@ -7,8 +7,8 @@ suite runs meanwhile.
 """
 
 import asyncio
-import re
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -98,7 +98,8 @@ class TestLoadingAReleaseReleasesItsCharts:
         assert older["external_id"] not in loaded.stdout
         # Other charts of the shared test database dated in FY2017 are released by the same load.
         totals = re.search(r"(\d+) released, (\d+) already released, (\d+) failed", loaded.stdout)
-        assert totals is not None and int(totals[1]) >= 1
+        assert totals is not None
+        assert int(totals[1]) >= 1
         assert not (tmp_path / "var").exists()  # the keys and data dir are the checkout's, not the cwd's
 
         chart = (await tenant.get(f"/v1/encounters/{served['id']}", "ops")).json()
