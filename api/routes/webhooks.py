@@ -35,6 +35,17 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 __all__ = ["encounter_id_for", "router"]
 
+# The body is read raw (its signature covers the exact bytes), so it is declared here: for
+# OpenAPI, and for the edge guard, which takes its media types and size limit from it.
+BUNDLE_BODY: dict[str, Any] = {
+    "schema": {"type": "object", "description": "a FHIR R4 Bundle (transaction, batch or collection)"},
+    "example": {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": {"resourceType": "Encounter", "id": "enc-1", "status": "finished"}}],
+    },
+}
+
 
 async def signed_source(
     request: Request,
@@ -71,6 +82,7 @@ async def signed_source(
         401: {"description": "bad or stale signature"},
         422: {"description": "not a valid FHIR R4 Bundle"},
     },
+    openapi_extra={"requestBody": {"content": dict.fromkeys(("application/fhir+json", "application/json"), BUNDLE_BODY), "required": True}},
 )
 async def receive_ehr_bundle(
     session: SessionDep,
