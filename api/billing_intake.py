@@ -7,6 +7,7 @@ tables cannot store, is refused before anything is written. Claims we do not kno
 system actor; the caller only decides which tenant the file belongs to.
 """
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -130,7 +131,8 @@ async def ingest_835(session: AsyncSession, temporal: Client, tenant_id: str, te
     payment variance against the tenant fee schedule, and provider-level (PLB) adjustments.
     Every claim payment gets its own outcome (applied, applied after close, recorded, exception,
     unmatched); a payment that cannot be applied now waits in the exceptions queue."""
-    remittances = read_835(text)
+    # Parsing a large file is seconds of CPU: off the event loop, so other requests keep moving.
+    remittances = await asyncio.to_thread(read_835, text)
     queue = task_queue or get_settings().task_queue
 
     async def apply(file_id: uuid.UUID) -> dict[str, Any]:
