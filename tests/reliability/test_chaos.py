@@ -37,7 +37,7 @@ from clearchart.migrate import upgrade
 from clearchart.payload_codec import data_converter
 from clearchart.settings import Settings
 from clearchart.temporal import connect
-from clearchart.worker import build_worker
+from clearchart.worker import SHUTDOWN_SECONDS, build_worker
 from integrations.sandbox.bundles import synthetic_bundle
 from models.tables import AuditEvent, Encounter
 from tests.api.claim_support import coding
@@ -64,8 +64,11 @@ class ChaosStack:
         self.worker = asyncio.create_task(build_worker(self.worker_client, self.sessions, self.settings, self.http).run())
 
     async def kill_worker(self) -> None:
+        """Stop the worker as a signal would; its stop is bounded (`Workers.shutdown_seconds`)."""
         assert self.worker is not None
         self.worker.cancel()
+        done, _ = await asyncio.wait([self.worker], timeout=SHUTDOWN_SECONDS + 30)
+        assert done, "the worker did not stop within its shutdown deadline"
         with contextlib.suppress(BaseException):
             await self.worker
 
@@ -110,7 +113,9 @@ async def chaos(tmp_path: Path) -> AsyncIterator[tuple[ChaosStack, Tenant]]:
     engine = make_engine(settings.sqlalchemy_url)
     sessions = make_sessions(engine)
     app = create_app(settings, sessions=sessions, temporal=await connect(settings, interactive=True))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.api_port, log_config=None))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=settings.api_port, log_config=None, timeout_graceful_shutdown=10)
+    )
     async with httpx.AsyncClient(timeout=60) as http:
         stack = ChaosStack(pg, temporal, settings, sessions, await Client.connect(temporal.address, data_converter=data_converter(settings)), http)
         stack.start_worker()
@@ -130,8 +135,12 @@ async def chaos(tmp_path: Path) -> AsyncIterator[tuple[ChaosStack, Tenant]]:
 
 
 def _final(response: httpx.Response | None) -> bool:
-    """What a client stops retrying at: an answer that is not 409/429/5xx (a lost one is None)."""
-    return response is not None and response.status_code not in (409, 429) and response.status_code < 500
+    """What a client stops retrying at: not a lost answer (None), a 5xx, a 429, or a 409 that
+    says to retry (Retry-After: a concurrent request). A 409 without it is final: retrying a
+    refused request unchanged, as this test once did, only loops until its deadline."""
+    if response is None or response.status_code >= 500 or response.status_code == 429:
+        return False
+    return response.status_code != 409 or "retry-after" not in response.headers
 
 
 async def _answer(call: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response | None:
@@ -141,9 +150,8 @@ async def _answer(call: Callable[[], Awaitable[httpx.Response]]) -> httpx.Respon
         return None  # a connection lost while a dependency restarts
 
 
-async def _deliver(tenant: Tenant, external_id: str, msg_id: str) -> httpx.Response:
-    """An EHR's sender: the same webhook-id again until a final answer (not 409, 429 or 5xx)."""
-    bundle = synthetic_bundle(encounter_id=external_id, patient_id=f"p-{external_id}")
+async def _deliver(tenant: Tenant, bundle: dict[str, object], msg_id: str) -> httpx.Response:
+    """An EHR's sender: the same bytes under the same webhook-id until a final answer."""
     answer = await eventually(lambda: _answer(lambda: tenant.push(bundle, msg_id=msg_id)), until=_final, within=300, every=0.2)
     assert answer is not None
     return answer
@@ -216,7 +224,13 @@ async def _work(tenant: Tenant, who: str, senders_done: asyncio.Event, desk: Des
 @pytest.mark.timeout(900)
 async def test_no_delivery_is_lost_or_doubled_while_every_part_is_killed(chaos: tuple[ChaosStack, Tenant]) -> None:
     stack, tenant = chaos
-    deliveries = [(f"chaos-{i}-{uuid.uuid4().hex[:6]}", f"msg-{i}") for i in range(DISTINCT)] * COPIES
+    # One body per delivery, built once: its copies are byte-for-byte redeliveries. (Building it
+    # per copy stamped each with the current minute; copies straddling a minute were different
+    # bodies under one webhook-id, refused 409 for good, and the sender retried them until its
+    # deadline: the run that "hung".)
+    external = [f"chaos-{i}-{uuid.uuid4().hex[:6]}" for i in range(DISTINCT)]
+    bodies = {e: synthetic_bundle(encounter_id=e, patient_id=f"p-{e}") for e in external}
+    deliveries = [(e, f"msg-{i}") for i, e in enumerate(external)] * COPIES
     random.Random(12).shuffle(deliveries)
     pending: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
     for item in deliveries:
@@ -228,7 +242,7 @@ async def test_no_delivery_is_lost_or_doubled_while_every_part_is_killed(chaos: 
     async def sender() -> None:
         while not pending.empty():
             external_id, msg_id = pending.get_nowait()
-            answers.append((external_id, await _deliver(tenant, external_id, f"{external_id}-{msg_id}")))
+            answers.append((external_id, await _deliver(tenant, bodies[external_id], f"{external_id}-{msg_id}")))
 
     async def send_all() -> None:
         await asyncio.gather(*(sender() for _ in range(SENDERS)))
@@ -245,18 +259,23 @@ async def test_no_delivery_is_lost_or_doubled_while_every_part_is_killed(chaos: 
     async def done() -> int:
         return len(answers)
 
-    for n, fault in enumerate(faults, start=1):
-        due = len(deliveries) * n // (len(faults) + 1)
+    try:
+        for n, fault in enumerate(faults, start=1):
+            due = len(deliveries) * n // (len(faults) + 1)
 
-        def reached(count: int, due: int = due) -> bool:
-            return count >= due or pending.empty()
+            def reached(count: int, due: int = due) -> bool:
+                return count >= due or pending.empty()
 
-        await eventually(done, until=reached, within=300)
-        await fault()
-        if stack.worker is None or stack.worker.done():  # a worker that lost its server is restarted
-            stack.start_worker()
-    await sending
-    await asyncio.gather(*coders)
+            await eventually(done, until=reached, within=300)
+            await fault()
+            if stack.worker is None or stack.worker.done():  # a worker that lost its server is restarted
+                stack.start_worker()
+        await sending
+        await asyncio.gather(*coders)
+    finally:  # a failed step leaves no sender or coder running into the teardown
+        for task in (sending, *coders):
+            task.cancel()
+        await asyncio.gather(sending, *coders, return_exceptions=True)
 
     assert len(answers) == len(deliveries)
     assert all(r.status_code == 202 for _, r in answers), [r.text for _, r in answers if r.status_code != 202][:3]
