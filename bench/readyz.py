@@ -71,7 +71,9 @@ async def api(settings: Settings) -> AsyncIterator[tuple[str, str, str]]:
     integrator = await admin.create_token(sessions, settings.secret_key, tenant_id=TENANT, role="integrator", user_id="integrator")
     coder = await admin.create_token(sessions, settings.secret_key, tenant_id=TENANT, role="coder", user_id="coder-1", vendor_id="v1")
     app = create_app(settings, sessions=sessions, temporal=await connect(settings))
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=settings.api_port, log_config=None, access_log=False))
+    server = _Server(
+        uvicorn.Config(app, host="127.0.0.1", port=settings.api_port, log_config=None, access_log=False, timeout_graceful_shutdown=5)
+    )
     serving = asyncio.create_task(server.serve())
     try:
         async with asyncio.timeout(300):  # the API loads its code sets first; slow on a busy machine
