@@ -41,9 +41,12 @@ PROBES = ("/readyz", "/v1/queues")
 PROBE_GAP_SECONDS = 0.01
 
 
+LAG = "event loop lag"
+
+
 @dataclass
 class Samples:
-    ms: dict[str, list[float]] = field(default_factory=lambda: {p: [] for p in PROBES})
+    ms: dict[str, list[float]] = field(default_factory=lambda: {p: [] for p in (*PROBES, LAG)})
     failures: list[str] = field(default_factory=list)
 
 
@@ -99,10 +102,20 @@ async def probe(http: httpx.AsyncClient, url: str, token: str, path: str, sample
         await asyncio.sleep(PROBE_GAP_SECONDS)
 
 
+async def loop_lag(samples: Samples, stop: asyncio.Event) -> None:
+    """How late a 10 ms sleep wakes up: the API shares this event loop, so this is how long
+    anything in it (parsing, ORM flushes, JSON) held the loop."""
+    while not stop.is_set():
+        began = time.perf_counter()
+        await asyncio.sleep(PROBE_GAP_SECONDS)
+        samples.ms[LAG].append((time.perf_counter() - began - PROBE_GAP_SECONDS) * 1000)
+
+
 @asynccontextmanager
 async def probing(http: httpx.AsyncClient, url: str, token: str) -> AsyncIterator[Samples]:
     samples, stop = Samples(), asyncio.Event()
     tasks = [asyncio.create_task(probe(http, url, token, path, samples, stop)) for path in PROBES]
+    tasks.append(asyncio.create_task(loop_lag(samples, stop)))
     try:
         yield samples
     finally:
@@ -112,7 +125,7 @@ async def probing(http: httpx.AsyncClient, url: str, token: str) -> AsyncIterato
 
 def rows(phase: str, samples: Samples) -> list[str]:
     return [
-        f"| {phase} | `GET {path}` | {len(ms)} | {percentile(ms, 0.5):.0f} | {percentile(ms, 0.95):.0f} | "
+        f"| {phase} | {path if path == LAG else f'`GET {path}`'} | {len(ms)} | {percentile(ms, 0.5):.0f} | {percentile(ms, 0.95):.0f} | "
         f"{percentile(ms, 0.99):.0f} | {max(ms, default=float('nan')):.0f} |"
         for path, ms in samples.ms.items()
     ]
@@ -157,8 +170,7 @@ async def run(args: argparse.Namespace) -> str:
     result = answer.json()
     if len(result["unmatched"]) != args.claims or result["matched"]:
         raise SystemExit(f"expected {args.claims} unmatched payments, got {len(result['unmatched'])} (matched {len(result['matched'])})")
-    if idle.failures or busy.failures:
-        raise SystemExit(f"probes failed: {(idle.failures + busy.failures)[:3]}")
+    failed = idle.failures + busy.failures
     return "\n".join(
         [
             f"835: {args.claims} claim payments, {len(text) / 1e6:.1f} MB, applied in {seconds:.1f} s "
@@ -168,6 +180,8 @@ async def run(args: argparse.Namespace) -> str:
             "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
             *rows("idle", idle),
             *rows("835 running", busy),
+            "",
+            f"probe answers other than 200: {len(failed)}" + (f" (first: {failed[0][:200]})" if failed else ""),
         ]
     )
 
