@@ -97,41 +97,52 @@ async def _value(value: int | None) -> int | None:
     return value
 
 
+# Starting the API loads the code sets: a minute or more on a busy machine.
+API_START_SECONDS = 240
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def chaos(tmp_path: Path) -> AsyncIterator[tuple[ChaosStack, Tenant]]:
+    """Everything it starts is stopped, with a deadline, also when starting fails half-way (a
+    failed start once left the API and worker running, and the run waited on them for ever)."""
     pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="clearchart-chaos-pg-")))
-    url = await asyncio.to_thread(pg.start)
-    await asyncio.to_thread(upgrade, url)
     temporal = TemporalDevServer(tmp_path / "temporal", port=free_port(), headless=True, persist=True)
-    await temporal.start()
-    settings = Settings(
-        DATABASE_URL=url,
-        TEMPORAL_ADDRESS=temporal.address,
-        CLEARCHART_TASK_QUEUE=f"chaos-{uuid.uuid4().hex[:8]}",
-        CLEARCHART_API_PORT=free_port(),
-    )
-    engine = make_engine(settings.sqlalchemy_url)
-    sessions = make_sessions(engine)
-    app = create_app(settings, sessions=sessions, temporal=await connect(settings, interactive=True))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=settings.api_port, log_config=None, timeout_graceful_shutdown=10)
-    )
-    async with httpx.AsyncClient(timeout=60) as http:
-        stack = ChaosStack(pg, temporal, settings, sessions, await Client.connect(temporal.address, data_converter=data_converter(settings)), http)
-        stack.start_worker()
-        serving = asyncio.create_task(server.serve())
-        await started(server, serving)
-        live = LiveStack(settings, sessions, stack.worker_client, f"http://127.0.0.1:{settings.api_port}")
-        try:
-            yield stack, await make_tenant(live, http)
-        finally:
-            server.should_exit = True
-            await serving
-            await stack.kill_worker()
-            await engine.dispose()
-            await temporal.stop()
-            await asyncio.to_thread(pg.stop)
-            shutil.rmtree(pg.data_dir, ignore_errors=True)
+    try:
+        url = await asyncio.to_thread(pg.start)
+        await asyncio.to_thread(upgrade, url)
+        await temporal.start()
+        settings = Settings(
+            DATABASE_URL=url,
+            TEMPORAL_ADDRESS=temporal.address,
+            CLEARCHART_TASK_QUEUE=f"chaos-{uuid.uuid4().hex[:8]}",
+            CLEARCHART_API_PORT=free_port(),
+        )
+        engine = make_engine(settings.sqlalchemy_url)
+        sessions = make_sessions(engine)
+        app = create_app(settings, sessions=sessions, temporal=await connect(settings, interactive=True))
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=settings.api_port, log_config=None, timeout_graceful_shutdown=10)
+        )
+        async with httpx.AsyncClient(timeout=60) as http:
+            stack = ChaosStack(pg, temporal, settings, sessions, await Client.connect(temporal.address, data_converter=data_converter(settings)), http)
+            stack.start_worker()
+            serving = asyncio.create_task(server.serve())
+            try:
+                await started(server, serving, within=API_START_SECONDS)
+                live = LiveStack(settings, sessions, stack.worker_client, f"http://127.0.0.1:{settings.api_port}")
+                yield stack, await make_tenant(live, http)
+            finally:
+                server.should_exit = True
+                stopped, _ = await asyncio.wait([serving], timeout=30)
+                if not stopped:  # still starting: should_exit is read only once it serves
+                    serving.cancel()
+                    await asyncio.wait([serving], timeout=30)
+                await stack.kill_worker()
+                await engine.dispose()
+    finally:
+        await temporal.stop()
+        await asyncio.to_thread(pg.stop)
+        shutil.rmtree(pg.data_dir, ignore_errors=True)
 
 
 def _final(response: httpx.Response | None) -> bool:
