@@ -62,5 +62,5 @@ async def test_every_unmatched_payment_of_a_large_file_is_kept_and_queued(tenant
     assert await counts() == (CLAIMS, CLAIMS), "a redelivery stores nothing twice"
     listed = await tenant.get("/v1/remittance-exceptions", "ops", params={"limit": 500})
     assert listed.status_code == 200, listed.text
-    assert len(listed.json()) == 500
+    assert len(listed.json()) == min(CLAIMS, 500)
     assert {e["reason"] for e in listed.json()} == {"unknown_claim"}
