@@ -33,7 +33,10 @@ class StopProbe:
         await workflow.execute_local_activity(
             "test.write_while_down",
             start_to_close_timeout=timedelta(seconds=5),
-            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=1)),
+            # Retries outlast the stop's deadline, then run out, so the abandoned worker ends too.
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(milliseconds=200), maximum_attempts=40
+            ),
         )
 
 
@@ -48,7 +51,7 @@ class TestBoundedStop:
         worker = Worker(temporal_client, task_queue=queue, workflows=[StopProbe], activities=[work.write])
         workers = Workers([worker], shutdown_seconds=2)
         async with workers:
-            handle = await temporal_client.start_workflow(StopProbe.run, id=f"stop-{uuid.uuid4()}", task_queue=queue)
+            await temporal_client.start_workflow(StopProbe.run, id=f"stop-{uuid.uuid4()}", task_queue=queue)
             await eventually(lambda: _attempts(work), until=lambda n: n >= 2, within=30)
             began = time.monotonic()
             stopped = await workers.stop()
@@ -57,4 +60,10 @@ class TestBoundedStop:
             assert not worker.is_shutdown
         assert stopped is False, "abandoned at the deadline, logged as worker.stop_abandoned"
         assert waited < 10, f"the stop waited {waited:.1f} s"
-        await handle.terminate()
+
+        async def shut_down() -> bool:
+            return worker.is_shutdown
+
+        # Nothing is left behind: once the attempts run out, the abandoned worker finishes stopping.
+        assert await eventually(shut_down, until=bool, within=60)
+        assert work.attempts == 40
