@@ -306,6 +306,7 @@ async def test_no_delivery_is_lost_or_doubled_while_every_part_is_killed(chaos: 
     # No chart was claimed by two coders, and every chart was claimed once and coded.
     assert {chart: who for chart, who in desk.claimed.items() if len(set(who)) > 1} == {}
     assert sorted(desk.claimed) == sorted(desk.coded) == sorted(str(r.id) for r in rows)
+    assert {who for coders in desk.coded.values() for who in coders} == set(CODERS), "both coders worked the queue"
     assert sorted(str(e) for e, _, _ in claims) == sorted(str(r.id) for r in rows)
     assert {str(e): (n, actors) for e, n, actors in claims if (n, actors) != (1, 1)} == {}, "one claim per chart, by one coder"
 
