@@ -1,15 +1,18 @@
 """Encounter intake: a stored webhook message becomes patient, documents and routing facts."""
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 import structlog
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -80,17 +83,17 @@ class IntakeActivities:
         if message_id in self._parsed:
             self._parsed.move_to_end(message_id)
         if not 0 <= index < len(intakes):
-            raise ApplicationError(f"message {message_id} has no encounter {index}", non_retryable=True)
+            raise ApplicationError(f"message {message_id} has no encounter {index}", type="BadData", non_retryable=True)
         return intakes[index]
 
     async def _parse(self, session: AsyncSession, message_id: str) -> list[EncounterIntake]:
         body = await session.scalar(select(InboundMessage.body).where(InboundMessage.id == uuid.UUID(message_id)))
         if body is None:
-            raise ApplicationError(f"message {message_id} not found", non_retryable=True)
+            raise ApplicationError(f"message {message_id} not found", type="BadData", non_retryable=True)
         try:
             intakes = parse_bundle(json.loads(body))
         except (FhirValidationError, ValueError) as exc:
-            raise ApplicationError(f"stored message no longer parses: {exc}", non_retryable=True) from exc
+            raise ApplicationError(f"stored message no longer parses: {exc}", type="BadData", non_retryable=True) from exc
         if len(intakes) > 1:  # a one-encounter message is read once; keep the cache for bundles
             self._parsed[message_id] = intakes
             while len(self._parsed) > PARSED_BUNDLES_KEPT:
@@ -99,6 +102,10 @@ class IntakeActivities:
 
     @activity.defn(name="encounters.intake")
     async def intake(self, inp: IntakeInput) -> IntakeFacts:
+        with refused_as_bad_data():
+            return await self._intake(inp)
+
+    async def _intake(self, inp: IntakeInput) -> IntakeFacts:
         async with self._sessions.begin() as session:
             found = await self._bundle(session, inp.message_id, inp.bundle_index)
             message_id = uuid.UUID(inp.message_id)
@@ -283,6 +290,26 @@ async def _add_documents(
         if new_id is not None:
             added.append(str(new_id))
     return added
+
+
+@contextlib.contextmanager
+def refused_as_bad_data() -> Iterator[None]:
+    """PostgreSQL refusing a value (SQLSTATE class 22: too long, out of range, bad date) is the
+    bundle's fault, not a passing fault: fail the attempt for good, so intake is not retried and
+    the sender is told to fix the bundle. The reason names the column's rule, never the values,
+    which are PHI (SQLAlchemy's own message quotes the statement's parameters)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if not isinstance(exc, DataError):
+            raise
+        diag = getattr(exc.orig, "diag", None)
+        primary = getattr(diag, "message_primary", None) or type(exc.orig).__name__
+        table, column = getattr(diag, "table_name", None), getattr(diag, "column_name", None)
+        where = f" ({table}.{column})" if table and column else ""
+        raise ApplicationError(
+            f"a value in the bundle cannot be stored: {primary}{where}", type="BadData", non_retryable=True
+        ) from None
 
 
 def _subscriber(person: SubscriberIn) -> dict[str, Any]:

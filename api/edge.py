@@ -6,7 +6,8 @@ anything. Refusals are problem+json and name what to fix:
 - 413 when a body is over its route's limit (webhooks, X12 files and JSON APIs differ), checked
   on Content-Length first and again while the body streams in, so nothing large is buffered;
 - 415 when a body is labelled with a content type its route does not read (an unlabelled body
-  is read as the route's own kind);
+  is read as the route's own kind). What a route reads is what it declares once for OpenAPI
+  (`openapi_extra` request body, or its body model), so a new body route needs nothing here;
 - 422 when JSON nests deeper than the limit (the parser would recurse) or is not JSON, or when a
   path, query parameter, header or JSON string holds a NUL or another control character, which
   PostgreSQL refuses and no clinical text needs.
@@ -15,13 +16,15 @@ anything. Refusals are problem+json and name what to fix:
 import asyncio
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import structlog
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PROBLEM
@@ -37,13 +40,14 @@ _ESCAPED_CONTROL = re.compile(rb"\\u00(?:[01][0-8bcefBCEF]|1[0-9a-fA-F]|7[fF])")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _STEP = [1 if b in b"[{" else -1 for b in range(256)]
 _WRITES = frozenset({"POST", "PUT", "PATCH"})
-_MEDIA: dict[Kind, tuple[str, ...]] = {
-    "json": ("application/json",),
-    "webhook": ("application/json", "application/fhir+json"),
-    "x12": ("application/edi-x12", "text/plain", "application/octet-stream"),
-    "hl7": ("x-application/hl7-v2+er7", "application/hl7-v2", "text/plain", "application/octet-stream"),
+# Limits by what a route's declared media types say its body is; anything else JSON-like is "json".
+_KIND_OF_MEDIA: dict[str, Kind] = {
+    "application/edi-x12": "x12",
+    "x-application/hl7-v2+er7": "hl7",
+    "application/fhir+json": "webhook",
 }
-_X12_PATHS = frozenset({"/v1/remittances", "/v1/acknowledgments"})
+# A route whose body is declared as a plain string also reads it labelled as text or bytes.
+_TEXT_ALIASES = ("text/plain", "application/octet-stream")
 _INLINE_CHECK_BYTES = 256 << 10
 
 
@@ -68,17 +72,75 @@ class Refusal(Exception):
         self.status, self.title, self.detail, self.extra = status, title, detail, extra
 
 
-def route_kind(path: str) -> Kind:
-    """What a path's request body is: the web UI and the sandbox are forms and files of their own."""
-    if path.startswith("/v1/webhooks/"):
-        return "webhook"
-    if path in _X12_PATHS:
-        return "x12"
-    if path == "/v1/hl7v2":
-        return "hl7"
-    if path.startswith("/v1/"):
-        return "json"
-    return "other"
+@dataclass(frozen=True)
+class BodyRule:
+    """What a route's body is, read from the route's own declaration (its OpenAPI request body)."""
+
+    kind: Kind
+    media: tuple[str, ...] = ()  # empty: the route reads no declared media type; nothing is checked
+
+
+UNDECLARED = BodyRule("json", ("application/json",))
+UNROUTED = BodyRule("other")
+
+
+def body_rule(route: APIRoute) -> BodyRule:
+    """The media types a route declares once, for OpenAPI and for this guard alike.
+
+    `openapi_extra["requestBody"]["content"]` for routes that read the raw body (X12, HL7 v2,
+    signed webhooks); otherwise the body model's media type (JSON, or a form). A schema route
+    that declares nothing is held to JSON: a raw body has to be declared to be let in."""
+    content = ((route.openapi_extra or {}).get("requestBody") or {}).get("content") or {}
+    if content:
+        media = [m.lower() for m in content]
+        if any((content[m].get("schema") or {}).get("type") == "string" for m in content):
+            media += [m for m in _TEXT_ALIASES if m not in media]
+    elif route.body_field is not None:
+        media = [str(getattr(route.body_field.field_info, "media_type", "application/json")).lower()]
+    elif route.include_in_schema:
+        return UNDECLARED
+    else:
+        return UNROUTED  # pages of the web UI read their own forms
+    kinds = [_KIND_OF_MEDIA[m] for m in media if m in _KIND_OF_MEDIA]
+    json_like = any(_json_media(m) for m in media)
+    kind: Kind = kinds[0] if kinds else ("json" if json_like else "other")
+    return BodyRule(kind, tuple(media))
+
+
+def _json_media(media: str) -> bool:
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def api_routes(routes: Sequence[BaseRoute]) -> list[APIRoute]:
+    """Every API route, looking inside included routers."""
+    found: list[APIRoute] = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            found.extend(api_routes(inner.routes))
+        elif isinstance(route, APIRoute):
+            found.append(route)
+    return found
+
+
+class BodyRules:
+    """Each write route's rule, built once from the app's routes when the first body arrives."""
+
+    def __init__(self, routes: Callable[[], Sequence[BaseRoute]]) -> None:
+        self._routes = routes
+        self._table: list[tuple[APIRoute, BodyRule]] | None = None
+
+    def for_scope(self, scope: Scope) -> BodyRule:
+        if self._table is None:
+            self._table = [(r, body_rule(r)) for r in api_routes(self._routes()) if (r.methods or set()) & _WRITES]
+        partial = None
+        for route, rule in self._table:
+            match, _ = route.matches(scope)
+            if match == Match.FULL:
+                return rule
+            if match == Match.PARTIAL and partial is None:
+                partial = rule  # the path is a route's but the method is not (405 follows)
+        return partial or UNROUTED
 
 
 def control_character_in(value: str) -> str | None:
@@ -166,15 +228,15 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def check_media(scope: Scope, kind: Kind) -> None:
-    accepted = _MEDIA.get(kind)
-    if accepted is None:
+def check_media(scope: Scope, rule: BodyRule) -> None:
+    accepted = rule.media
+    if not accepted:
         return
     raw = _header(scope, b"content-type")
     if raw is None:  # unlabelled: read as the route's own kind, which then has to parse
         return
     media = raw.split(";")[0].strip().lower()
-    if media in accepted or (kind not in ("x12", "hl7") and media.startswith("application/") and media.endswith("+json")):
+    if media in accepted or (rule.kind in ("json", "webhook") and _json_media(media)):
         return
     raise Refusal(
         415,
@@ -184,9 +246,12 @@ def check_media(scope: Scope, kind: Kind) -> None:
 
 
 class EdgeGuard:
-    def __init__(self, app: ASGIApp, limits: EdgeLimits | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, limits: EdgeLimits | None = None, routes: Callable[[], Sequence[BaseRoute]] = list
+    ) -> None:
         self.app = app
         self.limits = limits or EdgeLimits()
+        self.rules = BodyRules(routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -203,7 +268,8 @@ class EdgeGuard:
         await self.app(scope, receive, send)
 
     async def _checked_body(self, scope: Scope, receive: Receive) -> Receive:
-        kind = route_kind(scope.get("path", ""))
+        rule = self.rules.for_scope(scope)
+        kind = rule.kind
         limit = self.limits.bytes_for(kind)
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -223,7 +289,7 @@ class EdgeGuard:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         if body:
-            check_media(scope, kind)
+            check_media(scope, rule)
             if kind in ("json", "webhook") and len(body) > _INLINE_CHECK_BYTES:
                 await asyncio.to_thread(check_json, body, self.limits)  # keep other requests moving
             elif kind in ("json", "webhook"):

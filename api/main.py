@@ -126,6 +126,7 @@ def create_app(
             x12_bytes=settings.max_x12_bytes,
             json_depth=settings.max_json_depth,
         ),
+        routes=lambda: app.routes,  # each route's declared body media types
     )
     # Outside the edge checks: a flood is refused before its bodies are read.
     app.add_middleware(RateLimiter, per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst)

@@ -30,7 +30,10 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
         sessions = make_sessions(engine)
         # The API gets its own fail-fast client; the worker keeps the patient one.
         app = create_app(settings, sessions=sessions, temporal=await connect(settings, interactive=True))
-        config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_config=None, lifespan="on")
+        # A request still waiting on a dead dependency at Ctrl-C cannot hold the stop.
+        config = uvicorn.Config(
+            app, host=settings.api_host, port=settings.api_port, log_config=None, lifespan="on", timeout_graceful_shutdown=10
+        )
         server = uvicorn.Server(config)
         http = httpx.AsyncClient(timeout=30)
         worker = build_worker(client, sessions, settings, http)

@@ -9,9 +9,10 @@ submit needs. `clearchart worker --role` runs either one alone.
 import asyncio
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -39,14 +40,25 @@ from workflows.inbound import InboundBundleWorkflow
 from workflows.post_close import AppealAfterCloseWorkflow, PayerDocumentWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
+log = structlog.get_logger(__name__)
+
 WorkerRole = Literal["all", "interactive", "billing"]
 
 
-class Workers:
-    """Several Temporal workers started and stopped as one (`async with` or `run()`)."""
+# How long a stop waits for in-flight work. The SDK retries a local activity even after shutdown
+# was requested (a projection retries for up to an hour while PostgreSQL is down), so an
+# unbounded wait can hang a stop indefinitely; past the deadline the server hands the workflow
+# task to another worker (projections are idempotent by sequence number).
+SHUTDOWN_SECONDS = 20.0
 
-    def __init__(self, workers: Sequence[Worker]) -> None:
+
+class Workers:
+    """Several Temporal workers started and stopped as one (`async with` or `run()`); stopping
+    waits at most `shutdown_seconds`."""
+
+    def __init__(self, workers: Sequence[Worker], shutdown_seconds: float = SHUTDOWN_SECONDS) -> None:
         self.workers = list(workers)
+        self.shutdown_seconds = shutdown_seconds
 
     async def __aenter__(self) -> "Workers":
         for worker in self.workers:
@@ -56,10 +68,27 @@ class Workers:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await asyncio.gather(*(w.__aexit__(exc_type, exc, tb) for w in reversed(self.workers)))
+        await self._bounded(asyncio.gather(*(w.__aexit__(exc_type, exc, tb) for w in reversed(self.workers))))
 
     async def run(self) -> None:
-        await asyncio.gather(*(w.run() for w in self.workers))
+        runs = [asyncio.create_task(w.run()) for w in self.workers]
+        try:
+            await asyncio.gather(*runs)
+        finally:  # cancelled, or one worker failed: the others stop too, within the deadline
+            await self.stop()
+
+    async def stop(self) -> bool:
+        """Ask every worker to stop; False if they were still busy at the deadline (abandoned)."""
+        return await self._bounded(asyncio.gather(*(w.shutdown() for w in self.workers)))
+
+    async def _bounded(self, stopping: "asyncio.Future[Any]") -> bool:
+        try:
+            async with asyncio.timeout(self.shutdown_seconds):
+                await asyncio.shield(stopping)
+        except TimeoutError:
+            log.warning("worker.stop_abandoned", seconds=self.shutdown_seconds, reason="work still in flight at the deadline")
+            return False
+        return True
 
 
 def build_worker(

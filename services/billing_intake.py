@@ -7,6 +7,7 @@ tables cannot store, is refused before anything is written. Claims we do not kno
 system actor; the caller only decides which tenant the file belongs to.
 """
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -133,17 +134,36 @@ async def ingest_835(session: AsyncSession, temporal: Client, tenant_id: str, te
     payment variance against the tenant fee schedule, and provider-level (PLB) adjustments.
     Every claim payment gets its own outcome (applied, applied after close, recorded, exception,
     unmatched); a payment that cannot be applied now waits in the exceptions queue."""
-    remittances = read_835(text)
+    # Parsing a large file is seconds of CPU: off the event loop, so other requests keep moving.
+    remittances = await asyncio.to_thread(read_835, text)
     queue = task_queue or get_settings().task_queue
 
     async def apply(file_id: uuid.UUID) -> dict[str, Any]:
         numbers = [cp.claim_control_number for r in remittances for cp in r.claims]
         known = await claims_by_number(session, tenant_id, numbers)
         # A retry after a crash finds the payments already stored for this file and reuses them.
-        stored = list((await session.scalars(select(PaymentRow).where(PaymentRow.file_id == file_id))).all())
+        stored: dict[str, list[PaymentRow]] = {}
+        for row in (await session.scalars(select(PaymentRow).where(PaymentRow.file_id == file_id))).all():
+            stored.setdefault(row.control_number, []).append(row)
         causes = await current_carc_table(session)
         matched, unmatched, plb, balance = [], [], [], []
         position = 0
+        # Unmatched payments and their exceptions are written UNMATCHED_BATCH at a time (a file of
+        # 50,000 unknown claims was 100,000 commits); anything waiting is written before a
+        # matched payment touches its workflow, and at the end.
+        waiting: list[dict[str, Any]] = []
+        written: list[PaymentRow] = []
+
+        async def write_waiting() -> None:
+            await exceptions.record_unmatched(session, tenant_id=tenant_id, file_id=file_id, kind="835", rows=waiting)
+            waiting.clear()
+            await session.commit()
+            # Their answers are already in `unmatched`: a session that kept every row of a
+            # 50,000-payment file made each later flush slower (superlinear in the file's size).
+            for row in written:
+                session.expunge(row)
+            written.clear()
+
         for index, remittance in enumerate(remittances):
             plb += [{"reason": a.reason_code, "reference": a.reference, "amount_cents": a.amount_cents} for a in remittance.provider_adjustments]
             check = balance_check(remittance)
@@ -155,22 +175,27 @@ async def ingest_835(session: AsyncSession, temporal: Client, tenant_id: str, te
                                                f"{check['claims_cents']} - provider adjustments {check['plb_cents']}")  # fmt: skip
             for cp in remittance.claims:
                 claim = known.get(cp.claim_control_number)
-                payment = next((p for p in stored if p.control_number == cp.claim_control_number), None)
+                earlier = stored.get(cp.claim_control_number)
+                payment = earlier.pop(0) if earlier else None
                 if payment is None:
                     payment = _payment(tenant_id, file_id, claim, cp)
                     session.add(payment)
-                    await session.commit()
-                else:
-                    stored.remove(payment)
+                if claim is not None:
+                    await write_waiting()  # commits this payment too, before its workflow is asked
                 here, position = position, position + 1
                 facts = {"paid_cents": cp.paid_cents, "charge_cents": cp.charge_cents, "status_code": cp.status_code,
                          "claim_status": CLAIM_STATUS_CODES.get(cp.status_code, "")}  # fmt: skip
                 if claim is None:
                     unmatched.append({"payment_id": str(payment.id), "control_number": cp.claim_control_number, "result": "unmatched",
                                       "outcome": payment.outcome, "paid_cents": cp.paid_cents, "charge_cents": cp.charge_cents})  # fmt: skip
-                    await exceptions.record(session, tenant_id=tenant_id, file_id=file_id, kind="835", position=here, payment_id=payment.id,
-                                            control_number=cp.claim_control_number, reason="unknown_claim", facts=facts,
-                                            detail=f"no claim has control number {cp.claim_control_number!r}; link it to a claim or dismiss it")  # fmt: skip
+                    written.append(payment)
+                    waiting.append({"position": here, "payment_id": payment.id, "control_number": cp.claim_control_number,
+                                    "reason": "unknown_claim", "facts": facts,
+                                    "detail": f"no claim has control number {cp.claim_control_number!r}; link it to a claim or dismiss it"})  # fmt: skip
+                    if len(waiting) >= UNMATCHED_BATCH:
+                        await write_waiting()
+                    elif len(waiting) % YIELD_EVERY == 0:
+                        await asyncio.sleep(0)  # building rows is CPU: let other requests in between
                     continue
                 entry = await _remit(session, temporal, queue, claim, payment, remittance, cp, causes)
                 if entry["result"] == "exception":
@@ -178,6 +203,7 @@ async def ingest_835(session: AsyncSession, temporal: Client, tenant_id: str, te
                                             payment_id=payment.id, control_number=cp.claim_control_number,
                                             reason=entry["exception"], detail=entry.get("detail", ""), facts=facts)  # fmt: skip
                 matched.append(entry)
+        await write_waiting()
         return {"matched": matched, "unmatched": unmatched, "provider_adjustments": plb, "balance": balance,
                 "total_paid_cents": sum(r.total_paid_cents for r in remittances)}  # fmt: skip
 
@@ -214,6 +240,11 @@ async def _once(
     await session.commit()
     return Intake(result)
 
+
+UNMATCHED_BATCH = 100
+"""Unmatched payments written per transaction. Small enough that building and flushing one batch
+holds the event loop for milliseconds, not the second a 500-row ORM flush took on a busy machine."""
+YIELD_EVERY = 20
 
 LOOKUP_BATCH = 1000
 """Control numbers per query: a large 835 never builds an IN list near PostgreSQL's 65,535 parameters."""

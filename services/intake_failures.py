@@ -24,6 +24,7 @@ from temporalio.exceptions import (
 from temporalio.service import RPCError
 
 from models.tables import InboundMessage
+from workflows.core import BAD_DATA_ERRORS
 from workflows.encounter import EncounterWorkflow
 
 log = structlog.get_logger(__name__)
@@ -38,18 +39,29 @@ class IntakeFailure:
 
 
 def intake_failure(exc: WorkflowUpdateFailedError) -> IntakeFailure | None:
-    """Why an ingest update failed in its intake activity; None for other refusals."""
-    if not isinstance(exc.cause, ActivityError):
-        return None
-    root: BaseException | None = exc.cause.cause
-    detail = "no reason given"
-    if isinstance(root, ApplicationError):
-        detail = f"{root.type or 'error'}: {root.message}"
-    elif isinstance(root, FailureError):
-        detail = f"{type(root).__name__}: {root.message}"
-    state = exc.cause.retry_state
-    final = state == RetryState.NON_RETRYABLE_FAILURE or isinstance(root, TimeoutError)
-    return IntakeFailure(f"{detail} (retry state {state.name if state else 'unknown'})", final)
+    """Why an ingest update failed in its intake activity; None for other refusals.
+
+    Intake runs as a local activity (decision 32): its failure reaches the update as the
+    activity's own error, not wrapped in an ActivityError as an ordinary activity's is."""
+    cause = exc.cause
+    if isinstance(cause, ActivityError):
+        root: BaseException | None = cause.cause
+        detail = "no reason given"
+        if isinstance(root, ApplicationError):
+            detail = f"{root.type or 'error'}: {root.message}"
+        elif isinstance(root, FailureError):
+            detail = f"{type(root).__name__}: {root.message}"
+        state = cause.retry_state
+        final = state == RetryState.NON_RETRYABLE_FAILURE or isinstance(root, TimeoutError)
+        return IntakeFailure(f"{detail} (retry state {state.name if state else 'unknown'})", final)
+    if isinstance(cause, TimeoutError):
+        return IntakeFailure(f"TimeoutError: {cause.message} (retry state TIMEOUT)", True)
+    if isinstance(cause, ApplicationError):
+        if cause.type in BAD_DATA_ERRORS:
+            return IntakeFailure(f"{cause.type}: {cause.message} (retry state NON_RETRYABLE_FAILURE)", True)
+        if not cause.non_retryable:  # the workflow's own refusals are non-retryable; this used up its attempts
+            return IntakeFailure(f"{cause.type or 'error'}: {cause.message} (retry state MAXIMUM_ATTEMPTS_REACHED)", False)
+    return None
 
 
 async def record_failure(session: AsyncSession, message: InboundMessage, reason: str) -> None:

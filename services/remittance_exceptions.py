@@ -53,6 +53,23 @@ async def record(
     await session.commit()
 
 
+async def record_unmatched(session: AsyncSession, *, tenant_id: str, file_id: uuid.UUID, kind: str, rows: list[dict[str, Any]]) -> None:
+    """Queue many exceptions of payments no claim matches in one statement (no commit): a large
+    file's unmatched payments are written in batches, not one transaction each. Each row has
+    position, payment_id, control_number, reason, detail and facts; idempotent as `record`."""
+    if not rows:
+        return
+    values = [
+        {
+            "id": uuid.uuid4(), "tenant_id": tenant_id, "file_id": file_id, "kind": kind, "position": r["position"],
+            "control_number": r["control_number"][:38], "claim_id": None, "payment_id": r["payment_id"], "reason": r["reason"],
+            "detail": r["detail"], "facts": {**r["facts"], "version": None}, "status": "open", "attempts": 0,
+        }
+        for r in rows
+    ]
+    await session.execute(insert(RemittanceException).values(values).on_conflict_do_nothing())
+
+
 def view(row: RemittanceException) -> dict[str, Any]:
     return {
         "id": str(row.id), "file_id": str(row.file_id), "kind": row.kind, "position": row.position,

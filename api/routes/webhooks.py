@@ -30,6 +30,18 @@ from workflows.encounter import encounter_workflow_id
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
+# The body is read raw (its signature covers the exact bytes), so it is declared here: for
+# OpenAPI, and for the edge guard, which takes its media types and size limit from it.
+BUNDLE_BODY: dict[str, Any] = {
+    "schema": {"type": "object", "description": "a FHIR R4 Bundle (transaction, batch or collection)"},
+    "example": {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": {"resourceType": "Encounter", "id": "enc-1", "status": "finished"}}],
+    },
+}
+
+
 
 @router.post(
     "/ehr",
@@ -42,6 +54,7 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
         401: {"description": "bad or stale signature"},
         422: {"description": "not a valid FHIR R4 Bundle"},
     },
+    openapi_extra={"requestBody": {"content": dict.fromkeys(("application/fhir+json", "application/json"), BUNDLE_BODY), "required": True}},
 )
 async def receive_ehr_bundle(
     session: SessionDep,

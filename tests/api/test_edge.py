@@ -6,8 +6,11 @@ import uuid
 from collections.abc import AsyncIterator
 
 import httpx
+from fastapi import FastAPI, Request
 
+from api.edge import EdgeGuard, EdgeLimits, api_routes, body_rule
 from api.main import create_app
+from clearchart.settings import Settings
 from integrations.ehr.signing import signed_headers
 from integrations.sandbox.bundles import synthetic_bundle
 from tests.support import LiveStack, Tenant
@@ -177,3 +180,53 @@ class TestDuplicates:
                 assert r.headers["retry-after"] == "2"
         ids = {e["id"] for r in answers if r.status_code == 202 for e in r.json()["encounters"]}
         assert len(ids) == 1
+
+
+class TestDeclaredBodies:
+    """The guard reads each route's body from the route's own declaration, never from its path."""
+
+    def test_every_write_route_is_guarded_as_its_openapi_request_body_says(self) -> None:
+        app = create_app(Settings(DATABASE_URL="postgresql://unused@localhost/unused"))
+        spec = app.openapi()
+        checked = 0
+        for route in api_routes(app.routes):
+            for method in sorted((route.methods or set()) & {"POST", "PUT", "PATCH"}):
+                op = spec["paths"].get(route.path, {}).get(method.lower())
+                if op is None:
+                    continue  # outside the schema: the web UI's own forms
+                declared = list(op.get("requestBody", {}).get("content", {})) or ["application/json"]
+                rule = body_rule(route)
+                assert [m for m in rule.media if m not in ("text/plain", "application/octet-stream")] == declared, route.path
+                checked += 1
+        assert checked >= 30
+        kinds = {r.path: body_rule(r).kind for r in api_routes(app.routes) if "POST" in (r.methods or set())}
+        assert kinds["/v1/webhooks/ehr"] == "webhook"
+        assert kinds["/v1/remittances"] == kinds["/v1/acknowledgments"] == "x12"
+        assert kinds["/v1/hl7v2"] == "hl7"
+        assert kinds["/v1/encounters/{encounter_id}/holds"] == "json"
+
+    async def test_a_new_route_is_guarded_by_its_declaration_alone(self) -> None:
+        api = FastAPI()
+
+        @api.post("/v1/new-x12-feed", openapi_extra={"requestBody": {"content": {"application/edi-x12": {"schema": {"type": "string"}}}}})
+        async def feed(request: Request) -> dict[str, int]:
+            return {"bytes": len(await request.body())}
+
+        @api.post("/v1/undeclared")
+        async def undeclared(request: Request) -> dict[str, int]:
+            return {"bytes": len(await request.body())}
+
+        api.add_middleware(EdgeGuard, limits=EdgeLimits(json_bytes=100, x12_bytes=1000), routes=lambda: api.routes)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://edge") as client:
+            x12 = await client.post("/v1/new-x12-feed", content=b"ISA" * 300, headers={"content-type": "application/edi-x12"})
+            as_text = await client.post("/v1/new-x12-feed", content=b"ISA", headers={"content-type": "text/plain"})
+            as_json = await client.post("/v1/new-x12-feed", json={"not": "x12"})
+            too_big = await client.post("/v1/new-x12-feed", content=b"ISA" * 400, headers={"content-type": "application/edi-x12"})
+            raw = await client.post("/v1/undeclared", content=b"ISA", headers={"content-type": "application/edi-x12"})
+            json_over = await client.post("/v1/undeclared", json={"x": "y" * 200})
+        assert (x12.status_code, x12.json()) == (200, {"bytes": 900}), "over the JSON limit, under its own"
+        assert as_text.status_code == 200
+        assert "application/edi-x12" in str(_problem(as_json, 415)["detail"])
+        _problem(too_big, 413)
+        assert "application/json" in str(_problem(raw, 415)["detail"]), "an undeclared raw body is not let in"
+        _problem(json_over, 413)
