@@ -8,12 +8,14 @@ tenant's chart -> 404, missing or foreign CSRF token -> 403 with nothing changed
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest_asyncio
 from sqlalchemy import func, update
 
 from api.auth import token_hash
+from api.edge import api_routes, body_rule
 from api.main import create_app
 from clearchart.settings import Settings
 from models.access import PERMISSIONS
@@ -23,6 +25,19 @@ from tests.api.test_security import PUBLIC, WEB_UI, _declared_permission, _endpo
 from tests.support import Tenant
 
 ROLE_KEYS = ("ops", "admin", "coder", "vendor_lead", "auditor", "physician", "integrator")
+# Each UI write route's declared body: the workspace's JSON routes take JSON (a form is a 415 at
+# the edge), the pages take forms.
+_JSON_POSTS = {
+    r.path for r in api_routes(create_app(Settings(DATABASE_URL="postgresql://unused@localhost/unused")).routes)
+    if "POST" in (r.methods or set()) and "application/json" in body_rule(r).media
+}  # fmt: skip
+
+
+def posted(path: str, csrf: str, **fields: str) -> dict[str, Any]:
+    """The request arguments of a POST to `path` in the body kind the route declares."""
+    if path in _JSON_POSTS:
+        return {"json": {"csrf": csrf, **fields}, "headers": {"X-CSRF-Token": csrf}}
+    return {"data": {"csrf": csrf, **fields}}
 
 
 SignIn = Callable[[Tenant, str], Awaitable[tuple[httpx.AsyncClient, str]]]
@@ -73,7 +88,7 @@ class TestSignIn:
         async with httpx.AsyncClient(base_url=tenant.stack.url, timeout=30) as anonymous:
             for method, path in sorted(WEB_UI):
                 url = concrete(path)
-                r = await anonymous.request(method, url, data={"csrf": "x"} if method == "POST" else None)
+                r = await anonymous.request(method, url, **(posted(path, "x") if method == "POST" else {}))
                 if method == "GET" and not (r.status_code == 303 and r.headers["location"].startswith("/ui?next=")):
                     failures.append(f"{method} {path} -> {r.status_code} {r.headers.get('location')}")
                 if method == "POST" and r.status_code != 401:
@@ -152,7 +167,7 @@ class TestAuthorization:
                 permission = declared[(method, path)]
                 url = concrete(path)
                 if method == "POST":
-                    r = await client.post(url, data={"csrf": csrf, "queue": "no-such-queue"})
+                    r = await client.post(url, **posted(path, csrf, queue="no-such-queue"))
                 else:
                     r = await client.get(url)
                 allowed = permission is None or permission in PERMISSIONS[_role_of(key)]
