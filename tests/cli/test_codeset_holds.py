@@ -123,6 +123,8 @@ class TestLoadingAReleaseReleasesItsCharts:
         again = await asyncio.to_thread(clearchart, live, tmp_path, "codesets", "release-holds")
         assert again.returncode == 0, again.stdout + again.stderr
         assert "no chart is held for an ICD-10-CM release that is now loaded" in again.stdout
-        assert "1 chart(s) stay held" in again.stdout
+        held = re.search(r"(\d+) chart\(s\) stay held", again.stdout)  # this test's FY2016 chart among them
+        assert held is not None
+        assert int(held[1]) >= 1
         timeline = (await tenant.get(f"/v1/encounters/{served['id']}", "ops")).json()["timeline"]
         assert [e["action"] for e in timeline].count("release_hold") == 1  # the second run changed nothing
