@@ -173,3 +173,22 @@ class TestWriteTimeDigests:
         assert report["first_break"]["seq"] == seq
         assert report["first_break"]["action"] == "claim_scrubbed"
         assert "payments (1 changed, 0 removed)" in report["first_break"]["problem"]
+
+    async def test_an_unmatched_payment_is_receipted_when_a_person_links_it(self, tenant: Tenant) -> None:
+        eid, claim = await submitted_claim(tenant)
+        charge = claim["total_charge_cents"]
+        text = file_835(payment("TYPO-" + claim["control_number"][:10], status="1", paid=charge, charge=charge, pcn="LINK-1"))
+        paid = (await post_x12(tenant, "/v1/remittances", text)).json()["unmatched"][0]["payment_id"]
+
+        async def receipted() -> set[str]:
+            async with tenant.stack.sessions() as session:
+                rows = await session.scalars(select(EvidenceReceipt.row_key).where(EvidenceReceipt.section == "payments"))
+                return set(rows.all())
+
+        assert paid not in await receipted()  # no claim, no encounter, in no packet
+        waiting = next(e for e in (await tenant.get("/v1/remittance-exceptions", "ops")).json() if e["payment_id"] == paid)
+        linked = await tenant.post(f"/v1/remittance-exceptions/{waiting['id']}/resolve", "ops", json={"action": "link", "claim_id": claim["id"]})
+        assert linked.status_code == 200, linked.text
+        assert paid in await receipted()
+        await next_projection(tenant, eid, chain_keyring(tenant.stack.settings))
+        assert (await verify(tenant, eid))["verified"] is True
