@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from clearchart.carc_table import current_carc_table
+from clearchart.keys import chain_keyring
 from clearchart.settings import get_settings
 from integrations.billing.errors import X12ParseError
 from integrations.billing.remittance import (
@@ -31,12 +32,14 @@ from integrations.billing.remittance import (
 )
 from integrations.billing.x277ca import ClaimAck, parse_277ca
 from integrations.billing.x835 import parse_835
+from models.audit_chain import Keyring
 from models.claim_tables import ClaimRow, InboundFile, PaymentRow
 from models.denials import CarcTable, payment_variance
 
 # Domain errors (mapped to 409/422 problem+json by the API); the poller uses this module too.
 from models.errors import InvalidRequest as Unprocessable
 from models.errors import StateConflict as Conflict
+from models.repositories.evidence_receipts import record_receipts
 from services import remittance_exceptions as exceptions
 from services.payer_documents import apply_ack, apply_payment
 
@@ -129,14 +132,18 @@ async def ingest_277ca(session: AsyncSession, temporal: Client, tenant_id: str, 
     return await _once(session, tenant_id, "277CA", text, apply)
 
 
-async def ingest_835(session: AsyncSession, temporal: Client, tenant_id: str, text: str, task_queue: str | None = None) -> Intake:
+async def ingest_835(
+    session: AsyncSession, temporal: Client, tenant_id: str, text: str, task_queue: str | None = None, keys: Keyring | None = None
+) -> Intake:
     """835 (005010X221A1): payments, every CAS adjustment and remark, denials by root cause,
     payment variance against the tenant fee schedule, and provider-level (PLB) adjustments.
     Every claim payment gets its own outcome (applied, applied after close, recorded, exception,
-    unmatched); a payment that cannot be applied now waits in the exceptions queue."""
+    unmatched); a payment that cannot be applied now waits in the exceptions queue. A matched
+    payment is stored with a keyed receipt of its digest (the evidence chain attests it as written)."""
     # Parsing a large file is seconds of CPU: off the event loop, so other requests keep moving.
     remittances = await asyncio.to_thread(read_835, text)
     queue = task_queue or get_settings().task_queue
+    keys = keys or chain_keyring(get_settings())
 
     async def apply(file_id: uuid.UUID) -> dict[str, Any]:
         numbers = [cp.claim_control_number for r in remittances for cp in r.claims]
@@ -180,6 +187,8 @@ async def ingest_835(session: AsyncSession, temporal: Client, tenant_id: str, te
                 if payment is None:
                     payment = _payment(tenant_id, file_id, claim, cp)
                     session.add(payment)
+                    if claim is not None:  # in the payment's own transaction, before any projection reads it
+                        await record_receipts(session, keys, "payments", [payment])
                 if claim is not None:
                     await write_waiting()  # commits this payment too, before its workflow is asked
                 here, position = position, position + 1

@@ -17,10 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from clearchart.carc_table import current_carc_table
+from clearchart.keys import chain_keyring
+from clearchart.settings import get_settings
 from integrations.billing.x277ca import parse_277ca
 from integrations.billing.x835 import parse_835
+from models.audit_chain import Keyring
 from models.claim_tables import ClaimRow, InboundFile, PaymentRow
 from models.remittance_tables import RemittanceException
+from models.repositories.evidence_receipts import record_receipts
 from models.tables import Encounter
 from services.payer_documents import Applied, apply_ack, apply_payment
 
@@ -119,9 +123,10 @@ async def _settle(session: AsyncSession, row: RemittanceException, applied: Appl
 
 async def resolve(
     session: AsyncSession, temporal: Client, task_queue: str, *, tenant_id: str, exception_id: uuid.UUID, action: str, by: str,
-    claim_id: uuid.UUID | None = None, reason: str = "",
+    claim_id: uuid.UUID | None = None, reason: str = "", keys: Keyring | None = None,
 ) -> dict[str, Any]:
-    """apply (try again now), link (to one of the tenant's claims, then apply) or dismiss (with a reason)."""
+    """apply (try again now), link (to one of the tenant's claims, then apply) or dismiss (with a reason).
+    A linked payment joins its claim's encounter, so it is receipted then (models.repositories.evidence_receipts)."""
     row = await session.scalar(
         select(RemittanceException).where(RemittanceException.id == exception_id, RemittanceException.tenant_id == tenant_id).with_for_update()
     )
@@ -146,6 +151,7 @@ async def resolve(
             payment = await session.get(PaymentRow, row.payment_id)
             if payment is not None:
                 payment.claim_id = claim.id
+                await record_receipts(session, keys or chain_keyring(get_settings()), "payments", [payment])
         await session.flush()
     elif action != "apply":
         raise ResolveRefused("invalid", f"unknown action {action!r}; use apply, link or dismiss")

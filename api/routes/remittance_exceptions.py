@@ -10,12 +10,12 @@ import html
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
-from api.deps import SessionDep, SettingsDep, TemporalDep, require
+from api.deps import SessionDep, SettingsDep, TemporalDep, chain_keys, require
 from api.errors import Conflict, NotFound, Unprocessable
 from clearchart.billing_poller import DEAD_LETTER_STATUSES
 from models.access import Principal
@@ -47,6 +47,7 @@ async def list_exceptions(
 
 @router.post("/v1/remittance-exceptions/{exception_id}/resolve")
 async def resolve_exception(
+    request: Request,
     exception_id: uuid.UUID,
     body: ResolveIn,
     session: SessionDep,
@@ -59,7 +60,7 @@ async def resolve_exception(
     try:
         return await exceptions.resolve(
             session, temporal, settings.task_queue, tenant_id=who.tenant_id, exception_id=exception_id,
-            action=body.action, by=who.user_id, claim_id=body.claim_id, reason=body.reason,
+            action=body.action, by=who.user_id, claim_id=body.claim_id, reason=body.reason, keys=chain_keys(request),
         )  # fmt: skip
     except exceptions.ResolveRefused as exc:
         raise _REFUSALS[exc.kind](exc.detail) from exc

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import SessionDep, SettingsDep, TemporalDep, require
+from api.deps import SessionDep, SettingsDep, TemporalDep, chain_keys, require
 from api.errors import Unprocessable
 from models.access import Principal
 from models.claim_tables import PaymentRow
@@ -56,7 +56,7 @@ async def post_835(
 ) -> JSONResponse:
     """835 (005010X221A1): payments, every CAS adjustment and remark, denials by root cause,
     payment variance against the tenant fee schedule, and provider-level (PLB) adjustments."""
-    return _answer(await ingest_835(session, temporal, who.tenant_id, await _text(request), settings.task_queue))
+    return _answer(await ingest_835(session, temporal, who.tenant_id, await _text(request), settings.task_queue, chain_keys(request)))
 
 
 @router.get("/v1/remittances/unmatched")

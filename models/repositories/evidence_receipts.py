@@ -1,4 +1,4 @@
-"""Keyed receipts of rows an activity writes outside a projection (documents, scrub runs, claims).
+"""Keyed receipts of rows written outside a projection (documents, scrub runs, claims, payments).
 
 Such a row is attested by the workflow's next projection, a while after it was written. Without a
 receipt that projection would digest whatever the row holds by then, so a change made with SQL in
@@ -22,14 +22,15 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit_chain import GENESIS, Keyring
-from models.claim_tables import ClaimRow, ScrubRun
+from models.claim_tables import ClaimRow, PaymentRow, ScrubRun
 from models.repositories.evidence_facts import row_digest
 from models.tables import Document, EvidenceReceipt
 
 FORGED = "receipt-does-not-verify"
 UNRECEIPTED = "written-outside-a-projection-without-a-receipt"
-# Sections whose rows activities write outside a projection, and their tables.
-RECEIPTED: Mapping[str, type[Any]] = {"documents": Document, "scrubs": ScrubRun, "claims": ClaimRow}
+# Sections whose rows are written outside a projection (by activities, or by the 835 intake and
+# the remittance-exceptions queue for payments), and their tables.
+RECEIPTED: Mapping[str, type[Any]] = {"documents": Document, "scrubs": ScrubRun, "claims": ClaimRow, "payments": PaymentRow}
 
 
 def _fields(tenant_id: str, encounter_id: str, section: str, row_key: str, value: str, at: datetime, key_id: str) -> dict[str, Any]:
@@ -49,14 +50,27 @@ def _add(session: AsyncSession, keys: Keyring, tenant_id: str, encounter_id: uui
     session.add(receipt)
 
 
+async def _encounter_of(session: AsyncSession, row: Any) -> uuid.UUID | None:
+    """A payment belongs to its claim's encounter once matched; unmatched, no packet shows it."""
+    if isinstance(row, PaymentRow):
+        if row.claim_id is None:
+            return None
+        return await session.scalar(select(ClaimRow.encounter_id).where(ClaimRow.id == row.claim_id))
+    encounter_id: uuid.UUID = row.encounter_id
+    return encounter_id
+
+
 async def record_receipts(session: AsyncSession, keys: Keyring | None, section: str, rows: Iterable[Any]) -> None:
-    """Receipt each row (flushed first, so server defaults are in it) in the writer's transaction."""
+    """Receipt each row (flushed first, so server defaults are in it) in the writer's transaction.
+    A payment no claim matches gets none: it is receipted when it is linked to a claim."""
     if keys is None:
         return
     await session.flush()
     for row in rows:
         await session.refresh(row)
-        _add(session, keys, row.tenant_id, row.encounter_id, section, str(row.id), row_digest(section, row))
+        encounter_id = await _encounter_of(session, row)
+        if encounter_id is not None:
+            _add(session, keys, row.tenant_id, encounter_id, section, str(row.id), row_digest(section, row))
 
 
 async def _latest(session: AsyncSession, encounter_id: uuid.UUID, keys: Keyring) -> dict[tuple[str, str], str]:
@@ -71,11 +85,15 @@ async def _latest(session: AsyncSession, encounter_id: uuid.UUID, keys: Keyring)
 
 async def _written_here(session: AsyncSession, encounter_id: uuid.UUID, sections: set[str]) -> set[tuple[str, str]]:
     """Rows of `sections` whose current version this transaction wrote."""
-    mine = text("xmin::text::bigint = txid_current() % 4294967296")
     out: set[tuple[str, str]] = set()
     for section in sorted(sections):
         model = RECEIPTED[section]
-        ids = await session.scalars(select(model.id).where(model.encounter_id == encounter_id, mine))
+        mine = text(f"{model.__tablename__}.xmin::text::bigint = txid_current() % 4294967296")
+        if model is PaymentRow:  # a payment's encounter is its claim's
+            stmt = select(PaymentRow.id).join(ClaimRow, ClaimRow.id == PaymentRow.claim_id).where(ClaimRow.encounter_id == encounter_id, mine)
+        else:
+            stmt = select(model.id).where(model.encounter_id == encounter_id, mine)
+        ids = await session.scalars(stmt)
         out |= {(section, str(i)) for i in ids.all()}
     return out
 

@@ -95,9 +95,11 @@ async def chart(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Cha
         await record_receipts(session, keys, "claims", [claim])
         session.add(InboundFile(id=file_id, tenant_id=tenant_id, kind="835", sha256=file_id.hex * 2, body="ISA*...~"))
         await session.flush()
-        session.add(PaymentRow(id=payment_id, tenant_id=tenant_id, file_id=file_id, claim_id=claim_id, control_number="C1",
-                               status_code="4", outcome="denied", charge_cents=20000, paid_cents=0,
-                               patient_responsibility_cents=0))  # fmt: skip
+        payment = PaymentRow(id=payment_id, tenant_id=tenant_id, file_id=file_id, claim_id=claim_id, control_number="C1",
+                             status_code="4", outcome="denied", charge_cents=20000, paid_cents=0,
+                             patient_responsibility_cents=0)  # fmt: skip
+        session.add(payment)
+        await record_receipts(session, keys, "payments", [payment])  # as the 835 intake does
     yield Chart(tenant_id, *(str(i) for i in (encounter_id, scrub_id, claim_id, payment_id, denial_id, appeal_id)))
 
 

@@ -1,7 +1,8 @@
 """A row an activity writes is attested as written, not as it reads at the next projection.
 
 The intake and claims activities run outside the projection's transaction: a document, a scrub run
-or a claim is stored first and attested by the workflow's next projection. Here the real activities
+or a claim is stored first and attested by the workflow's next projection; so is a payment the 835
+intake stores (applied to the claim's workflow afterwards, or waiting in the exceptions queue). Here the real activities
 write rows (with their keyed receipts), the database owner changes one before the next seal, and the seal
 (the projection's own sealing step, `seal_event`) records what the activity wrote, so `verify`
 names the chart, the sealing event and the changed section.
@@ -23,7 +24,9 @@ from models.coding import CodingSubmission, DiagnosisCode, ProcedureCode
 from models.repositories.audit_seal import seal_event
 from models.repositories.evidence_facts import row_digest
 from models.tables import AuditEvent, Encounter, EvidenceReceipt, TextBlob
+from tests.api.claim_support import post_x12, remittance_835, submitted_claim
 from tests.api.test_chain_facts import settled_chart, verify
+from tests.api.test_payer_documents import file_835, payment
 from tests.support import Tenant
 from workflows.types import AddendumInput, ScrubRequest
 
@@ -134,3 +137,58 @@ class TestWriteTimeDigests:
         assert report["verified"] is False
         assert report["first_break"]["seq"] == seq
         assert "documents (1 changed, 0 removed)" in report["first_break"]["problem"]
+
+    async def test_a_payment_changed_before_the_next_projection_fails_verify(self, tenant: Tenant) -> None:
+        eid, claim = await submitted_claim(tenant)
+        charge = claim["total_charge_cents"]
+        keys = chain_keyring(tenant.stack.settings)
+        # A denial applied through the API: the payment is receipted, then attested by the workflow's projection.
+        denied = await post_x12(tenant, "/v1/remittances", remittance_835(claim["control_number"], paid_cents=0, charge_cents=charge,
+                                                                          adjustments=[("CO", "11", charge)]))  # fmt: skip
+        assert denied.json()["matched"][0]["result"] == "applied", denied.text
+        assert (await verify(tenant, eid))["verified"] is True
+
+        async def reprocessed(pcn: str) -> str:
+            """A payment the denied chart cannot take now: stored and queued, not projected."""
+            answer = await post_x12(tenant, "/v1/remittances", file_835(payment(claim["control_number"], status="1", paid=charge, charge=charge, pcn=pcn)))
+            entry = answer.json()["matched"][0]
+            assert (entry["result"], entry["exception"]) == ("exception", "not_applicable"), answer.text
+            async with tenant.stack.sessions() as session:
+                receipted = await session.scalars(select(EvidenceReceipt.row_key).where(EvidenceReceipt.section == "payments"))
+                assert entry["payment_id"] in set(receipted.all())
+            return str(entry["payment_id"])
+
+        # Untouched: the next projection attests the payment as received and verify passes.
+        await reprocessed("REPROC-1")
+        await next_projection(tenant, eid, keys)
+        assert (await verify(tenant, eid))["verified"] is True
+
+        # The owner raises what the payer paid before the next projection: the seal attests the receipt, not the row.
+        changed = await reprocessed("REPROC-2")
+        await owner_sql(tenant, "UPDATE payments SET paid_cents = paid_cents + 50000 WHERE id = :i", i=changed)
+        seq = await next_projection(tenant, eid, keys)
+        report = await verify(tenant, eid)
+        assert report["verified"] is False
+        assert report["first_break"]["encounter_id"] == eid
+        assert report["first_break"]["seq"] == seq
+        assert report["first_break"]["action"] == "claim_scrubbed"
+        assert "payments (1 changed, 0 removed)" in report["first_break"]["problem"]
+
+    async def test_an_unmatched_payment_is_receipted_when_a_person_links_it(self, tenant: Tenant) -> None:
+        eid, claim = await submitted_claim(tenant)
+        charge = claim["total_charge_cents"]
+        text = file_835(payment("TYPO-" + claim["control_number"][:10], status="1", paid=charge, charge=charge, pcn="LINK-1"))
+        paid = (await post_x12(tenant, "/v1/remittances", text)).json()["unmatched"][0]["payment_id"]
+
+        async def receipted() -> set[str]:
+            async with tenant.stack.sessions() as session:
+                rows = await session.scalars(select(EvidenceReceipt.row_key).where(EvidenceReceipt.section == "payments"))
+                return set(rows.all())
+
+        assert paid not in await receipted()  # no claim, no encounter, in no packet
+        waiting = next(e for e in (await tenant.get("/v1/remittance-exceptions", "ops")).json() if e["payment_id"] == paid)
+        linked = await tenant.post(f"/v1/remittance-exceptions/{waiting['id']}/resolve", "ops", json={"action": "link", "claim_id": claim["id"]})
+        assert linked.status_code == 200, linked.text
+        assert paid in await receipted()
+        await next_projection(tenant, eid, chain_keyring(tenant.stack.settings))
+        assert (await verify(tenant, eid))["verified"] is True
