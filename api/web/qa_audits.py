@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from api.deps import SessionDep, chain_keys
-from api.routes import evidence as audit
 from api.schemas.audits import AuditIn, UniverseIn
 from api.web.forms import Problem, attempt, text
 from api.web.render import WebRoute, page
@@ -22,7 +21,7 @@ from models.access import can
 from models.repositories.encounters import visible
 from models.repositories.qa_audits import AuditRepository
 from models.tables import Encounter, Vendor
-from services import qa_audits
+from services import evidence, qa_audits
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -45,7 +44,7 @@ async def console_page(
     coded = (
         await db.scalars(visible(who).order_by(Encounter.coded_at.desc().nulls_last(), Encounter.id).limit(100))
     ).all()
-    trail = await audit.verify_trail(request=request, session=db, who=who, encounter_id=None, scope="tenant")
+    trail = await evidence.verify_trail(db, who, chain_keys(request), None, "tenant")
     vendors = (await db.scalars(select(Vendor).where(Vendor.tenant_id == who.tenant_id).order_by(Vendor.id))).all()
     return page(
         request, "audits.html", session, status=status, coded=coded, trail=trail,
