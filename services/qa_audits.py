@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -23,7 +22,7 @@ from models.outbound_events import finding_issued
 from models.qa_plan import chart_coding
 from models.qa_report import coaching, finding_json, report
 from models.qa_rules import FindingInput, build_findings, drafts_out
-from models.qa_tables import QaAudit, QaEducation
+from models.qa_tables import QaAudit
 from models.repositories.encounters import EncounterRepository
 from models.repositories.qa_audits import AuditOptions, AuditRepository, now
 from models.sampling import SamplingPlan, attribute_sample_size
@@ -100,8 +99,7 @@ async def coaching_view(session: AsyncSession, who: Principal, coder: str | None
     repo = AuditRepository(session, who)
     cycles = await audit_cycles(repo)
     visible = {c.coder_id for cycle in cycles for c in cycle.charts}
-    stmt = select(QaEducation).where(QaEducation.tenant_id == who.tenant_id).order_by(QaEducation.assigned_at)
-    education = [e for e in (await session.scalars(stmt)).all() if who.role not in ("coder", "vendor_lead") or e.coder_id in visible | {who.user_id}]
+    education = [e for e in await repo.education() if who.role not in ("coder", "vendor_lead") or e.coder_id in visible | {who.user_id}]
     return coaching(cycles, education, coder)
 
 
