@@ -3,18 +3,16 @@
 A denial that arrived after its encounter closed is appealed the same way (`services.appeals_after_close`)."""
 
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from models.access import Principal
 from models.appeals import appeal_refusal
-from models.claim_tables import AppealRow, DenialRow
 from models.errors import InvalidRequest, StateConflict
-from models.repositories import scope
+from models.repositories import claims, scope
+from models.repositories.claims import find_denials as find_denials
 from models.repositories.encounters import EncounterRepository
 from services.appeals_after_close import update_or_after_close
 from services.encounters import actor, handle, store_text
@@ -31,29 +29,10 @@ from workflows.types import (
 WRITE_OFF_NOTE = "written off; reason text sha256:"
 
 
-async def find_denials(
-    session: AsyncSession,
-    who: Principal,
-    *,
-    status: str | None = None,
-    work_queue: str | None = None,
-    category: str | None = None,
-    encounter_id: uuid.UUID | None = None,
-    limit: int = 100,
-) -> Sequence[DenialRow]:
-    """The caller's visible denials, the nearest appeal deadline first."""
-    stmt = scope.denials(who)
-    for column, value in ((DenialRow.status, status), (DenialRow.work_queue, work_queue), (DenialRow.category, category), (DenialRow.encounter_id, encounter_id)):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    rows = await session.scalars(stmt.order_by(DenialRow.appeal_deadline.nulls_last(), DenialRow.created_at).limit(limit))
-    return rows.all()
-
-
 async def file_appeal(session: AsyncSession, temporal: Client, who: Principal, denial_id: uuid.UUID, level: str, reason: str) -> uuid.UUID:
     """The new appeal's id; refused (nothing stored) when the denial is not eligible."""
     denial = await scope.Scope(session, who).denial(denial_id)
-    open_appeal = await session.scalar(select(AppealRow.id).where(AppealRow.denial_id == denial.id, AppealRow.status == "open"))
+    open_appeal = await claims.open_appeal(session, denial.id)
     refusal = appeal_refusal(
         appealable=denial.appealable, appeal_open=open_appeal is not None, not_appealable_reason=denial.not_appealable_reason,
         deadline=denial.appeal_deadline, today=datetime.now(UTC).date(),

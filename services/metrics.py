@@ -4,15 +4,13 @@ import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
-from models.claim_tables import AppealRow, ClaimRow, DenialRow, PaymentRow, ScrubRun
+from models.claim_tables import ClaimRow
 from models.query_metrics import HoldFact, QueryFact, hold_metrics, query_metrics
-from models.repositories.scope import charts as visible
+from models.repositories import metrics as metrics_rows
 from models.repositories.scope import metrics_vendor
-from models.repositories.scope import queries as scoped_queries
 from models.revenue_metrics import (
     AppealFact,
     ClaimFact,
@@ -21,7 +19,6 @@ from models.revenue_metrics import (
     VarianceFact,
     revenue_metrics,
 )
-from models.tables import Encounter, HoldRow, QueryRow
 
 
 def _window(date_from: date | None, date_to: date | None) -> tuple[datetime, datetime]:
@@ -41,13 +38,7 @@ async def queries(
     queries per 100 charts — overall and by physician, service line and vendor."""
     start, end = _window(date_from, date_to)
     vendor = metrics_vendor(who, vendor)
-    stmt = (
-        select(QueryRow, Encounter.specialty)
-        .join(Encounter, Encounter.id == QueryRow.encounter_id)
-        .where(QueryRow.id.in_(scoped_queries(who).with_only_columns(QueryRow.id)), QueryRow.opened_at.between(start, end))
-    )
-    if vendor:
-        stmt = stmt.where(QueryRow.vendor_id == vendor)
+    rows = await metrics_rows.queries(session, who, start, end, vendor)
     facts = [
         QueryFact(
             opened_at=q.opened_at,
@@ -58,12 +49,10 @@ async def queries(
             vendor=q.vendor_id or "",
             confirmed_documented_option=q.confirmed_documented_option,
         )
-        for q, specialty in (await session.execute(stmt)).all()
+        for q, specialty in rows
     ]
-    charts = await session.scalar(
-        select(func.count()).select_from(visible(who).where(Encounter.received_at.between(start, end)).subquery())
-    )
-    result = query_metrics(facts, now=datetime.now(UTC), charts=charts or 0)
+    charts = await metrics_rows.charts_received(session, who, start, end)
+    result = query_metrics(facts, now=datetime.now(UTC), charts=charts)
     return {"from": start, "to": end, **dataclasses.asdict(result)}
 
 
@@ -76,17 +65,7 @@ async def holds(
     """Open holds by reason and age bucket, $ at hold (charges of held charts, DNFB-style), mean
     time to release and repeat holds per chart."""
     start, end = _window(date_from, date_to)
-    rows = (
-        await session.execute(
-            select(HoldRow, Encounter.charges_cents)
-            .join(Encounter, Encounter.id == HoldRow.encounter_id)
-            .where(
-                HoldRow.tenant_id == who.tenant_id,
-                HoldRow.placed_at.between(start, end),
-                HoldRow.encounter_id.in_(visible(who).with_only_columns(Encounter.id)),
-            )
-        )
-    ).all()
+    rows = await metrics_rows.holds(session, who, start, end)
     facts = [
         HoldFact(h.reason, h.placed_at, h.released_at, charges or 0, str(h.encounter_id)) for h, charges in rows
     ]
@@ -104,13 +83,8 @@ async def revenue(
     cause and payer, coding-attributable denial rate, appeals and overturns, recovered dollars,
     payment variance and rework volume. Formulas: `models/revenue_metrics.py`."""
     start, end = _window(date_from, date_to)
-    # A vendor lead sees its vendor's charts only: the same row filter as every other read.
-    charts = visible(who).with_only_columns(Encounter.id).where(Encounter.received_at.between(start, end))
-    scrubs = (await session.scalars(select(ScrubRun).where(ScrubRun.encounter_id.in_(charts)))).all()
-    claims = (await session.scalars(select(ClaimRow).where(ClaimRow.encounter_id.in_(charts)))).all()
-    payments = (await session.scalars(select(PaymentRow).where(PaymentRow.claim_id.in_([c.id for c in claims])))).all()
-    denials = (await session.scalars(select(DenialRow).where(DenialRow.encounter_id.in_(charts)))).all()
-    appeals = (await session.scalars(select(AppealRow).where(AppealRow.encounter_id.in_(charts)))).all()
+    found = await metrics_rows.revenue(session, who, start, end)
+    scrubs, claims, payments, denials, appeals = found.scrubs, found.claims, found.payments, found.denials, found.appeals
     by_claim = {c.id: c for c in claims}
     per_chart: dict[Any, list[ClaimRow]] = {}
     for c in claims:

@@ -3,23 +3,17 @@
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from models.access import Principal
 from models.claim_tables import ScrubRun
 from models.errors import NotVisible
+from models.repositories.claims import latest_scrub as latest_scrub
 from models.repositories.encounters import EncounterRepository
 from services.encounters import actor, handle, load, store_text
 from workflows.encounter import EncounterWorkflow
 from workflows.types import AcknowledgeEditsRequest, EditAck
-
-
-async def latest_scrub(session: AsyncSession, encounter_id: uuid.UUID) -> ScrubRun | None:
-    return await session.scalar(
-        select(ScrubRun).where(ScrubRun.encounter_id == encounter_id).order_by(ScrubRun.run_no.desc()).limit(1)
-    )
 
 
 async def acknowledge_edits(

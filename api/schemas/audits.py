@@ -6,6 +6,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.fields import Day
+from models.qa_rules import FindingInput
+from models.repositories.qa_audits import AuditOptions
+from models.sampling import SamplingPlan, UniverseFilter
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
@@ -48,6 +51,23 @@ class AuditIn(Strict):
     pass_threshold: float = Field(default=0.95, gt=0, le=1)
     high_dollar_cents: int = Field(default=500_000, ge=0)
 
+    def plan(self) -> SamplingPlan:
+        u = self.universe
+        universe = UniverseFilter(
+            u.date_from.isoformat() if u.date_from else None, u.date_to.isoformat() if u.date_to else None,
+            list(u.vendors), list(u.coders), list(u.specialties), list(u.payers), list(u.risk_flags),
+        )  # fmt: skip
+        return SamplingPlan(
+            self.method, self.seed, self.size, self.confidence, self.precision, self.expected_error_rate,
+            self.strata_key, self.allocation, universe,
+        )  # fmt: skip
+
+    def options(self) -> AuditOptions:
+        return AuditOptions(
+            self.name, self.timing, self.blind, self.double_review_share, list(dict.fromkeys(self.auditors)),
+            self.pass_threshold, self.high_dollar_cents,
+        )  # fmt: skip
+
 
 class DxIn(Strict):
     code: Code
@@ -83,6 +103,13 @@ class FindingIn(Strict):
 
 class FindingsIn(Strict):
     findings: list[FindingIn]
+
+    def inputs(self) -> list[FindingInput]:
+        return [
+            FindingInput(f.draft, f.category, f.severity, f.reference.kind if f.reference else None,
+                         f.reference.citation if f.reference else "", f.reference.url if f.reference else "", f.rationale)
+            for f in self.findings
+        ]  # fmt: skip
 
 
 class RespondIn(Strict):

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import SessionDep, TemporalDep
-from api.routes import qa_audits as audits_api
+from api.deps import SessionDep, TemporalDep, chain_keys
+from api.qa_http import dispatch, document_response
 from api.schemas.audits import DxIn, FindingIn, FindingsIn, PxIn, ReconcileIn, ReferenceIn, ReviewIn
 from api.web import data
 from api.web.forms import Problem, attempt, csv, text, whole
@@ -18,6 +18,7 @@ from api.web.session import WebError, WebSession, viewer
 from models.access import can
 from models.findings import FINDING_CATEGORIES, REFERENCE_KINDS
 from models.repositories.qa_audits import AuditRepository
+from services import qa_audits
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -39,8 +40,8 @@ async def audit_page(
 ) -> Response:
     (ident,) = _ids(audit_id)
     who = session.principal
-    detail = await audits_api.get_audit(audit_id=ident, session=db, who=who)
-    findings = await audits_api.list_findings(audit_id=ident, session=db, who=who)
+    detail = await qa_audits.audit_detail(db, who, ident)
+    findings = await qa_audits.list_findings(db, who, ident)
     names = await chart_names(db, who, [c["encounter_id"] for c in detail["charts"]] + [f["encounter_id"] for f in findings])
     return page(
         request, "audit.html", session, status=status, audit=detail, findings=findings, names=names,
@@ -57,8 +58,8 @@ async def chart_page(
     request: Request, db: SessionDep, session: WebSession, audit_id: str, chart_id: str, *, status: int = 200, **context: Any
 ) -> Response:
     a, c = _ids(audit_id, chart_id)
-    view = await audits_api.audit_chart(audit_id=a, chart_id=c, session=db, who=session.principal)
-    findings = [f for f in await audits_api.list_findings(audit_id=a, session=db, who=session.principal) if f["encounter_id"] == str(c)]
+    view = await qa_audits.audit_chart(db, session.principal, a, c)
+    findings = [f for f in await qa_audits.list_findings(db, session.principal, a) if f["encounter_id"] == str(c)]
     audit = await AuditRepository(db, session.principal).audit(a)
     names = await chart_names(db, session.principal, [c])
     payers = await payer_names(db, session.principal, [c])
@@ -92,7 +93,7 @@ async def submit_review(request: Request, db: SessionDep, audit_id: str, chart_i
     form = await request.form()
 
     async def run() -> dict[str, Any]:
-        return await audits_api.submit_review(audit_id=a, chart_id=c, body=review_in(form), request=request, session=db, who=session.principal)
+        return await qa_audits.submit_review(db, session.principal, chain_keys(request), a, c, review_in(form).model_dump(mode="json"))
 
     done = await attempt(run())
     if isinstance(done, Problem):
@@ -124,9 +125,8 @@ async def record_findings(
     drafts = whole(text(form, "drafts")) or 0
 
     async def run() -> list[dict[str, Any]]:
-        return await audits_api.record_findings(
-            audit_id=a, chart_id=c, body=findings_in(form, drafts), request=request, session=db, temporal=temporal, who=session.principal
-        )
+        inputs = findings_in(form, drafts).inputs()
+        return await qa_audits.record_findings(db, session.principal, chain_keys(request), temporal, dispatch(request, temporal), a, c, inputs)
 
     done = await attempt(run())
     if isinstance(done, Problem):
@@ -147,7 +147,7 @@ async def reconcile(request: Request, db: SessionDep, finding_id: str, session: 
             outcome=text(form, "outcome"), comment=text(form, "comment"),
             category=text(form, "category") or None, severity=text(form, "severity") or None,
         )  # fmt: skip
-        return await audits_api.reconcile(finding_id=ident, body=body, request=request, session=db, who=session.principal)
+        return await qa_audits.reconcile(db, session.principal, chain_keys(request), ident, body.outcome, body.comment, body.category, body.severity)
 
     done = await attempt(run())
     if isinstance(done, Problem):
@@ -161,7 +161,8 @@ async def report(db: SessionDep, audit_id: str, session: Reader, format: str = "
     (ident,) = _ids(audit_id)
     if format not in ("html", "pdf"):
         raise WebError(404, "the report comes as html or pdf")
-    found: Response = await audits_api.audit_report(audit_id=ident, session=db, who=session.principal, format=format)  # type: ignore[arg-type]
+    a, data = await qa_audits.audit_report(db, session.principal, ident)
+    found = document_response(qa_audits.render_report(a, data, "html" if format == "html" else "pdf"))
     if format == "html":
         # A standalone printable document: inline styles, no script at all.
         found.headers["Content-Security-Policy"] = PRINTABLE_CSP

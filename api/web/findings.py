@@ -9,8 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import SessionDep
-from api.routes import qa_audits as audits_api
+from api.deps import SessionDep, chain_keys
 from api.schemas.audits import RespondIn
 from api.web import data
 from api.web.forms import Problem, attempt, text
@@ -19,6 +18,7 @@ from api.web.render import WebRoute, page
 from api.web.session import WebError, WebSession, viewer
 from models.qa_report import finding_json
 from models.repositories.qa_audits import AuditRepository
+from services import qa_audits
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -32,7 +32,7 @@ async def findings_page(request: Request, db: SessionDep, session: WebSession, *
     rows = await repo.findings(list(audits))
     findings = [{**finding_json(r), "audit_name": audits[r.audit_id].name} for r in rows]
     findings.sort(key=lambda f: (f["state"] not in ("open", "disputed"), f["opened_at"]), reverse=False)
-    coaching = await audits_api.coaching_view(session=db, who=who, coder=None)
+    coaching = await qa_audits.coaching_view(db, who, None)
     names = await chart_names(db, who, [f["encounter_id"] for f in findings])
     return page(
         request, "findings.html", session, status=status, findings=findings, coaching=coaching, names=names,
@@ -56,7 +56,7 @@ async def respond(request: Request, db: SessionDep, finding_id: str, session: Re
 
     async def run() -> dict[str, Any]:
         body = RespondIn(action=action, comment=text(form, "comment"))
-        return await audits_api.respond(finding_id=ident, body=body, request=request, session=db, who=session.principal)
+        return await qa_audits.respond(db, session.principal, chain_keys(request), ident, body.action, body.comment)
 
     done = await attempt(run())
     if isinstance(done, Problem):

@@ -10,10 +10,9 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import select
 
-from api.deps import SessionDep, authenticate
+from api.deps import SessionDep, authenticate, chain_keys
 from api.errors import Unauthorized
-from api.routes import evidence as audit
-from api.views import read_detail
+from api.views import query_views, read_detail
 from api.web import dashboard, data
 from api.web.render import WebRoute, home_for, page
 from api.web.session import (
@@ -32,6 +31,7 @@ from models.holds import HOLD_REASONS
 from models.repositories.encounters import EncounterRepository
 from models.repositories.scope import Scope, metrics_vendor
 from models.tables import Tenant, Vendor
+from services import evidence as evidence_service
 from services import oidc
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -167,7 +167,7 @@ async def encounter_page(
     await Scope(db, session.principal).refuse_if_blind(ident)  # the page shows the codes table
     chart = await read_detail(repo, ident)
     verify = (
-        await audit.verify_trail(request=request, session=db, who=session.principal, encounter_id=ident, scope="chart")
+        await evidence_service.verify_trail(db, session.principal, chain_keys(request), ident, "chart")
         if can(session.principal, "audit.verify")
         else None
     )
@@ -184,9 +184,11 @@ async def evidence_page(
 ) -> Response:
     """The API's printable evidence packet, for the signed-in caller (same handler, same scoping)."""
     _, ident = await _encounter(db, session, encounter_id)
-    packet = await audit.evidence(
-        encounter_id=ident, request=request, session=db, who=session.principal, fmt="html", reason=None, x_access_reason=None
-    )
+    found = await evidence_service.packet(
+        db, session.principal, chain_keys(request), ident, views=query_views,
+        claim_history=getattr(request.app.state, "claim_history", None), reason=None,
+    )  # fmt: skip
+    packet = HTMLResponse(evidence_service.render_html(found), headers={"Cache-Control": "no-store"})  # PHI: nobody keeps a copy
     # A standalone printable document: its styles are inline, and it runs no script at all.
     packet.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"

@@ -12,9 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from api.deps import SessionDep
-from api.routes import evidence as audit
-from api.routes import qa_audits as audits_api
+from api.deps import SessionDep, chain_keys
 from api.schemas.audits import AuditIn, UniverseIn
 from api.web.forms import Problem, attempt, text
 from api.web.render import WebRoute, page
@@ -23,6 +21,7 @@ from models.access import can
 from models.repositories.encounters import visible
 from models.repositories.qa_audits import AuditRepository
 from models.tables import Encounter, Vendor
+from services import evidence, qa_audits
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -45,7 +44,7 @@ async def console_page(
     coded = (
         await db.scalars(visible(who).order_by(Encounter.coded_at.desc().nulls_last(), Encounter.id).limit(100))
     ).all()
-    trail = await audit.verify_trail(request=request, session=db, who=who, encounter_id=None, scope="tenant")
+    trail = await evidence.verify_trail(db, who, chain_keys(request), None, "tenant")
     vendors = (await db.scalars(select(Vendor).where(Vendor.tenant_id == who.tenant_id).order_by(Vendor.id))).all()
     return page(
         request, "audits.html", session, status=status, coded=coded, trail=trail,
@@ -96,7 +95,8 @@ async def create(request: Request, db: SessionDep, session: Annotated[WebSession
     values = {k: text(form, k) for k in FIELDS}
 
     async def run() -> dict[str, Any]:
-        return await audits_api.create_audit(body=audit_in(values), request=request, session=db, who=session.principal)
+        body = audit_in(values)
+        return await qa_audits.create_audit(db, session.principal, chain_keys(request), body.plan(), body.options(), body.size)
 
     created = await attempt(run())
     if isinstance(created, Problem):

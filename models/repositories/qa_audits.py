@@ -249,6 +249,11 @@ class AuditRepository:
         stmt = select(QaAuditHold).where(QaAuditHold.tenant_id == self.tenant, QaAuditHold.audit_id == audit.id)
         return list((await self.session.scalars(stmt)).all())
 
+    async def education(self) -> list[QaEducation]:
+        """The tenant's coaching assignments, oldest first (the caller narrows them to whom it may see)."""
+        stmt = select(QaEducation).where(QaEducation.tenant_id == self.tenant).order_by(QaEducation.assigned_at)
+        return list((await self.session.scalars(stmt)).all())
+
     # ---- review ---------------------------------------------------------------------------
 
     async def review_role(self, audit: QaAudit, chart: QaAuditChart) -> tuple[ReviewRole, list[QaReview]]:

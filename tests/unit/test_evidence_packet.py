@@ -3,7 +3,6 @@
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from api.routes.evidence import latin1, render_html, render_pdf
 from models.evidence import (
     NO_CLAIM_ACTIVITY,
     AppealEntry,
@@ -20,6 +19,7 @@ from models.evidence import (
     ScrubEditEntry,
     build_packet,
 )
+from services.evidence import latin1, render_html, render_pdf
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
