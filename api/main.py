@@ -52,6 +52,7 @@ from integrations.codesets.catalog import warm_catalog
 from integrations.sandbox.clearinghouse import DatabaseStore
 from integrations.sandbox.clearinghouse import create_app as create_sandbox_clearinghouse
 from models.repositories.claim_history import claim_history
+from services import parse_pool
 from services.codesets import refresh_catalog
 
 log = structlog.get_logger(__name__)
@@ -80,6 +81,7 @@ def create_app(
         await asyncio.to_thread(warm_catalog)
         await refresh_catalog(app.state.sessions)  # and the ICD-10-CM releases an operator loaded
         yield
+        await asyncio.to_thread(parse_pool.shutdown)  # the 835 worker process, if one was started
         if engine is not None:
             await engine.dispose()
 

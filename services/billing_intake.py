@@ -37,6 +37,7 @@ from models.denials import CarcTable, payment_variance
 # Domain errors (mapped to 409/422 problem+json by the API); the poller uses this module too.
 from models.errors import InvalidRequest as Unprocessable
 from models.errors import StateConflict as Conflict
+from services import parse_pool
 from services import remittance_exceptions as exceptions
 from services.payer_documents import apply_ack, apply_payment
 
@@ -134,8 +135,8 @@ async def ingest_835(session: AsyncSession, temporal: Client, tenant_id: str, te
     payment variance against the tenant fee schedule, and provider-level (PLB) adjustments.
     Every claim payment gets its own outcome (applied, applied after close, recorded, exception,
     unmatched); a payment that cannot be applied now waits in the exceptions queue."""
-    # Parsing a large file is seconds of CPU: off the event loop, so other requests keep moving.
-    remittances = await asyncio.to_thread(read_835, text)
+    # Parsing a large file is seconds of CPU: in a worker process, so other requests keep moving.
+    remittances = await parse_pool.read_835_off_loop(text)
     queue = task_queue or get_settings().task_queue
 
     async def apply(file_id: uuid.UUID) -> dict[str, Any]:
