@@ -7,12 +7,12 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from api.billing_intake import UNMATCHED_BATCH
 from integrations.billing.remittance import Adjustment, ClaimPayment, LinePayment, Payee, Remittance
 from integrations.billing.schemas import Interchange
 from integrations.billing.x835_writer import build_835
 from models.claim_tables import PaymentRow
 from models.remittance_tables import RemittanceException
+from services.billing_intake import UNMATCHED_BATCH
 from tests.support import Tenant
 
 CLAIMS = UNMATCHED_BATCH * 2 + 37  # over two batches and a remainder
