@@ -40,6 +40,7 @@ from models.denials import CarcTable, payment_variance
 from models.errors import InvalidRequest as Unprocessable
 from models.errors import StateConflict as Conflict
 from models.repositories.evidence_receipts import record_receipts
+from services import parse_pool
 from services import remittance_exceptions as exceptions
 from services.payer_documents import apply_ack, apply_payment
 
@@ -140,8 +141,8 @@ async def ingest_835(
     Every claim payment gets its own outcome (applied, applied after close, recorded, exception,
     unmatched); a payment that cannot be applied now waits in the exceptions queue. A matched
     payment is stored with a keyed receipt of its digest (the evidence chain attests it as written)."""
-    # Parsing a large file is seconds of CPU: off the event loop, so other requests keep moving.
-    remittances = await asyncio.to_thread(read_835, text)
+    # Parsing a large file is seconds of CPU: in a worker process, so other requests keep moving.
+    remittances = await parse_pool.read_835_off_loop(text)
     queue = task_queue or get_settings().task_queue
     keys = keys or chain_keyring(get_settings())
 

@@ -58,7 +58,7 @@ async def record(
 
 
 async def record_unmatched(session: AsyncSession, *, tenant_id: str, file_id: uuid.UUID, kind: str, rows: list[dict[str, Any]]) -> None:
-    """Queue many exceptions of payments no claim matches in one statement (no commit): a large
+    """Queue many exceptions of payments no claim matches in one executemany (no commit): a large
     file's unmatched payments are written in batches, not one transaction each. Each row has
     position, payment_id, control_number, reason, detail and facts; idempotent as `record`."""
     if not rows:
@@ -71,7 +71,9 @@ async def record_unmatched(session: AsyncSession, *, tenant_id: str, file_id: uu
         }
         for r in rows
     ]
-    await session.execute(insert(RemittanceException).values(values).on_conflict_do_nothing())
+    # executemany (one statement, a list of rows), not one multi-row VALUES: its text is the same
+    # for every batch, so psycopg converts it once instead of re-parsing 1,300 placeholders each time.
+    await session.execute(insert(RemittanceException).on_conflict_do_nothing(), values)
 
 
 def view(row: RemittanceException) -> dict[str, Any]:
