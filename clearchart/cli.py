@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import sys
 import uuid
@@ -14,7 +15,15 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clearchart import admin, audit_cli, codesets_cli, payer_cli, sandbox_cli, tenant_policy_cli
+from clearchart import (
+    admin,
+    audit_cli,
+    codesets_cli,
+    payer_cli,
+    sandbox_cli,
+    temporal,
+    tenant_policy_cli,
+)
 from clearchart.db import make_engine, make_sessions
 from clearchart.logging import configure_logging
 from clearchart.secret_box import secret_keys
@@ -291,6 +300,14 @@ def main(argv: list[str] | None = None) -> None:
     except admin.AdminError as exc:
         sys.stderr.write(f"error: {exc}\n")
         raise SystemExit(2) from exc
+    if args.command not in SERVERS and temporal.client_made():
+        # The Temporal SDK's native runtime keeps threads that can abort the interpreter's
+        # finalization ("PyGILState_Release"), turning a finished command into exit code -6: a
+        # one-shot command whose work is done and printed leaves without finalizing.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 if __name__ == "__main__":

@@ -346,16 +346,11 @@ def _release_held(settings: Settings) -> None:
 
 async def _with_temporal(settings: Settings, work: Callable[[Any], Any]) -> Any:
     """Reach the stack's Temporal (briefly: an operator may load a release with the stack down)."""
-    from temporalio.client import Client
-
-    from clearchart.payload_codec import data_converter
-    from clearchart.temporal import INTERACTIVE_RETRY, address_of
+    from clearchart.temporal import address_of, connect_briefly
 
     address = address_of(settings)
     try:
-        client = await Client.connect(
-            address, namespace=settings.temporal_namespace, data_converter=data_converter(settings), retry_config=INTERACTIVE_RETRY
-        )
+        client = await connect_briefly(settings)
     except RuntimeError as exc:
         raise RuntimeError(f"Temporal is not reachable at {address} ({exc})") from exc
     return await work(client)

@@ -29,8 +29,18 @@ def address_of(settings: Settings) -> str:
         return f"127.0.0.1:{settings.temporal_port}"
 
 
+_clients_made = 0
+
+
+def client_made() -> bool:
+    """Whether this process created a Temporal client (and with it the SDK's native runtime)."""
+    return _clients_made > 0
+
+
 async def connect(settings: Settings, *, interactive: bool = False) -> Client:
     """`interactive`: for the API, connecting lazily (it may start before Temporal) and failing fast."""
+    global _clients_made
+    _clients_made += 1
     address = address_of(settings)
     converter = data_converter(settings)
     if interactive:
@@ -39,3 +49,13 @@ async def connect(settings: Settings, *, interactive: bool = False) -> Client:
             data_converter=converter,
         )  # fmt: skip
     return await Client.connect(address, namespace=settings.temporal_namespace, data_converter=converter)
+
+
+async def connect_briefly(settings: Settings) -> Client:
+    """For a one-shot command: connected now, failing fast when Temporal is down."""
+    global _clients_made
+    _clients_made += 1
+    return await Client.connect(
+        address_of(settings), namespace=settings.temporal_namespace, data_converter=data_converter(settings),
+        retry_config=INTERACTIVE_RETRY,
+    )  # fmt: skip
