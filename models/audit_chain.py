@@ -134,3 +134,15 @@ def verify_chain(
         expected_prev = stored
         expected_seq += 1
     return None
+
+
+@dataclass(frozen=True)
+class BrokenEvent:
+    """The stored event where a chain stops verifying."""
+
+    tenant_id: str
+    encounter_id: str
+    seq: int
+    problem: str
+    action: str | None
+    occurred_at: datetime | None

@@ -11,7 +11,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access_log_tables import PhiAccess
-from models.audit_chain import GENESIS, UNKEYED, Keyring, hashed_fields, verify_chain
+from models.audit_chain import GENESIS, UNKEYED, BrokenEvent, Keyring, hashed_fields, verify_chain
 from models.evidence import ClaimHistory
 from models.qa_tables import QaAudit, QaFinding
 from models.repositories.audit_seal import entry_fields, ledger_heads
@@ -44,18 +44,6 @@ _CHAIN_COLUMNS = (
     AuditEvent.facts,
     AuditEvent.key_id,
 )
-
-
-@dataclass(frozen=True)
-class BrokenEvent:
-    """The stored event where a chain stops verifying."""
-
-    tenant_id: str
-    encounter_id: str
-    seq: int
-    problem: str
-    action: str | None
-    occurred_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -215,7 +203,7 @@ async def verify_events(
                                       None, entry.recorded_at))  # fmt: skip
     _, qa_events, qa_breaks = await verify_qa(session, tenant_id, encounter_id, keys)
     events += qa_events
-    breaks.extend(BrokenEvent(b.tenant_id, b.encounter_id, b.seq, b.problem, b.action, b.occurred_at) for b in qa_breaks)
+    breaks.extend(qa_breaks)
     broken_charts = {b.encounter_id for b in breaks}
     first = min(breaks, key=lambda b: b.occurred_at or datetime.max.replace(tzinfo=UTC), default=None)
     tip = heads[-1].hash if encounter_id and first is None and heads else None

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.audit_chain import GENESIS, Keyring, hashed_fields, verify_chain
+from models.audit_chain import GENESIS, BrokenEvent, Keyring, hashed_fields, verify_chain
 from models.qa_tables import QaAudit, QaAuditChart, QaAuditHold, QaEducation, QaFinding, QaReview
 from models.repositories.audit_seal import (
     append_ledger,
@@ -151,16 +151,6 @@ async def seal_qa_event(
 # ---- verification ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class QaBreak:
-    tenant_id: str
-    encounter_id: str
-    seq: int
-    problem: str
-    action: str | None
-    occurred_at: datetime | None
-
-
 def _fields(ev: Row[Any]) -> dict[str, Any]:
     return hashed_fields(
         encounter_id=str(ev.encounter_id), seq=ev.seq, actor=ev.actor, role=ev.role, vendor=ev.vendor, action=ev.action,
@@ -169,13 +159,13 @@ def _fields(ev: Row[Any]) -> dict[str, Any]:
     )  # fmt: skip
 
 
-def _brk(ev: Row[Any] | None, tenant: str, encounter: str, seq: int, problem: str) -> QaBreak:
-    return QaBreak(tenant, encounter, seq, f"QA chain event {seq}: {problem}", ev.action if ev else None, ev.occurred_at if ev else None)
+def _brk(ev: Row[Any] | None, tenant: str, encounter: str, seq: int, problem: str) -> BrokenEvent:
+    return BrokenEvent(tenant, encounter, seq, f"QA chain event {seq}: {problem}", ev.action if ev else None, ev.occurred_at if ev else None)
 
 
 async def verify_qa(
     session: AsyncSession, tenant_id: str | None, encounter_id: uuid.UUID | None, keys: Keyring
-) -> tuple[int, int, list[QaBreak]]:
+) -> tuple[int, int, list[BrokenEvent]]:
     """(charts, events, breaks) of the QA chains in scope: each links and hashes under `keys`, ends
     where the tenant ledger says, and its head's facts match the QA rows stored now; a chart the
     ledger records a QA chain for must still have one."""
@@ -187,7 +177,7 @@ async def verify_qa(
     chains: dict[str, list[Row[Any]]] = {}
     for row in (await session.execute(stmt)).all():
         chains.setdefault(str(row.encounter_id), []).append(row)
-    breaks: list[QaBreak] = []
+    breaks: list[BrokenEvent] = []
     events = 0
     by_tenant: dict[str, list[str]] = {}
     for encounter, chain in chains.items():
@@ -214,7 +204,7 @@ async def verify_qa(
             if keys.check(entry.prev_hash, entry_fields(entry), entry.hash) is not None:
                 breaks.append(_brk(head, tenant, encounter, entry.event_count, f"ledger entry {entry.seq} for this chart does not verify"))
             elif head is None:
-                breaks.append(QaBreak(tenant, encounter, entry.event_count,
+                breaks.append(BrokenEvent(tenant, encounter, entry.event_count,
                                       f"the ledger records {entry.event_count} QA events for this chart; none are stored",
                                       None, entry.recorded_at))  # fmt: skip
             elif entry.event_count != head.seq or entry.head_hash != head.hash:
