@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -39,6 +38,7 @@ from models.denials import CarcTable, payment_variance
 # Domain errors (mapped to 409/422 problem+json by the API); the poller uses this module too.
 from models.errors import InvalidRequest as Unprocessable
 from models.errors import StateConflict as Conflict
+from models.repositories import remittance as repo
 from models.repositories.evidence_receipts import record_receipts
 from services import parse_pool
 from services import remittance_exceptions as exceptions
@@ -151,7 +151,7 @@ async def ingest_835(
         known = await claims_by_number(session, tenant_id, numbers)
         # A retry after a crash finds the payments already stored for this file and reuses them.
         stored: dict[str, list[PaymentRow]] = {}
-        for row in (await session.scalars(select(PaymentRow).where(PaymentRow.file_id == file_id))).all():
+        for row in await repo.payments_of_file(session, file_id):
             stored.setdefault(row.control_number, []).append(row)
         causes = await current_carc_table(session)
         matched, unmatched, plb, balance = [], [], [], []
@@ -233,8 +233,7 @@ async def _once(
     session: AsyncSession, tenant_id: str, kind: str, text: str, apply: Callable[[uuid.UUID], Awaitable[dict[str, Any]]]
 ) -> Intake:
     digest = hashlib.sha256(text.encode()).hexdigest()
-    query = select(InboundFile).where(InboundFile.tenant_id == tenant_id, InboundFile.kind == kind, InboundFile.sha256 == digest)
-    stored = await session.scalar(query)
+    stored = await repo.stored_file(session, tenant_id, kind, digest)
     if stored is not None and stored.result is not None:
         return Intake(stored.result, replayed=True)
     if stored is None:
@@ -265,8 +264,7 @@ async def claims_by_number(session: AsyncSession, tenant_id: str, numbers: list[
     found: dict[str, ClaimRow] = {}
     for start in range(0, len(unique), LOOKUP_BATCH):
         batch = unique[start : start + LOOKUP_BATCH]
-        rows = await session.scalars(select(ClaimRow).where(ClaimRow.tenant_id == tenant_id, ClaimRow.control_number.in_(batch)))
-        found.update({c.control_number: c for c in rows.all()})
+        found.update({c.control_number: c for c in await repo.claims_numbered(session, tenant_id, batch)})
     return found
 
 
@@ -331,10 +329,4 @@ async def _remit(
 
 async def _duplicate_of(session: AsyncSession, payment: PaymentRow) -> PaymentRow | None:
     """Another file already carried this exact claim payment (same payer claim number, status, amount)."""
-    return await session.scalar(
-        select(PaymentRow).where(
-            PaymentRow.tenant_id == payment.tenant_id, PaymentRow.claim_id == payment.claim_id, PaymentRow.file_id != payment.file_id,
-            PaymentRow.control_number == payment.control_number, PaymentRow.payer_claim_number == payment.payer_claim_number,
-            PaymentRow.status_code == payment.status_code, PaymentRow.paid_cents == payment.paid_cents,
-        ).limit(1)
-    )  # fmt: skip
+    return await repo.duplicate_payment(session, payment)

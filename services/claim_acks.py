@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
@@ -23,6 +22,7 @@ from integrations.billing.ta1 import parse_ta1
 from integrations.billing.x999 import FunctionalAck, TransactionAck, parse_999
 from models.claim_batch_tables import ClaimBatch
 from models.claim_tables import ClaimRow
+from models.repositories import claim_batches
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.types import ClaimAckRequest
 
@@ -46,9 +46,7 @@ def describe(ack: TransactionAck | None, group: FunctionalAck) -> str:
 async def _batch(session: AsyncSession, number: str) -> ClaimBatch | None:
     if not number.strip().isdigit():
         return None
-    return await session.scalar(
-        select(ClaimBatch).where(ClaimBatch.interchange_number == int(number)).order_by(ClaimBatch.created_at.desc()).limit(1)
-    )
+    return await claim_batches.latest_by_interchange(session, int(number))
 
 
 async def _rework(temporal: Client, claim: ClaimRow, status: str, reason: str, file_id: str | None) -> dict[str, Any]:
@@ -71,7 +69,7 @@ async def _mark(sessions: async_sessionmaker[AsyncSession], batch_id: uuid.UUID,
         batch = await session.get_one(ClaimBatch, batch_id)
         batch.status, batch.acknowledged_at = status, datetime.now(UTC)
         setattr(batch, field, text)
-        for claim in (await session.scalars(select(ClaimRow).where(ClaimRow.id.in_(list(answers))))).all():
+        for claim in await claim_batches.claims_by_id(session, answers):
             accepted, _reason = answers[claim.id]
             # Status and reason are the workflow's to write (its update projects them, attested).
             claim.syntax_ack = "accepted" if accepted else "rejected"
@@ -81,7 +79,7 @@ async def rework_batch(sessions: async_sessionmaker[AsyncSession], temporal: Cli
                        reason: str, file_id: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
     """Every claim of the batch back to rework with `reason` (a refused file, a TA1 rejection)."""
     async with sessions() as session:
-        claims = list((await session.scalars(select(ClaimRow).where(ClaimRow.batch_id == batch_id))).all())
+        claims = list(await claim_batches.claims_of(session, batch_id))
     await _mark(sessions, batch_id, {c.id: (False, reason) for c in claims}, status, "detail", reason)
     return [await _rework(temporal, claim, status.upper(), reason, file_id) for claim in claims]
 
@@ -92,7 +90,7 @@ async def apply_999(sessions: async_sessionmaker[AsyncSession], temporal: Client
     for group in parse_999(text):
         async with sessions() as session:
             batch = await _batch(session, group.group_control_number)
-            claims = list((await session.scalars(select(ClaimRow).where(ClaimRow.batch_id == batch.id))).all()) if batch else []
+            claims = list(await claim_batches.claims_of(session, batch.id)) if batch else []
         if batch is None:
             out["unmatched_groups"].append(group.group_control_number)
             continue

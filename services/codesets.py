@@ -15,8 +15,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import structlog
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -31,9 +29,9 @@ from integrations.codesets.icd10cm import (
     Release,
     fiscal_year_of,
 )
-from models.codeset_tables import Icd10cmCode, Icd10cmRelease
 from models.holds import DEFAULT_HOLD_POLICY
-from models.tables import Encounter, TextBlob
+from models.repositories import codesets as repo
+from models.repositories import text_blobs
 from workflows.encounter import encounter_workflow_id
 from workflows.types import SYSTEM, ReleaseHoldRequest
 
@@ -75,13 +73,8 @@ async def load_icd10cm(sessions: async_sessionmaker[AsyncSession], release: str,
         entries = parse_order_file(fh)
     effective_from = Release.for_fiscal_year(fiscal_year).effective_from
     async with sessions.begin() as session:
-        await session.execute(delete(Icd10cmCode).where(Icd10cmCode.fiscal_year == fiscal_year))
         rows = [{"fiscal_year": fiscal_year, "code": e.code, "description": e.description, "billable": e.billable} for e in entries]
-        for start in range(0, len(rows), 5000):
-            await session.execute(insert(Icd10cmCode), rows[start : start + 5000])
-        values = {"effective_from": effective_from, "source": path.name, "codes": len(entries), "loaded_at": func.now()}
-        stmt = insert(Icd10cmRelease).values(fiscal_year=fiscal_year, **values)
-        await session.execute(stmt.on_conflict_do_update(index_elements=["fiscal_year"], set_=values))
+        await repo.replace_release(session, fiscal_year, rows, effective_from, path.name)
     log.info("codesets.icd10cm_loaded", fiscal_year=fiscal_year, codes=len(entries), source=path.name)
     return ServedRange(fiscal_year, path.name, len(entries), effective_from, None)
 
@@ -89,7 +82,7 @@ async def load_icd10cm(sessions: async_sessionmaker[AsyncSession], release: str,
 async def served_ranges(sessions: async_sessionmaker[AsyncSession]) -> list[ServedRange]:
     """Which release serves which dates of service: the shipped one unless a loaded one replaces its year."""
     async with sessions() as session:
-        loaded = list((await session.scalars(select(Icd10cmRelease).order_by(Icd10cmRelease.fiscal_year))).all())
+        loaded = list(await repo.releases(session))
     by_year: dict[int, ServedRange] = {}
     if SHIPPED_RELEASE.fiscal_year not in {r.fiscal_year for r in loaded}:
         shipped_codes = len(default_catalog().icd10cm.shipped_table())
@@ -108,7 +101,7 @@ async def served_ranges(sessions: async_sessionmaker[AsyncSession]) -> list[Serv
 
 async def earliest_served(session: AsyncSession) -> date:
     """The first date of service any release serves (the newest one serves every later date)."""
-    loaded = await session.scalar(select(func.min(Icd10cmRelease.effective_from)))
+    loaded = await repo.earliest_loaded(session)
     return min(SHIPPED_RELEASE.effective_from, loaded) if loaded else SHIPPED_RELEASE.effective_from
 
 
@@ -150,13 +143,7 @@ async def held_for_release(sessions: async_sessionmaker[AsyncSession]) -> tuple[
     such holds remain for dates still unserved."""
     async with sessions() as session:
         earliest = await earliest_served(session)
-        rows = (
-            await session.execute(
-                select(Encounter.tenant_id, Encounter.id, Encounter.external_id, Encounter.holds, Encounter.date_of_service)
-                .where(Encounter.holds.contains([{"reason": HOLD_REASON}]))
-                .order_by(Encounter.date_of_service, Encounter.id)
-            )
-        ).all()
+        rows = await repo.charts_held_for(session, HOLD_REASON)
     served: list[HeldChart] = []
     unserved = 0
     for tenant_id, encounter_id, external_id, holds, dos in rows:
@@ -189,9 +176,7 @@ async def release_served(
         text = f"ICD-10-CM release serving date of service {chart.date_of_service} (FY{fy}) loaded"
         digest = hashlib.sha256(text.encode()).hexdigest()
         async with sessions.begin() as session:
-            await session.execute(
-                insert(TextBlob).values(tenant_id=chart.tenant_id, sha256=digest, text=text).on_conflict_do_nothing()
-            )
+            await text_blobs.store(session, chart.tenant_id, digest, text)
         handle = temporal.get_workflow_handle(encounter_workflow_id(str(chart.encounter_id)))
         try:
             await handle.execute_update("release_hold", ReleaseHoldRequest(SYSTEM, chart.hold_id, digest))
@@ -222,14 +207,14 @@ async def refresh_catalog(sessions: async_sessionmaker[AsyncSession]) -> None:
 
 async def refresh_from(session: AsyncSession) -> None:
     """`refresh_catalog` inside a caller's session (one cheap query when nothing changed)."""
-    rows = (await session.execute(select(Icd10cmRelease.fiscal_year, Icd10cmRelease.loaded_at))).all()
+    rows = await repo.release_stamps(session)
     fingerprint = tuple(sorted((fy, at) for fy, at in rows))
     if fingerprint == _served["fingerprint"]:
         return
-    releases = list((await session.scalars(select(Icd10cmRelease))).all())
+    releases = list(await repo.releases(session))
     tables = []
     for r in releases:
-        codes = (await session.scalars(select(Icd10cmCode).where(Icd10cmCode.fiscal_year == r.fiscal_year))).all()
+        codes = await repo.codes_of(session, r.fiscal_year)
         tables.append(Icd10Table(Release(r.fiscal_year, r.effective_from), [Icd10Entry(c.code, c.description, c.billable) for c in codes]))
     default_catalog().icd10cm.serve_loaded(tables)
     _served["fingerprint"] = fingerprint

@@ -6,16 +6,16 @@ import hashlib
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle
 
 from models.access import Principal
 from models.errors import AccessDenied, NotVisible
 from models.note_access import may_read_note
+from models.repositories import text_blobs
 from models.repositories.encounters import EncounterRepository
 from models.repositories.scope import Scope
-from models.tables import Document, Encounter, TextBlob
+from models.tables import Document, Encounter
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.types import Actor
 
@@ -43,9 +43,7 @@ def note_readable(who: Principal, e: Encounter) -> bool:
 async def store_text(repo: EncounterRepository, text: str) -> str:
     """Free text lives in PostgreSQL by content hash; the workflow carries only the hash."""
     digest = hashlib.sha256(text.encode()).hexdigest()
-    await repo.session.execute(
-        insert(TextBlob).values(tenant_id=repo.principal.tenant_id, sha256=digest, text=text).on_conflict_do_nothing()
-    )
+    await text_blobs.store(repo.session, repo.principal.tenant_id, digest, text)
     return digest
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
@@ -21,6 +20,7 @@ from temporalio.client import Client
 from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError
 from integrations.hl7v2.messages import V2Error, V2Message, ack, parse, to_bundle
+from models.repositories import inbound
 from models.tables import InboundMessage, WebhookSource
 from services.inbound import start_ingest
 
@@ -70,9 +70,7 @@ async def accept(
         source = await session.get(WebhookSource, source_id)
         if source is None:
             raise V2Refused("unknown source", ack(message, "AR", "unknown source"))
-        stored = await session.scalar(
-            select(InboundMessage).where(InboundMessage.source_id == source.id, InboundMessage.webhook_id == webhook_id)
-        )
+        stored = await inbound.message_by_webhook_id(session, source.id, webhook_id)
         if stored is not None and stored.body_sha256 != digest:
             detail = f"MSH-10 '{message.control_id}' was already used for a different message; send a new control id"
             raise V2Refused(detail, ack(message, "AR", detail))

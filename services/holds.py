@@ -8,8 +8,7 @@ from temporalio.client import Client
 from models.access import Principal
 from models.errors import AccessDenied, NotVisible
 from models.holds import DEFAULT_HOLD_POLICY
-from models.repositories.encounters import EncounterRepository, visible
-from models.tables import Encounter
+from models.repositories.encounters import EncounterRepository
 from services.encounters import actor, handle, load, store_text
 from workflows.encounter import EncounterWorkflow
 from workflows.types import PlaceHoldRequest, ReleaseHoldRequest
@@ -31,7 +30,7 @@ async def place_hold(
 
 async def release_hold(session: AsyncSession, temporal: Client, who: Principal, hold_id: str, resolution: str | None) -> uuid.UUID:
     """Releases a hold found by its id among the caller's visible charts; returns the chart's id."""
-    found = await session.scalar(visible(who).where(Encounter.holds.contains([{"id": hold_id}])))
+    found = await EncounterRepository(session, who).holding(hold_id)
     if found is None:
         raise NotVisible(f"no open hold {hold_id} on an encounter visible to you")
     reason = next(h["reason"] for h in found.holds if h["id"] == hold_id)

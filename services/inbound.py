@@ -10,15 +10,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 
 from clearchart.settings import Settings
 from integrations.ehr.schemas import EncounterIntake
-from models.inbound_tables import InboundItem
+from models.repositories import inbound as repo
 from models.tables import InboundMessage
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.inbound import InboundBundleInput, InboundBundleWorkflow, inbound_workflow_id
@@ -84,7 +82,7 @@ async def accept_in_background(
         }
         for i, intake in enumerate(intakes)
     ]
-    await session.execute(insert(InboundItem).values(rows).on_conflict_do_nothing())
+    await repo.add_items(session, rows)
     await session.commit()
     await temporal.start_workflow(
         InboundBundleWorkflow.run,
@@ -121,16 +119,7 @@ async def process_chunk(
     """Take in the encounters [start, end) not yet processed; a refused one is recorded as failed."""
     mid = uuid.UUID(message_id)
     async with sessions() as session:
-        pending = (
-            await session.execute(
-                select(InboundItem.bundle_index, InboundItem.external_id).where(
-                    InboundItem.message_id == mid,
-                    InboundItem.bundle_index >= start,
-                    InboundItem.bundle_index < end,
-                    InboundItem.status != "processed",
-                )
-            )
-        ).all()
+        pending = await repo.pending_items(session, mid, start, end)
     gate = asyncio.Semaphore(CHUNK_CONCURRENCY)
     failed = 0
 
@@ -144,11 +133,7 @@ async def process_chunk(
                 failed += 1
                 values = {"status": "failed", "error": str(exc.cause or exc)}
             async with sessions.begin() as session:
-                await session.execute(
-                    update(InboundItem)
-                    .where(InboundItem.message_id == mid, InboundItem.bundle_index == index)
-                    .values(**values, updated_at=func.now())
-                )
+                await repo.set_item(session, mid, index, values)
 
     async with asyncio.TaskGroup() as group:
         for index, external_id in pending:
@@ -166,20 +151,10 @@ class InboundProgress:
 
 async def progress(session: AsyncSession, tenant_id: str, message_id: uuid.UUID) -> InboundProgress | None:
     """Per-encounter progress of one delivery of this tenant; None if unknown or another tenant's."""
-    message = (
-        await session.execute(
-            select(InboundMessage.id, InboundMessage.webhook_id, InboundMessage.received_at, InboundMessage.response).where(
-                InboundMessage.id == message_id, InboundMessage.tenant_id == tenant_id
-            )
-        )
-    ).one_or_none()
+    message = await repo.message_summary(session, tenant_id, message_id)
     if message is None:
         return None
-    rows = (
-        await session.scalars(
-            select(InboundItem).where(InboundItem.message_id == message_id).order_by(InboundItem.bundle_index)
-        )
-    ).all()
+    rows = await repo.items(session, message_id)
     if rows:
         items = [
             {

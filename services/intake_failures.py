@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.exceptions import (
@@ -23,6 +22,7 @@ from temporalio.exceptions import (
 )
 from temporalio.service import RPCError
 
+from models.repositories import inbound
 from models.tables import InboundMessage
 from workflows.core import BAD_DATA_ERRORS
 from workflows.encounter import EncounterWorkflow
@@ -87,12 +87,7 @@ async def close_if_never_ingested(temporal: Client, workflow_id: str, reason: st
 
 
 async def failures(session: AsyncSession, tenant_id: str, limit: int) -> list[dict[str, Any]]:
-    rows = await session.scalars(
-        select(InboundMessage)
-        .where(InboundMessage.tenant_id == tenant_id, InboundMessage.failure.is_not(None))
-        .order_by(InboundMessage.failed_at.desc())
-        .limit(limit)
-    )
+    rows = await inbound.failed_messages(session, tenant_id, limit)
     return [
         {
             "message_id": str(m.id),
@@ -103,5 +98,5 @@ async def failures(session: AsyncSession, tenant_id: str, limit: int) -> list[di
             "failure": m.failure,
             "answered": m.response is not None,
         }
-        for m in rows.all()
+        for m in rows
     ]

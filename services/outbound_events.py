@@ -14,14 +14,13 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from models.claim_tables import ClaimRow
 from models.outbound_events import EventDraft, ProjectionChange, events_for
 from models.repositories import projection_events
-from models.webhook_tables import OutboundEvent, WebhookEndpoint, WebhookMessage
+from models.repositories import webhooks as repo
+from models.webhook_tables import OutboundEvent, WebhookMessage
 from workflows.types import ProjectInput
 from workflows.webhook_delivery import DeliveryInput, WebhookDeliveryWorkflow, delivery_workflow_id
 
@@ -58,11 +57,7 @@ async def _record(
     """`record`, also counting the messages queued (none when no endpoint subscribes)."""
     if not drafts:
         return [], 0
-    endpoints = (
-        await session.scalars(
-            select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.status == "enabled")
-        )
-    ).all()
+    endpoints = await repo.enabled_endpoints(session, tenant_id)
     ids: list[str] = []
     queued = 0
     for n, draft in enumerate(drafts):
@@ -89,9 +84,7 @@ async def record_projection(session: AsyncSession, inp: ProjectInput, holds_befo
     records = projection_events.touched(inp)
     claim_id = next(iter(records.get("claim", [])), None)
     if claim_id is None and inp.action in ("scrub_clean", "appeal_deadline_warning"):
-        found = await session.scalar(
-            select(ClaimRow.id).where(ClaimRow.encounter_id == uuid.UUID(inp.encounter_id)).order_by(ClaimRow.created_at.desc()).limit(1)
-        )
+        found = await repo.latest_claim_id(session, uuid.UUID(inp.encounter_id))
         claim_id = str(found) if found else None
     change = ProjectionChange(
         encounter_id=inp.encounter_id,
@@ -118,7 +111,7 @@ async def dispatch_encounter(
     sessions: async_sessionmaker[AsyncSession], client: Callable[[], Client], task_queue: str, encounter_id: uuid.UUID
 ) -> int:
     """Dispatch whatever of this encounter's events is still undispatched (usually nothing)."""
-    return await _dispatch(sessions, client, task_queue, OutboundEvent.encounter_id == encounter_id)
+    return await _dispatch(sessions, client, task_queue, encounter_id=encounter_id)
 
 
 async def dispatch(
@@ -127,22 +120,19 @@ async def dispatch(
     """Hand the undispatched messages of these events to their delivery workflows, in order."""
     if not event_ids:
         return 0
-    return await _dispatch(sessions, client, task_queue, OutboundEvent.id.in_(event_ids))
+    return await _dispatch(sessions, client, task_queue, event_ids=event_ids)
 
 
 async def _dispatch(
-    sessions: async_sessionmaker[AsyncSession], client: Callable[[], Client], task_queue: str, which: Any
+    sessions: async_sessionmaker[AsyncSession],
+    client: Callable[[], Client],
+    task_queue: str,
+    *,
+    encounter_id: uuid.UUID | None = None,
+    event_ids: Sequence[str] | None = None,
 ) -> int:
     async with sessions.begin() as session:
-        rows = (
-            await session.execute(
-                select(WebhookMessage, OutboundEvent)
-                .join(OutboundEvent, OutboundEvent.id == WebhookMessage.event_id)
-                .where(which, WebhookMessage.dispatched.is_(False))
-                .order_by(OutboundEvent.seq)
-                .with_for_update(of=WebhookMessage, skip_locked=True)
-            )
-        ).all()
+        rows = await repo.undispatched(session, encounter_id=encounter_id, event_ids=event_ids)
         for message, event in rows:
             key = str(event.encounter_id) if event.encounter_id else event.id
             await client().start_workflow(

@@ -3,11 +3,10 @@
 import re
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.payer_tables import FILING_INDICATORS, TenantPayer
+from models.payer_tables import FILING_INDICATORS
+from models.repositories import payers as repo
 
 _ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _X12_ID = re.compile(r"[A-Za-z0-9]{2,80}")
@@ -32,14 +31,11 @@ async def add(session: AsyncSession, tenant_id: str, payer_id: str, name: str, x
     """Add a payer, or correct one already there (same payer_id); commits."""
     check(payer_id, name, x12_payer_id, filing_indicator)
     values = {"name": name.strip(), "x12_payer_id": x12_payer_id, "filing_indicator": filing_indicator}
-    await session.execute(
-        insert(TenantPayer).values(tenant_id=tenant_id, payer_id=payer_id, **values)
-        .on_conflict_do_update(index_elements=["tenant_id", "payer_id"], set_=values)
-    )  # fmt: skip
+    await repo.upsert(session, tenant_id, payer_id, values)
     await session.commit()
     return {"payer_id": payer_id, **values}
 
 
 async def listing(session: AsyncSession, tenant_id: str) -> list[dict[str, Any]]:
-    rows = await session.scalars(select(TenantPayer).where(TenantPayer.tenant_id == tenant_id).order_by(TenantPayer.payer_id))
-    return [{"payer_id": p.payer_id, "name": p.name, "x12_payer_id": p.x12_payer_id, "filing_indicator": p.filing_indicator} for p in rows.all()]
+    rows = await repo.payers(session, tenant_id)
+    return [{"payer_id": p.payer_id, "name": p.name, "x12_payer_id": p.x12_payer_id, "filing_indicator": p.filing_indicator} for p in rows]

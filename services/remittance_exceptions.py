@@ -11,8 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
@@ -22,10 +20,10 @@ from clearchart.settings import get_settings
 from integrations.billing.x277ca import parse_277ca
 from integrations.billing.x835 import parse_835
 from models.audit_chain import Keyring
-from models.claim_tables import ClaimRow, InboundFile, PaymentRow
+from models.claim_tables import ClaimRow, PaymentRow
 from models.remittance_tables import RemittanceException
+from models.repositories import remittance as repo
 from models.repositories.evidence_receipts import record_receipts
-from models.tables import Encounter
 from services.payer_documents import Applied, apply_ack, apply_payment
 
 log = structlog.get_logger(__name__)
@@ -47,13 +45,13 @@ async def record(
     detail: str, claim: ClaimRow | None = None, payment_id: uuid.UUID | None = None, facts: dict[str, Any] | None = None,
 ) -> None:
     """Queue one exception (once per file, position and reason) and commit."""
-    version = await session.scalar(select(Encounter.version).where(Encounter.id == claim.encounter_id)) if claim else None
+    version = await repo.encounter_version(session, claim.encounter_id) if claim else None
     values = {
         "id": uuid.uuid4(), "tenant_id": tenant_id, "file_id": file_id, "kind": kind, "position": position,
         "control_number": control_number[:38], "claim_id": claim.id if claim else None, "payment_id": payment_id,
         "reason": reason, "detail": detail, "facts": {**(facts or {}), "version": version}, "status": "open", "attempts": 0,
     }  # fmt: skip
-    await session.execute(insert(RemittanceException).values(**values).on_conflict_do_nothing())
+    await repo.add_exception(session, values)
     await session.commit()
 
 
@@ -71,9 +69,7 @@ async def record_unmatched(session: AsyncSession, *, tenant_id: str, file_id: uu
         }
         for r in rows
     ]
-    # executemany (one statement, a list of rows), not one multi-row VALUES: its text is the same
-    # for every batch, so psycopg converts it once instead of re-parsing 1,300 placeholders each time.
-    await session.execute(insert(RemittanceException).on_conflict_do_nothing(), values)
+    await repo.add_exceptions(session, values)
 
 
 def view(row: RemittanceException) -> dict[str, Any]:
@@ -88,15 +84,11 @@ def view(row: RemittanceException) -> dict[str, Any]:
 
 
 async def listing(session: AsyncSession, tenant_id: str, status: str | None, limit: int) -> list[dict[str, Any]]:
-    query = select(RemittanceException).where(RemittanceException.tenant_id == tenant_id)
-    if status:
-        query = query.where(RemittanceException.status == status)
-    rows = await session.scalars(query.order_by(RemittanceException.created_at.desc()).limit(limit))
-    return [view(r) for r in rows.all()]
+    return [view(r) for r in await repo.exceptions(session, tenant_id, status, limit)]
 
 
 async def _retry(session: AsyncSession, temporal: Client, task_queue: str, row: RemittanceException) -> Applied:
-    body = await session.scalar(select(InboundFile.body).where(InboundFile.id == row.file_id))
+    body = await repo.file_body(session, row.file_id)
     claim = await session.get(ClaimRow, row.claim_id) if row.claim_id else None
     if body is None or claim is None:
         return Applied("exception", reason=row.reason, detail="no claim is linked to this exception")
@@ -114,7 +106,7 @@ async def _settle(session: AsyncSession, row: RemittanceException, applied: Appl
     if applied.outcome == "exception":
         row.attempts += 1
         row.detail = applied.detail or row.detail
-        version = await session.scalar(select(Encounter.version).join(ClaimRow, ClaimRow.encounter_id == Encounter.id).where(ClaimRow.id == row.claim_id))
+        version = await repo.claim_encounter_version(session, row.claim_id)
         backoff = min(10 * 2**row.attempts, 3600)  # an unreachable workflow is not asked every tick
         row.facts = {**row.facts, "version": version, "retry_after": (datetime.now(UTC) + timedelta(seconds=backoff)).isoformat()}
     else:
@@ -129,9 +121,7 @@ async def resolve(
 ) -> dict[str, Any]:
     """apply (try again now), link (to one of the tenant's claims, then apply) or dismiss (with a reason).
     A linked payment joins its claim's encounter, so it is receipted then (models.repositories.evidence_receipts)."""
-    row = await session.scalar(
-        select(RemittanceException).where(RemittanceException.id == exception_id, RemittanceException.tenant_id == tenant_id).with_for_update()
-    )
+    row = await repo.exception_locked(session, tenant_id, exception_id)
     if row is None:
         raise ResolveRefused("not_found", f"remittance exception {exception_id} does not exist")
     if row.status != "open":
@@ -145,7 +135,7 @@ async def resolve(
     if row.reason == "balance_mismatch":
         raise ResolveRefused("conflict", "a balance mismatch is a finding about the whole payment; dismiss it with the reconciliation note")
     if action == "link":
-        claim = await session.scalar(select(ClaimRow).where(ClaimRow.id == claim_id, ClaimRow.tenant_id == tenant_id)) if claim_id else None
+        claim = await repo.tenant_claim(session, tenant_id, claim_id) if claim_id else None
         if claim is None:
             raise ResolveRefused("invalid", f"claim {claim_id} does not exist for this tenant; give the claim_id to link")
         row.claim_id = claim.id
@@ -166,17 +156,10 @@ async def resolve(
 async def retry_open(sessions: async_sessionmaker[AsyncSession], temporal: Client, task_queue: str, limit: int = 20) -> int:
     """Apply every open exception whose claim may now take it; returns how many were applied."""
     async with sessions() as session:
-        found = await session.execute(
-            select(RemittanceException.id, RemittanceException.reason, RemittanceException.facts, Encounter.version)
-            .join(ClaimRow, ClaimRow.id == RemittanceException.claim_id)
-            .join(Encounter, Encounter.id == ClaimRow.encounter_id)
-            .where(RemittanceException.status == "open", RemittanceException.reason.in_(RETRYABLE))
-            .order_by(RemittanceException.created_at)
-            .limit(SCAN)
-        )
+        found = await repo.retry_candidates(session, RETRYABLE, SCAN)
         now = datetime.now(UTC)
         due = [
-            i for i, reason, facts, version in found.all()
+            i for i, reason, facts, version in found
             if (reason == "unreachable" or facts.get("version") != version)
             and (reason != "unreachable" or datetime.fromisoformat(facts.get("retry_after") or now.isoformat()) <= now)
         ][:limit]  # fmt: skip

@@ -15,14 +15,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from integrations.ehr.signing import generate_secret
 from models.outbound_events import EVENT_TYPES, address_refusal
+from models.repositories import webhooks as repo
 from models.tables import Tenant
-from models.webhook_tables import OutboundEvent, WebhookAttempt, WebhookEndpoint, WebhookMessage
+from models.webhook_tables import WebhookEndpoint
 
 log = structlog.get_logger(__name__)
 
@@ -98,19 +97,11 @@ async def create(
 
 
 async def listed(session: AsyncSession, tenant_id: str) -> list[WebhookEndpoint]:
-    stmt = (
-        select(WebhookEndpoint)
-        .where(WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.status != "deleted")
-        .order_by(WebhookEndpoint.created_at)
-    )
-    return list((await session.scalars(stmt)).all())
+    return await repo.endpoints(session, tenant_id)
 
 
 async def get(session: AsyncSession, tenant_id: str, endpoint_id: uuid.UUID, *, lock: bool = False) -> WebhookEndpoint:
-    stmt = select(WebhookEndpoint).where(
-        WebhookEndpoint.id == endpoint_id, WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.status != "deleted"
-    )
-    found = await session.scalar(stmt.with_for_update() if lock else stmt)
+    found = await repo.endpoint(session, tenant_id, endpoint_id, lock=lock)
     if found is None:
         raise EndpointNotFound(f"no webhook endpoint {endpoint_id} in your tenant")
     return found
@@ -124,24 +115,11 @@ async def delete(session: AsyncSession, tenant_id: str, endpoint_id: uuid.UUID) 
 
 async def delivery_log(session: AsyncSession, endpoint: WebhookEndpoint, limit: int) -> list[dict[str, Any]]:
     """The newest messages first, each with its event and every attempt."""
-    rows = (
-        await session.execute(
-            select(WebhookMessage, OutboundEvent)
-            .join(OutboundEvent, OutboundEvent.id == WebhookMessage.event_id)
-            .where(WebhookMessage.endpoint_id == endpoint.id)
-            .order_by(OutboundEvent.seq.desc())
-            .limit(limit)
-        )
-    ).all()
+    rows = await repo.messages(session, endpoint.id, limit)
     ids = [event.id for _, event in rows]
     attempts: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
     if ids:
-        stmt = (
-            select(WebhookAttempt)
-            .where(WebhookAttempt.endpoint_id == endpoint.id, WebhookAttempt.event_id.in_(ids))
-            .order_by(WebhookAttempt.id)
-        )
-        for a in await session.scalars(stmt):
+        for a in await repo.attempts(session, endpoint.id, ids):
             attempts[a.event_id].append(
                 {"attempt": a.attempt, "attempted_at": a.attempted_at, "status_code": a.status_code, "error": a.error, "duration_ms": a.duration_ms}
             )
@@ -162,20 +140,9 @@ async def replay(
     """
     if endpoint.status != "enabled":
         raise EndpointDisabled(f"endpoint {endpoint.id} is {endpoint.status} ({endpoint.disabled_reason}); re-create it to receive events")
-    stmt = select(OutboundEvent.id).where(OutboundEvent.tenant_id == endpoint.tenant_id, OutboundEvent.type.in_(endpoint.event_types))
-    if event_ids is not None:
-        stmt = stmt.where(OutboundEvent.id.in_(event_ids))
-    if since is not None:
-        stmt = stmt.where(OutboundEvent.occurred_at >= since)
-    found = list((await session.scalars(stmt.order_by(OutboundEvent.seq).limit(1000))).all())
+    found = await repo.subscribed_events(session, endpoint.tenant_id, endpoint.event_types, event_ids=event_ids, since=since, limit=1000)
     if event_ids is not None and (missing := sorted(set(event_ids) - set(found))):
         raise EndpointRefused(f"no event(s) {', '.join(missing)} of a type this endpoint subscribes to")
     for event_id in found:
-        await session.execute(
-            insert(WebhookMessage)
-            .values(endpoint_id=endpoint.id, event_id=event_id, tenant_id=endpoint.tenant_id, status="pending", dispatched=False, attempts=0)
-            .on_conflict_do_update(
-                index_elements=["endpoint_id", "event_id"], set_={"status": "pending", "dispatched": False}
-            )
-        )
+        await repo.requeue(session, endpoint, event_id)
     return found

@@ -40,6 +40,10 @@ class EncounterRepository:
             visible(self.principal).where(Encounter.id == encounter_id)
         )
 
+    async def holding(self, hold_id: str) -> Encounter | None:
+        """The visible chart that holds this hold (open holds live on the chart row)."""
+        return await self.session.scalar(visible(self.principal).where(Encounter.holds.contains([{"id": hold_id}])))
+
     async def page(
         self, filters: EncounterFilter, *, after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[Encounter]:
