@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 import httpx
 import structlog
-from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import Client
@@ -41,21 +40,14 @@ from models.audit_chain import Keyring
 from models.claim_batch_tables import ClaimBatch
 from models.claim_facts import CHECK as CLAIM_FACTS_CHECK
 from models.claim_facts import PAT01, ClaimFacts, claim_fact_edits, is_dependent
-from models.claim_tables import (
-    ClaimRow,
-    CodeTableVersion,
-    FeeScheduleRow,
-    MueLimitRow,
-    PtpEditRow,
-    ScrubRun,
-)
+from models.claim_tables import ClaimRow, ScrubRun
 from models.coding import CodingSubmission
 from models.payer_tables import TenantPayer
-from models.qa_tables import QaAuditHold
+from models.repositories import claims as claims_repo
+from models.repositories.claims import fee
 from models.repositories.evidence_receipts import record_receipts
 from models.repositories.scrub_tables import ScrubTableCache
 from models.scrub import ScrubInput, ScrubLine, scrub
-from models.scrub_tables import MueLimit, PtpEdit, ScrubTables, builtin_tables
 from models.tables import Encounter, Patient, Tenant
 from services.claim_acks import rework_batch
 from services.codesets import refresh_from
@@ -105,55 +97,6 @@ def _sex(value: str | None) -> Literal["male", "female"] | None:
     return value if value in ("male", "female") else None  # type: ignore[return-value]
 
 
-async def load_tables(session: AsyncSession, codes: list[str]) -> ScrubTables:
-    """The operator-loaded NCCI/MUE rows for these codes; a table never loaded stays None, so
-    the scrub reports its check as skipped instead of silently passing it."""
-    versions = dict((await session.execute(select(CodeTableVersion.table_name, CodeTableVersion.version))).all())
-    tables = builtin_tables()
-    if "ptp" in versions:
-        rows = await session.scalars(
-            select(PtpEditRow).where(
-                PtpEditRow.version == versions["ptp"], PtpEditRow.column1.in_(codes), PtpEditRow.column2.in_(codes)
-            )
-        )
-        ptp = [PtpEdit(r.column1, r.column2, r.effective_from, r.effective_to, r.modifier_indicator) for r in rows]  # type: ignore[arg-type]
-        tables = replace(tables, ptp=ptp, ptp_version=versions["ptp"])
-    if "mue" in versions:
-        rows2 = await session.scalars(select(MueLimitRow).where(MueLimitRow.version == versions["mue"], MueLimitRow.code.in_(codes)))
-        mue = [MueLimit(r.code, r.limit, r.adjudication_indicator, r.effective_from, r.effective_to) for r in rows2]  # type: ignore[arg-type]
-        tables = replace(tables, mue=mue, mue_version=versions["mue"])
-    return tables
-
-
-PRICING_MODIFIERS = ("26", "TC")
-
-
-async def fee(
-    session: AsyncSession, tenant_id: str, payer_id: str | None, code: str, on: date, modifiers: list[str] | None = None
-) -> int | None:
-    """The tenant's rate for `code`: the payer's own schedule first, then the tenant default ('*');
-    a pricing modifier (26 professional, TC technical) has its own rate where the schedule gives one."""
-    pricing = [m for m in modifiers or [] if m in PRICING_MODIFIERS]
-    for payer in (payer_id or "", "*"):
-        for modifier in (*pricing, None):
-            cents = await session.scalar(
-                select(FeeScheduleRow.amount_cents)
-                .where(
-                    FeeScheduleRow.tenant_id == tenant_id,
-                    FeeScheduleRow.payer_id == payer,
-                    FeeScheduleRow.code == code,
-                    FeeScheduleRow.modifier.is_(None) if modifier is None else FeeScheduleRow.modifier == modifier,
-                    FeeScheduleRow.effective_from <= on,
-                    (FeeScheduleRow.effective_to.is_(None)) | (FeeScheduleRow.effective_to >= on),
-                )
-                .order_by(FeeScheduleRow.effective_from.desc())
-                .limit(1)
-            )
-            if cents is not None:
-                return cents
-    return None
-
-
 class ClaimActivities:
     def __init__(
         self,
@@ -179,9 +122,7 @@ class ClaimActivities:
     async def scrub(self, req: ScrubRequest) -> ScrubOutcome:
         encounter_id = uuid.UUID(req.encounter_id)
         async with self._sessions.begin() as session:
-            existing = await session.scalar(
-                select(ScrubRun).where(ScrubRun.encounter_id == encounter_id, ScrubRun.run_no == req.run_no)
-            )
+            existing = await claims_repo.scrub_run(session, encounter_id, req.run_no)
             if existing is None:
                 existing = await self._run(session, req)
             edits = [EditRef(e["rule"], e["severity"], e["code"], e["line_index"]) for e in existing.edits]
@@ -225,14 +166,10 @@ class ClaimActivities:
     async def create(self, req: BillRequest) -> BillResult:
         number = control_number(req.encounter_id, req.scrub_id)
         async with self._sessions.begin() as session:
-            held = await session.scalar(
-                select(QaAuditHold.id).where(
-                    QaAuditHold.encounter_id == uuid.UUID(req.encounter_id), QaAuditHold.released_at.is_(None)
-                )
-            )
+            held = await claims_repo.open_qa_hold(session, uuid.UUID(req.encounter_id))
             if held is not None:
                 return BillResult("", "", 0, held_for_qa=True)
-            found = await session.scalar(select(ClaimRow).where(ClaimRow.control_number == number))
+            found = await claims_repo.claim_numbered(session, number)
             if found is None:
                 found = await self._build(session, req, number)
         return BillResult(str(found.id), found.control_number, found.total_charge_cents)
@@ -367,20 +304,16 @@ class ClaimActivities:
             batch = await session.get_one(ClaimBatch, batch_id)
             batch.status, batch.submission_id, batch.sent_at = "sent", receipt.id, datetime.now(UTC)
             batch.ack_999 = receipt.ack_999 or None
-            await session.execute(update(ClaimRow).where(ClaimRow.batch_id == batch_id).values(submission_id=receipt.id))
+            await claims_repo.set_submission(session, batch_id, receipt.id)
         log.info("claim.batch_sent", batch=name, claims=count, submission_id=receipt.id)
         return BatchSent(req.batch_id, count, "sent")
 
     async def _cut(self, session: AsyncSession, req: SendBatch, batch_id: uuid.UUID) -> ClaimBatch | None:
         ids = [uuid.UUID(c) for c in req.claim_ids]
-        claims = list((await session.scalars(
-            select(ClaimRow).where(ClaimRow.id.in_(ids), ClaimRow.tenant_id == req.tenant_id, ClaimRow.batch_id.is_(None),
-                                   ClaimRow.status == "submitted")
-            .order_by(ClaimRow.queued_at, ClaimRow.control_number).with_for_update()
-        )).all())  # fmt: skip
+        claims = await claims_repo.unbatched_locked(session, req.tenant_id, ids)
         if not claims:
             return None
-        number = int(await session.scalar(text("SELECT nextval('claim_interchange_numbers')")) or 1)
+        number = await claims_repo.next_interchange_number(session)
         x12, controls = batch_837p(Interchange("CLEARCHART", "CLEARINGHOUSE", number, datetime.now(UTC)), [c.x12 for c in claims])
         batch = ClaimBatch(id=batch_id, tenant_id=req.tenant_id, payer_id=req.payer_id, interchange_number=number,
                            batch_name=f"CB{number:09d}-{batch_id.hex[:12]}", status="built", claim_count=len(claims), x12=x12)  # fmt: skip

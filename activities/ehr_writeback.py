@@ -4,14 +4,14 @@ import uuid
 
 import httpx
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from integrations.ehr.client import EhrRejected, FhirClient
 from models.fhir_work import YES_NO_OPTIONS, answer_document
-from models.tables import Document, Encounter, Patient, QueryRow, Tenant, TextBlob
+from models.repositories import text_blobs
+from models.tables import Encounter, Patient, QueryRow, Tenant
 from services.ehr_writeback import EHR_BASE_SETTING, EHR_TOKEN_SETTING
 from workflows.ehr_writeback import WriteBackInput
 
@@ -33,9 +33,8 @@ class EhrWriteBackActivities:
             enc = await session.get_one(Encounter, q.encounter_id)
             patient = await session.get(Patient, enc.patient_id) if enc.patient_id else None
             hashes = {q.question_sha256, *q.option_sha256s, *([q.free_text_sha256] if q.free_text_sha256 else [])}
-            found = await session.execute(select(TextBlob.sha256, TextBlob.text).where(TextBlob.tenant_id == inp.tenant_id, TextBlob.sha256.in_(hashes)))
-            texts: dict[str, str] = {row.sha256: row.text for row in found}
-            addendum = await session.scalar(select(Document.text).where(Document.id == q.addendum_document_id)) if q.addendum_document_id else None
+            texts = await text_blobs.texts(session, inp.tenant_id, hashes)
+            addendum = await text_blobs.document_text(session, q.addendum_document_id) if q.addendum_document_id else None
         if not base:
             return "not configured"
         options = [texts.get(h, "") for h in q.option_sha256s] if q.form == "multiple_choice" else list(YES_NO_OPTIONS) if q.form == "yes_no" else []

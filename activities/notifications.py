@@ -7,11 +7,10 @@ see what.
 import uuid
 
 import structlog
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from models.tables import NotificationRow
+from models.repositories import projection_rows
 from workflows.types import Notification
 
 log = structlog.get_logger(__name__)
@@ -24,18 +23,17 @@ class NotificationActivities:
     @activity.defn(name="notifications.send")
     async def send(self, note: Notification) -> None:
         async with self._sessions.begin() as session:
-            await session.execute(
-                insert(NotificationRow)
-                .values(
-                    tenant_id=note.tenant_id,
-                    encounter_id=uuid.UUID(note.encounter_id),
-                    key=note.key,
-                    kind=note.kind,
-                    recipient=note.recipient,
-                    subject=note.subject,
-                    query_id=uuid.UUID(note.query_id) if note.query_id else None,
-                    hold_id=uuid.UUID(note.hold_id) if note.hold_id else None,
-                )
-                .on_conflict_do_nothing(index_elements=["key"])
+            await projection_rows.add_notification(
+                session,
+                {
+                    "tenant_id": note.tenant_id,
+                    "encounter_id": uuid.UUID(note.encounter_id),
+                    "key": note.key,
+                    "kind": note.kind,
+                    "recipient": note.recipient,
+                    "subject": note.subject,
+                    "query_id": uuid.UUID(note.query_id) if note.query_id else None,
+                    "hold_id": uuid.UUID(note.hold_id) if note.hold_id else None,
+                },
             )
         log.info("notification.sent", kind=note.kind, recipient=note.recipient, encounter_id=note.encounter_id)

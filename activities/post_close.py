@@ -11,16 +11,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.projection import _event_fields
 from models.audit_chain import GENESIS, Keyring
 from models.claim_tables import ClaimRow
+from models.repositories import audit_events
 from models.repositories.audit_seal import seal_event
 from models.repositories.projection_events import apply_event
-from models.tables import AuditEvent, Encounter
+from models.tables import Encounter
 from workflows.post_close import AppealAfterClose, PayerDocument, PayerDocumentResult
 from workflows.types import SYSTEM, DenialOpened, ProjectInput, ProjectionEvent
 
@@ -41,9 +41,7 @@ class PostCloseActivities:
         encounter_id = uuid.UUID(doc.encounter_id)
         async with self._sessions.begin() as session:
             row = await session.get_one(Encounter, encounter_id, with_for_update=True)
-            seen = await session.scalar(
-                select(AuditEvent.seq).where(AuditEvent.encounter_id == encounter_id, AuditEvent.reason == doc.key).limit(1)
-            )
+            seen = await audit_events.seq_with_reason(session, encounter_id, doc.key)
             if seen is not None:
                 return PayerDocumentResult(True, row.status, "already recorded")
             claim = await session.get_one(ClaimRow, uuid.UUID(doc.claim_id), with_for_update=True)
@@ -54,7 +52,7 @@ class PostCloseActivities:
             after = {**_claim_facts(claim), "document": doc.kind, "outcome": doc.outcome, "paid_cents": doc.paid_cents,
                      "status": doc.status, "message": doc.message, "denials": [d.id for d in doc.denials]}  # fmt: skip
             seq = row.version + 1
-            prev = await session.scalar(select(AuditEvent.hash).where(AuditEvent.encounter_id == encounter_id, AuditEvent.seq == row.version))
+            prev = await audit_events.event_hash(session, encounter_id, row.version)
             event = ProjectInput(
                 tenant_id=doc.tenant_id, encounter_id=doc.encounter_id, seq=seq, action=_ACTIONS[doc.kind], actor=SYSTEM,
                 before={"status": row.status, **before}, after={"status": row.status, **after}, occurred_at=datetime.now(UTC),
@@ -75,15 +73,13 @@ class PostCloseActivities:
         encounter_id = uuid.UUID(req.encounter_id)
         async with self._sessions.begin() as session:
             row = await session.get_one(Encounter, encounter_id, with_for_update=True)
-            seen = await session.scalar(
-                select(AuditEvent.seq).where(AuditEvent.encounter_id == encounter_id, AuditEvent.reason == req.key).limit(1)
-            )
+            seen = await audit_events.seq_with_reason(session, encounter_id, req.key)
             if seen is not None:
                 return PayerDocumentResult(True, row.status, "already recorded")
             for change in req.events:
                 await apply_event(session, req.tenant_id, change)
             seq = row.version + 1
-            prev = await session.scalar(select(AuditEvent.hash).where(AuditEvent.encounter_id == encounter_id, AuditEvent.seq == row.version))
+            prev = await audit_events.event_hash(session, encounter_id, row.version)
             after = {"status": row.status, "events": [_plain(e) for e in req.events], "note": req.reason}
             event = ProjectInput(
                 tenant_id=req.tenant_id, encounter_id=req.encounter_id, seq=seq, action=req.action, actor=req.actor,

@@ -7,16 +7,14 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import Client
 
 from models.audit_chain import GENESIS, Keyring
-from models.repositories import projection_events
+from models.repositories import audit_events, projection_events, projection_rows
 from models.repositories.audit_seal import seal_event
-from models.tables import AuditEvent, Encounter, HoldRow, QueryRow
+from models.tables import Encounter, QueryRow
 from services import ehr_writeback, outbound_events
 from workflows.types import ProjectInput, QueryEvent
 
@@ -46,9 +44,7 @@ class ProjectionActivities:
             prev_hash = GENESIS
             if inp.seq > 1:
                 prev_hash = (
-                    await session.scalar(
-                        select(AuditEvent.hash).where(AuditEvent.encounter_id == encounter_id, AuditEvent.seq == inp.seq - 1)
-                    )
+                    await audit_events.event_hash(session, encounter_id, inp.seq - 1)
                     or GENESIS
                 )
             await _sync_holds(session, inp, row.holds)
@@ -62,7 +58,7 @@ class ProjectionActivities:
                 setattr(row, key, datetime.fromisoformat(value) if key in _ROW_DATETIMES and value else value)
             row.lease_token = uuid.UUID(inp.row["lease_token"]) if inp.row.get("lease_token") else None
             row.version = inp.seq
-            row.updated_at = func.now()
+            projection_rows.stamp(row)
             queued = await outbound_events.record_projection(session, inp, holds_before)
             # Last: sealing takes the tenant's ledger lock, held until the commit.
             await seal_event(
@@ -100,26 +96,21 @@ async def _sync_holds(session: AsyncSession, inp: ProjectInput, previous: list[A
     """New open holds are inserted; holds that were open and are gone now were released."""
     current = {h["id"]: h for h in inp.row.get("holds", [])}
     for hold in current.values():
-        await session.execute(
-            insert(HoldRow)
-            .values(
-                id=uuid.UUID(hold["id"]),
-                tenant_id=inp.tenant_id,
-                encounter_id=uuid.UUID(inp.encounter_id),
-                reason=hold["reason"],
-                placed_at=datetime.fromisoformat(hold["placed_at"]),
-                placed_by=hold["placed_by"],
-                query_id=uuid.UUID(hold["query_id"]) if hold.get("query_id") else None,
-            )
-            .on_conflict_do_nothing(index_elements=["id"])
+        await projection_rows.add_hold(
+            session,
+            {
+                "id": uuid.UUID(hold["id"]),
+                "tenant_id": inp.tenant_id,
+                "encounter_id": uuid.UUID(inp.encounter_id),
+                "reason": hold["reason"],
+                "placed_at": datetime.fromisoformat(hold["placed_at"]),
+                "placed_by": hold["placed_by"],
+                "query_id": uuid.UUID(hold["query_id"]) if hold.get("query_id") else None,
+            },
         )
     released = [uuid.UUID(h["id"]) for h in previous if h["id"] not in current]
     if released:
-        await session.execute(
-            update(HoldRow)
-            .where(HoldRow.id.in_(released), HoldRow.released_at.is_(None))
-            .values(released_at=inp.occurred_at, released_by=inp.actor.user_id)
-        )
+        await projection_rows.release_holds(session, released, inp.occurred_at, inp.actor.user_id)
 
 
 async def _upsert_query(session: AsyncSession, inp: ProjectInput, event: QueryEvent) -> None:
@@ -135,4 +126,4 @@ async def _upsert_query(session: AsyncSession, inp: ProjectInput, event: QueryEv
         session.add(QueryRow(id=query_id, tenant_id=inp.tenant_id, encounter_id=uuid.UUID(inp.encounter_id), **values))
         await session.flush()
     else:
-        await session.execute(update(QueryRow).where(QueryRow.id == query_id).values(**values))
+        await projection_rows.update_query(session, query_id, values)

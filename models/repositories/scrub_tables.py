@@ -79,3 +79,23 @@ class ScrubTableCache:
             store.clear()  # an older version is never read again
             store[key] = {}
         return store[key]
+
+
+async def load_tables(session: AsyncSession, codes: list[str]) -> ScrubTables:
+    """The operator-loaded NCCI/MUE rows for these codes; a table never loaded stays None, so
+    the scrub reports its check as skipped instead of silently passing it."""
+    versions = dict((await session.execute(select(CodeTableVersion.table_name, CodeTableVersion.version))).all())
+    tables = builtin_tables()
+    if "ptp" in versions:
+        rows = await session.scalars(
+            select(PtpEditRow).where(
+                PtpEditRow.version == versions["ptp"], PtpEditRow.column1.in_(codes), PtpEditRow.column2.in_(codes)
+            )
+        )
+        ptp = [PtpEdit(r.column1, r.column2, r.effective_from, r.effective_to, r.modifier_indicator) for r in rows]  # type: ignore[arg-type]
+        tables = replace(tables, ptp=ptp, ptp_version=versions["ptp"])
+    if "mue" in versions:
+        rows2 = await session.scalars(select(MueLimitRow).where(MueLimitRow.version == versions["mue"], MueLimitRow.code.in_(codes)))
+        mue = [MueLimit(r.code, r.limit, r.adjudication_indicator, r.effective_from, r.effective_to) for r in rows2]  # type: ignore[arg-type]
+        tables = replace(tables, mue=mue, mue_version=versions["mue"])
+    return tables

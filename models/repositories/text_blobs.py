@@ -1,11 +1,25 @@
 """Free text by SHA-256: workflows carry only the hash, the text lives here once per tenant."""
 
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.tables import TextBlob
+from models.tables import Document, TextBlob
 
 
 async def store(session: AsyncSession, tenant_id: str, sha256: str, text: str) -> None:
     """Idempotent: the same text again (same hash) is already there."""
     await session.execute(insert(TextBlob).values(tenant_id=tenant_id, sha256=sha256, text=text).on_conflict_do_nothing())
+
+
+async def texts(session: AsyncSession, tenant_id: str, hashes: Iterable[str]) -> dict[str, str]:
+    """The stored texts of these hashes (a hash never stored is absent)."""
+    found = await session.execute(select(TextBlob.sha256, TextBlob.text).where(TextBlob.tenant_id == tenant_id, TextBlob.sha256.in_(list(hashes))))
+    return {row.sha256: row.text for row in found}
+
+
+async def document_text(session: AsyncSession, document_id: uuid.UUID) -> str | None:
+    return await session.scalar(select(Document.text).where(Document.id == document_id))

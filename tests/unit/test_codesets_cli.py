@@ -26,7 +26,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from activities.claims import fee
 from api.main import create_app
 from clearchart import admin
 from clearchart.codesets_cli import LoadError, Progress, load_table, status
@@ -37,6 +36,7 @@ from clearchart.settings import Settings
 from clearchart.worker import build_worker
 from integrations.codesets.scrub_files import TableFormatError
 from models.claim_tables import CodeTableVersion, DenialRow, FeeScheduleRow, MueLimitRow, PtpEditRow
+from models.repositories.claims import fee
 from tests.api.claim_support import claimed, coding, post_x12, remittance_835, submitted_claim
 from tests.conftest import REPO
 from tests.support import LiveStack, eventually, make_tenant, started
