@@ -5,13 +5,13 @@ from typing import Any
 
 from fpdf import FPDF
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
 from models.claim_tables import AppealRow, ClaimRow, DenialRow
+from models.repositories import packets
 from models.repositories.queries import QueryRepository
-from models.tables import Document, Encounter, QueryRow
+from models.tables import Encounter
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
@@ -23,8 +23,8 @@ async def build_packet(session: AsyncSession, who: Principal, appeal: AppealRow)
     encounter = await session.get_one(Encounter, appeal.encounter_id)
     denial = await session.get_one(DenialRow, appeal.denial_id)
     claim = await session.get_one(ClaimRow, denial.claim_id)
-    documents = (await session.scalars(select(Document).where(Document.encounter_id == encounter.id).order_by(Document.received_at))).all()
-    queries = (await session.scalars(select(QueryRow).where(QueryRow.encounter_id == encounter.id).order_by(QueryRow.opened_at))).all()
+    documents = await packets.documents(session, encounter.id)
+    queries = await packets.queries(session, encounter.id)
     codes = encounter.codes or {"diagnoses": [], "procedures": []}
     hashes = {ev["excerpt_sha256"] for kind in ("diagnoses", "procedures") for c in codes.get(kind, []) for ev in c.get("evidence", [])}
     hashes |= {appeal.reason_sha256} | {q.question_sha256 for q in queries} | {q.free_text_sha256 for q in queries if q.free_text_sha256}

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import structlog
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -21,7 +20,8 @@ from integrations.ehr.errors import WebhookVerificationError
 from integrations.ehr.signing import verify
 from models.access import Permission, Principal, can
 from models.audit_chain import Keyring
-from models.tables import ApiToken, WebhookSource
+from models.repositories import users
+from models.tables import WebhookSource
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -55,12 +55,10 @@ async def authenticate(
     settings: Settings = request.app.state.settings
     digest = token_hash(settings.secret_key, credentials.credentials)
     async with request.app.state.sessions() as session:
-        row = await session.scalar(
-            select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
-        )
+        row = await users.active_token(session, digest)
     if row is None:
         raise Unauthorized("the bearer token is unknown or revoked")
-    principal = Principal(row.tenant_id, row.user_id, row.role, row.vendor_id, row.npi)
+    principal = users.principal_of(row)
     request.state.principal = principal  # the PHI access log records who, even when refused later
     structlog.contextvars.bind_contextvars(tenant_id=principal.tenant_id, user_id=principal.user_id)
     return principal

@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import Select
 
 from api.deps import PROBLEMS, SessionDep, TemporalDep, require
 from api.errors import NotFound
@@ -13,6 +12,7 @@ from api.schemas.claims import AcknowledgeIn, ClaimOut, ScrubOut
 from api.views import scrub_view
 from models.access import Principal
 from models.claim_tables import ClaimRow
+from models.repositories import claims as claims_repo
 from models.repositories import scope
 from models.repositories.encounters import EncounterRepository
 from services import scrub
@@ -71,10 +71,6 @@ async def acknowledge_edits(
     return scrub_view(await scrub.acknowledge_edits(session, temporal, who, encounter_id, acks))
 
 
-def _visible_claims(who: Principal) -> Select[ClaimRow]:
-    return scope.claims(who)
-
-
 @router.get("/v1/claims", response_model=list[ClaimOut])
 async def list_claims(
     session: SessionDep,
@@ -83,13 +79,8 @@ async def list_claims(
     encounter_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ClaimOut]:
-    stmt = _visible_claims(who)
-    if status:
-        stmt = stmt.where(ClaimRow.status == status)
-    if encounter_id:
-        stmt = stmt.where(ClaimRow.encounter_id == encounter_id)
-    rows = await session.scalars(stmt.order_by(ClaimRow.created_at.desc()).limit(limit))
-    return [claim_view(c) for c in rows.all()]
+    rows = await claims_repo.find_claims(session, who, status=status, encounter_id=encounter_id, limit=limit)
+    return [claim_view(c) for c in rows]
 
 
 async def _claim(session: SessionDep, who: Principal, claim_id: uuid.UUID) -> ClaimRow:

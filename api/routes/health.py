@@ -7,14 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import select, text
 
 from api.deps import require
 from api.errors import Unavailable
 from integrations.codesets.catalog import default_catalog
 from integrations.codesets.icd10cm import fiscal_year_of
 from models.access import Principal
-from models.poller_tables import PollerStatus, poller_problems, poller_view
+from models.poller_tables import poller_problems, poller_view
+from models.repositories import operations
 from services.codesets import load_hint, refresh_catalog
 
 router = APIRouter(tags=["health"])
@@ -44,7 +44,7 @@ async def _probe(check: Callable[[], Awaitable[object]]) -> str | None:
 async def readyz(request: Request) -> dict[str, Any]:
     async def database() -> None:
         async with request.app.state.sessions() as session:
-            await session.execute(text("SELECT 1"))
+            await operations.ping(session)
 
     down = dict(
         zip(
@@ -61,7 +61,7 @@ async def readyz(request: Request) -> dict[str, Any]:
         )
     ready: dict[str, Any] = {"status": "ready", "database": "ok", "temporal": "ok"}
     async with request.app.state.sessions() as session:
-        pollers = (await session.scalars(select(PollerStatus))).all()
+        pollers = await operations.poller_statuses(session)
     reasons = poller_problems(pollers, datetime.now(UTC), request.app.state.settings.clearinghouse_poll_seconds)
     if pollers:
         ready["clearinghouse_pollers"] = [poller_view(p, datetime.now(UTC)) for p in pollers]

@@ -4,7 +4,6 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import select
 
 from api.deps import SessionDep, TemporalDep, chain_keys, require
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -23,7 +22,7 @@ from models.access import Principal
 from models.findings import FINDING_CATEGORIES, FindingEvent
 from models.qa_plan import frame_from_json, plan_from_json
 from models.qa_tables import QaEducation
-from models.repositories.qa_audits import AuditOptions, AuditRepository, now
+from models.repositories.qa_audits import AuditOptions, AuditRepository, education_locked, now
 from models.sampling import (
     Sample,
     frame_fingerprint,
@@ -191,8 +190,7 @@ def _education(e: QaEducation) -> dict[str, Any]:
 
 @router.post("/v1/education/{education_id}/acknowledge", response_model=EducationOut, responses=PROBLEMS)
 async def acknowledge_education(education_id: uuid.UUID, request: Request, session: SessionDep, who: Responder) -> dict[str, Any]:
-    stmt = select(QaEducation).where(QaEducation.tenant_id == who.tenant_id, QaEducation.id == education_id)
-    row = await session.scalar(stmt.with_for_update())
+    row = await education_locked(session, who.tenant_id, education_id)
     if row is None or (who.role == "coder" and row.coder_id != who.user_id):
         raise NotFound(f"education assignment {education_id} does not exist or is not yours")
     if who.role != "coder":

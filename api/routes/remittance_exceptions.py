@@ -13,13 +13,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import or_, select
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, chain_keys, require
 from api.errors import Conflict, NotFound, Unprocessable
 from clearchart.billing_poller import DEAD_LETTER_STATUSES
 from models.access import Principal
-from models.poller_tables import ClearinghouseFile
+from models.repositories import operations
 from services import remittance_exceptions as exceptions
 
 router = APIRouter(tags=["billing"])
@@ -79,17 +78,11 @@ async def dead_letters(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]] | HTMLResponse:
     """Clearinghouse files that could not be read, routed or applied, with the reason."""
-    mine = ClearinghouseFile.tenants.contains([who.tenant_id])
-    rows = await session.scalars(
-        select(ClearinghouseFile)
-        .where(ClearinghouseFile.status.in_(DEAD_LETTER_STATUSES), or_(mine, ClearinghouseFile.tenants == []))
-        .order_by(ClearinghouseFile.seq.desc())
-        .limit(limit)
-    )
+    rows = await operations.dead_letters(session, who.tenant_id, DEAD_LETTER_STATUSES, limit)
     items = [
         {"source": f.source, "file_id": f.file_id, "kind": f.kind, "status": f.status, "detail": f.detail,
          "received_at": f.received_at.isoformat(), "body": f.body if who.tenant_id in f.tenants else None}
-        for f in rows.all()
+        for f in rows
     ]  # fmt: skip
     if format == "json":
         return items

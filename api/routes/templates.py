@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import SessionDep, require
@@ -11,6 +10,7 @@ from api.errors import Conflict
 from api.schemas.queries import TemplateIn, TemplateOut
 from models.access import Principal
 from models.queries import QueryTemplate, lint_refusal, lint_template
+from models.repositories import queries as queries_repo
 from models.tables import QueryTemplateRow
 
 router = APIRouter(prefix="/v1/query-templates", tags=["queries"])
@@ -54,7 +54,4 @@ async def create_template(
 
 @router.get("", response_model=list[TemplateOut])
 async def list_templates(session: SessionDep, who: Annotated[Principal, Depends(require("templates.read"))]) -> list[TemplateOut]:
-    rows = await session.scalars(
-        select(QueryTemplateRow).where(QueryTemplateRow.tenant_id == who.tenant_id).order_by(QueryTemplateRow.name)
-    )
-    return [_out(r) for r in rows.all()]
+    return [_out(r) for r in await queries_repo.templates(session, who.tenant_id)]

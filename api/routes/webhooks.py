@@ -14,7 +14,6 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from temporalio.client import WorkflowUpdateFailedError
 
@@ -22,6 +21,7 @@ from api.deps import SessionDep, SettingsDep, TemporalDep, signed_source
 from api.errors import RETRY_AFTER_SECONDS, Conflict, Unavailable, Unprocessable
 from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError
+from models.repositories import inbound
 from models.tables import InboundMessage, WebhookSource
 from services.inbound import accept_in_background, encounter_id_for, ingest_encounter
 from services.intake_failures import close_if_never_ingested, intake_failure, record_failure
@@ -103,9 +103,7 @@ async def receive_ehr_bundle(
 
 
 async def _stored(session: SessionDep, source_id: uuid.UUID, webhook_id: str) -> InboundMessage | None:
-    return await session.scalar(
-        select(InboundMessage).where(InboundMessage.source_id == source_id, InboundMessage.webhook_id == webhook_id)
-    )
+    return await inbound.message_by_webhook_id(session, source_id, webhook_id)
 
 
 async def _store(session: SessionDep, source: WebhookSource, webhook_id: str, body: bytes, digest: str) -> InboundMessage:

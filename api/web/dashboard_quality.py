@@ -9,20 +9,16 @@ query response and coding-attributable denials per vendor, for charts coded in t
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import select
-
 from api.web import dashboard_revenue  # noqa: F401 - its sections are listed before these
 from api.web.charts import Mark, bar_chart
 from api.web.dashboard import QUALITY, Window, drill, section
 from models.access import can
 from models.audit_scores import score_by
-from models.claim_tables import DenialRow
 from models.qa_report import chart_results
 from models.query_metrics import percentile
-from models.repositories.encounters import visible
+from models.repositories import chart_lists, users
 from models.repositories.qa_audits import AuditRepository
 from models.revenue_metrics import CODING_ATTRIBUTABLE
-from models.tables import Encounter, Vendor
 from services import metrics
 from services.qa_cycles import audit_cycles
 
@@ -62,33 +58,11 @@ async def audit_accuracy(w: Window) -> dict[str, Any] | None:
 
 
 async def _coded_hours(w: Window) -> dict[str, list[float]]:
-    stmt = (
-        visible(w.who)
-        .where(Encounter.coded_at.is_not(None), Encounter.coded_at.between(w.start, w.end))
-        .with_only_columns(Encounter.assignee_vendor, Encounter.received_at, Encounter.coded_at)
-    )
-    hours: dict[str, list[float]] = {}
-    for vendor, received, coded in (await w.session.execute(stmt)).all():
-        if coded is not None:
-            hours.setdefault(vendor or "", []).append((coded - received).total_seconds() / 3600)
-    return hours
+    return await chart_lists.coded_hours(w.session, w.who, w.start, w.end)
 
 
 async def _coding_denials(w: Window) -> dict[str, int]:
-    charts = visible(w.who).with_only_columns(Encounter.id)
-    stmt = (
-        select(Encounter.assignee_vendor, DenialRow.id)
-        .join(Encounter, Encounter.id == DenialRow.encounter_id)
-        .where(
-            DenialRow.encounter_id.in_(charts),
-            DenialRow.category.in_(CODING_ATTRIBUTABLE),
-            DenialRow.notice_date.between(w.date_from, w.date_to),
-        )
-    )
-    out: dict[str, int] = {}
-    for vendor, _ in (await w.session.execute(stmt)).all():
-        out[vendor or ""] = out.get(vendor or "", 0) + 1
-    return out
+    return await chart_lists.denials_by_vendor(w.session, w.who, CODING_ATTRIBUTABLE, w.date_from, w.date_to)
 
 
 @section("scorecards", "Vendor scorecards", QUALITY)
@@ -96,8 +70,7 @@ async def scorecards(w: Window) -> dict[str, Any]:
     if w.vendor or w.who.role == "vendor_lead":
         vendors = [(w.vendor or w.who.vendor_id or "", w.vendor or w.who.vendor_id or "")]
     else:
-        rows = await w.session.scalars(select(Vendor).where(Vendor.tenant_id == w.who.tenant_id).order_by(Vendor.id))
-        vendors = [(v.id, v.name) for v in rows.all()]
+        vendors = [(v.id, v.name) for v in await users.vendors(w.session, w.who.tenant_id)]
     hours = await _coded_hours(w)
     queries = await w.once("queries", lambda: metrics.queries(w.session, w.who, w.date_from, w.date_to, w.vendor))
     scores = (await accuracy(w) or {}).get("vendor", {})

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
-from sqlalchemy import select
 
 from api.deps import SessionDep, authenticate, chain_keys
 from api.errors import Unauthorized
@@ -28,9 +27,10 @@ from api.web.session import (
 )
 from models.access import can
 from models.holds import HOLD_REASONS
+from models.repositories import users
 from models.repositories.encounters import EncounterRepository
 from models.repositories.scope import Scope, metrics_vendor
-from models.tables import Tenant, Vendor
+from models.tables import Tenant
 from services import evidence as evidence_service
 from services import oidc
 
@@ -131,7 +131,7 @@ async def dashboard_page(
     who = session.principal
     start, end = dashboard.default_range(datetime.now(UTC).date())
     vendors = [] if who.role == "vendor_lead" else list(
-        (await db.scalars(select(Vendor).where(Vendor.tenant_id == who.tenant_id).order_by(Vendor.id))).all()
+        await users.vendors(db, who.tenant_id)
     )
     window = dashboard.Window(
         db, who, date_from or start, date_to or end, metrics_vendor(who, vendor or None), datetime.now(UTC)

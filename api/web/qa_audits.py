@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from api.deps import SessionDep, chain_keys
 from api.schemas.audits import AuditIn, UniverseIn
@@ -18,9 +17,10 @@ from api.web.forms import Problem, attempt, text
 from api.web.render import WebRoute, page
 from api.web.session import WebSession, viewer
 from models.access import can
+from models.repositories import users
 from models.repositories.encounters import visible
 from models.repositories.qa_audits import AuditRepository
-from models.tables import Encounter, Vendor
+from models.tables import Encounter
 from services import evidence, qa_audits
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -45,7 +45,7 @@ async def console_page(
         await db.scalars(visible(who).order_by(Encounter.coded_at.desc().nulls_last(), Encounter.id).limit(100))
     ).all()
     trail = await evidence.verify_trail(db, who, chain_keys(request), None, "tenant")
-    vendors = (await db.scalars(select(Vendor).where(Vendor.tenant_id == who.tenant_id).order_by(Vendor.id))).all()
+    vendors = await users.vendors(db, who.tenant_id)
     return page(
         request, "audits.html", session, status=status, coded=coded, trail=trail,
         audits=await AuditRepository(db, who).audits(), vendors=vendors, methods=METHODS, strata=STRATA,

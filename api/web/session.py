@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
-from sqlalchemy import select
 
 from api.auth import token_hash
 from models.access import Permission, Principal, can
-from models.tables import ApiToken, Tenant
+from models.repositories import users
+from models.tables import Tenant
 
 SESSION_COOKIE = "cc_session"
 LOGIN_COOKIE = "cc_login"  # pre-session CSRF secret for the sign-in form (login CSRF)
@@ -145,12 +145,10 @@ async def read_session(request: Request) -> WebSession | None:
             request.state.principal = found.principal
     elif payload is not None:
         async with request.app.state.sessions() as db:
-            row = await db.scalar(
-                select(ApiToken).where(ApiToken.token_hash == str(payload.get("t")), ApiToken.revoked_at.is_(None))
-            )
+            row = await users.active_token(db, str(payload.get("t")))
             tenant = await db.get(Tenant, row.tenant_id) if row is not None else None
         if row is not None and tenant is not None:
-            principal = Principal(row.tenant_id, row.user_id, row.role, row.vendor_id, row.npi)
+            principal = users.principal_of(row)
             found = WebSession(principal, tenant.name, str(payload.get("c", "")))
             request.state.principal = principal  # as api.deps.authenticate: the PHI access log reads it
     request.state.web_session = found

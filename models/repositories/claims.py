@@ -101,3 +101,15 @@ async def fee(
             if cents is not None:
                 return cents
     return None
+
+
+async def find_claims(
+    session: AsyncSession, who: Principal, *, status: str | None = None, encounter_id: uuid.UUID | None = None, limit: int = 100
+) -> Sequence[ClaimRow]:
+    """The caller's visible claims, newest first."""
+    stmt = scope.claims(who)
+    if status:
+        stmt = stmt.where(ClaimRow.status == status)
+    if encounter_id:
+        stmt = stmt.where(ClaimRow.encounter_id == encounter_id)
+    return (await session.scalars(stmt.order_by(ClaimRow.created_at.desc()).limit(limit))).all()

@@ -365,3 +365,9 @@ class AuditRepository:
         the closed audit, the released pre-bill hold)."""
         for eid in audit.encounter_ids:
             await self.seal(uuid.UUID(str(eid)), "qa_audit_closed", {"audit_status": "open"}, {"audit_id": str(audit.id), "audit_status": audit.status})
+
+
+async def education_locked(session: AsyncSession, tenant_id: str, education_id: uuid.UUID) -> QaEducation | None:
+    """One of the tenant's coaching assignments, locked for its acknowledgment."""
+    stmt = select(QaEducation).where(QaEducation.tenant_id == tenant_id, QaEducation.id == education_id)
+    return await session.scalar(stmt.with_for_update())

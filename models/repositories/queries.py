@@ -1,6 +1,7 @@
 """Query SQL, scoped by the caller: physicians see only queries addressed to them."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -9,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
 from models.repositories import scope
-from models.tables import QueryRow, TextBlob
+from models.tables import QueryRow, QueryTemplateRow, TextBlob
 
 # The row filter lives in the one scoping layer; this name stays for existing readers.
 visible_queries = scope.queries
@@ -53,3 +54,7 @@ class QueryRepository:
             )
         )
         return dict(rows.all())
+
+
+async def templates(session: AsyncSession, tenant_id: str) -> Sequence[QueryTemplateRow]:
+    return (await session.scalars(select(QueryTemplateRow).where(QueryTemplateRow.tenant_id == tenant_id).order_by(QueryTemplateRow.name))).all()

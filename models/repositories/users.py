@@ -1,10 +1,14 @@
 """Who exists: a user is anyone holding an unrevoked token of the tenant (tokens are the registry)."""
 
+from collections.abc import Sequence
+from typing import cast
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.access import Principal, Role
 from models.errors import InvalidRequest
-from models.tables import ApiToken, Queue
+from models.tables import ApiToken, Queue, Vendor
 
 
 async def is_user(session: AsyncSession, tenant_id: str, user_id: str, *, role: str, vendor_id: str | None = None) -> bool:
@@ -36,3 +40,17 @@ async def require_coder(
             f"queue '{queue_id}' is routed to {', '.join(served) or 'no vendor'}, not '{vendor_id}': "
             f"'{user_id}' cannot receive this chart; pick a coder of a vendor the queue serves"
         )
+
+
+async def active_token(session: AsyncSession, token_hash: str) -> ApiToken | None:
+    """The unrevoked token with this hash: who a bearer token or a web session speaks for."""
+    return await session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None)))
+
+
+async def vendors(session: AsyncSession, tenant_id: str) -> Sequence[Vendor]:
+    return (await session.scalars(select(Vendor).where(Vendor.tenant_id == tenant_id).order_by(Vendor.id))).all()
+
+
+def principal_of(token: ApiToken) -> Principal:
+    """Who a token speaks for (its role was checked against `Role` when it was issued)."""
+    return Principal(token.tenant_id, token.user_id, cast(Role, token.role), token.vendor_id, token.npi)
