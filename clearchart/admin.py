@@ -4,8 +4,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth import new_token, token_hash
@@ -13,6 +11,7 @@ from clearchart.keys import KeySet
 from clearchart.secret_box import seal
 from integrations.ehr.signing import generate_secret
 from models.access import ROLES
+from models.repositories import tenants
 from models.repositories.users import is_user
 from models.tables import ApiToken, Queue, RoutingRule, Tenant, Vendor, WebhookSource
 from services import payers
@@ -33,8 +32,7 @@ async def create_tenant(
     sessions: async_sessionmaker[AsyncSession], tenant_id: str, name: str, settings: dict[str, Any] | None = None
 ) -> None:
     async with sessions.begin() as session:
-        stmt = insert(Tenant).values(id=tenant_id, name=name, settings=settings or {})
-        await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={"name": name, "settings": settings or {}}))
+        await tenants.upsert_tenant(session, tenant_id, name, settings or {})
 
 
 async def set_query_delegates(
@@ -55,8 +53,7 @@ async def set_query_delegates(
 async def create_vendor(sessions: async_sessionmaker[AsyncSession], tenant_id: str, vendor_id: str, name: str) -> None:
     async with sessions.begin() as session:
         await _tenant(session, tenant_id)
-        stmt = insert(Vendor).values(tenant_id=tenant_id, id=vendor_id, name=name)
-        await session.execute(stmt.on_conflict_do_update(index_elements=["tenant_id", "id"], set_={"name": name}))
+        await tenants.upsert_vendor(session, tenant_id, vendor_id, name)
 
 
 async def create_queue(
@@ -64,14 +61,11 @@ async def create_queue(
 ) -> None:
     async with sessions.begin() as session:
         await _tenant(session, tenant_id)
-        known = set((await session.scalars(select(Vendor.id).where(Vendor.tenant_id == tenant_id))).all())
+        known = await tenants.vendor_ids(session, tenant_id)
         unknown = sorted(set(vendor_ids) - known)
         if unknown:
             raise AdminError(f"unknown vendor(s) {', '.join(unknown)}; create them with 'clearchart vendor create'")
-        stmt = insert(Queue).values(tenant_id=tenant_id, id=queue_id, name=name, vendor_ids=list(vendor_ids))
-        await session.execute(
-            stmt.on_conflict_do_update(index_elements=["tenant_id", "id"], set_={"name": name, "vendor_ids": list(vendor_ids)})
-        )
+        await tenants.upsert_queue(session, tenant_id, queue_id, name, vendor_ids)
 
 
 async def add_route(
@@ -88,7 +82,7 @@ async def add_route(
         await _tenant(session, tenant_id)
         if await session.get(Queue, (tenant_id, queue_id)) is None:
             raise AdminError(f"queue '{queue_id}' does not exist; create it with 'clearchart queue create'")
-        position = (await session.scalar(select(func.max(RoutingRule.position)).where(RoutingRule.tenant_id == tenant_id)) or 0) + 1
+        position = await tenants.next_route_position(session, tenant_id)
         session.add(
             RoutingRule(
                 tenant_id=tenant_id,
@@ -143,9 +137,7 @@ async def create_source(
     rotate by creating a new source)."""
     async with sessions.begin() as session:
         await _tenant(session, tenant_id)
-        existing = await session.scalar(
-            select(WebhookSource).where(WebhookSource.tenant_id == tenant_id, WebhookSource.name == name)
-        )
+        existing = await tenants.source_named(session, tenant_id, name)
         if existing is not None:
             raise AdminError(f"source '{name}' already exists in tenant '{tenant_id}'; pick another name")
         secret = generate_secret()

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clearchart.keys import KINDS, chain_keyring, load_keys, rotate
@@ -21,8 +20,8 @@ from clearchart.oneshot import with_sessions as _with_engine
 from clearchart.settings import Settings
 from models.audit_chain import Keyring
 from models.checkpoint import check_signature, fingerprint, public_key, sign_checkpoint
+from models.repositories import ledger
 from models.repositories.evidence_chain import verify_events
-from models.tables import AuditEvent, AuditLedgerEntry
 from services.chain_report import verify_json
 
 
@@ -36,8 +35,7 @@ async def verify_report(
         if tenant is not None:
             tenants = [tenant]
         else:
-            found = await session.scalars(select(AuditEvent.tenant_id).distinct().order_by(AuditEvent.tenant_id))
-            tenants = list(found.all())
+            tenants = await ledger.audited_tenants(session)
         results = {t: await verify_events(session, t, None, keys) for t in tenants}
     report: dict[str, Any] = {
         "checked_at": datetime.now(UTC).isoformat(),
@@ -50,14 +48,9 @@ async def verify_report(
 async def ledger_tips(sessions: async_sessionmaker[AsyncSession], tenant: str | None) -> list[dict[str, Any]]:
     """The last ledger entry of each tenant (or one tenant): what a checkpoint signs."""
     async with sessions() as session:
-        stmt = select(AuditLedgerEntry.tenant_id, func.max(AuditLedgerEntry.seq)).group_by(AuditLedgerEntry.tenant_id)
-        if tenant is not None:
-            stmt = stmt.where(AuditLedgerEntry.tenant_id == tenant)
         tips = []
-        for tenant_id, seq in (await session.execute(stmt.order_by(AuditLedgerEntry.tenant_id))).all():
-            digest = await session.scalar(
-                select(AuditLedgerEntry.hash).where(AuditLedgerEntry.tenant_id == tenant_id, AuditLedgerEntry.seq == seq)
-            )
+        for tenant_id, seq in await ledger.last_entries(session, tenant):
+            digest = await ledger.entry_hash(session, tenant_id, seq)
             tips.append({"tenant_id": tenant_id, "ledger_seq": seq, "ledger_hash": digest})
     return tips
 
@@ -72,11 +65,7 @@ async def against_checkpoint(
     problems = []
     async with sessions() as session:
         for tip in checkpoint["tenants"]:
-            stored = await session.scalar(
-                select(AuditLedgerEntry.hash).where(
-                    AuditLedgerEntry.tenant_id == tip["tenant_id"], AuditLedgerEntry.seq == tip["ledger_seq"]
-                )
-            )
+            stored = await ledger.entry_hash(session, tip["tenant_id"], tip["ledger_seq"])
             if stored != tip["ledger_hash"]:
                 what = "is missing: the ledger was truncated" if stored is None else "differs: the ledger was rewritten"
                 problems.append(

@@ -33,8 +33,6 @@ from typing import Any
 import httpx
 import structlog
 from prometheus_client import Counter, Gauge
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
@@ -52,10 +50,9 @@ from integrations.billing.segments import Segment, tokenize
 from integrations.billing.x277ca import ClaimAck
 from integrations.billing.x277ca_writer import build_277ca
 from integrations.billing.x835_writer import build_835
-from models.claim_tables import ClaimRow
 from models.errors import DomainError
-from models.poller_tables import ClearinghouseFile, PollerStatus
-from models.remittance_tables import RemittanceException
+from models.repositories import operations
+from models.repositories import remittance as remittance_repo
 from services.billing_intake import (
     LOOKUP_BATCH,
     Intake,
@@ -88,7 +85,7 @@ async def poll_once(
     Only one poller works at a time (a PostgreSQL advisory lock); another simply skips its turn.
     """
     async with sessions() as lock_session:
-        if not await lock_session.scalar(select(func.pg_try_advisory_lock(POLLER_LOCK))):
+        if not await operations.try_lock(lock_session, POLLER_LOCK):
             return []
         try:
             handled = await _poll(settings, sessions, temporal, http)
@@ -97,12 +94,10 @@ async def poll_once(
             if applied:
                 log.info("poller.exceptions_applied", count=applied)
             async with sessions() as session:
-                OPEN_EXCEPTIONS.set(await session.scalar(
-                    select(func.count()).select_from(RemittanceException).where(RemittanceException.status == "open")
-                ) or 0)  # fmt: skip
+                OPEN_EXCEPTIONS.set(await operations.open_exceptions(session))
             return handled
         finally:
-            await lock_session.execute(select(func.pg_advisory_unlock(POLLER_LOCK)))
+            await operations.unlock(lock_session, POLLER_LOCK)
 
 
 async def _poll(
@@ -111,16 +106,12 @@ async def _poll(
     source = settings.clearinghouse
     clearinghouse = HttpClearinghouse(http, source, settings.clearinghouse_api_key)
     async with sessions() as session:
-        since = await session.scalar(
-            select(ClearinghouseFile.file_id).where(ClearinghouseFile.source == source).order_by(ClearinghouseFile.seq.desc()).limit(1)
-        )
+        since = await operations.last_file_id(session, source)
     handled = []
     for file in await clearinghouse.fetch_responses(since):
         async with sessions() as session:
-            seen = await session.scalar(
-                select(ClearinghouseFile.seq).where(ClearinghouseFile.source == source, ClearinghouseFile.file_id == file.id)
-            )
-        if seen is None:
+            seen = await operations.file_seen(session, source, file.id)
+        if not seen:
             handled.append(await handle_file(sessions, temporal, source, file, settings.task_queue))
     return handled
 
@@ -151,14 +142,11 @@ async def handle_file(
     async with sessions.begin() as session:
         row = {"source": source, "file_id": file.id, "kind": file.kind, "status": status, "tenants": summary["tenants"],
                "detail": detail, "body": file.content if keep_body else None}
-        await session.execute(insert(ClearinghouseFile).values(**row).on_conflict_do_nothing())
+        await operations.record_file(session, row)
     FILES.labels(kind=file.kind, status=status).inc()
     if status in DEAD_LETTER_STATUSES:
         async with sessions.begin() as session:
-            await session.execute(
-                insert(PollerStatus).values(source=source, consecutive_failures=0, files_failed=1)
-                .on_conflict_do_update(index_elements=["source"], set_={"files_failed": PollerStatus.files_failed + 1})
-            )  # fmt: skip
+            await operations.count_failed_file(session, source)
     log.info("poller.file", file_id=file.id, kind=file.kind, status=status, tenants=summary["tenants"], detail=detail)
     return summary
 
@@ -187,16 +175,11 @@ async def heartbeat(sessions: async_sessionmaker[AsyncSession], source: str, err
     values: dict[str, Any] = {"last_attempt_at": now}
     if error is None:
         values.update(last_success_at=now, consecutive_failures=0, last_error=None)
-        update = dict(values)
     else:
         values.update(consecutive_failures=1, last_error=error[:2000])
-        update = {"last_attempt_at": now, "consecutive_failures": PollerStatus.consecutive_failures + 1, "last_error": error[:2000]}
     try:
         async with sessions.begin() as session:
-            await session.execute(
-                insert(PollerStatus).values(source=source, files_failed=0, **values)
-                .on_conflict_do_update(index_elements=["source"], set_=update)
-            )  # fmt: skip
+            await operations.heartbeat(session, source, values, failed=error is not None)
     except Exception:  # the database is down: the next heartbeat tells the story
         log.warning("poller.heartbeat_failed")
 
@@ -217,8 +200,7 @@ async def _route(
     async with sessions() as session:
         for start in range(0, len(unique), LOOKUP_BATCH):
             batch = unique[start : start + LOOKUP_BATCH]
-            found = await session.execute(select(ClaimRow.control_number, ClaimRow.tenant_id).where(ClaimRow.control_number.in_(batch)))
-            owners.update({str(n): str(t) for n, t in found.all()})
+            owners.update(await remittance_repo.claim_owners(session, batch))
     tenants = sorted(set(owners.values()))
     summary["tenants"] = tenants
     if not tenants:

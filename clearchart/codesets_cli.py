@@ -21,36 +21,30 @@ import csv
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clearchart.carc_table import read_carc_csv, replace_carc
 from clearchart.oneshot import with_sessions as _run
 from clearchart.settings import Settings, get_settings
+from integrations.codesets.carc_file import read_carc_csv
 from integrations.codesets.scrub_files import (
     TableFormatError,
     _parse_date,
     load_mue_csv,
     load_ptp_csv,
 )
-from models.claim_tables import CodeTableVersion, FeeScheduleRow, MueLimitRow, PtpEditRow
+from models.repositories import code_tables
+from models.repositories.carc_table import replace_carc
 from models.scrub_tables import EPOCH
 from models.tables import Tenant
 
 CODE = re.compile(r"[A-Z0-9]{1,5}")
-CHUNK = 1 << 20
-COPY_COLUMNS = {
-    "ptp": ("ptp_edits", "version, column1, column2, modifier_indicator, effective_from, effective_to"),
-    "mue": ("mue_limits", 'version, code, "limit", adjudication_indicator, effective_from, effective_to'),
-}
 
 
 class LoadError(Exception):
@@ -115,13 +109,10 @@ async def load_table(
         if table == "fees":
             if await session.get(Tenant, tenant) is None:
                 raise LoadError(f"no tenant {tenant!r}")
-            await _replace_fees(session, tenant or "", version, rows)
+            await code_tables.replace_fees(session, tenant or "", version, rows)
         else:
-            await _replace_global(session, table, version, rows, show)
-            stmt = insert(CodeTableVersion).values(table_name=table, version=version, rows=len(rows))
-            await session.execute(stmt.on_conflict_do_update(
-                index_elements=["table_name"], set_={"version": version, "rows": len(rows), "loaded_at": func.now()}
-            ))  # fmt: skip
+            await code_tables.replace_global(session, table, version, rows, show)
+            await code_tables.record_version(session, table, version, len(rows))
     show(len(rows), final=True)
     return LoadReport(table, version, len(rows), time.monotonic() - began)
 
@@ -215,57 +206,14 @@ def _lines(path: Path) -> Iterator[tuple[int, list[str]]]:
                 yield line_no, row
 
 
-def _copy_text(value: object) -> str:
-    if value is None:
-        return "\\N"
-    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-async def _replace_global(session: AsyncSession, table: str, version: str, rows: list[tuple[Any, ...]], show: Progress) -> None:
-    """Delete and COPY inside the caller's transaction (PostgreSQL DDL-free, so it rolls back whole)."""
-    model = PtpEditRow if table == "ptp" else MueLimitRow
-    await session.execute(delete(model))
-    name, columns = COPY_COLUMNS[table]
-    raw = await (await session.connection()).get_raw_connection()
-    driver: Any = raw.driver_connection
-    async with driver.cursor() as cursor, cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
-        buffer: list[str] = []
-        size = 0
-        for n, row in enumerate(rows, start=1):
-            line = "\t".join(_copy_text(v) for v in (version, *row)) + "\n"
-            buffer.append(line)
-            size += len(line)
-            if size >= CHUNK:
-                await copy.write("".join(buffer))
-                buffer, size = [], 0
-                show(n)
-        if buffer:
-            await copy.write("".join(buffer))
-
-
-async def _replace_fees(session: AsyncSession, tenant: str, version: str, rows: Iterable[tuple[Any, ...]]) -> None:
-    values = [dict(zip(("payer_id", "code", "modifier", "amount_cents", "effective_from", "effective_to"), r, strict=True)) for r in rows]
-    payers = sorted({v["payer_id"] for v in values})
-    await session.execute(delete(FeeScheduleRow).where(FeeScheduleRow.tenant_id == tenant, FeeScheduleRow.payer_id.in_(payers)))
-    for start in range(0, len(values), 5000):
-        batch = [{**v, "tenant_id": tenant, "version": version} for v in values[start : start + 5000]]
-        await session.execute(insert(FeeScheduleRow), batch)
-
-
 async def status(sessions: async_sessionmaker[AsyncSession], tenant: str | None = None) -> list[dict[str, Any]]:
     """Every loaded table with its version, recorded and actual row counts, and load time."""
     async with sessions() as session:
         out: list[dict[str, Any]] = []
-        for v in (await session.scalars(select(CodeTableVersion).order_by(CodeTableVersion.table_name))).all():
-            model = {"ptp": PtpEditRow, "mue": MueLimitRow}.get(v.table_name)
-            actual = await session.scalar(select(func.count()).select_from(model)) if model is not None else None
+        for v, actual in await code_tables.loaded_tables(session):
             out.append({"table": v.table_name, "scope": "global", "version": v.version, "rows": v.rows,
                         "rows_in_table": actual, "loaded_at": v.loaded_at.isoformat()})
-        fees = select(FeeScheduleRow.tenant_id, FeeScheduleRow.payer_id, FeeScheduleRow.version, func.count())
-        if tenant:
-            fees = fees.where(FeeScheduleRow.tenant_id == tenant)
-        grouped = fees.group_by(FeeScheduleRow.tenant_id, FeeScheduleRow.payer_id, FeeScheduleRow.version).order_by(FeeScheduleRow.tenant_id, FeeScheduleRow.payer_id)
-        for t, p, version, count in (await session.execute(grouped)).all():
+        for t, p, version, count in await code_tables.fee_schedules(session, tenant):
             out.append({"table": "fees", "scope": f"{t}/{p}", "version": version, "rows": count, "rows_in_table": count, "loaded_at": None})
     return out
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import structlog
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth import token_hash
@@ -24,7 +23,8 @@ from clearchart.secret_box import open_secret, secret_keys
 from clearchart.settings import Settings
 from integrations.sandbox.bundles import synthetic_bundle
 from integrations.sandbox.ehr import push_bundle
-from models.tables import ApiToken, Encounter, Tenant, WebhookSource
+from models.repositories import tenants, users
+from models.tables import Tenant
 
 log = structlog.get_logger(__name__)
 
@@ -63,13 +63,11 @@ async def _configure(sessions: async_sessionmaker[AsyncSession], settings: Setti
 async def seed_demo(sessions: async_sessionmaker[AsyncSession], settings: Settings, api_url: str) -> None:
     async with sessions() as session:
         configured = await session.get(Tenant, TENANT) is not None
-        exists = bool(await session.scalar(select(func.count()).select_from(Encounter).where(Encounter.tenant_id == TENANT)))
+        exists = await tenants.has_encounters(session, TENANT)
     if not configured:
         await _configure(sessions, settings)
     async with sessions() as session:
-        source = await session.scalar(
-            select(WebhookSource).where(WebhookSource.tenant_id == TENANT, WebhookSource.name == "sandbox-ehr")
-        )
+        source = await tenants.source_named(session, TENANT, "sandbox-ehr")
     assert source is not None
     secret = open_secret(secret_keys(settings), source.secret)
     tokens = await _tokens(sessions, settings)
@@ -116,9 +114,7 @@ async def _tokens(sessions: async_sessionmaker[AsyncSession], settings: Settings
 
 async def _valid(sessions: async_sessionmaker[AsyncSession], secret_key: str, token: str, user: str) -> bool:
     async with sessions() as session:
-        row = await session.scalar(
-            select(ApiToken).where(ApiToken.token_hash == token_hash(secret_key, token), ApiToken.revoked_at.is_(None))
-        )
+        row = await users.active_token(session, token_hash(secret_key, token))
     return row is not None and row.tenant_id == TENANT and row.user_id == user
 
 

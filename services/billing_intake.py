@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from clearchart.carc_table import current_carc_table
 from clearchart.keys import chain_keyring
 from clearchart.settings import get_settings
 from integrations.billing.errors import X12ParseError
@@ -39,6 +38,7 @@ from models.denials import CarcTable, payment_variance
 from models.errors import InvalidRequest as Unprocessable
 from models.errors import StateConflict as Conflict
 from models.repositories import remittance as repo
+from models.repositories.carc_table import current_carc_table
 from models.repositories.evidence_receipts import record_receipts
 from services import parse_pool
 from services import remittance_exceptions as exceptions

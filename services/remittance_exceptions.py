@@ -14,7 +14,6 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from clearchart.carc_table import current_carc_table
 from clearchart.keys import chain_keyring
 from clearchart.settings import get_settings
 from integrations.billing.x277ca import parse_277ca
@@ -23,6 +22,7 @@ from models.audit_chain import Keyring
 from models.claim_tables import ClaimRow, PaymentRow
 from models.remittance_tables import RemittanceException
 from models.repositories import remittance as repo
+from models.repositories.carc_table import current_carc_table
 from models.repositories.evidence_receipts import record_receipts
 from services.payer_documents import Applied, apply_ack, apply_payment
 

@@ -89,3 +89,9 @@ async def retry_candidates(session: AsyncSession, reasons: Iterable[str], scan: 
         .limit(scan)
     )
     return [(i, reason, facts, version) for i, reason, facts, version in found.all()]
+
+
+async def claim_owners(session: AsyncSession, numbers: Iterable[str]) -> dict[str, str]:
+    """Which tenant holds the claim of each control number (any tenant: routing a clearinghouse file)."""
+    found = await session.execute(select(ClaimRow.control_number, ClaimRow.tenant_id).where(ClaimRow.control_number.in_(list(numbers))))
+    return {str(n): str(t) for n, t in found.all()}

@@ -1,24 +1,11 @@
 """The CARC/RARC root-cause table: loaded by an operator, read by 835 intake, built-in until then."""
 
-import csv
-from pathlib import Path
-
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.claim_tables import CarcCodeRow, CodeTableVersion
 from models.denials import DEFAULT_CARC_TABLE, CarcTable
-
-
-def read_carc_csv(path: Path, version: str) -> CarcTable:
-    """Columns: kind (carc|rarc), code, category (blank = not a denial), refinable (y/n).
-
-    Validated whole before anything is written: an unknown category is an error naming its row.
-    """
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
-    return CarcTable.from_rows(version, rows)
 
 
 async def replace_carc(session: AsyncSession, table: CarcTable) -> int:
