@@ -15,7 +15,7 @@ from sqlalchemy import Date, DateTime, Uuid, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.claim_tables import AppealRow, ClaimRow, DenialRow, ScrubRun
-from workflows.types import (
+from models.projection import (
     AppealDecided,
     AppealFiled,
     ClaimAcknowledged,

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models.coding import CodingSubmission
+from models.projection import DenialFacts as DenialFacts
 from workflows.types.common import Actor
 
 
@@ -75,29 +76,6 @@ class ClaimAckRequest:
     status: str
     message: str = ""
     file_id: str | None = None
-
-
-@dataclass(frozen=True)
-class DenialFacts:
-    """What an 835 says about one denial, written when the state change that carries it lands."""
-
-    encounter_id: str
-    claim_id: str
-    payment_id: str
-    group_code: str
-    carc: str
-    rarcs: list[str]
-    category: str
-    amount_cents: int
-    line_index: int | None
-    payer_id: str | None
-    appealable: bool
-    not_appealable_reason: str | None
-    notice_date: str  # ISO date
-    appeal_deadline: str | None  # ISO date
-    work_queue: str | None
-    cause_table_version: str | None
-    status: str = "open"
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,7 @@
 
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class Actor:
-    user_id: str
-    role: str
-    vendor_id: str | None = None
-    npi: str | None = None
-
+from models.projection import Actor as Actor
 
 SYSTEM = Actor(user_id="system", role="system")
 

@@ -1,8 +1,8 @@
 """Payloads of physician queries; the words live in PostgreSQL, the workflow sees hashes."""
 
 from dataclasses import dataclass, field
-from typing import Any
 
+from models.projection import QueryEvent as QueryEvent
 from workflows.types.common import Actor
 
 
@@ -43,15 +43,6 @@ class WithdrawQueryRequest:
     actor: Actor
     query_id: str
     reason_sha256: str | None = None
-
-
-@dataclass(frozen=True)
-class QueryEvent:
-    """What the projection writes to the queries table for one query change."""
-
-    query_id: str
-    status: str
-    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
