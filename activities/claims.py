@@ -36,19 +36,19 @@ from integrations.billing.schemas import (
 )
 from integrations.billing.x837p import build_837p, valid_npi
 from integrations.codesets.catalog import default_catalog
-from models.audit_chain import Keyring
-from models.claim_batch_tables import ClaimBatch
-from models.claim_facts import CHECK as CLAIM_FACTS_CHECK
-from models.claim_facts import PAT01, ClaimFacts, claim_fact_edits, is_dependent
-from models.claim_tables import ClaimRow, ScrubRun
-from models.coding import CodingSubmission
-from models.payer_tables import TenantPayer
+from models.claims.batch_tables import ClaimBatch
+from models.claims.facts import CHECK as CLAIM_FACTS_CHECK
+from models.claims.facts import PAT01, ClaimFacts, claim_fact_edits, is_dependent
+from models.claims.payer_tables import TenantPayer
+from models.claims.scrub import ScrubInput, ScrubLine, scrub
+from models.claims.tables import ClaimRow, ScrubRun
+from models.coding.rules import CodingSubmission
+from models.encounters.tables import Encounter, Patient, Tenant
+from models.evidence.chain import Keyring
 from models.repositories import claims as claims_repo
 from models.repositories.claims import fee
 from models.repositories.evidence_receipts import record_receipts
 from models.repositories.scrub_tables import ScrubTableCache
-from models.scrub import ScrubInput, ScrubLine, scrub
-from models.tables import Encounter, Patient, Tenant
 from services.claim_acks import rework_batch
 from services.codesets import refresh_from
 from workflows.claim_batch import (

@@ -9,9 +9,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from integrations.ehr.client import EhrRejected, FhirClient
-from models.fhir_work import YES_NO_OPTIONS, answer_document
+from models.encounters.fhir_work import YES_NO_OPTIONS, answer_document
+from models.encounters.tables import Encounter, Patient, QueryRow, Tenant
 from models.repositories import text_blobs
-from models.tables import Encounter, Patient, QueryRow, Tenant
 from services.ehr_writeback import EHR_BASE_SETTING, EHR_TOKEN_SETTING
 from workflows.ehr_writeback import WriteBackInput
 

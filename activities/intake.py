@@ -20,10 +20,8 @@ from temporalio.exceptions import ApplicationError
 from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError
 from integrations.ehr.schemas import EncounterIntake, SubscriberIn
-from models.audit_chain import Keyring
-from models.repositories.evidence_receipts import record_receipts
-from models.routing import Route, route
-from models.tables import (
+from models.encounters.routing import Route, route
+from models.encounters.tables import (
     Document,
     Encounter,
     InboundMessage,
@@ -32,7 +30,9 @@ from models.tables import (
     Tenant,
     TextBlob,
 )
-from models.tenant_policy import ANY_DOCUMENT, TenantPolicy, parse_policy
+from models.evidence.chain import Keyring
+from models.repositories.evidence_receipts import record_receipts
+from models.tenants.policy import ANY_DOCUMENT, TenantPolicy, parse_policy
 from services.codesets import earliest_served, uncovered_reason
 from workflows.types import AddendumInput, IntakeFacts, IntakeInput, Policy
 

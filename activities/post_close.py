@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.projection import _event_fields
-from models.audit_chain import GENESIS, Keyring
-from models.claim_tables import ClaimRow
+from models.claims.tables import ClaimRow
+from models.encounters.tables import Encounter
+from models.evidence.chain import GENESIS, Keyring
 from models.repositories import audit_events
 from models.repositories.audit_seal import seal_event
 from models.repositories.projection_events import apply_event
-from models.tables import Encounter
 from workflows.post_close import AppealAfterClose, PayerDocument, PayerDocumentResult
 from workflows.types import SYSTEM, DenialOpened, ProjectInput, ProjectionEvent
 

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import Client
 
-from models.audit_chain import GENESIS, Keyring
+from models.encounters.tables import Encounter, QueryRow
+from models.evidence.chain import GENESIS, Keyring
 from models.repositories import audit_events, projection_events, projection_rows
 from models.repositories.audit_seal import seal_event
-from models.tables import Encounter, QueryRow
 from services import ehr_writeback, outbound_events
 from workflows.types import ProjectInput, QueryEvent
 

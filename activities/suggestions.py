@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from integrations.cac.engine import default_engine
-from models.suggestions import SuggestCodesInput, SuggestionEngine
+from models.coding.suggestions import SuggestCodesInput, SuggestionEngine
 from services import suggestions
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from integrations.ehr.signing import signed_headers
-from models.webhook_tables import OutboundEvent, WebhookAttempt, WebhookEndpoint, WebhookMessage
+from models.webhooks.tables import OutboundEvent, WebhookAttempt, WebhookEndpoint, WebhookMessage
 from services.webhook_endpoints import allows_private, url_refusal
 from workflows.webhook_delivery import AttemptInput, AttemptResult
 

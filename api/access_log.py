@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PROBLEM
 from models.access import Principal
-from models.access_log_tables import PhiAccess
+from models.evidence.access_log_tables import PhiAccess
 from models.repositories.evidence_chain import AccessLogRepository
 
 log = structlog.get_logger(__name__)

@@ -8,10 +8,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
-from models.claim_tables import AppealRow, ClaimRow, DenialRow
+from models.claims.tables import AppealRow, ClaimRow, DenialRow
+from models.encounters.tables import Encounter
 from models.repositories import packets
 from models.repositories.queries import QueryRepository
-from models.tables import Encounter
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])

@@ -19,9 +19,9 @@ from clearchart.settings import Settings
 from integrations.ehr.errors import WebhookVerificationError
 from integrations.ehr.signing import verify
 from models.access import Permission, Principal, can
-from models.audit_chain import Keyring
+from models.encounters.tables import WebhookSource
+from models.evidence.chain import Keyring
 from models.repositories import users
-from models.tables import WebhookSource
 
 _bearer = HTTPBearer(auto_error=False)
 

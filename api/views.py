@@ -21,16 +21,16 @@ from api.schemas.encounters import (
 )
 from api.schemas.queries import QueryOut
 from api.schemas.tenant_policy import TenantPolicyIn, TenantPolicyOut
-from models import lifecycle
 from models.access import Principal
-from models.claim_tables import AppealRow, DenialRow, ScrubRun
-from models.note_access import DISPLAY_LIMIT
-from models.queries import offered_options
+from models.claims.tables import AppealRow, DenialRow, ScrubRun
+from models.encounters import lifecycle
+from models.encounters.note_access import DISPLAY_LIMIT
+from models.encounters.tables import AuditEvent, Document, Encounter, Patient, QueryRow
+from models.queries.rules import offered_options
 from models.repositories.encounters import EncounterRepository
 from models.repositories.queries import QueryFilter, QueryRepository
 from models.repositories.scope import Scope
-from models.tables import AuditEvent, Document, Encounter, Patient, QueryRow
-from models.tenant_policy import DOCUMENT_TYPES, ENCOUNTER_CLASSES, PolicyInvalid
+from models.tenants.policy import DOCUMENT_TYPES, ENCOUNTER_CLASSES, PolicyInvalid
 from services import coding
 from services import tenant_policy as policy_service
 from services.codesets import hold_detail

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.coding import normalize_icd10
+from models.coding.rules import normalize_icd10
 
 Ranked = Mapping[str, Sequence[str]]  # note id → suggested codes, best first
 Gold = Mapping[str, set[str]]
@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from integrations.cac.engine import EXCLUDING, LexicalEngine, shipped_lexicon
     from integrations.codesets import default_catalog
-    from models.suggestions import NoteDocument
+    from models.coding.suggestions import NoteDocument
 
     started = time.perf_counter()
     icd = default_catalog().icd10cm

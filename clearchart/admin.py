@@ -11,9 +11,9 @@ from clearchart.keys import KeySet
 from clearchart.secret_box import seal
 from integrations.ehr.signing import generate_secret
 from models.access import ROLES
+from models.encounters.tables import ApiToken, Queue, RoutingRule, Tenant, Vendor, WebhookSource
 from models.repositories import tenants
 from models.repositories.users import is_user
-from models.tables import ApiToken, Queue, RoutingRule, Tenant, Vendor, WebhookSource
 from services import payers
 
 

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from clearchart.keys import KINDS, chain_keyring, load_keys, rotate
 from clearchart.oneshot import with_sessions as _with_engine
 from clearchart.settings import Settings
-from models.audit_chain import Keyring
-from models.checkpoint import check_signature, fingerprint, public_key, sign_checkpoint
+from models.evidence.chain import Keyring
+from models.evidence.checkpoint import check_signature, fingerprint, public_key, sign_checkpoint
 from models.repositories import ledger
 from models.repositories.evidence_chain import verify_events
 from services.chain_report import verify_json

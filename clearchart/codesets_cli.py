@@ -39,10 +39,10 @@ from integrations.codesets.scrub_files import (
     load_mue_csv,
     load_ptp_csv,
 )
+from models.claims.scrub_reference import EPOCH
+from models.encounters.tables import Tenant
 from models.repositories import code_tables
 from models.repositories.carc_table import replace_carc
-from models.scrub_tables import EPOCH
-from models.tables import Tenant
 
 CODE = re.compile(r"[A-Z0-9]{1,5}")
 

@@ -23,8 +23,8 @@ from clearchart.secret_box import open_secret, secret_keys
 from clearchart.settings import Settings
 from integrations.sandbox.bundles import synthetic_bundle
 from integrations.sandbox.ehr import push_bundle
+from models.encounters.tables import Tenant
 from models.repositories import tenants, users
-from models.tables import Tenant
 
 log = structlog.get_logger(__name__)
 

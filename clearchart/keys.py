@@ -20,7 +20,7 @@ from typing import Literal
 import structlog
 
 from clearchart.settings import Settings
-from models.audit_chain import Keyring
+from models.evidence.chain import Keyring
 
 log = structlog.get_logger(__name__)
 

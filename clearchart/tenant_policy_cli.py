@@ -8,7 +8,7 @@ from typing import Any, NoReturn
 
 from clearchart.oneshot import with_sessions as _run
 from clearchart.settings import Settings
-from models.tenant_policy import DOCUMENT_TYPES, ENCOUNTER_CLASSES, PolicyInvalid
+from models.tenants.policy import DOCUMENT_TYPES, ENCOUNTER_CLASSES, PolicyInvalid
 from services import tenant_policy as service
 
 EXAMPLES = """examples:

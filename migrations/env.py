@@ -1,22 +1,20 @@
 """Alembic environment: the URL comes from the caller (clearchart migrate) or DATABASE_URL."""
 
+import importlib
+import pkgutil
+
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+import models
 from clearchart.settings import get_settings
-from models import (  # noqa: F401 - registers every table
-    access_log_tables,
-    claim_tables,
-    poller_tables,
-    qa_tables,
-    remittance_tables,
-    sandbox_tables,
-    suggestion_tables,
-    tables,
-    tenant_policy_tables,
-    webhook_tables,
-)
 from models.base import Base
+
+# Importing a table module registers its tables on Base.metadata (what autogenerate compares):
+# every ORM module is named *tables or reference, in whichever feature package it lives.
+for _module in pkgutil.walk_packages(models.__path__, "models."):
+    if _module.name.rsplit(".", 1)[-1].endswith(("tables", "reference")) and ".repositories." not in _module.name:
+        importlib.import_module(_module.name)
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or get_settings().sqlalchemy_url

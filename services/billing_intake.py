@@ -30,13 +30,13 @@ from integrations.billing.remittance import (
 )
 from integrations.billing.x277ca import ClaimAck, parse_277ca
 from integrations.billing.x835 import parse_835
-from models.audit_chain import Keyring
-from models.claim_tables import ClaimRow, InboundFile, PaymentRow
-from models.denials import CarcTable, payment_variance
+from models.claims.denials import CarcTable, payment_variance
+from models.claims.tables import ClaimRow, InboundFile, PaymentRow
 
 # Domain errors (mapped to 409/422 problem+json by the API); the poller uses this module too.
 from models.errors import InvalidRequest as Unprocessable
 from models.errors import StateConflict as Conflict
+from models.evidence.chain import Keyring
 from models.repositories import remittance as repo
 from models.repositories.carc_table import current_carc_table
 from models.repositories.evidence_receipts import record_receipts

@@ -20,8 +20,8 @@ from temporalio.service import RPCError
 
 from integrations.billing.ta1 import parse_ta1
 from integrations.billing.x999 import FunctionalAck, TransactionAck, parse_999
-from models.claim_batch_tables import ClaimBatch
-from models.claim_tables import ClaimRow
+from models.claims.batch_tables import ClaimBatch
+from models.claims.tables import ClaimRow
 from models.repositories import claim_batches
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.types import ClaimAckRequest

@@ -29,7 +29,7 @@ from integrations.codesets.icd10cm import (
     Release,
     fiscal_year_of,
 )
-from models.holds import DEFAULT_HOLD_POLICY
+from models.encounters.holds import DEFAULT_HOLD_POLICY
 from models.repositories import codesets as repo
 from models.repositories import text_blobs
 from workflows.encounter import encounter_workflow_id

@@ -11,7 +11,8 @@ from temporalio.client import Client
 
 from integrations.codesets.catalog import default_catalog
 from models.access import Principal
-from models.coding import (
+from models.coding.quotation import verify_quote
+from models.coding.rules import (
     CodingIssue,
     CodingSubmission,
     DiagnosisCode,
@@ -21,7 +22,6 @@ from models.coding import (
     validate_coding,
 )
 from models.errors import InvalidRequest
-from models.quotation import verify_quote
 from models.repositories.encounters import EncounterRepository
 from services import suggestions
 from services.codesets import refresh_from

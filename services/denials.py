@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from models.access import Principal
-from models.appeals import appeal_refusal
+from models.claims.appeals import appeal_refusal
 from models.errors import InvalidRequest, StateConflict
 from models.repositories import claims, scope
 from models.repositories.claims import find_denials as find_denials

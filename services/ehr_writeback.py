@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from models.tables import Tenant
+from models.encounters.tables import Tenant
 from workflows.ehr_writeback import EhrWriteBackWorkflow, WriteBackInput, writeback_workflow_id
 from workflows.types import ProjectInput
 

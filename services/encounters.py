@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle
 
 from models.access import Principal
+from models.encounters.note_access import may_read_note
+from models.encounters.tables import Document, Encounter
 from models.errors import AccessDenied, NotVisible
-from models.note_access import may_read_note
 from models.repositories import text_blobs
 from models.repositories.encounters import EncounterRepository
 from models.repositories.scope import Scope
-from models.tables import Document, Encounter
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.types import Actor
 

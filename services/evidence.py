@@ -11,9 +11,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
-from models.audit_chain import Keyring
+from models.encounters.tables import Encounter, QueryRow
 from models.errors import InvalidRequest, NotVisible
-from models.evidence import (
+from models.evidence.chain import Keyring
+from models.evidence.packet import (
     ChainFact,
     DocumentFact,
     EncounterFact,
@@ -32,7 +33,6 @@ from models.repositories.evidence_chain import (
     verify_events,
 )
 from models.repositories.queries import QueryRepository
-from models.tables import Encounter, QueryRow
 from services.chain_report import verify_json
 from services.encounters import load, refuse_if_blind
 
@@ -60,7 +60,7 @@ async def _packet(
     repo: EncounterRepository, e: Encounter, who: Principal, keys: Keyring, views: QueryViews,
     claim_history: ClaimHistorySource | None, reason: str | None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Gather the chart's rows as plain facts; models.evidence decides what the packet says."""
+    """Gather the chart's rows as plain facts; models.evidence.packet decides what the packet says."""
     session = repo.session
     rows = EvidenceRepository(session, who.tenant_id)
     now = datetime.now(UTC)

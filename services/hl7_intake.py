@@ -20,8 +20,8 @@ from temporalio.client import Client
 from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError
 from integrations.hl7v2.messages import V2Error, V2Message, ack, parse, to_bundle
+from models.encounters.tables import InboundMessage, WebhookSource
 from models.repositories import inbound
-from models.tables import InboundMessage, WebhookSource
 from services.inbound import start_ingest
 
 log = structlog.get_logger(__name__)

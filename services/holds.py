@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from models.access import Principal
+from models.encounters.holds import DEFAULT_HOLD_POLICY
 from models.errors import AccessDenied, NotVisible
-from models.holds import DEFAULT_HOLD_POLICY
 from models.repositories.encounters import EncounterRepository
 from services.encounters import actor, handle, load, store_text
 from workflows.encounter import EncounterWorkflow

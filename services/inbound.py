@@ -16,8 +16,8 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from clearchart.settings import Settings
 from integrations.ehr.schemas import EncounterIntake
+from models.encounters.tables import InboundMessage
 from models.repositories import inbound as repo
-from models.tables import InboundMessage
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.inbound import InboundBundleInput, InboundBundleWorkflow, inbound_workflow_id
 from workflows.types import EncounterInput, IngestRequest, Outcome

@@ -22,8 +22,8 @@ from temporalio.exceptions import (
 )
 from temporalio.service import RPCError
 
+from models.encounters.tables import InboundMessage
 from models.repositories import inbound
-from models.tables import InboundMessage
 from workflows.core import BAD_DATA_ERRORS
 from workflows.encounter import EncounterWorkflow
 

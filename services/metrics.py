@@ -7,11 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
-from models.claim_tables import ClaimRow
-from models.query_metrics import HoldFact, QueryFact, hold_metrics, query_metrics
-from models.repositories import metrics as metrics_rows
-from models.repositories.scope import metrics_vendor
-from models.revenue_metrics import (
+from models.claims.revenue_metrics import (
     AppealFact,
     ClaimFact,
     DenialFact,
@@ -19,6 +15,10 @@ from models.revenue_metrics import (
     VarianceFact,
     revenue_metrics,
 )
+from models.claims.tables import ClaimRow
+from models.queries.metrics import HoldFact, QueryFact, hold_metrics, query_metrics
+from models.repositories import metrics as metrics_rows
+from models.repositories.scope import metrics_vendor
 
 
 def _window(date_from: date | None, date_to: date | None) -> tuple[datetime, datetime]:
@@ -81,7 +81,7 @@ async def revenue(
 ) -> dict[str, Any]:
     """Claim edit rate (by rule), first-pass clean-claim rate, denial rate and volume by root
     cause and payer, coding-attributable denial rate, appeals and overturns, recovered dollars,
-    payment variance and rework volume. Formulas: `models/revenue_metrics.py`."""
+    payment variance and rework volume. Formulas: `models/claims/revenue_metrics.py`."""
     start, end = _window(date_from, date_to)
     found = await metrics_rows.revenue(session, who, start, end)
     scrubs, claims, payments, denials, appeals = found.scrubs, found.claims, found.payments, found.denials, found.appeals

@@ -17,10 +17,10 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from models.outbound_events import EventDraft, ProjectionChange, events_for
 from models.repositories import projection_events
 from models.repositories import webhooks as repo
-from models.webhook_tables import OutboundEvent, WebhookMessage
+from models.webhooks.events import EventDraft, ProjectionChange, events_for
+from models.webhooks.tables import OutboundEvent, WebhookMessage
 from workflows.types import ProjectInput
 from workflows.webhook_delivery import DeliveryInput, WebhookDeliveryWorkflow, delivery_workflow_id
 

@@ -28,9 +28,9 @@ from integrations.billing.remittance import (
     Remittance,
 )
 from integrations.billing.x277ca import ClaimAck
-from models.claim_tables import ClaimRow, PaymentRow
-from models.denial_rules import denial_values
-from models.denials import CarcTable
+from models.claims.denial_rules import denial_values
+from models.claims.denials import CarcTable
+from models.claims.tables import ClaimRow, PaymentRow
 from workflows.encounter import EncounterWorkflow, encounter_workflow_id
 from workflows.post_close import (
     PayerDocument,

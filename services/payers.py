@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.payer_tables import FILING_INDICATORS
+from models.claims.payer_tables import FILING_INDICATORS
 from models.repositories import payers as repo
 
 _ID = re.compile(r"[A-Za-z0-9._-]{1,64}")

@@ -15,17 +15,17 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.access import Principal
-from models.audit_chain import Keyring
 from models.errors import AccessDenied, InvalidRequest, StateConflict
-from models.findings import FINDING_CATEGORIES, FindingEvent, compare_coding
-from models.outbound_events import finding_issued
-from models.qa_plan import chart_coding
-from models.qa_report import coaching, finding_json, report
-from models.qa_rules import FindingInput, build_findings, drafts_out
-from models.qa_tables import QaAudit
+from models.evidence.chain import Keyring
+from models.qa.findings import FINDING_CATEGORIES, FindingEvent, compare_coding
+from models.qa.plan import chart_coding
+from models.qa.report import coaching, finding_json, report
+from models.qa.rules import FindingInput, build_findings, drafts_out
+from models.qa.sampling import SamplingPlan, attribute_sample_size
+from models.qa.tables import QaAudit
 from models.repositories.encounters import EncounterRepository
 from models.repositories.qa_audits import AuditOptions, AuditRepository, now
-from models.sampling import SamplingPlan, attribute_sample_size
+from models.webhooks.events import finding_issued
 from services import coding, outbound_events, suggestions
 from services.encounters import handle
 from services.qa_cycles import audit_cycles

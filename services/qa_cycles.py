@@ -1,7 +1,7 @@
 """Audit cycles as the QA report, coaching and the quality dashboard read them: each audit with
 its charts, reviews and findings, oldest first, scoped to what the caller may read."""
 
-from models.qa_report import CycleData
+from models.qa.report import CycleData
 from models.repositories.qa_audits import AuditRepository
 
 

@@ -10,7 +10,7 @@ from temporalio.client import Client
 
 from models.access import Principal
 from models.errors import InvalidRequest, NotVisible
-from models.queries import (
+from models.queries.rules import (
     QueryDraft,
     is_clinical_option,
     lint_refusal,

@@ -18,9 +18,9 @@ from clearchart.keys import chain_keyring
 from clearchart.settings import get_settings
 from integrations.billing.x277ca import parse_277ca
 from integrations.billing.x835 import parse_835
-from models.audit_chain import Keyring
-from models.claim_tables import ClaimRow, PaymentRow
-from models.remittance_tables import RemittanceException
+from models.claims.remittance_tables import RemittanceException
+from models.claims.tables import ClaimRow, PaymentRow
+from models.evidence.chain import Keyring
 from models.repositories import remittance as repo
 from models.repositories.carc_table import current_carc_table
 from models.repositories.evidence_receipts import record_receipts

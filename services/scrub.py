@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from models.access import Principal
-from models.claim_tables import ScrubRun
+from models.claims.tables import ScrubRun
 from models.errors import NotVisible
 from models.repositories.claims import latest_scrub as latest_scrub
 from models.repositories.encounters import EncounterRepository

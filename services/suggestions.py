@@ -16,15 +16,15 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.access import Principal
-from models.coding import normalize_icd10
+from models.coding.rules import normalize_icd10
+from models.coding.suggestion_quality import AuditedFinding, ChartSuggestions, suggestion_quality
+from models.coding.suggestions import SuggestionEngine
+from models.coding.tables import CodeSuggestionRow
+from models.encounters.tables import Encounter
 from models.errors import NotVisible, StateConflict
-from models.qa_tables import QaAuditChart, QaFinding
+from models.qa.tables import QaAuditChart, QaFinding
 from models.repositories.encounters import EncounterRepository
 from models.repositories.suggestions import SuggestionRepository
-from models.suggestion_quality import AuditedFinding, ChartSuggestions, suggestion_quality
-from models.suggestion_tables import CodeSuggestionRow
-from models.suggestions import SuggestionEngine
-from models.tables import Encounter
 from services.encounters import load, refuse_if_blind
 
 log = structlog.get_logger(__name__)

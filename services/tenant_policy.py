@@ -13,10 +13,10 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.audit_chain import GENESIS, event_hash
+from models.evidence.chain import GENESIS, event_hash
 from models.repositories.tenant_policy import TenantPolicyRepository
-from models.tenant_policy import PolicyInvalid, TenantPolicy, apply_changes, parse_policy
-from models.tenant_policy_tables import TenantPolicyVersion
+from models.tenants.policy import PolicyInvalid, TenantPolicy, apply_changes, parse_policy
+from models.tenants.tables import TenantPolicyVersion
 
 log = structlog.get_logger(__name__)
 

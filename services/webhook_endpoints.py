@@ -18,10 +18,10 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from integrations.ehr.signing import generate_secret
-from models.outbound_events import EVENT_TYPES, address_refusal
+from models.encounters.tables import Tenant
 from models.repositories import webhooks as repo
-from models.tables import Tenant
-from models.webhook_tables import WebhookEndpoint
+from models.webhooks.events import EVENT_TYPES, address_refusal
+from models.webhooks.tables import WebhookEndpoint
 
 log = structlog.get_logger(__name__)
 

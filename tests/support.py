@@ -18,7 +18,7 @@ from clearchart.secret_box import secret_keys
 from clearchart.settings import Settings
 from integrations.sandbox.bundles import synthetic_bundle
 from integrations.sandbox.ehr import push_bundle
-from models.tables import Tenant as TenantRow
+from models.encounters.tables import Tenant as TenantRow
 
 T = TypeVar("T")
 

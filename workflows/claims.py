@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from models.appeals import appeal_refusal
+    from models.claims.appeals import appeal_refusal
     from workflows import clock
     from workflows.types import (
         SYSTEM,

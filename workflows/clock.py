@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from models.holds import hold_alert_at
-from models.queries import QUERY_TIMER_EVENTS, QueryTimers, next_query_timer
+from models.encounters.holds import hold_alert_at
+from models.queries.rules import QUERY_TIMER_EVENTS, QueryTimers, next_query_timer
 from workflows.types import Policy, Snapshot
 
 PRE_CODING: frozenset[str] = frozenset({"received", "ready", "in_coding", "on_hold"})

@@ -15,8 +15,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models import lifecycle
-    from models.lifecycle import State, TransitionError
+    from models.encounters import lifecycle
+    from models.encounters.lifecycle import State, TransitionError
     from workflows.types import (
         Actor,
         Hold,

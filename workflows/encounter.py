@@ -16,7 +16,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from models.lifecycle import State
+    from models.encounters.lifecycle import State
     from workflows import clock
     from workflows.types import (
         SYSTEM,

@@ -12,7 +12,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from models.suggestions import SuggestCodesInput
+    from models.coding.suggestions import SuggestCodesInput
 
 # Patch marker: intake starts the suggestion activity (histories recorded before replay without it).
 SUGGEST_CODES = "suggest-codes"

@@ -13,7 +13,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from models.outbound_events import next_delay
+    from models.webhooks.events import next_delay
 
 IDLE = timedelta(minutes=10)
 CONTINUE_AFTER = 200  # events per run, to keep the history bounded

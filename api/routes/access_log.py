@@ -13,7 +13,7 @@ from api.deps import SessionDep, require
 from api.errors import BadRequest
 from api.fields import Instant
 from models.access import Principal, Role
-from models.access_log_tables import PhiAccess
+from models.evidence.access_log_tables import PhiAccess
 from models.repositories.evidence_chain import AccessLogFilter, AccessLogRepository
 
 router = APIRouter(tags=["audit"])

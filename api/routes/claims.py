@@ -11,7 +11,7 @@ from api.errors import NotFound
 from api.schemas.claims import AcknowledgeIn, ClaimOut, ScrubOut
 from api.views import scrub_view
 from models.access import Principal
-from models.claim_tables import ClaimRow
+from models.claims.tables import ClaimRow
 from models.repositories import claims as claims_repo
 from models.repositories import scope
 from models.repositories.encounters import EncounterRepository

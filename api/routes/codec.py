@@ -23,7 +23,7 @@ from api.deps import SessionDep, require
 from api.errors import Forbidden, Unprocessable
 from clearchart.payload_codec import EncryptionCodec, payload_codec
 from models.access import Principal
-from models.access_log_tables import PhiAccess
+from models.evidence.access_log_tables import PhiAccess
 
 router = APIRouter(prefix="/codec", tags=["operations"])
 

@@ -12,7 +12,7 @@ from api.schemas.claims import AppealIn, AppealOut, DecisionIn, DenialOut, Write
 from api.schemas.encounters import EncounterDetail
 from api.views import denial_view, read_appeal, read_detail
 from models.access import Principal
-from models.denials import DenialCategory
+from models.claims.denials import DenialCategory
 from models.repositories import scope
 from models.repositories.encounters import EncounterRepository
 from services import denials

@@ -26,10 +26,10 @@ from api.views import (
     text_download,
 )
 from models.access import Principal
-from models.lifecycle import State
+from models.encounters.lifecycle import State
+from models.encounters.tables import Vendor
 from models.repositories.encounters import EncounterFilter, EncounterRepository
 from models.repositories.users import require_coder
-from models.tables import Vendor
 from services import coding, holds, suggestions
 from services.encounters import actor, handle, load, readable_document, refuse_if_blind
 from services.scrub import latest_scrub

@@ -17,7 +17,7 @@ from api.deps import SessionDep, require
 from api.errors import BadRequest
 from api.views import query_views
 from models.access import Principal, can
-from models.fhir_work import (
+from models.encounters.fhir_work import (
     REQUEST_STATUS,
     TASK_STATUSES,
     SearchError,

@@ -13,7 +13,7 @@ from api.errors import Unavailable
 from integrations.codesets.catalog import default_catalog
 from integrations.codesets.icd10cm import fiscal_year_of
 from models.access import Principal
-from models.poller_tables import poller_problems, poller_view
+from models.claims.poller_tables import poller_problems, poller_view
 from models.repositories import operations
 from services.codesets import load_hint, refresh_catalog
 

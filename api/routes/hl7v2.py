@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import SettingsDep, TemporalDep, signed_source
 from api.errors import Conflict, Unprocessable
-from models.tables import WebhookSource
+from models.encounters.tables import WebhookSource
 from services.hl7_intake import V2Refused, accept
 
 router = APIRouter(prefix="/v1/hl7v2", tags=["webhooks"])

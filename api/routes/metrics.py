@@ -46,5 +46,5 @@ async def revenue(
 ) -> dict[str, Any]:
     """Claim edit rate (by rule), first-pass clean-claim rate, denial rate and volume by root
     cause and payer, coding-attributable denial rate, appeals and overturns, recovered dollars,
-    payment variance and rework volume. Formulas: `models/revenue_metrics.py`."""
+    payment variance and rework volume. Formulas: `models/claims/revenue_metrics.py`."""
     return await service.revenue(session, who, date_from, date_to)

@@ -19,15 +19,11 @@ from api.schemas.audits import (
     ReviewIn,
 )
 from models.access import Principal
-from models.findings import FINDING_CATEGORIES, FindingEvent
-from models.qa_plan import frame_from_json, plan_from_json
-from models.qa_tables import QaEducation
+from models.qa.findings import FINDING_CATEGORIES, FindingEvent
+from models.qa.plan import frame_from_json, plan_from_json
+from models.qa.sampling import Sample, frame_fingerprint, verify_sample
+from models.qa.tables import QaEducation
 from models.repositories.qa_audits import AuditOptions, AuditRepository, education_locked, now
-from models.sampling import (
-    Sample,
-    frame_fingerprint,
-    verify_sample,
-)
 from services import qa_audits
 
 router = APIRouter(tags=["audits"])

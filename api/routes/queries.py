@@ -9,7 +9,7 @@ from api.deps import PROBLEMS, SessionDep, TemporalDep, require
 from api.schemas.queries import AnswerIn, QueryIn, QueryOut, WithdrawIn
 from api.views import find_queries, read_query
 from models.access import Principal
-from models.queries import ClinicalIndicator, QueryDraft
+from models.queries.rules import ClinicalIndicator, QueryDraft
 from models.repositories.queries import QueryFilter, QueryRepository
 from services import queries
 

@@ -9,9 +9,9 @@ from api.deps import SessionDep, require
 from api.errors import Conflict
 from api.schemas.queries import TemplateIn, TemplateOut
 from models.access import Principal
-from models.queries import QueryTemplate, lint_refusal, lint_template
+from models.encounters.tables import QueryTemplateRow
+from models.queries.rules import QueryTemplate, lint_refusal, lint_template
 from models.repositories import queries as queries_repo
-from models.tables import QueryTemplateRow
 
 router = APIRouter(prefix="/v1/query-templates", tags=["queries"])
 

@@ -16,7 +16,7 @@ from api.schemas.webhook_endpoints import (
     ReplayOut,
 )
 from models.access import Principal
-from models.webhook_tables import WebhookEndpoint
+from models.webhooks.tables import WebhookEndpoint
 from services import outbound_events, webhook_endpoints
 from services.webhook_endpoints import EndpointDisabled, EndpointNotFound, EndpointRefused
 

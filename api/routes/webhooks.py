@@ -21,8 +21,8 @@ from api.deps import SessionDep, SettingsDep, TemporalDep, signed_source
 from api.errors import RETRY_AFTER_SECONDS, Conflict, Unavailable, Unprocessable
 from integrations.ehr.bundle import parse_bundle
 from integrations.ehr.errors import FhirValidationError
+from models.encounters.tables import InboundMessage, WebhookSource
 from models.repositories import inbound
-from models.tables import InboundMessage, WebhookSource
 from services.inbound import accept_in_background, encounter_id_for, ingest_encounter
 from services.intake_failures import close_if_never_ingested, intake_failure, record_failure
 from workflows.encounter import encounter_workflow_id

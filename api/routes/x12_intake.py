@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from api.deps import SessionDep, SettingsDep, TemporalDep, chain_keys, require
 from api.errors import Unprocessable
 from models.access import Principal
-from models.claim_tables import PaymentRow
+from models.claims.tables import PaymentRow
 from models.repositories import scope
 from services.billing_intake import Intake, ingest_277ca, ingest_835
 

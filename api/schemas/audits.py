@@ -6,9 +6,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.fields import Day
-from models.qa_rules import FindingInput
+from models.qa.rules import FindingInput
+from models.qa.sampling import SamplingPlan, UniverseFilter
 from models.repositories.qa_audits import AuditOptions
-from models.sampling import SamplingPlan, UniverseFilter
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]

@@ -10,8 +10,8 @@ from api.views import change_policy, read_policy
 from api.web.forms import Problem, attempt, csv, text
 from api.web.render import WebRoute, page
 from api.web.session import WebSession, viewer
-from models.holds import HOLD_REASONS
-from models.tenant_policy import DOCUMENT_TYPES, ENCOUNTER_CLASSES
+from models.encounters.holds import HOLD_REASONS
+from models.tenants.policy import DOCUMENT_TYPES, ENCOUNTER_CLASSES
 from services import tenant_policy as service
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)

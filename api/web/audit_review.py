@@ -16,7 +16,7 @@ from api.web.labels import chart_names, payer_names
 from api.web.render import WebRoute, page
 from api.web.session import WebError, WebSession, viewer
 from models.access import can
-from models.findings import FINDING_CATEGORIES, REFERENCE_KINDS
+from models.qa.findings import FINDING_CATEGORIES, REFERENCE_KINDS
 from models.repositories.qa_audits import AuditRepository
 from services import qa_audits
 

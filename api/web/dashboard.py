@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.web import data
 from api.web.charts import Mark, bar_chart, histogram, line_chart
 from models.access import Principal
-from models.holds import AGE_BUCKETS
+from models.encounters.holds import AGE_BUCKETS
 from models.repositories.encounters import QueueRepository
 from services import metrics
 

@@ -1,7 +1,7 @@
 """Dashboard sections for quality: audit accuracy by vendor and coder, and vendor scorecards.
 
-Accuracy is scored by the same pure rules as the audit report (`models.qa_report.chart_results`,
-`models.audit_scores.score_by`) over the audits the caller may read through `AuditRepository`
+Accuracy is scored by the same pure rules as the audit report (`models.qa.report.chart_results`,
+`models.qa.scores.score_by`) over the audits the caller may read through `AuditRepository`
 (a vendor lead sees only its vendor's charts). Scorecards join that with coding turnaround,
 query response and coding-attributable denials per vendor, for charts coded in the window.
 """
@@ -13,12 +13,12 @@ from api.web import dashboard_revenue  # noqa: F401 - its sections are listed be
 from api.web.charts import Mark, bar_chart
 from api.web.dashboard import QUALITY, Window, drill, section
 from models.access import can
-from models.audit_scores import score_by
-from models.qa_report import chart_results
-from models.query_metrics import percentile
+from models.claims.revenue_metrics import CODING_ATTRIBUTABLE
+from models.qa.report import chart_results
+from models.qa.scores import score_by
+from models.queries.metrics import percentile
 from models.repositories import chart_lists, users
 from models.repositories.qa_audits import AuditRepository
-from models.revenue_metrics import CODING_ATTRIBUTABLE
 from services import metrics
 from services.qa_cycles import audit_cycles
 

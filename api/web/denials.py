@@ -16,11 +16,11 @@ from api.web.forms import Problem, attempt, text
 from api.web.render import WebRoute, page
 from api.web.session import WebError, WebSession, viewer
 from models.access import can
-from models.claim_tables import AppealRow
+from models.claims.tables import AppealRow
+from models.encounters.tables import Encounter
 from models.repositories import scope
 from models.repositories.encounters import visible
 from models.repositories.queries import QueryRepository
-from models.tables import Encounter
 from services import denials as denial_service
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)

@@ -11,9 +11,9 @@ from api.views import text_download
 from api.web import data
 from api.web.render import TEMPLATES, WebRoute
 from api.web.session import WebError, WebSession, viewer
+from models.coding.quotation import highlight
+from models.encounters.note_access import DISPLAY_LIMIT
 from models.errors import DomainError
-from models.note_access import DISPLAY_LIMIT
-from models.quotation import highlight
 from services.encounters import readable_document
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)

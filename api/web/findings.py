@@ -16,7 +16,7 @@ from api.web.forms import Problem, attempt, text
 from api.web.labels import chart_names
 from api.web.render import WebRoute, page
 from api.web.session import WebError, WebSession, viewer
-from models.qa_report import finding_json
+from models.qa.report import finding_json
 from models.repositories.qa_audits import AuditRepository
 from services import qa_audits
 

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.web.render import TEMPLATES
 from models.access import Principal
+from models.encounters.specialties import specialty_name, with_specialty_names
+from models.encounters.tables import Encounter
 from models.repositories.encounters import visible
-from models.specialties import specialty_name, with_specialty_names
-from models.tables import Encounter
 from services.codesets import hold_detail
 
 NOUNS = {

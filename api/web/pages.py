@@ -26,11 +26,11 @@ from api.web.session import (
     viewer,
 )
 from models.access import can
-from models.holds import HOLD_REASONS
+from models.encounters.holds import HOLD_REASONS
+from models.encounters.tables import Tenant
 from models.repositories import users
 from models.repositories.encounters import EncounterRepository
 from models.repositories.scope import Scope, metrics_vendor
-from models.tables import Tenant
 from services import evidence as evidence_service
 from services import oidc
 

@@ -17,10 +17,10 @@ from api.web.forms import Problem, attempt, text
 from api.web.render import WebRoute, page
 from api.web.session import WebSession, viewer
 from models.access import can
+from models.encounters.tables import Encounter
 from models.repositories import users
 from models.repositories.encounters import visible
 from models.repositories.qa_audits import AuditRepository
-from models.tables import Encounter
 from services import evidence, qa_audits
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)

@@ -23,8 +23,8 @@ from fastapi import Request, Response
 
 from api.auth import token_hash
 from models.access import Permission, Principal, can
+from models.encounters.tables import Tenant
 from models.repositories import users
-from models.tables import Tenant
 
 SESSION_COOKIE = "cc_session"
 LOGIN_COOKIE = "cc_login"  # pre-session CSRF secret for the sign-in form (login CSRF)

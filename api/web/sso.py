@@ -17,7 +17,7 @@ from starlette.datastructures import URL
 
 from api.web.render import WebRoute, home_for
 from api.web.session import WebError, WebSession, open_sso_session, seal, unseal
-from models.tables import Tenant
+from models.encounters.tables import Tenant
 from services import oidc
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)

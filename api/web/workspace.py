@@ -21,12 +21,18 @@ from api.web import data
 from api.web.render import WebRoute, page
 from api.web.session import WebError, WebSession, viewer
 from integrations.codesets.catalog import default_catalog
-from models.holds import DEFAULT_HOLD_POLICY, HOLD_REASONS
-from models.queries import ClinicalIndicator, LintIssue, QueryDraft, excerpt_issues, review_draft
-from models.quotation import highlight, spans_by_document
+from models.coding.quotation import highlight, spans_by_document
+from models.encounters.holds import DEFAULT_HOLD_POLICY, HOLD_REASONS
+from models.encounters.tables import Encounter
+from models.queries.rules import (
+    ClinicalIndicator,
+    LintIssue,
+    QueryDraft,
+    excerpt_issues,
+    review_draft,
+)
 from models.repositories.encounters import EncounterRepository, QueueRepository, visible
 from models.repositories.queries import QueryRepository
-from models.tables import Encounter
 from services import coding, holds, queries, queues, scrub
 from services.scrub import latest_scrub
 

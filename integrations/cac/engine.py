@@ -20,7 +20,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from integrations.cac.lexicon import GENERIC, WEAK, WORD, Lexicon, Term, normalize, stems
 from integrations.codesets import SHIPPED_RELEASE, Icd10cm
-from models.suggestions import NoteDocument, Suggestion, SupportSpan
+from models.coding.suggestions import NoteDocument, Suggestion, SupportSpan
 
 log = structlog.get_logger(__name__)
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
-from models.suggestions import Reason
+from models.coding.suggestions import Reason
 
 WORD = re.compile(r"[a-z0-9]+")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")

@@ -3,7 +3,7 @@
 import csv
 from pathlib import Path
 
-from models.denials import CarcTable
+from models.claims.denials import CarcTable
 
 
 def read_carc_csv(path: Path, version: str) -> CarcTable:

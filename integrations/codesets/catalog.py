@@ -1,4 +1,4 @@
-"""The code-set catalog the coding rules run against (`models.coding.CodeCatalog`).
+"""The code-set catalog the coding rules run against (`models.coding.rules.CodeCatalog`).
 
 One object answers every code-set question for a tenant: ICD-10-CM by release, HCPCS Level II
 from a loaded table, the real modifier list, and CPT by membership only when the tenant loaded
@@ -14,7 +14,7 @@ from functools import lru_cache
 from integrations.codesets import modifiers
 from integrations.codesets.hcpcs import HcpcsTable
 from integrations.codesets.icd10cm import Icd10cm, SearchHit
-from models.coding import CodeCatalog, Icd10Status, normalize_procedure
+from models.coding.rules import CodeCatalog, Icd10Status, normalize_procedure
 
 
 class StaticCatalog(CodeCatalog):

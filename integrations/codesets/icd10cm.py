@@ -33,7 +33,7 @@ from datetime import date, timedelta
 from functools import cached_property
 from types import ModuleType
 
-from models.coding import Icd10Status, normalize_icd10
+from models.coding.rules import Icd10Status, normalize_icd10
 
 SearchHit = tuple[str, str, bool]  # (code, description, billable)
 

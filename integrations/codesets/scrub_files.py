@@ -1,6 +1,6 @@
 """Readers for the CMS quarterly NCCI PTP and MUE files (CSV or tab-separated) into edit-table rows.
 
-File I/O lives here, apart from the pure tables in `models/scrub_tables.py`; a file that does not
+File I/O lives here, apart from the pure tables in `models/claims/scrub_reference.py`; a file that does not
 look like the CMS layout is refused with the row and what is wrong.
 """
 
@@ -11,7 +11,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Final, cast
 
-from models.scrub_tables import EPOCH, AdjudicationIndicator, ModifierIndicator, MueLimit, PtpEdit
+from models.claims.scrub_reference import (
+    EPOCH,
+    AdjudicationIndicator,
+    ModifierIndicator,
+    MueLimit,
+    PtpEdit,
+)
 
 
 class TableFormatError(ValueError):

@@ -58,7 +58,7 @@ from integrations.billing.x835_writer import build_835
 from integrations.billing.x837p_reader import SubmittedClaim, SubmittedLine, read_837p
 from integrations.billing.x999 import FunctionalAck, SegmentError, parse_999
 from integrations.billing.x999_writer import build_999, build_ta1
-from models.sandbox_tables import SandboxFile, SandboxScript, SandboxSubmission
+from models.claims.sandbox_tables import SandboxFile, SandboxScript, SandboxSubmission
 
 SANDBOX_ID = "SANDBOXCH"
 _BATCH_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")

@@ -5,7 +5,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.tables import AuditEvent
+from models.encounters.tables import AuditEvent
 
 
 async def event_hash(session: AsyncSession, encounter_id: uuid.UUID, seq: int) -> str | None:

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.audit_chain import GENESIS, Keyring, hashed_fields
-from models.ledger_heads import LedgerHead
+from models.encounters.tables import AuditEvent, AuditLedgerEntry
+from models.evidence.chain import GENESIS, Keyring, hashed_fields
+from models.evidence.ledger_tables import LedgerHead
 from models.repositories.evidence_facts import encounter_facts
 from models.repositories.evidence_receipts import attest
-from models.tables import AuditEvent, AuditLedgerEntry
 
 
 def ledger_fields(

@@ -4,8 +4,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.claim_tables import CarcCodeRow, CodeTableVersion
-from models.denials import DEFAULT_CARC_TABLE, CarcTable
+from models.claims.denials import DEFAULT_CARC_TABLE, CarcTable
+from models.claims.reference import CarcCodeRow, CodeTableVersion
 
 
 async def replace_carc(session: AsyncSession, table: CarcTable) -> int:

@@ -13,14 +13,14 @@ from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
-from models.claim_tables import DenialRow, ScrubRun
-from models.holds import AGE_BUCKETS
-from models.qa_tables import QaAuditChart
-from models.query_metrics import percentile
+from models.claims.tables import DenialRow, ScrubRun
+from models.encounters.holds import AGE_BUCKETS
+from models.encounters.tables import Encounter, HoldRow, QueryRow
+from models.qa.tables import QaAuditChart
+from models.queries.metrics import percentile
 from models.repositories.encounters import POST_CODING, visible
-from models.tables import Encounter, HoldRow, QueryRow
 
-# Whole-day ranges of models.holds.age_bucket: (at least, less than) days.
+# Whole-day ranges of models.encounters.holds.age_bucket: (at least, less than) days.
 BUCKET_DAYS: dict[str, tuple[int, int | None]] = dict(
     zip(AGE_BUCKETS, [(0, 3), (3, 8), (8, 15), (15, None)], strict=True)
 )

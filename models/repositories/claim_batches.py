@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.claim_batch_tables import ClaimBatch
-from models.claim_tables import ClaimRow
+from models.claims.batch_tables import ClaimBatch
+from models.claims.tables import ClaimRow
 
 
 async def latest_by_interchange(session: AsyncSession, interchange_number: int) -> ClaimBatch | None:

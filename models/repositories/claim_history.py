@@ -5,9 +5,15 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.claim_tables import AppealRow, ClaimRow, DenialRow, ScrubRun
-from models.evidence import AppealEntry, ClaimEntry, ClaimHistory, DenialEntry, ScrubEditEntry
-from models.tables import AuditEvent
+from models.claims.tables import AppealRow, ClaimRow, DenialRow, ScrubRun
+from models.encounters.tables import AuditEvent
+from models.evidence.packet import (
+    AppealEntry,
+    ClaimEntry,
+    ClaimHistory,
+    DenialEntry,
+    ScrubEditEntry,
+)
 
 
 async def claim_history(session: AsyncSession, tenant_id: str, encounter_id: uuid.UUID) -> ClaimHistory | None:

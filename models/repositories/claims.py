@@ -9,8 +9,9 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
-from models.claim_tables import AppealRow, ClaimRow, DenialRow, FeeScheduleRow, ScrubRun
-from models.qa_tables import QaAuditHold
+from models.claims.reference import FeeScheduleRow
+from models.claims.tables import AppealRow, ClaimRow, DenialRow, ScrubRun
+from models.qa.tables import QaAuditHold
 from models.repositories import scope
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.claim_tables import CodeTableVersion, FeeScheduleRow, MueLimitRow, PtpEditRow
+from models.claims.reference import CodeTableVersion, FeeScheduleRow, MueLimitRow, PtpEditRow
 
 CHUNK = 1 << 20
 COPY_COLUMNS = {

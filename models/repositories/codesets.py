@@ -9,8 +9,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.codeset_tables import Icd10cmCode, Icd10cmRelease
-from models.tables import Encounter
+from models.coding.reference import Icd10cmCode, Icd10cmRelease
+from models.encounters.tables import Encounter
 
 CHUNK = 5000
 

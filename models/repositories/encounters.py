@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from models.access import Principal
-from models.queue_counts import QueueCount
+from models.encounters.queue_count_tables import QueueCount
+from models.encounters.tables import AuditEvent, Document, Encounter, Queue
 from models.repositories.scope import POST_CODING as POST_CODING
 from models.repositories.scope import charts
-from models.tables import AuditEvent, Document, Encounter, Queue
 
 # A claim the API leased but whose workflow update never arrived frees itself after this.
 PENDING_LEASE = timedelta(seconds=60)

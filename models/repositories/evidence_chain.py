@@ -10,14 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.access_log_tables import PhiAccess
-from models.audit_chain import GENESIS, UNKEYED, BrokenEvent, Keyring, hashed_fields, verify_chain
-from models.evidence import ClaimHistory
-from models.qa_tables import QaAudit, QaFinding
-from models.repositories.audit_seal import entry_fields, ledger_heads
-from models.repositories.evidence_facts import encounter_facts, facts_problem
-from models.repositories.qa_chain import verify_qa
-from models.tables import (
+from models.encounters.tables import (
     AuditEvent,
     AuditLedgerEntry,
     Encounter,
@@ -26,6 +19,20 @@ from models.tables import (
     QueryRow,
     TextBlob,
 )
+from models.evidence.access_log_tables import PhiAccess
+from models.evidence.chain import (
+    GENESIS,
+    UNKEYED,
+    BrokenEvent,
+    Keyring,
+    hashed_fields,
+    verify_chain,
+)
+from models.evidence.packet import ClaimHistory
+from models.qa.tables import QaAudit, QaFinding
+from models.repositories.audit_seal import entry_fields, ledger_heads
+from models.repositories.evidence_facts import encounter_facts, facts_problem
+from models.repositories.qa_chain import verify_qa
 
 _CHAIN_COLUMNS = (
     AuditEvent.tenant_id,

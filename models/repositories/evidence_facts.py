@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.audit_chain import canonical_json
-from models.claim_tables import AppealRow, ClaimRow, DenialRow, PaymentRow, ScrubRun
-from models.tables import Document, Encounter, HoldRow, QueryRow, TextBlob
+from models.claims.tables import AppealRow, ClaimRow, DenialRow, PaymentRow, ScrubRun
+from models.encounters.tables import Document, Encounter, HoldRow, QueryRow, TextBlob
+from models.evidence.chain import canonical_json
 
 # The projection's own columns; demographics and payer come from the EHR and change with it.
 _ENCOUNTER = ("external_id", "status", "codes", "holds", "coded_at")

@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.audit_chain import GENESIS, Keyring
-from models.claim_tables import ClaimRow, PaymentRow, ScrubRun
+from models.claims.tables import ClaimRow, PaymentRow, ScrubRun
+from models.encounters.tables import Document, EvidenceReceipt
+from models.evidence.chain import GENESIS, Keyring
 from models.repositories.evidence_facts import row_digest
-from models.tables import Document, EvidenceReceipt
 
 FORGED = "receipt-does-not-verify"
 UNRECEIPTED = "written-outside-a-projection-without-a-receipt"

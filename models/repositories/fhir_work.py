@@ -8,10 +8,10 @@ from sqlalchemy import ColumnElement, and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
-from models.fhir_work import CODING_STATUS, QUERY_STATUS, DateBound
+from models.encounters.fhir_work import CODING_STATUS, QUERY_STATUS, DateBound
+from models.encounters.tables import Encounter, QueryRow
 from models.repositories.encounters import visible
 from models.repositories.queries import visible_queries
-from models.tables import Encounter, QueryRow
 
 
 @dataclass(frozen=True)

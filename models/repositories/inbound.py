@@ -9,8 +9,8 @@ from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.inbound_tables import InboundItem
-from models.tables import InboundMessage
+from models.encounters.tables import InboundMessage
+from models.intake.tables import InboundItem
 
 
 async def message_by_webhook_id(session: AsyncSession, source_id: uuid.UUID, webhook_id: str) -> InboundMessage | None:

@@ -3,7 +3,7 @@
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.tables import AuditEvent, AuditLedgerEntry
+from models.encounters.tables import AuditEvent, AuditLedgerEntry
 
 
 async def audited_tenants(session: AsyncSession) -> list[str]:

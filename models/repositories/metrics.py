@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
-from models.claim_tables import AppealRow, ClaimRow, DenialRow, PaymentRow, ScrubRun
+from models.claims.tables import AppealRow, ClaimRow, DenialRow, PaymentRow, ScrubRun
+from models.encounters.tables import Encounter, HoldRow, QueryRow
 from models.repositories.scope import charts as visible
 from models.repositories.scope import queries as scoped_queries
-from models.tables import Encounter, HoldRow, QueryRow
 
 
 async def queries(

@@ -7,8 +7,8 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.poller_tables import ClearinghouseFile, PollerStatus
-from models.remittance_tables import RemittanceException
+from models.claims.poller_tables import ClearinghouseFile, PollerStatus
+from models.claims.remittance_tables import RemittanceException
 
 
 async def ping(session: AsyncSession) -> None:

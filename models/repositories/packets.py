@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.tables import Document, QueryRow
+from models.encounters.tables import Document, QueryRow
 
 
 async def documents(session: AsyncSession, encounter_id: uuid.UUID) -> Sequence[Document]:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.payer_tables import TenantPayer
+from models.claims.payer_tables import TenantPayer
 
 
 async def upsert(session: AsyncSession, tenant_id: str, payer_id: str, values: dict[str, Any]) -> None:

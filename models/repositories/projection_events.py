@@ -14,8 +14,8 @@ from typing import Any, assert_never
 from sqlalchemy import Date, DateTime, Uuid, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.claim_tables import AppealRow, ClaimRow, DenialRow, ScrubRun
-from models.projection import (
+from models.claims.tables import AppealRow, ClaimRow, DenialRow, ScrubRun
+from models.encounters.projection import (
     AppealDecided,
     AppealFiled,
     ClaimAcknowledged,

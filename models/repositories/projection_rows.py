@@ -8,7 +8,7 @@ from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.tables import Encounter, HoldRow, NotificationRow, QueryRow
+from models.encounters.tables import Encounter, HoldRow, NotificationRow, QueryRow
 
 
 def stamp(row: Encounter) -> None:

@@ -1,6 +1,6 @@
 """All QA audit SQL, scoped to the caller's tenant and, for coders and leads, to their own work.
 
-The rules are pure (models.sampling, models.findings, models.qa_rules); this module loads rows,
+The rules are pure (models.qa.sampling, models.qa.findings, models.qa.rules); this module loads rows,
 applies a rule and stores its result. Nothing commits here: the request is the transaction.
 Every write that touches a chart also seals an event on that chart's QA chain (models.repositories.qa_chain)
 in the same transaction, so the evidence chain covers what the auditor found and what came of it.
@@ -16,16 +16,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
-from models.audit_chain import Keyring
+from models.encounters.tables import AuditEvent, Encounter
 from models.errors import AccessDenied, InvalidRequest, NotVisible, StateConflict
-from models.findings import (
+from models.evidence.chain import Keyring
+from models.qa.findings import (
     Finding,
     FindingEvent,
     FindingTransitionError,
     apply_event,
     compare_coding,
 )
-from models.qa_plan import (
+from models.qa.plan import (
     PRE_BILL,
     PRE_CODING,
     chart_coding,
@@ -36,10 +37,8 @@ from models.qa_plan import (
     plan_to_json,
     store_finding,
 )
-from models.qa_rules import Refusal, ReviewRole, ReviewSlot, review_role
-from models.qa_tables import QaAudit, QaAuditChart, QaAuditHold, QaEducation, QaFinding, QaReview
-from models.repositories.qa_chain import Actor, coached_charts, seal_qa_event
-from models.sampling import (
+from models.qa.rules import Refusal, ReviewRole, ReviewSlot, review_role
+from models.qa.sampling import (
     FrameItem,
     SamplingPlan,
     apply_filter,
@@ -47,7 +46,8 @@ from models.sampling import (
     select_double_review,
     stratum_of,
 )
-from models.tables import AuditEvent, Encounter
+from models.qa.tables import QaAudit, QaAuditChart, QaAuditHold, QaEducation, QaFinding, QaReview
+from models.repositories.qa_chain import Actor, coached_charts, seal_qa_event
 
 
 @dataclass(frozen=True)
@@ -298,7 +298,7 @@ class AuditRepository:
         rows = []
         for f in findings:
             d, ref = f.draft, f.reference
-            assert ref is not None  # validated by models.qa_rules.build_findings
+            assert ref is not None  # validated by models.qa.rules.build_findings
             rows.append(
                 QaFinding(
                     id=uuid.UUID(f.finding_id), tenant_id=self.tenant, audit_id=audit.id,

@@ -19,8 +19,9 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.audit_chain import GENESIS, BrokenEvent, Keyring, hashed_fields, verify_chain
-from models.qa_tables import QaAudit, QaAuditChart, QaAuditHold, QaEducation, QaFinding, QaReview
+from models.encounters.tables import QaChainEvent
+from models.evidence.chain import GENESIS, BrokenEvent, Keyring, hashed_fields, verify_chain
+from models.qa.tables import QaAudit, QaAuditChart, QaAuditHold, QaEducation, QaFinding, QaReview
 from models.repositories.audit_seal import (
     append_ledger,
     entry_fields,
@@ -28,7 +29,6 @@ from models.repositories.audit_seal import (
     lock_ledger_head,
 )
 from models.repositories.evidence_facts import _row, digest, facts_problem
-from models.tables import QaChainEvent
 
 CHAIN = "qa"
 # The sampling frame and the sample list are the audit's, not this chart's: large, and covered by

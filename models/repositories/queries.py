@@ -9,8 +9,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
+from models.encounters.tables import QueryRow, QueryTemplateRow, TextBlob
 from models.repositories import scope
-from models.tables import QueryRow, QueryTemplateRow, TextBlob
 
 # The row filter lives in the one scoping layer; this name stays for existing readers.
 visible_queries = scope.queries

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.claim_tables import ClaimRow, InboundFile, PaymentRow
-from models.remittance_tables import RemittanceException
-from models.tables import Encounter
+from models.claims.remittance_tables import RemittanceException
+from models.claims.tables import ClaimRow, InboundFile, PaymentRow
+from models.encounters.tables import Encounter
 
 
 async def stored_file(session: AsyncSession, tenant_id: str, kind: str, sha256: str) -> InboundFile | None:

@@ -22,10 +22,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
-from models.claim_tables import AppealRow, ClaimRow, DenialRow, PaymentRow
+from models.claims.tables import AppealRow, ClaimRow, DenialRow, PaymentRow
+from models.encounters.tables import AuditEvent, Encounter, QueryRow, Queue, Tenant
 from models.errors import AccessDenied, NotVisible
-from models.qa_tables import QaAudit, QaAuditChart, QaReview
-from models.tables import AuditEvent, Encounter, QueryRow, Queue, Tenant
+from models.qa.tables import QaAudit, QaAuditChart, QaReview
 
 POST_CODING = ("coded", "scrubbing", "submitted", "paid", "denied", "in_appeal", "closed")
 TENANT_WIDE = ("ops", "admin")

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.claim_tables import CodeTableVersion, MueLimitRow, PtpEditRow
-from models.scrub_tables import MueLimit, PtpEdit, ScrubTables, builtin_tables
+from models.claims.reference import CodeTableVersion, MueLimitRow, PtpEditRow
+from models.claims.scrub_reference import MueLimit, PtpEdit, ScrubTables, builtin_tables
 
 # Codes kept per table version; past this the cache starts over (the NCCI table has ~1M pairs).
 MAX_CODES = 20_000

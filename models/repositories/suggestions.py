@@ -10,9 +10,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.suggestion_tables import CodeSuggestionRow
-from models.suggestions import NoteDocument, Suggestion
-from models.tables import Document, Encounter
+from models.coding.suggestions import NoteDocument, Suggestion
+from models.coding.tables import CodeSuggestionRow
+from models.encounters.tables import Document, Encounter
 
 
 class SuggestionRepository:

@@ -5,8 +5,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.tables import Queue, Tenant
-from models.tenant_policy_tables import TenantPolicyVersion
+from models.encounters.tables import Queue, Tenant
+from models.tenants.tables import TenantPolicyVersion
 
 
 class TenantPolicyRepository:

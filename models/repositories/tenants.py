@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.tables import Encounter, Queue, RoutingRule, Tenant, Vendor, WebhookSource
+from models.encounters.tables import Encounter, Queue, RoutingRule, Tenant, Vendor, WebhookSource
 
 
 async def upsert_tenant(session: AsyncSession, tenant_id: str, name: str, settings: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.tables import Document, TextBlob
+from models.encounters.tables import Document, TextBlob
 
 
 async def store(session: AsyncSession, tenant_id: str, sha256: str, text: str) -> None:

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal, Role
+from models.encounters.tables import ApiToken, Queue, Vendor
 from models.errors import InvalidRequest
-from models.tables import ApiToken, Queue, Vendor
 
 
 async def is_user(session: AsyncSession, tenant_id: str, user_id: str, *, role: str, vendor_id: str | None = None) -> bool:

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.claim_tables import ClaimRow
-from models.webhook_tables import OutboundEvent, WebhookAttempt, WebhookEndpoint, WebhookMessage
+from models.claims.tables import ClaimRow
+from models.webhooks.tables import OutboundEvent, WebhookAttempt, WebhookEndpoint, WebhookMessage
 
 
 async def enabled_endpoints(session: AsyncSession, tenant_id: str) -> Sequence[WebhookEndpoint]:

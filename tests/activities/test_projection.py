@@ -28,12 +28,12 @@ from activities.projection import ProjectionActivities
 from clearchart import admin
 from clearchart.keys import chain_keyring
 from clearchart.settings import Settings
-from models.claim_tables import ClaimRow, InboundFile, PaymentRow, ScrubRun
+from models.claims.tables import ClaimRow, InboundFile, PaymentRow, ScrubRun
+from models.encounters.tables import AuditEvent, AuditLedgerEntry, Encounter
 from models.repositories.evidence_chain import verify_events
 from models.repositories.evidence_facts import encounter_facts
 from models.repositories.evidence_receipts import record_receipts
 from models.repositories.projection_events import apply_event, apply_legacy_record
-from models.tables import AuditEvent, AuditLedgerEntry, Encounter
 from workflows.types import (
     SYSTEM,
     AcknowledgedEdit,

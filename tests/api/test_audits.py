@@ -12,8 +12,8 @@ import pytest_asyncio
 
 from clearchart import admin
 from integrations.sandbox.bundles import synthetic_bundle
-from models.audit_scores import cohen_kappa
-from models.sampling import attribute_sample_size
+from models.qa.sampling import attribute_sample_size
+from models.qa.scores import cohen_kappa
 from tests.support import LiveStack, Tenant, eventually, make_tenant
 
 PROBLEM = "application/problem+json"

@@ -11,9 +11,9 @@ from clearchart.billing_poller import POLLER_LOCK, handle_file, poll_once
 from integrations.billing.client import HttpClearinghouse, InboundFile
 from integrations.billing.x277ca import ClaimAck
 from integrations.billing.x277ca_writer import build_277ca
-from models.claim_tables import InboundFile as StoredFile
-from models.claim_tables import PaymentRow
-from models.poller_tables import ClearinghouseFile
+from models.claims.poller_tables import ClearinghouseFile
+from models.claims.tables import InboundFile as StoredFile
+from models.claims.tables import PaymentRow
 from tests.api.claim_support import interchange, submitted_claim
 from tests.support import LiveStack, Tenant
 

@@ -19,8 +19,8 @@ from sqlalchemy.exc import DBAPIError
 
 from clearchart.audit_cli import cmd_audit_checkpoint, cmd_audit_verify, register
 from clearchart.settings import Settings
-from models.audit_chain import GENESIS, event_hash, hashed_fields
-from models.tables import AuditEvent
+from models.encounters.tables import AuditEvent
+from models.evidence.chain import GENESIS, event_hash, hashed_fields
 from tests.api.claim_support import submitted_claim
 from tests.api.test_evidence import coded_chart, printed
 from tests.support import Tenant, eventually

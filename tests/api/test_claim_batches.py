@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from clearchart.billing_poller import poll_once
 from integrations.billing.segments import tokenize
-from models.claim_batch_tables import ClaimBatch
-from models.tables import Tenant as TenantRow
+from models.claims.batch_tables import ClaimBatch
+from models.encounters.tables import Tenant as TenantRow
 from tests.api.claim_support import claimed, coding
 from tests.api.test_billing_poller import start_at_newest
 from tests.support import LiveStack, Tenant, eventually

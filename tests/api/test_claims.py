@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from clearchart import admin
-from models.claim_tables import InboundFile
+from models.claims.tables import InboundFile
 from tests.api.claim_support import (
     ack_277ca,
     claimed,

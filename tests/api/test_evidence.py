@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from clearchart.audit_cli import cmd_audit_verify, register, verify_report
 from clearchart.keys import chain_keyring
 from clearchart.settings import Settings
-from models.tables import Document
+from models.encounters.tables import Document
 from tests.support import Tenant, eventually
 
 NPI = "1234567893"

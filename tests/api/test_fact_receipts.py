@@ -18,12 +18,12 @@ from sqlalchemy import select, text
 from activities.claims import ClaimActivities
 from activities.intake import IntakeActivities
 from clearchart.keys import chain_keyring
-from models.audit_chain import Keyring
-from models.claim_tables import ScrubRun
-from models.coding import CodingSubmission, DiagnosisCode, ProcedureCode
+from models.claims.tables import ScrubRun
+from models.coding.rules import CodingSubmission, DiagnosisCode, ProcedureCode
+from models.encounters.tables import AuditEvent, Encounter, EvidenceReceipt, TextBlob
+from models.evidence.chain import Keyring
 from models.repositories.audit_seal import seal_event
 from models.repositories.evidence_facts import row_digest
-from models.tables import AuditEvent, Encounter, EvidenceReceipt, TextBlob
 from tests.api.claim_support import post_x12, remittance_835, submitted_claim
 from tests.api.test_chain_facts import settled_chart, verify
 from tests.api.test_payer_documents import file_835, payment

@@ -9,7 +9,7 @@ import httpx
 from clearchart.embedded import free_port
 from clearchart.mllp import serve_mllp
 from integrations.ehr.signing import signed_headers
-from models.tables import Encounter
+from models.encounters.tables import Encounter
 from tests.support import Tenant, eventually
 from tests.unit.test_hl7v2_messages import fixture, with_field
 

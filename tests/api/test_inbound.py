@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from integrations.sandbox.multi import multi_encounter_bundle
-from models.inbound_tables import InboundItem
-from models.tables import Encounter
+from models.encounters.tables import Encounter
+from models.intake.tables import InboundItem
 from tests.support import Tenant, eventually
 
 PROBLEM = "application/problem+json"

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from clearchart import admin
 from clearchart.keys import chain_keyring
 from clearchart.settings import Settings
-from models.audit_chain import GENESIS, Keyring
-from models.ledger_heads import LedgerHead
+from models.encounters.tables import AuditLedgerEntry
+from models.evidence.chain import GENESIS, Keyring
+from models.evidence.ledger_tables import LedgerHead
 from models.repositories.audit_seal import append_ledger, entry_fields
-from models.tables import AuditLedgerEntry
 
 
 async def _append(sessions: async_sessionmaker[AsyncSession], keys: Keyring, tenant_id: str, n: int) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from integrations.sandbox.bundles import synthetic_bundle
-from models.note_access import DISPLAY_LIMIT
+from models.encounters.note_access import DISPLAY_LIMIT
 from tests.api.claim_support import submitted_claim
 from tests.support import Tenant
 

@@ -20,7 +20,7 @@ from integrations.billing.remittance import (
     Remittance,
 )
 from integrations.billing.x835_writer import build_835
-from models.poller_tables import PollerStatus
+from models.claims.poller_tables import PollerStatus
 from services import billing_intake
 from services.remittance_exceptions import retry_open
 from tests.api.claim_support import (

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 
 from clearchart.audit_cli import cmd_audit_verify, register
 from clearchart.settings import Settings
-from models.tables import AuditLedgerEntry, QaChainEvent
+from models.encounters.tables import AuditLedgerEntry, QaChainEvent
 from tests.api.test_audits import coded_chart, findings_for, recode
 from tests.api.test_evidence import printed
 from tests.support import Tenant

@@ -13,9 +13,9 @@ from sqlalchemy.exc import DBAPIError
 
 from clearchart import admin
 from integrations.sandbox.bundles import synthetic_bundle
-from models import lifecycle
+from models.encounters import lifecycle
+from models.encounters.tables import Encounter
 from models.repositories.encounters import POST_CODING
-from models.tables import Encounter
 from tests.support import Tenant
 
 PROBLEM = "application/problem+json"
@@ -470,7 +470,7 @@ class TestHolds:
     async def test_a_vendor_lead_releases_an_other_hold_as_the_hold_policy_allows(
         self, tenant: Tenant
     ) -> None:
-        """models.holds lets vendor leads release 'other' holds of their vendor's charts."""
+        """models.encounters.holds lets vendor leads release 'other' holds of their vendor's charts."""
         enc = await tenant.new_encounter()
         await _claim(tenant)
         held = await tenant.post(

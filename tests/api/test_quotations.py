@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from models.tables import Document
+from models.encounters.tables import Document
 from tests.support import Tenant
 
 

@@ -19,8 +19,8 @@ from clearchart.sandbox_cli import put_script
 from clearchart.settings import Settings
 from integrations.billing.client import HttpClearinghouse
 from integrations.sandbox.clearinghouse import DatabaseStore, create_app
-from models.poller_tables import ClearinghouseFile
-from models.tables import Encounter
+from models.claims.poller_tables import ClearinghouseFile
+from models.encounters.tables import Encounter
 from tests.api.claim_support import claimed, coding
 from tests.support import LiveStack, Tenant, eventually, started
 

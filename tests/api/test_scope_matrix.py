@@ -26,7 +26,7 @@ from api.main import create_app
 from clearchart import admin
 from clearchart.settings import Settings
 from models.access import PERMISSIONS
-from models.tables import AuditEvent
+from models.encounters.tables import AuditEvent
 from tests.api.claim_support import coding, post_x12, remittance_835
 from tests.api.test_queries_api import query
 from tests.api.test_security import ROUTES, _declared_permission, _endpoints, _role_of

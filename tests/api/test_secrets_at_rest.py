@@ -10,7 +10,7 @@ from clearchart.keys import rotate
 from clearchart.secret_box import PREFIX, encrypt_stored_secrets, open_secret, seal, secret_keys
 from clearchart.settings import Settings
 from integrations.sandbox.bundles import synthetic_bundle
-from models.tables import WebhookSource
+from models.encounters.tables import WebhookSource
 from tests.support import Tenant
 
 

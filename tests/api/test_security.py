@@ -17,7 +17,7 @@ from api.auth import token_hash
 from api.main import create_app
 from clearchart.settings import Settings
 from models.access import PERMISSIONS, Permission, Role
-from models.tables import ApiToken
+from models.encounters.tables import ApiToken
 from tests.support import ROLE_USERS, Tenant, operator_tenant
 
 PROBLEM = "application/problem+json"

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
+from models.coding.suggestions import NoteDocument, Suggestion, SupportSpan
 from models.repositories.suggestions import SuggestionRepository
-from models.suggestions import NoteDocument, Suggestion, SupportSpan
 from services import suggestions
 from tests.support import Tenant, eventually
 

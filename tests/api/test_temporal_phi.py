@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from temporalio.client import Client
 
-from models.access_log_tables import PhiAccess
-from models.tables import Document, Encounter, Patient
+from models.encounters.tables import Document, Encounter, Patient
+from models.evidence.access_log_tables import PhiAccess
 from tests.api.claim_support import ack_277ca, post_x12, remittance_835
 from tests.api.test_evidence import coded_chart
 from tests.support import Tenant, eventually, operator_tenant

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy import select
 
-from models.tenant_policy_tables import TenantPolicyVersion
+from models.tenants.tables import TenantPolicyVersion
 from tests.conftest import REPO
 from tests.support import Tenant
 

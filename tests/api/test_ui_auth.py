@@ -19,7 +19,7 @@ from api.edge import api_routes, body_rule
 from api.main import create_app
 from clearchart.settings import Settings
 from models.access import PERMISSIONS
-from models.tables import ApiToken
+from models.encounters.tables import ApiToken
 from tests.api.claim_support import claimed, coding
 from tests.api.test_security import PUBLIC, WEB_UI, _declared_permission, _endpoints, _role_of
 from tests.support import Tenant

@@ -18,7 +18,7 @@ from integrations.sandbox.bundles import (
     synthea_bundle,
     synthetic_bundle,
 )
-from models.tables import AuditEvent, Document, Encounter, InboundMessage
+from models.encounters.tables import AuditEvent, Document, Encounter, InboundMessage
 from tests.support import Tenant
 
 PROBLEM = "application/problem+json"

@@ -22,7 +22,7 @@ import pytest_asyncio
 from sqlalchemy import delete
 
 from integrations.sandbox.bundles import synthetic_bundle
-from models.codeset_tables import Icd10cmCode, Icd10cmRelease
+from models.coding.reference import Icd10cmCode, Icd10cmRelease
 from services.codesets import refresh_catalog
 from tests.api.test_access_log_posts import signed_in
 from tests.conftest import FIXTURES

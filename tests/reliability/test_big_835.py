@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from integrations.billing.remittance import Adjustment, ClaimPayment, LinePayment, Payee, Remittance
 from integrations.billing.schemas import Interchange
 from integrations.billing.x835_writer import build_835
-from models.claim_tables import PaymentRow
-from models.remittance_tables import RemittanceException
+from models.claims.remittance_tables import RemittanceException
+from models.claims.tables import PaymentRow
 from services.billing_intake import UNMATCHED_BATCH
 from tests.support import Tenant
 

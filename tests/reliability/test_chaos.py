@@ -39,7 +39,7 @@ from clearchart.settings import Settings
 from clearchart.temporal import connect
 from clearchart.worker import SHUTDOWN_SECONDS, build_worker
 from integrations.sandbox.bundles import synthetic_bundle
-from models.tables import AuditEvent, Encounter
+from models.encounters.tables import AuditEvent, Encounter
 from tests.api.claim_support import coding
 from tests.support import ROLE_USERS, LiveStack, Tenant, eventually, make_tenant, started
 from workflows.encounter import EncounterWorkflow

@@ -15,7 +15,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 
 from integrations.sandbox.bundles import synthetic_bundle
-from models.tables import Encounter, InboundMessage, Patient
+from models.encounters.tables import Encounter, InboundMessage, Patient
 from services.inbound import encounter_id_for
 from tests.support import LiveStack, eventually, make_tenant
 from workflows.encounter import encounter_workflow_id

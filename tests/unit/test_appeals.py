@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from models.appeals import (
+from models.claims.appeals import (
     AppealDeadlinePolicy,
     AppealDeadlineRule,
     AppealDecision,

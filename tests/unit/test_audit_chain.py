@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from models.audit_chain import GENESIS, canonical_json, event_hash, hashed_fields, verify_chain
+from models.evidence.chain import GENESIS, canonical_json, event_hash, hashed_fields, verify_chain
 
 
 def chain(n: int) -> list[tuple[dict[str, object], str, str]]:

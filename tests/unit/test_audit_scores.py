@@ -3,7 +3,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models.audit_scores import (
+from models.qa.findings import (
+    ChartCoding,
+    DxCode,
+    Finding,
+    FindingDraft,
+    GuidelineReference,
+    PxCode,
+)
+from models.qa.scores import (
     ChartResult,
     DoubleReview,
     EducationAssignment,
@@ -17,14 +25,6 @@ from models.audit_scores import (
     resolution_stats,
     score,
     score_by,
-)
-from models.findings import (
-    ChartCoding,
-    DxCode,
-    Finding,
-    FindingDraft,
-    GuidelineReference,
-    PxCode,
 )
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)

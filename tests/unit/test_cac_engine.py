@@ -6,7 +6,7 @@ import pytest
 
 from integrations.cac.engine import LexicalEngine, default_engine
 from integrations.codesets import Icd10cm
-from models.suggestions import NoteDocument, Suggestion
+from models.coding.suggestions import NoteDocument, Suggestion
 
 NOTE = (
     "Assessment: type 2 diabetes mellitus with hyperglycemia.\n"

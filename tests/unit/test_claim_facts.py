@@ -1,4 +1,4 @@
-from models.claim_facts import ClaimFacts, claim_fact_edits
+from models.claims.facts import ClaimFacts, claim_fact_edits
 
 FULL = ClaimFacts("MEDICARE", "1EG4TE5MK73", True, "1 Main St", "Springfield", "IL", "62701")
 

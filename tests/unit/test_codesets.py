@@ -23,7 +23,7 @@ from integrations.codesets import (
     fiscal_year_of,
     is_modifier,
 )
-from models.coding import CodeCatalog
+from models.coding.rules import CodeCatalog
 
 FY2026_DOS = date(2026, 3, 15)
 

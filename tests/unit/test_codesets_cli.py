@@ -35,13 +35,14 @@ from clearchart.migrate import upgrade
 from clearchart.settings import Settings
 from clearchart.worker import build_worker
 from integrations.codesets.scrub_files import TableFormatError
-from models.claim_tables import CodeTableVersion, DenialRow, FeeScheduleRow, MueLimitRow, PtpEditRow
+from models.claims.reference import CodeTableVersion, FeeScheduleRow, MueLimitRow, PtpEditRow
+from models.claims.tables import DenialRow
 from models.repositories.claims import fee
 from tests.api.claim_support import claimed, coding, post_x12, remittance_835, submitted_claim
 from tests.conftest import REPO
 from tests.support import LiveStack, eventually, make_tenant, started
 
-FIXTURES = REPO / "models" / "fixtures"
+FIXTURES = REPO / "tests" / "fixtures" / "scrub-tables"
 PTP, MUE, FEES = FIXTURES / "ptp_synthetic.csv", FIXTURES / "mue_synthetic.csv", FIXTURES / "fee_schedule_synthetic.csv"
 Sessions = async_sessionmaker[AsyncSession]
 

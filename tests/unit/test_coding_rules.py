@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from integrations.codesets import StaticCatalog, default_catalog
-from models.coding import (
+from models.coding.rules import (
     CodingIssue,
     CodingSubmission,
     DiagnosisCode,

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from integrations.codesets.scrub_files import read_csv_dicts
-from models.denials import (
+from models.claims.denials import (
     DEFAULT_CARC_TABLE,
     CarcTable,
     DenialCategory,
@@ -16,7 +16,7 @@ from models.denials import (
     payment_variance,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / "models" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "scrub-tables"
 
 
 class TestCategorize:

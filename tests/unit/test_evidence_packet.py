@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from models.evidence import (
+from models.evidence.packet import (
     NO_CLAIM_ACTIVITY,
     AppealEntry,
     ChainFact,

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models.findings import (
+from models.qa.findings import (
     ChartCoding,
     DxCode,
     Finding,

@@ -3,7 +3,7 @@ from typing import get_args
 
 import pytest
 
-from models.holds import (
+from models.encounters.holds import (
     AGE_BUCKETS,
     DEFAULT_HOLD_ALERT_AFTER,
     DEFAULT_HOLD_POLICY,

@@ -12,8 +12,8 @@ from temporalio.api.common.v1 import Payload
 from clearchart.keys import chain_keyring, key_file, load_keys, rotate
 from clearchart.payload_codec import payload_codec
 from clearchart.settings import Settings
-from models.audit_chain import GENESIS, Keyring, event_hash, hashed_fields, verify_chain
-from models.checkpoint import check_signature, fingerprint, public_key, sign_checkpoint
+from models.evidence.chain import GENESIS, Keyring, event_hash, hashed_fields, verify_chain
+from models.evidence.checkpoint import check_signature, fingerprint, public_key, sign_checkpoint
 
 
 def event(seq: int, key_id: str | None) -> dict[str, object]:

@@ -2,8 +2,14 @@
 
 import pytest
 
-from models import lifecycle
-from models.lifecycle import STATES, TRANSITIONS, TransitionError, allowed_actions, transition
+from models.encounters import lifecycle
+from models.encounters.lifecycle import (
+    STATES,
+    TRANSITIONS,
+    TransitionError,
+    allowed_actions,
+    transition,
+)
 
 
 class TestTable:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from activities.webhooks import retry_after_seconds
-from models.outbound_events import (
+from models.webhooks.events import (
     EVENT_TYPES,
     RETRY_SCHEDULE,
     ProjectionChange,

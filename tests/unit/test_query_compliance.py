@@ -4,7 +4,7 @@ from typing import get_args
 
 import pytest
 
-from models.queries import (
+from models.queries.rules import (
     QUERY_RULES,
     ClinicalIndicator,
     LintIssue,

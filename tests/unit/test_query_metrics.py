@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models.query_metrics import (
+from models.queries.metrics import (
     HoldFact,
     QueryFact,
     QueryStats,

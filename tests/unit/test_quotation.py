@@ -1,6 +1,6 @@
 """Verified quotations: whitespace is the only thing an excerpt may change."""
 
-from models.quotation import (
+from models.coding.quotation import (
     Span,
     highlight,
     in_context,

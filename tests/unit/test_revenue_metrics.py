@@ -1,6 +1,6 @@
 import pytest
 
-from models.revenue_metrics import (
+from models.claims.revenue_metrics import (
     AppealFact,
     ClaimFact,
     DenialFact,

@@ -1,8 +1,8 @@
 """Routing rules, documentation requirements and the role table."""
 
 from models.access import PERMISSIONS, ROLES, Principal, can
-from models.routing import Route, route
-from models.tenant_policy import ANY_DOCUMENT, TenantPolicy, parse_policy
+from models.encounters.routing import Route, route
+from models.tenants.policy import ANY_DOCUMENT, TenantPolicy, parse_policy
 
 ROUTES = [
     Route(position=2, queue_id="general"),

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.sampling import (
+from models.qa.sampling import (
     SAMPLING_ALGORITHM,
     FrameItem,
     SamplingPlan,

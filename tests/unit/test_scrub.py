@@ -4,15 +4,8 @@ from pathlib import Path
 import pytest
 
 from integrations.codesets.scrub_files import TableFormatError, load_mue_csv, load_ptp_csv
-from models.scrub import (
-    RULES,
-    ScrubInput,
-    ScrubLine,
-    ScrubResult,
-    acknowledge,
-    scrub,
-)
-from models.scrub_tables import (
+from models.claims.scrub import RULES, ScrubInput, ScrubLine, ScrubResult, acknowledge, scrub
+from models.claims.scrub_reference import (
     MueLimit,
     ProcedureCode,
     PtpEdit,
@@ -21,7 +14,7 @@ from models.scrub_tables import (
     builtin_tables,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / "models" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "scrub-tables"
 DOS = date(2025, 3, 3)
 HEADERS = {"E11", "O09", "N40"}  # header (non-billable) codes for the fake ICD lookup
 

@@ -3,9 +3,9 @@
 from datetime import date
 from typing import get_args
 
-from models.appeals import appeal_refusal
-from models.holds import HOLD_REASONS, HoldReason
-from models.queries import (
+from models.claims.appeals import appeal_refusal
+from models.encounters.holds import HOLD_REASONS, HoldReason
+from models.queries.rules import (
     YES_NO_OPTIONS,
     ClinicalIndicator,
     QueryDraft,

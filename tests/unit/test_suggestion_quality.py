@@ -1,6 +1,6 @@
 """The engine's audit figures from plain facts: acceptance, audit changes, misses."""
 
-from models.suggestion_quality import AuditedFinding, ChartSuggestions, suggestion_quality
+from models.coding.suggestion_quality import AuditedFinding, ChartSuggestions, suggestion_quality
 
 
 def _chart(coder: str, vendor: str, suggested: dict[str, str], coded: list[tuple[str, str]], *findings: AuditedFinding) -> ChartSuggestions:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from models.tenant_policy import (
+from models.tenants.policy import (
     ANY_DOCUMENT,
     PolicyInvalid,
     TenantPolicy,

@@ -15,7 +15,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from models.coding import CodingSubmission, DiagnosisCode, Evidence, ProcedureCode
+from models.coding.rules import CodingSubmission, DiagnosisCode, Evidence, ProcedureCode
 from tests.workflows.test_encounter_workflow import CODER, OPS, FakeActivities
 from tests.workflows.test_queries_and_holds import PHYSICIAN
 from workflows.encounter import EncounterWorkflow

@@ -16,7 +16,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from models.coding import CodingSubmission, DiagnosisCode, Evidence
+from models.coding.rules import CodingSubmission, DiagnosisCode, Evidence
 from tests.workflows.test_encounter_workflow import CODER, FakeActivities
 from workflows.encounter import EncounterWorkflow
 from workflows.types import ClaimRequest, EncounterInput, IngestRequest, SubmitCodingRequest

@@ -6,7 +6,7 @@ from datetime import timedelta
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from models.coding import CodingSubmission, DiagnosisCode, ProcedureCode
+from models.coding.rules import CodingSubmission, DiagnosisCode, ProcedureCode
 from tests.workflows.test_encounter_workflow import CODER, OPS, FakeActivities, in_coding, worker
 from workflows.encounter import EncounterWorkflow
 from workflows.types import (

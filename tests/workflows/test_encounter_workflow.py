@@ -11,8 +11,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from models.coding import CodingSubmission, DiagnosisCode
-from models.suggestions import SuggestCodesInput
+from models.coding.rules import CodingSubmission, DiagnosisCode
+from models.coding.suggestions import SuggestCodesInput
 from workflows.encounter import EncounterWorkflow
 from workflows.types import (
     SYSTEM,

@@ -6,7 +6,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from models.coding import CodingSubmission, DiagnosisCode
+from models.coding.rules import CodingSubmission, DiagnosisCode
 from tests.support import eventually
 from tests.workflows.test_encounter_workflow import CODER, FakeActivities
 from workflows.encounter import EncounterWorkflow

@@ -15,9 +15,10 @@ RECIPIENT_CALLS = {"_notify"}
 
 
 def _table_names() -> set[str]:
-    for module in pkgutil.iter_modules(models.__path__):
-        if module.name.endswith("tables") or module.name in ("tables", "outbound_events"):
-            importlib.import_module(f"models.{module.name}")
+    for module in pkgutil.walk_packages(models.__path__, "models."):
+        leaf = module.name.rsplit(".", 1)[-1]
+        if (leaf.endswith("tables") or leaf in ("reference", "events")) and ".repositories." not in module.name:
+            importlib.import_module(module.name)
     return set(Base.metadata.tables)
 
 

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from models.suggestions import SuggestCodesInput
+from models.coding.suggestions import SuggestCodesInput
 from tests.support import eventually
 from tests.workflows.test_encounter_workflow import FakeActivities, start, worker
 from workflows.encounter import EncounterWorkflow

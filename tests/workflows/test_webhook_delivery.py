@@ -17,8 +17,8 @@ from temporalio.worker import Worker
 
 from activities.webhooks import WebhookActivities
 from clearchart import admin
-from models.outbound_events import RETRY_SCHEDULE, EventDraft
-from models.webhook_tables import WebhookAttempt, WebhookEndpoint, WebhookMessage
+from models.webhooks.events import RETRY_SCHEDULE, EventDraft
+from models.webhooks.tables import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from services import outbound_events, webhook_endpoints
 from tests.webhook_receiver import Receiver, receiver
 from workflows.webhook_delivery import WebhookDeliveryWorkflow, delivery_workflow_id

@@ -3,8 +3,8 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.coding import CodingSubmission
-from models.projection import DenialFacts as DenialFacts
+from models.coding.rules import CodingSubmission
+from models.encounters.projection import DenialFacts as DenialFacts
 from workflows.types.common import Actor
 
 

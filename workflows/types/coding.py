@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from models.coding import CodingSubmission
+from models.coding.rules import CodingSubmission
 from workflows.types.common import Actor
 
 

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from models.projection import Actor as Actor
+from models.encounters.projection import Actor as Actor
 
 SYSTEM = Actor(user_id="system", role="system")
 

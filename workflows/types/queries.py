@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from models.projection import QueryEvent as QueryEvent
+from models.encounters.projection import QueryEvent as QueryEvent
 from workflows.types.common import Actor
 
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from models.coding import CodingSubmission
+from models.coding.rules import CodingSubmission
 from workflows.types.claims import EditRef
 from workflows.types.common import Policy
 

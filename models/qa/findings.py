@@ -2,7 +2,7 @@
 
 QA audits are for coaching, so a finding must say why (a guideline reference and a rationale)
 and the coder gets to agree or dispute before it is final. Only final, non-withdrawn findings
-count in scores (models.audit_scores).
+count in scores (models.qa.scores).
 """
 
 from collections.abc import Callable

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any, cast
 
-from models.findings import (
+from models.qa.findings import (
     ChartCoding,
     DxCode,
     Finding,
@@ -17,8 +17,8 @@ from models.findings import (
     GuidelineReference,
     PxCode,
 )
-from models.qa_tables import QaFinding
-from models.sampling import FrameItem, SamplingPlan, UniverseFilter, risk_flags
+from models.qa.sampling import FrameItem, SamplingPlan, UniverseFilter, risk_flags
+from models.qa.tables import QaFinding
 
 PRE_CODING = ("received", "ready", "in_coding", "on_hold")
 # Prospective audits hold charts before billing, so only charts not yet billed qualify.
@@ -44,7 +44,7 @@ def frame_from_json(data: list[dict[str, Any]]) -> list[FrameItem]:
 
 
 def chart_coding(codes: dict[str, Any] | None) -> ChartCoding:
-    """The encounter's codes JSON (models.coding shape, optional `poa`) as a ChartCoding."""
+    """The encounter's codes JSON (models.coding.rules shape, optional `poa`) as a ChartCoding."""
     codes = codes or {}
     return ChartCoding(
         diagnoses=[DxCode(d["code"], d.get("poa")) for d in codes.get("diagnoses", [])],

@@ -1,6 +1,6 @@
 """Pure assembly of audit reports and coaching views from stored rows.
 
-Every number comes from models.audit_scores so the report, the coaching view and the tests
+Every number comes from models.qa.scores so the report, the coaching view and the tests
 share one definition of accuracy, repeats and agreement. Cycles are the tenant's audits in
 creation order (cycle 1, 2, …); index i of a cycle list is audit cycle i + 1.
 """
@@ -9,7 +9,9 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from models.audit_scores import (
+from models.qa.findings import Finding, allowed_actions, counts_as_error, time_to_resolution
+from models.qa.plan import chart_coding, finding_of
+from models.qa.scores import (
     ChartResult,
     DoubleReview,
     EducationAssignment,
@@ -23,9 +25,7 @@ from models.audit_scores import (
     score,
     score_by,
 )
-from models.findings import Finding, allowed_actions, counts_as_error, time_to_resolution
-from models.qa_plan import chart_coding, finding_of
-from models.qa_tables import QaAudit, QaAuditChart, QaEducation, QaFinding, QaReview
+from models.qa.tables import QaAudit, QaAuditChart, QaEducation, QaFinding, QaReview
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Tenant routing rules: which queue a new chart goes to (its policy is models.tenant_policy)."""
+"""Tenant routing rules: which queue a new chart goes to (its policy is models.tenants.policy)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from models.findings import (
+from models.qa.findings import (
     FINDING_CATEGORIES,
     Finding,
     FindingDraft,

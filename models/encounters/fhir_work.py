@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
-from models.tables import Encounter, QueryRow
+from models.encounters.tables import Encounter, QueryRow
 
 WORK_SYSTEM: Final = "urn:clearchart:work-item"
 STATUS_SYSTEM: Final = "urn:clearchart:encounter-status"

@@ -2,7 +2,7 @@
 
 Definitions (stated once so reports, API and tests agree):
 - code-level accuracy = code lines with no counted finding / code lines reviewed. Lines are the
-  union of the coder's and the auditor's codes after pairing (models.findings.compare_coding):
+  union of the coder's and the auditor's codes after pairing (models.qa.findings.compare_coding):
   an unchanged code, a changed code (E11.9 → E11.65) and a code only one side coded each make
   one line. A line is correct when the auditor agreed with it without change.
 - chart-level accuracy = charts with zero counted findings / charts reviewed.
@@ -18,7 +18,7 @@ from datetime import datetime
 from statistics import mean, median
 from typing import Literal
 
-from models.findings import (
+from models.qa.findings import (
     ChartCoding,
     Finding,
     compare_coding,

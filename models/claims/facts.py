@@ -8,7 +8,7 @@ provider's address as the patient's).
 from dataclasses import dataclass
 from typing import Any
 
-from models.scrub import ScrubEdit
+from models.claims.scrub import ScrubEdit
 
 CHECK = "claim_facts"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Final, Literal
 
-from models.scrub_tables import (
+from models.claims.scrub_reference import (
     EM_CODES,
     NCCI_PTP_MODIFIERS,
     NOT_PROCEDURES,

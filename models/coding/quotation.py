@@ -9,7 +9,7 @@ character positions in the stored document text, so the packet can show the quot
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from models.coding import CodingIssue
+from models.coding.rules import CodingIssue
 
 CONTEXT_CHARS = 80
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from models.holds import HOLD_REASONS
+from models.encounters.holds import HOLD_REASONS
 
 # FHIR v3 ActCode encounter classes (http://terminology.hl7.org/CodeSystem/v3-ActCode);
 # "*" is the entry for every class without one of its own.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from models.holds import (
+from models.encounters.holds import (
     AGE_BUCKETS,
     DEFAULT_HOLD_ALERT_AFTER,
     HOLD_REASONS,

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from models.coding.quotation import locate
 from models.errors import InvalidRequest
-from models.quotation import locate
 
 QueryForm = Literal["open_ended", "multiple_choice", "yes_no"]
 YesNoPurpose = Literal["confirm_documented", "present_on_admission", "cause_and_effect"]

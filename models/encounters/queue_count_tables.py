@@ -7,7 +7,7 @@ from sqlalchemy import BigInteger, Index, SmallInteger, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
-from models.tables import Encounter
+from models.encounters.tables import Encounter
 
 
 class QueueCount(Base):

@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from models.audit_chain import canonical_json
+from models.evidence.chain import canonical_json
 
 FORMAT = "clearchart-audit-checkpoint/1"
 

@@ -10,14 +10,14 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, Protocol
 
-from models.appeals import (
+from models.claims.appeals import (
     COMMERCIAL_LEVELS,
     MEDICARE_LEVELS,
     PayerKind,
     appeal_deadline,
     appealable,
 )
-from models.denials import DEFAULT_CARC_TABLE, CarcTable, DenialCategory, categorize
+from models.claims.denials import DEFAULT_CARC_TABLE, CarcTable, DenialCategory, categorize
 
 # Coding and documentation denials go to the coding team's denial queue with the evidence.
 CODING_QUEUE = "denials-coding"

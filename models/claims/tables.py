@@ -1,5 +1,6 @@
-"""Tables of the claim stage: scrubs, claims, inbound X12 files, payments, denials, appeals, and the
-versioned reference tables (NCCI PTP, MUE, fee schedule) an operator loads."""
+"""Tables of the claim stage: scrubs, claims, inbound X12 files, payments, denials, appeals. The
+versioned reference tables an operator loads (NCCI PTP, MUE, fee schedule, CARC) are in
+models/claims/reference.py."""
 
 import uuid
 from datetime import date, datetime
@@ -9,7 +10,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
-from models.claim_batch_tables import ClaimBatch  # noqa: F401 - claims.batch_id refers to it
+from models.claims.batch_tables import ClaimBatch  # noqa: F401 - claims.batch_id refers to it
 
 
 class ScrubRun(Base):
@@ -51,7 +52,7 @@ class ClaimRow(Base):
     # A claim the clearinghouse or payer rejected was never filed, for timely-filing purposes.
     filed: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    # Batching (models/claim_batch_tables.py): queued (submitted, no batch yet), then sent as
+    # Batching (models/claims/batch_tables.py): queued (submitted, no batch yet), then sent as
     # transaction set ST02 of a batch. Transport bookkeeping, not attested facts.
     batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("claim_batches.id"), index=True)
     transaction_control: Mapped[str | None] = mapped_column(String(9))
@@ -138,61 +139,3 @@ class AppealRow(Base):
     decision: Mapped[str | None] = mapped_column(String(16))
     recovered_cents: Mapped[int | None] = mapped_column(BigInteger)
     decided_at: Mapped[datetime | None]
-
-
-class PtpEditRow(Base):
-    __tablename__ = "ptp_edits"
-    __table_args__ = (Index("ix_ptp_edits_pair", "column1", "column2"),)
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    version: Mapped[str] = mapped_column(String(64), index=True)
-    column1: Mapped[str] = mapped_column(String(5))
-    column2: Mapped[str] = mapped_column(String(5))
-    modifier_indicator: Mapped[str] = mapped_column(String(1))
-    effective_from: Mapped[date]
-    effective_to: Mapped[date | None]
-
-
-class MueLimitRow(Base):
-    __tablename__ = "mue_limits"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    version: Mapped[str] = mapped_column(String(64), index=True)
-    code: Mapped[str] = mapped_column(String(5), index=True)
-    limit: Mapped[int]
-    adjudication_indicator: Mapped[str] = mapped_column(String(1))
-    effective_from: Mapped[date]
-    effective_to: Mapped[date | None]
-
-
-class FeeScheduleRow(Base):
-    __tablename__ = "fee_schedule"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
-    version: Mapped[str] = mapped_column(String(64))
-    payer_id: Mapped[str] = mapped_column(String(64))
-    code: Mapped[str] = mapped_column(String(5))
-    modifier: Mapped[str | None] = mapped_column(String(2))
-    amount_cents: Mapped[int] = mapped_column(BigInteger)
-    effective_from: Mapped[date]
-    effective_to: Mapped[date | None]
-
-
-class CodeTableVersion(Base):
-    """Which version of each reference table is loaded, when and by whom."""
-
-    __tablename__ = "code_table_versions"
-    table_name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    version: Mapped[str] = mapped_column(String(64))
-    rows: Mapped[int]
-    loaded_at: Mapped[datetime] = mapped_column(server_default=func.now())
-
-
-class CarcCodeRow(Base):
-    """The operator's CARC/RARC → root-cause table (CMS/X12 code lists change several times a year)."""
-
-    __tablename__ = "carc_codes"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    version: Mapped[str] = mapped_column(String(64), index=True)
-    kind: Mapped[str] = mapped_column(String(4))  # carc | rarc
-    code: Mapped[str] = mapped_column(String(8))
-    category: Mapped[str | None] = mapped_column(String(32))  # null: not a denial (CARC only)
-    refinable: Mapped[bool] = mapped_column(default=False)

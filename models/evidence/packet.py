@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from models.quotation import Span, in_context, quoted_at
-from models.suggestions import code_source
+from models.coding.quotation import Span, in_context, quoted_at
+from models.coding.suggestions import code_source
 
 NO_CLAIM_ACTIVITY = "no claim activity yet"
 

@@ -1,0 +1,1 @@
+"""The claim stage: scrub, claims and batches, remittance, denials, appeals, the clearinghouse."""

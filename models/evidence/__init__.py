@@ -1,0 +1,1 @@
+"""Evidence: the packet, the audit hash chain, the ledger, signed checkpoints, the PHI access log."""

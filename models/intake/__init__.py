@@ -1,0 +1,1 @@
+"""Intake: the per-encounter progress of a bundle taken in the background."""

@@ -1,0 +1,1 @@
+"""QA audits: samples, findings, reviews, scores and reports."""

@@ -1,0 +1,1 @@
+"""Physician queries: compliance rules and metrics."""

@@ -1,0 +1,1 @@
+"""A tenant's operating policy and its versions."""

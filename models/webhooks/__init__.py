@@ -1,0 +1,1 @@
+"""Outbound webhooks: which changes integrators hear about, and their delivery tables."""
