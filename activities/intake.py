@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -22,15 +20,12 @@ from integrations.ehr.errors import FhirValidationError
 from integrations.ehr.schemas import EncounterIntake, SubscriberIn
 from models.encounters.routing import Route, route
 from models.encounters.tables import (
-    Document,
     Encounter,
-    InboundMessage,
-    Patient,
-    RoutingRule,
     Tenant,
-    TextBlob,
 )
 from models.evidence.chain import Keyring
+from models.repositories import intake as repo
+from models.repositories import text_blobs
 from models.repositories.evidence_receipts import record_receipts
 from models.tenants.policy import ANY_DOCUMENT, TenantPolicy, parse_policy
 from services.codesets import earliest_served, uncovered_reason
@@ -87,7 +82,7 @@ class IntakeActivities:
         return intakes[index]
 
     async def _parse(self, session: AsyncSession, message_id: str) -> list[EncounterIntake]:
-        body = await session.scalar(select(InboundMessage.body).where(InboundMessage.id == uuid.UUID(message_id)))
+        body = await repo.message_body(session, uuid.UUID(message_id))
         if body is None:
             raise ApplicationError(f"message {message_id} not found", type="BadData", non_retryable=True)
         try:
@@ -115,16 +110,12 @@ class IntakeActivities:
             encounter = await _ensure_encounter(session, inp, found, patient_id)
             new_docs = await _add_documents(session, inp.tenant_id, encounter.id, message_id, found)
             await _receipt(session, self._keys, new_docs)
-            doc_types = (
-                await session.scalars(
-                    select(Document.type_code).where(Document.encounter_id == encounter.id).distinct()
-                )
-            ).all()
+            doc_types = await repo.document_types(session, encounter.id)
             # No ICD-10-CM release for the date of service: never hand the chart to a coder to fail
             # on; it waits on a `codeset_release_missing` hold that loading the release releases.
             dos = found.period_start or found.period_end
             no_codeset = uncovered_reason(dos.date() if dos else None, await earliest_served(session))
-            rules = (await session.scalars(select(RoutingRule).where(RoutingRule.tenant_id == inp.tenant_id))).all()
+            rules = await repo.routing_rules(session, inp.tenant_id)
             queue_id, priority = route(
                 [Route(r.position, r.queue_id, r.encounter_type, r.specialty, r.payer_id, r.priority) for r in rules],
                 encounter_types=[found.class_code or "", *found.type_codes],
@@ -149,36 +140,26 @@ class IntakeActivities:
     async def add_addendum(self, inp: AddendumInput) -> str:
         """A physician's addendum becomes a new document of the encounter (idempotent by content)."""
         async with self._sessions.begin() as session:
-            text = await session.scalar(
-                select(TextBlob.text).where(TextBlob.tenant_id == inp.tenant_id, TextBlob.sha256 == inp.text_sha256)
-            )
+            text = await text_blobs.text_of(session, inp.tenant_id, inp.text_sha256)
             if text is None:
                 raise ApplicationError(f"addendum text {inp.text_sha256} not found", non_retryable=True)
-            stmt = (
-                insert(Document)
-                .values(
-                    id=uuid.uuid4(),
-                    tenant_id=inp.tenant_id,
-                    encounter_id=uuid.UUID(inp.encounter_id),
-                    external_id=f"query-addendum-{inp.query_id}",
-                    version=1,
-                    type_code=ADDENDUM_LOINC,
-                    type_display="Physician query response addendum",
-                    content_type="text/plain",
-                    text=text,
-                    sha256=inp.text_sha256,
-                )
-                .on_conflict_do_nothing(index_elements=["encounter_id", "external_id", "sha256"])
-                .returning(Document.id)
+            added = await repo.add_document(
+                session,
+                {
+                    "id": uuid.uuid4(),
+                    "tenant_id": inp.tenant_id,
+                    "encounter_id": uuid.UUID(inp.encounter_id),
+                    "external_id": f"query-addendum-{inp.query_id}",
+                    "version": 1,
+                    "type_code": ADDENDUM_LOINC,
+                    "type_display": "Physician query response addendum",
+                    "content_type": "text/plain",
+                    "text": text,
+                    "sha256": inp.text_sha256,
+                },
             )
-            added = (await session.execute(stmt)).scalar_one_or_none()
             await _receipt(session, self._keys, [str(added)] if added else [])
-            doc_id = await session.scalar(
-                select(Document.id).where(
-                    Document.encounter_id == uuid.UUID(inp.encounter_id),
-                    Document.external_id == f"query-addendum-{inp.query_id}",
-                )
-            )
+            doc_id = await repo.document_id(session, uuid.UUID(inp.encounter_id), f"query-addendum-{inp.query_id}")
         return str(doc_id)
 
 
@@ -186,7 +167,7 @@ async def _receipt(session: AsyncSession, keys: Keyring | None, ids: list[str]) 
     """New documents are attested as written (models.repositories.evidence_receipts)."""
     if keys is None or not ids:
         return
-    docs = (await session.scalars(select(Document).where(Document.id.in_([uuid.UUID(i) for i in ids])))).all()
+    docs = await repo.documents(session, [uuid.UUID(i) for i in ids])
     await record_receipts(session, keys, "documents", docs)
 
 
@@ -203,13 +184,7 @@ async def _upsert_patient(session: AsyncSession, tenant_id: str, found: Encounte
         "state": (p.state or "")[:2].upper() or None,
         "postal_code": p.postal_code,
     }
-    stmt = (
-        insert(Patient)
-        .values(id=uuid.uuid4(), tenant_id=tenant_id, external_id=p.external_id, **values)
-        .on_conflict_do_update(index_elements=["tenant_id", "external_id"], set_=values)
-        .returning(Patient.id)
-    )
-    return (await session.execute(stmt)).scalar_one()
+    return await repo.upsert_patient(session, tenant_id, p.external_id, values)
 
 
 async def _ensure_encounter(
@@ -240,19 +215,16 @@ async def _ensure_encounter(
             if value is not None:
                 setattr(existing, key, value)
         return existing
-    encounter = Encounter(
+    return await repo.add_encounter(
+        session,
         id=encounter_id,
         tenant_id=inp.tenant_id,
         external_id=found.external_id,
         workflow_id=inp.workflow_id,
         status="received",
-        received_at=func.now(),
         version=0,
         **values,
     )
-    session.add(encounter)
-    await session.flush()
-    return encounter
 
 
 async def _add_documents(
@@ -261,32 +233,24 @@ async def _add_documents(
     """New content for a known document id becomes its next version; identical content is a no-op."""
     added: list[str] = []
     for doc in found.documents:
-        version = (
-            await session.scalar(
-                select(func.count()).where(Document.encounter_id == encounter_id, Document.external_id == doc.external_id)
-            )
-            or 0
-        ) + 1
-        stmt = (
-            insert(Document)
-            .values(
-                id=uuid.uuid4(),
-                tenant_id=tenant_id,
-                encounter_id=encounter_id,
-                external_id=doc.external_id,
-                version=version,
-                type_code=doc.type_code,
-                type_display=doc.type_display,
-                content_type=doc.content_type,
-                text=doc.text,
-                url=doc.url,
-                sha256=doc.sha256,
-                message_id=message_id,
-            )
-            .on_conflict_do_nothing(index_elements=["encounter_id", "external_id", "sha256"])
-            .returning(Document.id)
+        version = await repo.document_versions(session, encounter_id, doc.external_id) + 1
+        new_id = await repo.add_document(
+            session,
+            {
+                "id": uuid.uuid4(),
+                "tenant_id": tenant_id,
+                "encounter_id": encounter_id,
+                "external_id": doc.external_id,
+                "version": version,
+                "type_code": doc.type_code,
+                "type_display": doc.type_display,
+                "content_type": doc.content_type,
+                "text": doc.text,
+                "url": doc.url,
+                "sha256": doc.sha256,
+                "message_id": message_id,
+            },
         )
-        new_id = (await session.execute(stmt)).scalar_one_or_none()
         if new_id is not None:
             added.append(str(new_id))
     return added

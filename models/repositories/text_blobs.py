@@ -23,3 +23,7 @@ async def texts(session: AsyncSession, tenant_id: str, hashes: Iterable[str]) ->
 
 async def document_text(session: AsyncSession, document_id: uuid.UUID) -> str | None:
     return await session.scalar(select(Document.text).where(Document.id == document_id))
+
+
+async def text_of(session: AsyncSession, tenant_id: str, sha256: str) -> str | None:
+    return await session.scalar(select(TextBlob.text).where(TextBlob.tenant_id == tenant_id, TextBlob.sha256 == sha256))
