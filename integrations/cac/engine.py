@@ -18,13 +18,14 @@ from typing import Any
 import structlog
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from integrations.cac.lexicon import GENERIC, WEAK, WORD, Lexicon, Term, normalize, stems
+from integrations.cac.lexicon import GENERIC, WEAK, WORD, Lexicon, Term, normalize, stems, words
+from integrations.cac.status import family_history_code, long_term_drugs, personal_history_code
 from integrations.codesets import SHIPPED_RELEASE, Icd10cm
 from models.suggestions import NoteDocument, Suggestion, SupportSpan
 
 log = structlog.get_logger(__name__)
 
-RULES_VERSION = "2"
+RULES_VERSION = "3"
 SPAN_GROUP = "cac_mentions"
 MAX_SPANS_PER_CODE = 3
 GENERIC_WEIGHT = 0.5  # see lexicon.GENERIC
@@ -40,11 +41,23 @@ WEIGHT_POWER = 1.0
 TIGHT_FLOOR = 0.5  # a match spread over a long window counts down to half a tight one
 ALTERNATIVE = 0.1  # the same words read as a code of another category: a weaker alternative
 REPEAT_WEIGHT = 2.0  # a code found N times gains REPEAT_WEIGHT * log(N)
+REPEAT_SCALE = 0.0
 _REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
+# A past or a relative's condition becomes its history code, and a medicine the patient is on its
+# long-term drug therapy code: status codes, ranked below the conditions the note is about.
+HISTORY_WEIGHT = 0.3
+DRUG_WEIGHT = 3.0  # the score of a long-term drug therapy mention
+# Words saying the patient is on a medicine (the drug's sentence must hold one).
+THERAPY_CUES = frozenset(
+    n for w in ("treatment", "treated", "therapy", "taking", "takes", "receiving", "usual", "chronic",
+                "maintenance", "dependent", "regimen", "medication") for n in normalize(w)
+)
 _VAGUE = GENERIC | WEAK
 _COMMON_ENGLISH = stems(STOP_WORDS)  # spaCy's English stop words
 # ConText attributes that keep a mention from being a current diagnosis of this patient.
 EXCLUDING = ("is_negated", "is_hypothetical", "is_historical", "is_family", "is_uncertain")
+# A ConText category of ours: the condition is under treatment, so a "history of" it is current.
+TREATED = "CURRENT_TREATMENT"
 
 
 @dataclass(frozen=True)
@@ -76,7 +89,9 @@ class LexicalEngine:
             "medspacy_context",
             config={"rules": "default", "input_span_type": "group", "span_group_name": SPAN_GROUP},
         )
-        self._context.add(_clause_ends())  # type: ignore[attr-defined]  # medspacy's ConText component
+        self._context.add([*_clause_ends(), *_pseudo_triggers(), *_treatment_triggers()])  # type: ignore[attr-defined]
+        self._drugs = {drug: frozenset(words(drug)) for drug in long_term_drugs()}
+        self._drug_codes = long_term_drugs()
         self._lock = threading.Lock()
         self._version = f"lexical-{RULES_VERSION}+icd10cm-{lexicon.release}+medspacy-{medspacy.__version__}"
 
@@ -106,7 +121,7 @@ class LexicalEngine:
                 continue
             mentions.sort(key=lambda m: -m[0].score)
             best = mentions[0][0]
-            score = best.score + REPEAT_WEIGHT * math.log(len(mentions))
+            score = best.score * (1 + REPEAT_SCALE * math.log(len(mentions))) + REPEAT_WEIGHT * math.log(len(mentions))
             spans: list[SupportSpan] = []
             for _, span in mentions:
                 if all(span.start != s.start or span.document_id != s.document_id for s in spans):
@@ -138,14 +153,47 @@ class LexicalEngine:
             doc.spans[SPAN_GROUP] = [doc[m.first : m.last + 1] for m in mentions]
             doc = self._context(doc)
             kept = [
-                (m, span)
+                (status, span)
                 for m, span in zip(mentions, doc.spans[SPAN_GROUP], strict=True)
-                if not any(getattr(span._, attr) for attr in self._exclude)
+                if (status := self._status(m, span)) is not None
             ]
         return [
             (m, SupportSpan(document.document_id, span.start_char, span.end_char, text[span.start_char : span.end_char]))
             for m, span in kept
         ]
+
+    def _status(self, mention: Mention, span: Any) -> Mention | None:
+        """The mention as it stands in the patient's present: itself when current, its personal
+        or family history code when past or a relative's, nothing when negated or hypothetical."""
+        ex = self._exclude
+        if any(getattr(span._, attr) for attr in ex if attr not in ("is_historical", "is_family")):
+            return None
+        term = mention.term
+        if "is_family" in ex and span._.is_family:
+            code, reason = family_history_code(term.code), "family_history"
+        elif "is_historical" in ex and span._.is_historical:
+            if any(mod.category == TREATED for mod in span._.modifiers):
+                return mention  # under treatment now: a current condition, not a history code
+            code, reason = personal_history_code(term.code), "personal_history"
+        else:
+            return mention
+        if code is None:
+            return None
+        status = replace(term, code=code, reason=reason)  # type: ignore[arg-type]  # a Reason literal
+        return replace(mention, term=status, score=mention.score * HISTORY_WEIGHT)
+
+    def _drug_therapy(self, positions: dict[str, list[int]]) -> list[Mention]:
+        """Medicines the sentence says the patient is on → long-term drug therapy (Z79) codes."""
+        if not THERAPY_CUES & positions.keys():
+            return []
+        found: list[Mention] = []
+        for drug, required in self._drugs.items():
+            if required and required <= positions.keys():
+                window = _window(required, positions)
+                if window is not None and window[1] - window[0] < len(required) + 1:
+                    term = Term(self._drug_codes[drug], drug, "drug_therapy", required, required, DRUG_WEIGHT)
+                    found.append(Mention(term, window[0], window[1], DRUG_WEIGHT, required))
+        return found
 
     def _match_sentence(self, sent: Any) -> list[Mention]:
         positions: dict[str, list[int]] = {}
@@ -212,7 +260,7 @@ class LexicalEngine:
                 if key4 not in taken:
                     taken.add(key4)
                     chosen.append(replace(m, score=m.score * ALTERNATIVE))
-        return chosen
+        return chosen + self._drug_therapy(positions)
 
 
 # Words that open a new clause about the present episode: a negation or a history trigger before
@@ -233,6 +281,44 @@ def _clause_ends() -> list[Any]:
     from medspacy.context import ConTextRule
 
     return [ConTextRule(word, kind, direction="TERMINATE") for word in CLAUSE_ENDS for kind in _CONTEXT_KINDS]
+
+
+# Phrases that look like a trigger and are not one (NegEx's pseudo-triggers): "a 3-month history of
+# pain" dates the present complaint, "no history of interest" closes on itself, the "free wall" of a
+# ventricle is anatomy.
+_DURATION = {"LOWER": {"REGEX": r"^(hours?|days?|weeks?|months?|years?)$"}}
+PSEUDO_TRIGGERS: tuple[tuple[str, str, list[dict[str, Any]]], ...] = (
+    ("<n> <unit> history", "HISTORICAL", [{"LIKE_NUM": True}, {"TEXT": "-", "OP": "?"}, _DURATION, {"LOWER": "history"}]),
+    ("<unit>-long history", "HISTORICAL", [_DURATION, {"TEXT": "-", "OP": "?"}, {"LOWER": "long"}, {"LOWER": "history"}]),
+    ("no history of interest", "NEGATED_EXISTENCE", [
+        {"LOWER": {"IN": ["no", "without"]}}, {"LOWER": {"IN": ["other", "previous", "relevant", "medical", "personal", "past", "known"]}, "OP": "*"},
+        {"LOWER": {"IN": ["history", "histories", "antecedents", "background"]}}, {"LOWER": "of", "OP": "?"}, {"LOWER": {"IN": ["interest", "note", "significance"]}},
+    ]),
+    ("free wall", "NEGATED_EXISTENCE", [{"LOWER": "free"}, {"LOWER": "wall"}]),
+)
+# Phrases saying a condition is treated now ("hypertension under treatment", "history of diabetes
+# treated with metformin"): a history mention they reach is current (ICD-10-CM's history codes are
+# for conditions that no longer exist and are no longer treated).
+TREATMENT_AFTER = (
+    "under treatment", "in treatment", "on treatment", "under medical treatment", "in medical treatment",
+    "treated with", "controlled with", "controlled by", "controlled", "on medication", "receiving treatment",
+)
+TREATMENT_BEFORE = ("treated for", "under treatment for", "in treatment for", "on treatment for", "pharmacologically controlled")
+
+
+def _pseudo_triggers() -> list[Any]:
+    from medspacy.context import ConTextRule
+
+    return [ConTextRule(literal, kind, direction="PSEUDO", pattern=pattern) for literal, kind, pattern in PSEUDO_TRIGGERS]
+
+
+def _treatment_triggers() -> list[Any]:
+    from medspacy.context import ConTextRule
+
+    return [
+        *(ConTextRule(p, TREATED, direction="BACKWARD", max_scope=6) for p in TREATMENT_AFTER),
+        *(ConTextRule(p, TREATED, direction="FORWARD", max_scope=6) for p in TREATMENT_BEFORE),
+    ]
 
 
 def _window(required: frozenset[str], positions: dict[str, list[int]]) -> tuple[int, int] | None:

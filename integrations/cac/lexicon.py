@@ -255,7 +255,10 @@ class Lexicon:
             warnings.simplefilter("ignore", DeprecationWarning)
             import simple_icd_10_cm as cm
         raw = [*_raw_terms(cm), *index_terms()]
+        from integrations.cac.status import status_codes
+
         descriptions = {code: cm.get_description(code) for code, _, _ in raw}
+        descriptions |= {code: cm.get_description(code) for code in status_codes() if cm.is_valid_item(code)}
         return cls.build(raw, descriptions, release)
 
     @classmethod
