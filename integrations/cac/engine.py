@@ -40,8 +40,7 @@ PARTIAL_COMMON_ONLY = True
 WEIGHT_POWER = 1.0
 TIGHT_FLOOR = 0.5  # a match spread over a long window counts down to half a tight one
 ALTERNATIVE = 0.1  # the same words read as a code of another category: a weaker alternative
-REPEAT_WEIGHT = 2.0  # a code found N times gains REPEAT_WEIGHT * log(N)
-REPEAT_SCALE = 0.0
+REPEAT_WEIGHT = 0.5  # a code found N times gains REPEAT_WEIGHT * log(N)
 _REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
 # A past or a relative's condition becomes its history code, and a medicine the patient is on its
 # long-term drug therapy code: status codes, ranked below the conditions the note is about.
@@ -56,6 +55,8 @@ _VAGUE = GENERIC | WEAK
 _COMMON_ENGLISH = stems(STOP_WORDS)  # spaCy's English stop words
 # ConText attributes that keep a mention from being a current diagnosis of this patient.
 EXCLUDING = ("is_negated", "is_hypothetical", "is_historical", "is_family", "is_uncertain")
+CHRONIC_CURRENT = True
+CHRONIC = ("I10", "I11", "I12", "I13", "I15", "E08", "E10", "E11", "E13", "E78", "E03", "J44", "N18", "B20", "B18", "I48", "I25", "I50", "M05", "M06", "H40", "G20", "G30", "G35", "K50", "K51", "M10", "M1A", "M81", "N40", "G40", "K70.3", "K74", "F01", "F03")
 # A ConText category of ours: the condition is under treatment, so a "history of" it is current.
 TREATED = "CURRENT_TREATMENT"
 
@@ -121,7 +122,7 @@ class LexicalEngine:
                 continue
             mentions.sort(key=lambda m: -m[0].score)
             best = mentions[0][0]
-            score = best.score * (1 + REPEAT_SCALE * math.log(len(mentions))) + REPEAT_WEIGHT * math.log(len(mentions))
+            score = best.score + REPEAT_WEIGHT * math.log(len(mentions))
             spans: list[SupportSpan] = []
             for _, span in mentions:
                 if all(span.start != s.start or span.document_id != s.document_id for s in spans):
@@ -172,7 +173,7 @@ class LexicalEngine:
         if "is_family" in ex and span._.is_family:
             code, reason = family_history_code(term.code), "family_history"
         elif "is_historical" in ex and span._.is_historical:
-            if any(mod.category == TREATED for mod in span._.modifiers):
+            if any(mod.category == TREATED for mod in span._.modifiers) or (CHRONIC_CURRENT and term.code.startswith(CHRONIC)):
                 return mention  # under treatment now: a current condition, not a history code
             code, reason = personal_history_code(term.code), "personal_history"
         else:
