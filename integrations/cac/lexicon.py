@@ -177,9 +177,25 @@ def normalize(word: str) -> tuple[str, ...]:
     return tuple(w if w.endswith("itis") else _stemmer()(w) for w in _unstemmed(word))  # capsulitis ≠ capsule
 
 
+# British spellings folded to the American ones the tabular list uses (anaemia, ischaemic,
+# oesophagus, paediatric, diarrhoea, hypercholesterolaemia).
+_BRITISH = re.compile(r"haem|aem|paed|aec|aesth|oedem|^oesoph|^oestr|rrhoea|pnoea")
+_AMERICAN = {
+    "haem": "hem", "aem": "em", "paed": "ped", "aec": "ec", "aesth": "esth", "oedem": "edem", "oesoph": "esoph",
+    "oestr": "estr", "rrhoea": "rrhea", "pnoea": "pnea",
+}
+
+
+def _american(word: str) -> str:
+    if "ae" not in word and "oe" not in word:
+        return word
+    return _BRITISH.sub(lambda m: _AMERICAN[m.group(0)], word)
+
+
 def _unstemmed(word: str) -> tuple[str, ...]:
     if word in STOPWORDS:
         return ()
+    word = _american(word)
     if word in SYNONYMS:
         return SYNONYMS[word]
     if word in _MALIGNANT or (word.endswith(_MALIGNANT_SUFFIXES) and word not in ("carcinoma", "sarcoma")):
