@@ -41,6 +41,7 @@ WEIGHT_POWER = 1.0
 TIGHT_FLOOR = 0.5  # a match spread over a long window counts down to half a tight one
 ALTERNATIVE = 0.1  # the same words read as a code of another category: a weaker alternative
 REPEAT_WEIGHT = 0.5  # a code found N times gains REPEAT_WEIGHT * log(N)
+NARRATIVE_PARTIALS_OFF = True
 _REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
 # A past or a relative's condition becomes its history code, and a medicine the patient is on its
 # long-term drug therapy code: status codes, ranked below the conditions the note is about.
@@ -51,7 +52,15 @@ THERAPY_CUES = frozenset(
     n for w in ("treatment", "treated", "therapy", "taking", "takes", "receiving", "usual", "chronic",
                 "maintenance", "dependent", "regimen", "medication") for n in normalize(w)
 )
-_VAGUE = GENERIC | WEAK
+# Words of the case narrative (time, age, the hospital stay, imaging): a term found by one of them
+# alone is not a reading of the note ("days" is no "day blindness", "year-old" no "old age").
+NARRATIVE = stems(
+    ["hour", "day", "week", "month", "year", "old", "time", "postoperative", "preoperative", "discharge",
+     "discharged", "emergency", "blood", "double", "space", "microscopic", "macroscopic", "microscopically",
+     "macroscopically", "isolated", "general", "volume", "level", "normal", "area", "side", "magnetic",
+     "resonance"]
+)
+_VAGUE = GENERIC | WEAK | (NARRATIVE if NARRATIVE_PARTIALS_OFF else frozenset())
 _COMMON_ENGLISH = stems(STOP_WORDS)  # spaCy's English stop words
 # ConText attributes that keep a mention from being a current diagnosis of this patient.
 EXCLUDING = ("is_negated", "is_hypothetical", "is_historical", "is_family", "is_uncertain")

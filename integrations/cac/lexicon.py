@@ -161,6 +161,10 @@ _MALIGNANT = frozenset(["seminoma", "seminomas", "mesothelioma", "mesotheliomas"
 _SINGULAR_S = frozenset(["diabetes", "herpes", "feces", "rabies", "scabies", "series", "species", "caries", "ascites", "meninges", "pubes"])
 
 
+# Adjectives of the examination ("depressible", "palpable") are not the condition their stem names.
+_UNSTEMMED_ENDINGS = ("ible", "able")
+
+
 @lru_cache(maxsize=1)
 def _stemmer() -> Callable[[str], str]:
     from nltk.stem.snowball import SnowballStemmer
@@ -174,7 +178,7 @@ def normalize(word: str) -> tuple[str, ...]:
 
     Synonyms and abbreviations are folded first, then each word is stemmed (Snowball), so
     "smoked", "smoking" and "smokes" meet, as do "ulcerated" and "ulcer"."""
-    return tuple(w if w.endswith("itis") else _stemmer()(w) for w in _unstemmed(word))  # capsulitis ≠ capsule
+    return tuple(w if w.endswith(("itis", *_UNSTEMMED_ENDINGS)) else _stemmer()(w) for w in _unstemmed(word))  # capsulitis ≠ capsule
 
 
 # British spellings folded to the American ones the tabular list uses (anaemia, ischaemic,
@@ -200,7 +204,7 @@ def _unstemmed(word: str) -> tuple[str, ...]:
         return SYNONYMS[word]
     if word in _MALIGNANT or (word.endswith(_MALIGNANT_SUFFIXES) and word not in ("carcinoma", "sarcoma")):
         return (word, "malignant", "neoplasm")
-    if word in _SINGULAR_S:
+    if word in _SINGULAR_S or word.endswith(_UNSTEMMED_ENDINGS):
         return (word,)
     if len(word) > 4 and word.endswith("ies"):
         word = word[:-3] + "y"
