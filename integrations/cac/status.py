@@ -71,12 +71,20 @@ _FAMILY: tuple[tuple[str, str], ...] = (
 )
 
 
+_SUBSTANCE = {f"F1{d}" for d in range(10)}
+
+
 def _first(code: str, table: tuple[tuple[str, str], ...]) -> str | None:
     return next((target for prefix, target in table if code.startswith(prefix)), None)
 
 
 def personal_history_code(code: str) -> str | None:
-    """The code for "history of <the condition `code` names>" (None: no history code applies)."""
+    """The code for "history of <the condition `code` names>" (None: no history code applies).
+
+    Past alcohol or drug abuse or dependence is coded "in remission" (F10.11, F10.21...), which the
+    Alphabetic Index gives for a history of it; past nicotine dependence is Z87.891."""
+    if code[:3] in _SUBSTANCE and code[:3] != "F17" and len(code) >= 5 and code[4] in "12":
+        return f"{code[:5]}1"
     if code.startswith("C") and code[:3] not in {"C77", "C78", "C79"}:  # no history code for a secondary site
         return _first(code, _CANCER_HISTORY)
     if code.startswith("C"):
