@@ -270,7 +270,7 @@ class LexicalEngine:
                 if key4 not in taken:
                     taken.add(key4)
                     chosen.append(replace(m, score=m.score * ALTERNATIVE))
-        return chosen + self._drug_therapy(positions)
+        return chosen + self._drug_therapy(positions) + _unnamed_illness(sent, exact)
 
 
 # Words that open a new clause about the present episode: a negation or a history trigger before
@@ -291,6 +291,23 @@ def _clause_ends() -> list[Any]:
     from medspacy.context import ConTextRule
 
     return [ConTextRule(word, kind, direction="TERMINATE") for word in CLAUSE_ENDS for kind in _CONTEXT_KINDS]
+
+
+# "Disease" or "illness" that no term around it names ("the disease progressed", "current illness"):
+# the Alphabetic Index's "Illness" (R69), a weak reading ranked with the vague findings.
+ILLNESS_CODE = "R69"
+ILLNESS_WORDS = frozenset(["disease", "diseases", "illness", "illnesses"])
+ILLNESS_WEIGHT = 3.0
+
+
+def _unnamed_illness(sent: Any, exact: list[Mention]) -> list[Mention]:
+    found: list[Mention] = []
+    for token in sent:
+        if token.lower_ in ILLNESS_WORDS and not any(m.first <= token.i <= m.last for m in exact):
+            words = frozenset(normalize(token.lower_))
+            term = Term(ILLNESS_CODE, token.lower_, "index_term", words, words, ILLNESS_WEIGHT)
+            found.append(Mention(term, token.i, token.i, ILLNESS_WEIGHT, words))
+    return found
 
 
 # Phrases that look like a trigger and are not one (NegEx's pseudo-triggers): "a 3-month history of
