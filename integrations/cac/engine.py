@@ -19,9 +19,14 @@ import structlog
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from integrations.cac.lexicon import GENERIC, WEAK, WORD, Lexicon, Term, normalize, stems, words
-from integrations.cac.status import family_history_code, long_term_drugs, personal_history_code
+from integrations.cac.status import (
+    family_history_code,
+    lifelong,
+    long_term_drugs,
+    personal_history_code,
+)
 from integrations.codesets import SHIPPED_RELEASE, Icd10cm
-from models.suggestions import NoteDocument, Suggestion, SupportSpan
+from models.suggestions import NoteDocument, Reason, Suggestion, SupportSpan
 
 log = structlog.get_logger(__name__)
 
@@ -41,7 +46,6 @@ WEIGHT_POWER = 1.0
 TIGHT_FLOOR = 0.5  # a match spread over a long window counts down to half a tight one
 ALTERNATIVE = 0.1  # the same words read as a code of another category: a weaker alternative
 REPEAT_WEIGHT = 0.5  # a code found N times gains REPEAT_WEIGHT * log(N)
-NARRATIVE_PARTIALS_OFF = True
 _REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
 # A past or a relative's condition becomes its history code, and a medicine the patient is on its
 # long-term drug therapy code: status codes, ranked below the conditions the note is about.
@@ -60,12 +64,10 @@ NARRATIVE = stems(
      "macroscopically", "isolated", "general", "volume", "level", "normal", "area", "side", "magnetic",
      "resonance"]
 )
-_VAGUE = GENERIC | WEAK | (NARRATIVE if NARRATIVE_PARTIALS_OFF else frozenset())
+_VAGUE = GENERIC | WEAK | NARRATIVE
 _COMMON_ENGLISH = stems(STOP_WORDS)  # spaCy's English stop words
 # ConText attributes that keep a mention from being a current diagnosis of this patient.
 EXCLUDING = ("is_negated", "is_hypothetical", "is_historical", "is_family", "is_uncertain")
-CHRONIC_CURRENT = True
-CHRONIC = ("I10", "I11", "I12", "I13", "I15", "E08", "E10", "E11", "E13", "E78", "E03", "J44", "N18", "B20", "B18", "I48", "I25", "I50", "M05", "M06", "H40", "G20", "G30", "G35", "K50", "K51", "M10", "M1A", "M81", "N40", "G40", "K70.3", "K74", "F01", "F03")
 # A ConText category of ours: the condition is under treatment, so a "history of" it is current.
 TREATED = "CURRENT_TREATMENT"
 
@@ -179,17 +181,18 @@ class LexicalEngine:
         if any(getattr(span._, attr) for attr in ex if attr not in ("is_historical", "is_family")):
             return None
         term = mention.term
+        reason: Reason
         if "is_family" in ex and span._.is_family:
             code, reason = family_history_code(term.code), "family_history"
         elif "is_historical" in ex and span._.is_historical:
-            if any(mod.category == TREATED for mod in span._.modifiers) or (CHRONIC_CURRENT and term.code.startswith(CHRONIC)):
-                return mention  # under treatment now: a current condition, not a history code
+            if lifelong(term.code) or any(mod.category == TREATED for mod in span._.modifiers):
+                return mention  # lifelong, or treated now: a current condition, not a history code
             code, reason = personal_history_code(term.code), "personal_history"
         else:
             return mention
         if code is None:
             return None
-        status = replace(term, code=code, reason=reason)  # type: ignore[arg-type]  # a Reason literal
+        status = replace(term, code=code, reason=reason)
         return replace(mention, term=status, score=mention.score * HISTORY_WEIGHT)
 
     def _drug_therapy(self, positions: dict[str, list[int]]) -> list[Mention]:
@@ -236,7 +239,7 @@ class LexicalEngine:
                 if term.required <= GENERIC:
                     score *= GENERIC_WEIGHT
                 if missing:
-                    lost = sum(lex.idf[m] for m in missing)
+                    lost = math.fsum(lex.idf[m] for m in missing)
                     partial.append(Mention(term, window[0], window[1], PARTIAL * (term.weight - lost) ** WEIGHT_POWER, matched))
                 else:
                     exact.append(Mention(term, window[0], window[1], score, matched))

@@ -299,7 +299,7 @@ class Lexicon:
         terms: list[Term] = []
         anchors: dict[str, list[int]] = {}
         for (code, req), (text, reason) in seen.items():
-            weight = sum(idf[w] for w in req)
+            weight = math.fsum(idf[w] for w in req)  # exact: the same weight whatever the set order
             terms.append(Term(code, text, reason, req, frozenset(words(text)), weight))
             anchors.setdefault(min(req, key=lambda w: (df[w], w)), []).append(len(terms) - 1)
         return cls(terms, anchors, descriptions, release, idf)

@@ -71,6 +71,20 @@ _FAMILY: tuple[tuple[str, str], ...] = (
 )
 
 
+# Conditions that do not resolve once diagnosed: "a history of hypertension" or "personal history:
+# diabetes mellitus" documents the condition the patient still has (the history codes are for a
+# condition that no longer exists, and none is titled for these).
+LIFELONG = (
+    "I10", "I11", "I12", "I13", "I15", "E08", "E10", "E11", "E13", "E78", "E03", "J44", "N18", "B20",
+    "B18", "I48", "I25", "I50", "M05", "M06", "H40", "G20", "G30", "G35", "K50", "K51", "M10", "M1A",
+    "M81", "N40", "G40", "K70.3", "K74", "F01", "F03",
+)
+
+
+def lifelong(code: str) -> bool:
+    return code.startswith(LIFELONG)
+
+
 _SUBSTANCE = {f"F1{d}" for d in range(10)}
 
 
