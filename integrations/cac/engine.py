@@ -101,7 +101,7 @@ class LexicalEngine:
             "medspacy_context",
             config={"rules": "default", "input_span_type": "group", "span_group_name": SPAN_GROUP},
         )
-        self._context.add([*_clause_ends(), *_pseudo_triggers(), *_treatment_triggers()])  # type: ignore[attr-defined]
+        self._context.add([*_clause_ends(), *_pseudo_triggers(), *_treatment_triggers(), *_prefix_triggers()])  # type: ignore[attr-defined]
         self._drugs = {drug: frozenset(words(drug)) for drug in long_term_drugs()}
         self._drug_codes = long_term_drugs()
         self._lock = threading.Lock()
@@ -334,6 +334,20 @@ TREATMENT_AFTER = (
     "treated with", "controlled with", "controlled by", "controlled", "on medication", "receiving treatment",
 )
 TREATMENT_BEFORE = ("treated for", "under treatment for", "in treatment for", "on treatment for", "pharmacologically controlled")
+
+
+# Prefixes and verbs that make the next word or two past or absent: an "ex-smoker" or "former
+# drinker" has a history of it, a "non-smoker" does not smoke.
+PREFIX_TRIGGERS: tuple[tuple[str, str], ...] = (
+    ("ex", "HISTORICAL"), ("former", "HISTORICAL"), ("quit", "HISTORICAL"), ("stopped", "HISTORICAL"),
+    ("gave up", "HISTORICAL"), ("non", "NEGATED_EXISTENCE"),
+)
+
+
+def _prefix_triggers() -> list[Any]:
+    from medspacy.context import ConTextRule
+
+    return [ConTextRule(literal, kind, direction="FORWARD", max_scope=2) for literal, kind in PREFIX_TRIGGERS]
 
 
 def _pseudo_triggers() -> list[Any]:
