@@ -45,6 +45,9 @@ PARTIAL_COMMON_ONLY = True
 WEIGHT_POWER = 1.0
 TIGHT_FLOOR = 0.5  # a match spread over a long window counts down to half a tight one
 ALTERNATIVE = 0.1  # the same words read as a code of another category: a weaker alternative
+# "Malignant neoplasm, unspecified" is for a primary site that cannot be determined: not proposed
+# beside a malignant neoplasm of a named primary site.
+UNKNOWN_PRIMARY = "C80.1"
 REPEAT_WEIGHT = 0.5  # a code found N times gains REPEAT_WEIGHT * log(N)
 _REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
 # A past or a relative's condition becomes its history code, and a medicine the patient is on its
@@ -127,6 +130,8 @@ class LexicalEngine:
             table = self._codes.table_for(date_of_service) if date_of_service else self._codes.table_for(date.max)
             if table is None:
                 return []
+        if any(c[0] == "C" and c[:3] < "C77" for c in found):
+            found.pop(UNKNOWN_PRIMARY, None)  # the primary site is documented
         ranked: list[Suggestion] = []
         for code, mentions in found.items():
             if table is not None and not ((entry := table.get(code)) and entry.billable):

@@ -178,3 +178,11 @@ class TestSpelling:
         found = _suggest(engine, "The abdomen is soft and depressible.")
         assert not any(code.startswith("F32") for code in found), sorted(found)
         assert "R54" not in _suggest(engine, "A 75-year-old man with haematuria.")
+
+
+class TestNeoplasmSite:
+    def test_an_unknown_primary_is_not_proposed_beside_a_named_site(self, engine: LexicalEngine) -> None:
+        found = _suggest(engine, "Seminoma of the right testis. The carcinoma was resected.")
+        assert any(code.startswith("C62") for code in found), sorted(found)
+        assert "C80.1" not in found
+        assert "C80.1" in _suggest(engine, "The carcinoma was resected.")
