@@ -48,6 +48,14 @@ ALTERNATIVE = 0.1  # the same words read as a code of another category: a weaker
 # "Malignant neoplasm, unspecified" is for a primary site that cannot be determined: not proposed
 # beside a malignant neoplasm of a named primary site.
 UNKNOWN_PRIMARY = "C80.1"
+SITE_FROM_MASS = True
+_MALIGNANT = stems(["malignant", "neoplasm"])
+_MASS = stems(["neoplasm", "mass"])
+_SITELESS = _MASS | GENERIC | WEAK | stems(["benign", "uncertain", "behavior", "unspecified", "solid", "cystic"])
+
+
+def _named_primary(code: str) -> bool:
+    return code[0] == "C" and code[:3] < "C77" and code[:3] != "C76"  # C76: ill-defined sites
 REPEAT_WEIGHT = 0.5  # a code found N times gains REPEAT_WEIGHT * log(N)
 _REASON_WEIGHT = {"description": 1.0, "inclusion_term": 0.95, "category_description": 0.9, "index_term": 0.9}
 # A past or a relative's condition becomes its history code, and a medicine the patient is on its
@@ -130,7 +138,9 @@ class LexicalEngine:
             table = self._codes.table_for(date_of_service) if date_of_service else self._codes.table_for(date.max)
             if table is None:
                 return []
-        if any(c[0] == "C" and c[:3] < "C77" for c in found):
+        if SITE_FROM_MASS and UNKNOWN_PRIMARY in found and not any(_named_primary(c) for c in found):
+            self._site_from_mass(found)
+        if any(_named_primary(c) for c in found):
             found.pop(UNKNOWN_PRIMARY, None)  # the primary site is documented
         ranked: list[Suggestion] = []
         for code, mentions in found.items():
@@ -178,6 +188,37 @@ class LexicalEngine:
             (m, SupportSpan(document.document_id, span.start_char, span.end_char, text[span.start_char : span.end_char]))
             for m, span in kept
         ]
+
+    def _site_from_mass(self, found: dict[str, list[tuple[Mention, SupportSpan]]]) -> None:
+        """A malignancy named without its site ("urothelial carcinoma") and a mass or neoplasm of a
+        named organ elsewhere in the note ("a mass in the renal pelvis"): the Neoplasm Table's
+        malignant primary code of that organ, ranked as the malignancy was."""
+        cancer, cancer_span = max(found[UNKNOWN_PRIMARY], key=lambda m: m[0].score)
+        masses = [
+            (m, span, m.words - _SITELESS)
+            for code, mentions in found.items()
+            if not code.startswith("C")
+            for m, span in mentions
+            if m.words & _MASS and m.words - _SITELESS
+        ]
+        for mass, span, site in sorted(masses, key=lambda m: -m[0].score):
+            term = self._primary_site(site)
+            if term is not None:
+                found[term.code] = [(replace(cancer, term=term), cancer_span), (replace(mass, term=term, score=cancer.score), span)]
+                return
+
+    def _primary_site(self, site: frozenset[str]) -> Term | None:
+        """The tabular list's malignant neoplasm term that names these site words and no others."""
+        wanted = _MALIGNANT | site
+        candidates = [
+            term
+            for w in site
+            for index in self._lexicon.anchors.get(w, ())
+            if _named_primary((term := self._lexicon.terms[index]).code) and _MALIGNANT <= term.required <= wanted
+        ]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda t: (len(t.required & site), -t.preference[0], -t.preference[1], t.code))
 
     def _status(self, mention: Mention, span: Any) -> Mention | None:
         """The mention as it stands in the patient's present: itself when current, its personal

@@ -186,3 +186,10 @@ class TestNeoplasmSite:
         assert any(code.startswith("C62") for code in found), sorted(found)
         assert "C80.1" not in found
         assert "C80.1" in _suggest(engine, "The carcinoma was resected.")
+
+    def test_a_site_named_in_another_sentence_gives_the_primary_code(self, engine: LexicalEngine) -> None:
+        text = "Urography showed a renal mass. Microscopically, the tumor is a high grade urothelial carcinoma."
+        found = _suggest(engine, text)
+        assert "C64.9" in found, sorted(found)
+        assert "C80.1" not in found
+        assert {span.excerpt for span in found["C64.9"].spans} == {"carcinoma", "renal mass"}
