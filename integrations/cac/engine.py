@@ -3,8 +3,9 @@
 A term matches a sentence when every required word occurs in a short window of it. A match
 whose words are a strict subset of an overlapping match's is dropped (the longest, most
 specific match wins: "diabetes mellitus with hyperglycemia" keeps E11.65, not E11.9). medspaCy's
-ConText then removes negated, hypothetical, uncertain, historical and family mentions. No model
-is loaded: the pipeline is a blank spaCy tokenizer plus ConText's default rules.
+ConText then removes negated, hypothetical and uncertain mentions, and turns historical and family
+ones into their personal or family history codes (`status`). No model is loaded: the pipeline is
+a blank spaCy tokenizer plus ConText's default rules and a few of ours.
 """
 
 import math
@@ -48,7 +49,6 @@ ALTERNATIVE = 0.1  # the same words read as a code of another category: a weaker
 # "Malignant neoplasm, unspecified" is for a primary site that cannot be determined: not proposed
 # beside a malignant neoplasm of a named primary site.
 UNKNOWN_PRIMARY = "C80.1"
-SITE_FROM_MASS = True
 _MALIGNANT = stems(["malignant", "neoplasm"])
 _MASS = stems(["neoplasm", "mass"])
 _SITELESS = _MASS | GENERIC | WEAK | stems(["benign", "uncertain", "behavior", "unspecified", "solid", "cystic"])
@@ -138,7 +138,7 @@ class LexicalEngine:
             table = self._codes.table_for(date_of_service) if date_of_service else self._codes.table_for(date.max)
             if table is None:
                 return []
-        if SITE_FROM_MASS and UNKNOWN_PRIMARY in found and not any(_named_primary(c) for c in found):
+        if UNKNOWN_PRIMARY in found and not any(_named_primary(c) for c in found):
             self._site_from_mass(found)
         if any(_named_primary(c) for c in found):
             found.pop(UNKNOWN_PRIMARY, None)  # the primary site is documented
