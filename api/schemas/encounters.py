@@ -143,7 +143,7 @@ class SuggestionOut(BaseModel):
     description: str
     confidence: float
     rank: int
-    reason: str = Field(description="description | inclusion_term | category_description | index_term")
+    reason: str = Field(description="description | inclusion_term | category_description | index_term | personal_history | family_history | drug_therapy")
     matched_term: str
     spans: list[SpanOut]
     engine_version: str

@@ -161,6 +161,10 @@ _MALIGNANT = frozenset(["seminoma", "seminomas", "mesothelioma", "mesotheliomas"
 _SINGULAR_S = frozenset(["diabetes", "herpes", "feces", "rabies", "scabies", "series", "species", "caries", "ascites", "meninges", "pubes"])
 
 
+# Adjectives of the examination ("depressible", "palpable") are not the condition their stem names.
+_UNSTEMMED_ENDINGS = ("ible", "able")
+
+
 @lru_cache(maxsize=1)
 def _stemmer() -> Callable[[str], str]:
     from nltk.stem.snowball import SnowballStemmer
@@ -174,17 +178,33 @@ def normalize(word: str) -> tuple[str, ...]:
 
     Synonyms and abbreviations are folded first, then each word is stemmed (Snowball), so
     "smoked", "smoking" and "smokes" meet, as do "ulcerated" and "ulcer"."""
-    return tuple(w if w.endswith("itis") else _stemmer()(w) for w in _unstemmed(word))  # capsulitis ≠ capsule
+    return tuple(w if w.endswith(("itis", *_UNSTEMMED_ENDINGS)) else _stemmer()(w) for w in _unstemmed(word))  # capsulitis ≠ capsule
+
+
+# British spellings folded to the American ones the tabular list uses (anaemia, ischaemic,
+# oesophagus, paediatric, diarrhoea, hypercholesterolaemia).
+_BRITISH = re.compile(r"haem|aem|paed|aec|aesth|oedem|^oesoph|^oestr|rrhoea|pnoea")
+_AMERICAN = {
+    "haem": "hem", "aem": "em", "paed": "ped", "aec": "ec", "aesth": "esth", "oedem": "edem", "oesoph": "esoph",
+    "oestr": "estr", "rrhoea": "rrhea", "pnoea": "pnea",
+}
+
+
+def _american(word: str) -> str:
+    if "ae" not in word and "oe" not in word:
+        return word
+    return _BRITISH.sub(lambda m: _AMERICAN[m.group(0)], word)
 
 
 def _unstemmed(word: str) -> tuple[str, ...]:
     if word in STOPWORDS:
         return ()
+    word = _american(word)
     if word in SYNONYMS:
         return SYNONYMS[word]
     if word in _MALIGNANT or (word.endswith(_MALIGNANT_SUFFIXES) and word not in ("carcinoma", "sarcoma")):
         return (word, "malignant", "neoplasm")
-    if word in _SINGULAR_S:
+    if word in _SINGULAR_S or word.endswith(_UNSTEMMED_ENDINGS):
         return (word,)
     if len(word) > 4 and word.endswith("ies"):
         word = word[:-3] + "y"
@@ -255,7 +275,10 @@ class Lexicon:
             warnings.simplefilter("ignore", DeprecationWarning)
             import simple_icd_10_cm as cm
         raw = [*_raw_terms(cm), *index_terms()]
+        from integrations.cac.status import status_codes
+
         descriptions = {code: cm.get_description(code) for code, _, _ in raw}
+        descriptions |= {code: cm.get_description(code) for code in status_codes() if cm.is_valid_item(code)}
         return cls.build(raw, descriptions, release)
 
     @classmethod
@@ -276,7 +299,7 @@ class Lexicon:
         terms: list[Term] = []
         anchors: dict[str, list[int]] = {}
         for (code, req), (text, reason) in seen.items():
-            weight = sum(idf[w] for w in req)
+            weight = math.fsum(idf[w] for w in req)  # exact: the same weight whatever the set order
             terms.append(Term(code, text, reason, req, frozenset(words(text)), weight))
             anchors.setdefault(min(req, key=lambda w: (df[w], w)), []).append(len(terms) - 1)
         return cls(terms, anchors, descriptions, release, idf)

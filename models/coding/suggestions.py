@@ -14,8 +14,18 @@ from typing import Literal, Protocol
 
 # Why the engine chose a code: the text matched the code's own description, one of its
 # inclusion terms, the description of its category (resolved to the unspecified billable code),
-# or an everyday wording the engine's index maps to the code.
-Reason = Literal["description", "inclusion_term", "category_description", "index_term"]
+# or an everyday wording the engine's index maps to the code; or a status code for a mention that
+# is not a current diagnosis: a past condition (personal history), a relative's (family history),
+# a medicine the patient is on (long-term drug therapy).
+Reason = Literal[
+    "description",
+    "inclusion_term",
+    "category_description",
+    "index_term",
+    "personal_history",
+    "family_history",
+    "drug_therapy",
+]
 SuggestionStatus = Literal["open", "accepted", "rejected"]
 CodeSource = Literal["suggestion", "manual"]
 

@@ -97,4 +97,99 @@ class TestWording:
         ranked = [s.code for s in engine.suggest([NoteDocument("doc-1", "Type 2 diabetes mellitus with hyperglycemia.")])]
         assert ranked[0] == "E11.65"
         assert "E11.9" not in ranked
-        assert all(engine.version.startswith("lexical-2+") for _ in ranked)
+        assert engine.version.startswith("lexical-3+")
+
+
+class TestStatusCodes:
+    """Rules 3: a past or a relative's condition is its history code, never the condition itself."""
+
+    def test_a_history_of_cancer_is_the_personal_history_code(self, engine: LexicalEngine) -> None:
+        found = _suggest(engine, "History of breast cancer.")
+        assert "Z85.3" in found, sorted(found)
+        assert found["Z85.3"].reason == "personal_history"
+        assert "history" in found["Z85.3"].description.lower()
+        assert not any(code.startswith("C50") for code in found), sorted(found)
+
+    def test_a_relatives_condition_is_the_family_history_code(self, engine: LexicalEngine) -> None:
+        found = _suggest(engine, "His mother had diabetes.")
+        assert "Z83.3" in found, sorted(found)
+        assert found["Z83.3"].reason == "family_history"
+        assert not any(code.startswith("E11") for code in found), sorted(found)
+        assert "Z80.3" in _suggest(engine, NOTE)  # "Mother had breast cancer."
+
+    def test_a_negated_or_hypothetical_mention_gives_no_code_at_all(self, engine: LexicalEngine) -> None:
+        assert _suggest(engine, "The patient denies chest pain.") == {}
+        assert _suggest(engine, "If he develops a fever, call the office.") == {}
+
+    def test_the_history_code_ranks_below_current_conditions(self, engine: LexicalEngine) -> None:
+        ranked = [s.code for s in engine.suggest([NoteDocument("doc-1", "History of breast cancer. Acute appendicitis.")])]
+        assert ranked.index("K35.80") < ranked.index("Z85.3"), ranked
+
+    def test_a_past_abuse_or_dependence_is_in_remission(self, engine: LexicalEngine) -> None:
+        found = _suggest(engine, "A 45-year-old man with a history of alcohol dependence.")
+        assert "F10.21" in found, sorted(found)
+        assert "F10.20" not in found
+
+    def test_the_duration_of_the_present_complaint_is_not_a_history(self, engine: LexicalEngine) -> None:
+        found = _suggest(engine, "A 6-year-old boy presented with a 12-hour history of abdominal pain.")
+        assert "R10.9" in found, sorted(found)
+        assert not any(code.startswith("Z87") for code in found)
+
+    def test_a_condition_under_treatment_is_current(self, engine: LexicalEngine) -> None:
+        found = _suggest(engine, "A 70-year-old woman with a history of peptic ulcer under treatment.")
+        assert any(code.startswith("K27") for code in found), sorted(found)
+        past = _suggest(engine, "A 70-year-old woman with a history of peptic ulcer.")
+        assert not any(code.startswith("K27") for code in past), sorted(past)
+        assert "Z87.11" in past
+
+    def test_a_history_of_a_lifelong_condition_is_the_condition(self, engine: LexicalEngine) -> None:
+        found = _suggest(engine, "A 67-year-old man with a history of hypertension.")
+        assert "I10" in found, sorted(found)
+        assert "Z86.79" not in found
+
+    def test_no_history_of_interest_closes_on_itself(self, engine: LexicalEngine) -> None:
+        found = _suggest(engine, "A 33-year-old man with no history of interest, diagnosed with Crohn's disease.")
+        assert any(code.startswith("K50") for code in found), sorted(found)
+
+
+class TestDrugTherapy:
+    def test_a_medicine_the_patient_is_on_is_long_term_drug_therapy(self, engine: LexicalEngine) -> None:
+        found = _suggest(engine, "He was on treatment with insulin and metformin.")
+        assert {"Z79.4", "Z79.84"} <= found.keys(), sorted(found)
+        assert found["Z79.4"].reason == "drug_therapy"
+        assert found["Z79.4"].spans[0].excerpt.lower() == "insulin"
+
+    def test_a_drug_named_without_saying_the_patient_takes_it_is_not(self, engine: LexicalEngine) -> None:
+        assert "Z79.4" not in _suggest(engine, "Insulin levels were measured.")
+        assert "Z79.01" not in _suggest(engine, "He was not on treatment with warfarin.")
+
+
+class TestIllness:
+    def test_an_unnamed_disease_is_illness_unspecified_and_a_named_one_is_not(self, engine: LexicalEngine) -> None:
+        assert "R69" in _suggest(engine, "Two years later the disease progressed.")
+        found = _suggest(engine, "Crohn's disease of the ileum.")
+        assert "R69" not in found, sorted(found)
+        assert "R69" not in _suggest(engine, "He remains disease-free.")
+
+
+class TestSpelling:
+    def test_british_spellings_and_examination_adjectives(self, engine: LexicalEngine) -> None:
+        assert any(code.startswith("D64") for code in _suggest(engine, "Severe anaemia."))
+        found = _suggest(engine, "The abdomen is soft and depressible.")
+        assert not any(code.startswith("F32") for code in found), sorted(found)
+        assert "R54" not in _suggest(engine, "A 75-year-old man with haematuria.")
+
+
+class TestNeoplasmSite:
+    def test_an_unknown_primary_is_not_proposed_beside_a_named_site(self, engine: LexicalEngine) -> None:
+        found = _suggest(engine, "Seminoma of the right testis. The carcinoma was resected.")
+        assert any(code.startswith("C62") for code in found), sorted(found)
+        assert "C80.1" not in found
+        assert "C80.1" in _suggest(engine, "The carcinoma was resected.")
+
+    def test_a_site_named_in_another_sentence_gives_the_primary_code(self, engine: LexicalEngine) -> None:
+        text = "Urography showed a renal mass. Microscopically, the tumor is a high grade urothelial carcinoma."
+        found = _suggest(engine, text)
+        assert "C64.9" in found, sorted(found)
+        assert "C80.1" not in found
+        assert {span.excerpt for span in found["C64.9"].spans} == {"carcinoma", "renal mass"}
