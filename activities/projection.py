@@ -18,7 +18,7 @@ from models.repositories import projection_events
 from models.repositories.audit_seal import seal_event
 from models.tables import AuditEvent, Encounter, HoldRow, QueryRow
 from services import ehr_writeback, outbound_events
-from workflows.types import ProjectInput, QueryEvent
+from workflows.types import ProjectBatch, ProjectInput, QueryEvent
 
 log = structlog.get_logger(__name__)
 
@@ -34,43 +34,56 @@ class ProjectionActivities:
 
     @activity.defn(name="encounters.project")
     async def project(self, inp: ProjectInput) -> None:
-        encounter_id = uuid.UUID(inp.encounter_id)
+        await self._project([inp])
+
+    @activity.defn(name="encounters.project_batch")
+    async def project_batch(self, batch: ProjectBatch) -> None:
+        """Several changes of one workflow task, in order, in one transaction."""
+        await self._project(batch.items)
+
+    async def _project(self, items: list[ProjectInput]) -> None:
         async with self._sessions.begin() as session:
-            row = await session.get_one(Encounter, encounter_id, with_for_update=True)
-            if row.version >= inp.seq:
-                # A retried attempt still hands on its events: its first may have committed
-                # and then failed before dispatching.
-                await self._dispatch(inp, queued=True)
-                return
-            holds_before = list(row.holds)
-            prev_hash = GENESIS
-            if inp.seq > 1:
-                prev_hash = (
-                    await session.scalar(
-                        select(AuditEvent.hash).where(AuditEvent.encounter_id == encounter_id, AuditEvent.seq == inp.seq - 1)
-                    )
-                    or GENESIS
+            queued = [await self._apply(session, inp) for inp in items]
+        for inp, queue in zip(items, queued, strict=True):
+            await self._dispatch(inp, queued=queue)
+            log.info("encounter.projected", encounter_id=inp.encounter_id, seq=inp.seq, action=inp.action)
+
+    async def _apply(self, session: AsyncSession, inp: ProjectInput) -> bool:
+        """Writes one change and seals its event; answers whether it queued an outbound message."""
+        encounter_id = uuid.UUID(inp.encounter_id)
+        row = await session.get_one(Encounter, encounter_id, with_for_update=True)
+        if row.version >= inp.seq:
+            # A retried attempt still hands on its events: its first may have committed
+            # and then failed before dispatching.
+            return True
+        holds_before = list(row.holds)
+        prev_hash = GENESIS
+        if inp.seq > 1:
+            prev_hash = (
+                await session.scalar(
+                    select(AuditEvent.hash).where(AuditEvent.encounter_id == encounter_id, AuditEvent.seq == inp.seq - 1)
                 )
-            await _sync_holds(session, inp, row.holds)
-            if inp.query is not None:
-                await _upsert_query(session, inp, inp.query)
-            for record in inp.records:  # an input recorded before the events existed
-                await projection_events.apply_legacy_record(session, inp.tenant_id, record)
-            for event in inp.events:
-                await projection_events.apply_event(session, inp.tenant_id, event)
-            for key, value in inp.row.items():
-                setattr(row, key, datetime.fromisoformat(value) if key in _ROW_DATETIMES and value else value)
-            row.lease_token = uuid.UUID(inp.row["lease_token"]) if inp.row.get("lease_token") else None
-            row.version = inp.seq
-            row.updated_at = func.now()
-            queued = await outbound_events.record_projection(session, inp, holds_before)
-            # Last: sealing takes the tenant's ledger lock, held until the commit.
-            await seal_event(
-                session, tenant_id=inp.tenant_id, encounter_id=encounter_id, common=_event_fields(inp), prev_hash=prev_hash,
-                keys=self._keys,
-            )  # fmt: skip
-        await self._dispatch(inp, queued=queued)
-        log.info("encounter.projected", encounter_id=inp.encounter_id, seq=inp.seq, action=inp.action)
+                or GENESIS
+            )
+        await _sync_holds(session, inp, row.holds)
+        if inp.query is not None:
+            await _upsert_query(session, inp, inp.query)
+        for record in inp.records:  # an input recorded before the events existed
+            await projection_events.apply_legacy_record(session, inp.tenant_id, record)
+        for event in inp.events:
+            await projection_events.apply_event(session, inp.tenant_id, event)
+        for key, value in inp.row.items():
+            setattr(row, key, datetime.fromisoformat(value) if key in _ROW_DATETIMES and value else value)
+        row.lease_token = uuid.UUID(inp.row["lease_token"]) if inp.row.get("lease_token") else None
+        row.version = inp.seq
+        row.updated_at = func.now()
+        queued = await outbound_events.record_projection(session, inp, holds_before)
+        # Last: sealing takes the tenant's ledger lock, held until the commit.
+        await seal_event(
+            session, tenant_id=inp.tenant_id, encounter_id=encounter_id, common=_event_fields(inp), prev_hash=prev_hash,
+            keys=self._keys,
+        )  # fmt: skip
+        return queued
 
     async def _dispatch(self, inp: ProjectInput, *, queued: bool) -> None:
         """Hand on the outbox only when this change queued a message (or may have): a tenant

@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit_chain import GENESIS, Keyring, hashed_fields
 from models.ledger_heads import LedgerHead
-from models.repositories.evidence_facts import encounter_facts
-from models.repositories.evidence_receipts import attest
+from models.repositories.evidence_receipts import sealed_facts
 from models.tables import AuditEvent, AuditLedgerEntry
 
 
@@ -53,8 +52,7 @@ async def seal_event(
     its writes, rows an activity wrote earlier as their receipts say (models.repositories.evidence_receipts)."""
     await session.flush()
     previous = await session.scalar(select(AuditEvent.facts).where(AuditEvent.encounter_id == encounter_id, AuditEvent.hash == prev_hash))
-    current = await encounter_facts(session, encounter_id, sealing=True)
-    facts = await attest(session, keys, tenant_id, encounter_id, current, previous)
+    facts = await sealed_facts(session, keys, tenant_id, encounter_id, previous)
     fields = hashed_fields(encounter_id=str(encounter_id), **common, facts=facts, key_id=keys.current)
     digest = keys.seal(prev_hash, fields)
     event = AuditEvent(
