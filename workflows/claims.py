@@ -166,7 +166,7 @@ class ClaimStage(EncounterCore):
 
     @workflow.update
     async def acknowledge_claim(self, req: ClaimAckRequest) -> Outcome:
-        async with self._lock:
+        async with self._lock, self._in_background():
             self._validate_acknowledge_claim(req)
             before, now = self._public(), workflow.now()
             if req.accepted:
@@ -186,7 +186,7 @@ class ClaimStage(EncounterCore):
 
     @workflow.update
     async def remit(self, req: RemitRequest) -> Outcome:
-        async with self._lock:
+        async with self._lock, self._in_background():
             self._validate_remit(req)
             s, c, now = self._s, self._s.claim, workflow.now()
             before = self._public()

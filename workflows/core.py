@@ -67,6 +67,8 @@ FRONT_OF_QUEUE = 1000
 # Patch marker: projection writes (and the scrub) run as local activities in the workflow task
 # that handles the update, instead of one server round trip each (bench/README.md).
 LOCAL_ACTIVITIES = "local-activities"
+# Patch marker: projections of billing and payer events run on the background task queue.
+BACKGROUND_PROJECTIONS = "background-projections"
 
 
 def refuse(message: str, kind: str, **details: Any) -> ApplicationError:
@@ -82,6 +84,8 @@ class EncounterCore:
     _billing_queue: str | None
     # Set while changes are collected to be projected together (`_together`).
     _pending: list[ProjectInput] | None = None
+    # Set while changes are projected on the background queue (`_in_background`).
+    _projection_queue: str | None = None
 
     def _validate(self, action: str) -> None:
         try:
@@ -172,8 +176,26 @@ class EncounterCore:
         )
         if self._pending is not None:
             self._pending.append(change)
+        elif self._projection_queue is not None:
+            await workflow.execute_activity(
+                "encounters.project", change, task_queue=self._projection_queue, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=PROJECTION_RETRY,
+            )  # fmt: skip
         else:
             await self._execute("encounters.project", change)
+
+    @contextlib.asynccontextmanager
+    async def _in_background(self) -> AsyncIterator[None]:
+        """Changes billing and payers cause are projected by the background (billing) worker, so a
+        burst of claims or remittances never takes the CPU of the worker answering coders."""
+        if self._billing_queue is None or not workflow.patched(BACKGROUND_PROJECTIONS):
+            yield
+            return
+        self._projection_queue = self._billing_queue
+        try:
+            yield
+        finally:
+            self._projection_queue = None
 
     @contextlib.asynccontextmanager
     async def _together(self) -> AsyncIterator[None]:

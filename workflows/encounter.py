@@ -78,7 +78,7 @@ class EncounterWorkflow(ClaimStage, QueryStage):
                     await workflow.wait_condition(lambda: self._wake or self._history_full(), timeout=timeout)
             await self._fire_timers()
             if self._may_bill():
-                async with self._lock:
+                async with self._lock, self._in_background():
                     await self._bill()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._s.status

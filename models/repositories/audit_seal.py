@@ -47,9 +47,13 @@ async def seal_event(
     common: Mapping[str, Any],
     prev_hash: str,
     keys: Keyring,
+    ledger: bool = True,
 ) -> AuditEvent:
     """Add the event and its ledger entry. Its facts: rows this transaction wrote as read after
-    its writes, rows an activity wrote earlier as their receipts say (models.repositories.evidence_receipts)."""
+    its writes, rows an activity wrote earlier as their receipts say (models.repositories.evidence_receipts).
+
+    `ledger=False`: the caller appends the entry (`append_ledger`) after its last write, so the
+    tenant's ledger lock is held only from then to the commit."""
     await session.flush()
     previous = await session.scalar(select(AuditEvent.facts).where(AuditEvent.encounter_id == encounter_id, AuditEvent.hash == prev_hash))
     facts = await sealed_facts(session, keys, tenant_id, encounter_id, previous)
@@ -60,7 +64,8 @@ async def seal_event(
         **common,
     )  # fmt: skip
     session.add(event)
-    await append_ledger(session, tenant_id, encounter_id, int(common["seq"]), digest, common["occurred_at"], keys)
+    if ledger:
+        await append_ledger(session, tenant_id, encounter_id, int(common["seq"]), digest, common["occurred_at"], keys)
     return event
 
 

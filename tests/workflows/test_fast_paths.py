@@ -75,7 +75,8 @@ class TestBillingQueue:
         async with (
             Worker(time_skipping.client, task_queue=queue, workflows=[EncounterWorkflow], activities=interactive.all()),
             Worker(
-                time_skipping.client, task_queue=billing_queue, activities=[billing.create_claim, billing.submit_claim, billing.suggest]
+                time_skipping.client, task_queue=billing_queue,
+                activities=[billing.create_claim, billing.submit_claim, billing.suggest, billing.project],
             ),
         ):
             h = await coded(time_skipping.client, queue, billing_queue)
@@ -86,3 +87,6 @@ class TestBillingQueue:
         assert billing.submitted == ["claim-scrub-1"]
         assert interactive.submitted == []
         assert interactive.suggested == []
+        # What billing changed was projected by the billing worker; the coder's changes were not.
+        assert billing.actions() == ["scrub_clean"]
+        assert "scrub_clean" not in interactive.actions() and "submit_coding" in interactive.actions()
