@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import Client
 
-from models.encounters.tables import Encounter, QueryRow
+from models.encounters.tables import AuditEvent, Encounter, QueryRow
 from models.evidence.chain import GENESIS, Keyring
 from models.repositories import audit_events, projection_events, projection_rows
-from models.repositories.audit_seal import seal_event
+from models.repositories.audit_seal import append_ledger, seal_event
 from services import ehr_writeback, outbound_events
-from workflows.types import ProjectInput, QueryEvent
+from workflows.types import ProjectBatch, ProjectInput, QueryEvent
 
 log = structlog.get_logger(__name__)
 
@@ -25,53 +25,75 @@ _QUERY_DATETIMES = ("opened_at", "escalated_at", "expired_at", "answered_at", "w
 
 
 class ProjectionActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], keys: Keyring, client: Client) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], keys: Keyring, client: Client, workflow_queue: str | None = None
+    ) -> None:
         self._sessions = sessions
         self._keys = keys
         self._client = client  # local activities have no activity.client()
+        # Where webhook deliveries and EHR write-backs start: the interactive queue, also when
+        # a background worker runs the projection (default: the queue this activity came from).
+        self._workflow_queue = workflow_queue
 
     @activity.defn(name="encounters.project")
     async def project(self, inp: ProjectInput) -> None:
-        encounter_id = uuid.UUID(inp.encounter_id)
+        await self._project([inp])
+
+    @activity.defn(name="encounters.project_batch")
+    async def project_batch(self, batch: ProjectBatch) -> None:
+        """Several changes of one workflow task, in order, in one transaction."""
+        await self._project(batch.items)
+
+    async def _project(self, items: list[ProjectInput]) -> None:
         async with self._sessions.begin() as session:
-            row = await session.get_one(Encounter, encounter_id, with_for_update=True)
-            if row.version >= inp.seq:
-                # A retried attempt still hands on its events: its first may have committed
-                # and then failed before dispatching.
-                await self._dispatch(inp, queued=True)
-                return
-            holds_before = list(row.holds)
-            prev_hash = GENESIS
-            if inp.seq > 1:
-                prev_hash = (
-                    await audit_events.event_hash(session, encounter_id, inp.seq - 1)
-                    or GENESIS
-                )
-            await _sync_holds(session, inp, row.holds)
-            if inp.query is not None:
-                await _upsert_query(session, inp, inp.query)
-            for record in inp.records:  # an input recorded before the events existed
-                await projection_events.apply_legacy_record(session, inp.tenant_id, record)
-            for event in inp.events:
-                await projection_events.apply_event(session, inp.tenant_id, event)
-            for key, value in inp.row.items():
-                setattr(row, key, datetime.fromisoformat(value) if key in _ROW_DATETIMES and value else value)
-            row.lease_token = uuid.UUID(inp.row["lease_token"]) if inp.row.get("lease_token") else None
-            row.version = inp.seq
-            projection_rows.stamp(row)
-            queued = await outbound_events.record_projection(session, inp, holds_before)
-            # Last: sealing takes the tenant's ledger lock, held until the commit.
-            await seal_event(
-                session, tenant_id=inp.tenant_id, encounter_id=encounter_id, common=_event_fields(inp), prev_hash=prev_hash,
-                keys=self._keys,
-            )  # fmt: skip
-        await self._dispatch(inp, queued=queued)
-        log.info("encounter.projected", encounter_id=inp.encounter_id, seq=inp.seq, action=inp.action)
+            applied = [await self._apply(session, inp) for inp in items]
+            # Last: the ledger entries take the tenant's ledger lock, held until the commit.
+            for inp, (_, sealed) in zip(items, applied, strict=True):
+                if sealed is not None:
+                    await append_ledger(
+                        session, inp.tenant_id, sealed.encounter_id, inp.seq, sealed.hash, inp.occurred_at, self._keys
+                    )
+        queued = [q for q, _ in applied]
+        for inp, queue in zip(items, queued, strict=True):
+            await self._dispatch(inp, queued=queue)
+            log.info("encounter.projected", encounter_id=inp.encounter_id, seq=inp.seq, action=inp.action)
+
+    async def _apply(self, session: AsyncSession, inp: ProjectInput) -> tuple[bool, AuditEvent | None]:
+        """Writes one change and seals its event (None: applied before); answers whether it
+        queued an outbound message."""
+        encounter_id = uuid.UUID(inp.encounter_id)
+        row = await session.get_one(Encounter, encounter_id, with_for_update=True)
+        if row.version >= inp.seq:
+            # A retried attempt still hands on its events: its first may have committed
+            # and then failed before dispatching.
+            return True, None
+        holds_before = list(row.holds)
+        prev_hash = GENESIS
+        if inp.seq > 1:
+            prev_hash = await audit_events.event_hash(session, encounter_id, inp.seq - 1) or GENESIS
+        await _sync_holds(session, inp, row.holds)
+        if inp.query is not None:
+            await _upsert_query(session, inp, inp.query)
+        for record in inp.records:  # an input recorded before the events existed
+            await projection_events.apply_legacy_record(session, inp.tenant_id, record)
+        for event in inp.events:
+            await projection_events.apply_event(session, inp.tenant_id, event)
+        for key, value in inp.row.items():
+            setattr(row, key, datetime.fromisoformat(value) if key in _ROW_DATETIMES and value else value)
+        row.lease_token = uuid.UUID(inp.row["lease_token"]) if inp.row.get("lease_token") else None
+        row.version = inp.seq
+        projection_rows.stamp(row)
+        queued = await outbound_events.record_projection(session, inp, holds_before)
+        sealed = await seal_event(
+            session, tenant_id=inp.tenant_id, encounter_id=encounter_id, common=_event_fields(inp), prev_hash=prev_hash,
+            keys=self._keys, ledger=False,
+        )  # fmt: skip
+        return queued, sealed
 
     async def _dispatch(self, inp: ProjectInput, *, queued: bool) -> None:
         """Hand on the outbox only when this change queued a message (or may have): a tenant
         without webhook endpoints costs no dispatch transaction per projection."""
-        queue = activity.info().task_queue
+        queue = self._workflow_queue or activity.info().task_queue
         client = lambda: self._client  # noqa: E731
         if queued:
             await outbound_events.dispatch_encounter(self._sessions, client, queue, uuid.UUID(inp.encounter_id))

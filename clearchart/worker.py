@@ -101,7 +101,7 @@ def build_worker(
     """`http` is owned by the caller (closed after the workers stop)."""
     keys = chain_keyring(settings)
     intake = IntakeActivities(sessions, keys)
-    projection = ProjectionActivities(sessions, keys, client)
+    projection = ProjectionActivities(sessions, keys, client, settings.task_queue)
     notifications = NotificationActivities(sessions)
     suggestions = SuggestionActivities(sessions)
     claims = ClaimActivities(
@@ -125,6 +125,7 @@ def build_worker(
                     intake.intake,
                     intake.add_addendum,
                     projection.project,
+                    projection.project_batch,
                     notifications.send,
                     claims.scrub,
                     # Workflows started before the billing queue existed still bill here.
@@ -156,7 +157,7 @@ def build_worker(
                 client,
                 task_queue=settings.billing_task_queue,
                 workflows=[ClaimBatchWorkflow, ClearinghousePollWorkflow],
-                activities=[claims.create, claims.submit, claims.send_batch, polls.poll],
+                activities=[claims.create, claims.submit, claims.send_batch, polls.poll, suggestions.compute, projection.project],
                 workflow_runner=SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules()),
                 max_concurrent_activities=10,
                 interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],

@@ -6,6 +6,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from models.claims.appeals import appeal_refusal
+    from models.coding.rules import CodingSubmission
     from workflows import clock
     from workflows.types import (
         SYSTEM,
@@ -51,15 +52,20 @@ def end_of_day(day: str) -> datetime:
 
 
 class ClaimStage(EncounterCore):
-    async def _scrub(self) -> Outcome:
-        """Run the pre-bill edits right after coding; hard edits send the chart back to its coder."""
+    async def _run_scrub(self, coding: CodingSubmission, run_no: int) -> ScrubOutcome:
+        """The pre-bill edits of one run (idempotent by run number)."""
+        result: ScrubOutcome = await self._execute("claims.scrub", ScrubRequest(self._tenant, self._id, run_no, coding), ScrubOutcome)
+        return result
+
+    async def _scrub(self, scrubbed: ScrubOutcome | None = None) -> Outcome:
+        """Run the pre-bill edits right after coding; hard edits send the chart back to its coder.
+
+        `scrubbed`: the run's outcome when it was computed before the coding was recorded."""
         s, c = self._s, self._s.claim
         assert s.coding is not None
         c.scrub_runs += 1
         await self._commit("start_scrub", SYSTEM, self._public(), "scrubbing")
-        result: ScrubOutcome = await self._execute(
-            "claims.scrub", ScrubRequest(self._tenant, self._id, c.scrub_runs, s.coding), ScrubOutcome
-        )
+        result = scrubbed if scrubbed is not None else await self._run_scrub(s.coding, c.scrub_runs)
         c.scrub_id = result.scrub_id
         before = self._public()
         if result.hard:
@@ -160,7 +166,7 @@ class ClaimStage(EncounterCore):
 
     @workflow.update
     async def acknowledge_claim(self, req: ClaimAckRequest) -> Outcome:
-        async with self._lock:
+        async with self._lock, self._in_background():
             self._validate_acknowledge_claim(req)
             before, now = self._public(), workflow.now()
             if req.accepted:
@@ -180,7 +186,7 @@ class ClaimStage(EncounterCore):
 
     @workflow.update
     async def remit(self, req: RemitRequest) -> Outcome:
-        async with self._lock:
+        async with self._lock, self._in_background():
             self._validate_remit(req)
             s, c, now = self._s, self._s.claim, workflow.now()
             before = self._public()

@@ -5,8 +5,9 @@ each stage's handlers live in a module of their own while Temporal sees one work
 """
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         Hold,
         Notification,
         Outcome,
+        ProjectBatch,
         ProjectInput,
         ProjectionEvent,
         QueryEvent,
@@ -65,6 +67,8 @@ FRONT_OF_QUEUE = 1000
 # Patch marker: projection writes (and the scrub) run as local activities in the workflow task
 # that handles the update, instead of one server round trip each (bench/README.md).
 LOCAL_ACTIVITIES = "local-activities"
+# Patch marker: projections of billing and payer events run on the background task queue.
+BACKGROUND_PROJECTIONS = "background-projections"
 
 
 def refuse(message: str, kind: str, **details: Any) -> ApplicationError:
@@ -78,6 +82,10 @@ class EncounterCore:
     _lock: asyncio.Lock
     _wake: bool
     _billing_queue: str | None
+    # Set while changes are collected to be projected together (`_together`).
+    _pending: list[ProjectInput] | None = None
+    # Set while changes are projected on the background queue (`_in_background`).
+    _projection_queue: str | None = None
 
     def _validate(self, action: str) -> None:
         try:
@@ -152,23 +160,55 @@ class EncounterCore:
         s.status = to
         s.seq += 1
         self._wake = True
-        await self._execute(
-            "encounters.project",
-            ProjectInput(
-                tenant_id=self._tenant,
-                encounter_id=self._id,
-                seq=s.seq,
-                action=action,
-                actor=actor,
-                before=before,
-                after=self._public(),
-                occurred_at=workflow.now(),
-                row=self._row(),
-                reason=reason,
-                query=query,
-                events=events or [],
-            ),
+        change = ProjectInput(
+            tenant_id=self._tenant,
+            encounter_id=self._id,
+            seq=s.seq,
+            action=action,
+            actor=actor,
+            before=before,
+            after=self._public(),
+            occurred_at=workflow.now(),
+            row=self._row(),
+            reason=reason,
+            query=query,
+            events=events or [],
         )
+        if self._pending is not None:
+            self._pending.append(change)
+        elif self._projection_queue is not None:
+            await workflow.execute_activity(
+                "encounters.project", change, task_queue=self._projection_queue, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=PROJECTION_RETRY,
+            )  # fmt: skip
+        else:
+            await self._execute("encounters.project", change)
+
+    @contextlib.asynccontextmanager
+    async def _in_background(self) -> AsyncIterator[None]:
+        """Changes billing and payers cause are projected by the background (billing) worker, so a
+        burst of claims or remittances never takes the CPU of the worker answering coders."""
+        if self._billing_queue is None or not workflow.patched(BACKGROUND_PROJECTIONS):
+            yield
+            return
+        self._projection_queue = self._billing_queue
+        try:
+            yield
+        finally:
+            self._projection_queue = None
+
+    @contextlib.asynccontextmanager
+    async def _together(self) -> AsyncIterator[None]:
+        """Changes committed inside are projected in one transaction when the block ends (each
+        still its own audit event): one database round trip for what one workflow task decided.
+        Nothing inside may wait on anything but local computation, or callers would read stale rows."""
+        self._pending = []
+        try:
+            yield
+        finally:
+            pending, self._pending = self._pending, None
+        if pending:
+            await self._execute("encounters.project_batch", ProjectBatch(pending))
 
     async def _execute(
         self, activity: str, arg: Any, result_type: type | None = None, *, retry_policy: RetryPolicy = PROJECTION_RETRY

@@ -43,6 +43,9 @@ __all__ = ["FRONT_OF_QUEUE", "EncounterWorkflow", "encounter_workflow_id"]
 
 # Patch markers: each names a change to the command sequence, so older histories still replay.
 SCRUB_AFTER_CODING = "scrub-after-coding"
+# The scrub runs first, then the coding, the scrub's start and its outcome are projected in one
+# transaction: a coder's submit costs two database round trips instead of three or four.
+SUBMIT_IN_ONE_PROJECTION = "submit-in-one-projection"
 
 
 def encounter_workflow_id(encounter_id: str) -> str:
@@ -75,7 +78,7 @@ class EncounterWorkflow(ClaimStage, QueryStage):
                     await workflow.wait_condition(lambda: self._wake or self._history_full(), timeout=timeout)
             await self._fire_timers()
             if self._may_bill():
-                async with self._lock:
+                async with self._lock, self._in_background():
                     await self._bill()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._s.status
@@ -132,7 +135,7 @@ class EncounterWorkflow(ClaimStage, QueryStage):
             elif facts.new_document_ids:
                 await self._commit("documents_added", SYSTEM, before, s.status, reason=reason)
             if facts.new_document_ids and workflow.patched(SUGGEST_CODES):
-                start_suggestions(self._tenant, self._id)
+                start_suggestions(self._tenant, self._id, self._billing_queue)
             return self._outcome()
 
     # ---- the coder's lease -----------------------------------------------------------------
@@ -191,14 +194,22 @@ class EncounterWorkflow(ClaimStage, QueryStage):
     async def submit_coding(self, req: SubmitCodingRequest) -> Outcome:
         async with self._lock:
             self._validate_submit_coding(req)
-            before = self._public()
             s = self._s
-            s.coding, s.coded_at = req.coding, workflow.now()
-            s.lease_expires_at = s.lease_token = None
-            await self._commit("submit_coding", req.actor, before, "coded")
+            if workflow.patched(SUBMIT_IN_ONE_PROJECTION):
+                scrubbed = await self._run_scrub(req.coding, s.claim.scrub_runs + 1)
+                async with self._together():
+                    await self._record_coding(req)
+                    return await self._scrub(scrubbed)
+            await self._record_coding(req)
             if workflow.patched(SCRUB_AFTER_CODING):
                 return await self._scrub()
             return self._outcome()  # charts coded before the claim stage existed wait at coded
+
+    async def _record_coding(self, req: SubmitCodingRequest) -> None:
+        before, s = self._public(), self._s
+        s.coding, s.coded_at = req.coding, workflow.now()
+        s.lease_expires_at = s.lease_token = None
+        await self._commit("submit_coding", req.actor, before, "coded")
 
     @submit_coding.validator
     def _validate_submit_coding(self, req: SubmitCodingRequest) -> None:

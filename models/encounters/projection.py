@@ -192,3 +192,10 @@ class ProjectInput:
     query: QueryEvent | None = None
     records: list[Record] = field(default_factory=list)  # legacy: inputs recorded before `events`
     events: list[ProjectionEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ProjectBatch:
+    """Changes of one workflow task projected in one transaction, in order (each its own event)."""
+
+    items: list[ProjectInput]

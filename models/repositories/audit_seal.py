@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.encounters.tables import AuditEvent, AuditLedgerEntry
 from models.evidence.chain import GENESIS, Keyring, hashed_fields
 from models.evidence.ledger_tables import LedgerHead
-from models.repositories.evidence_facts import encounter_facts
-from models.repositories.evidence_receipts import attest
+from models.repositories.evidence_receipts import sealed_facts
 
 
 def ledger_fields(
@@ -48,13 +47,16 @@ async def seal_event(
     common: Mapping[str, Any],
     prev_hash: str,
     keys: Keyring,
+    ledger: bool = True,
 ) -> AuditEvent:
     """Add the event and its ledger entry. Its facts: rows this transaction wrote as read after
-    its writes, rows an activity wrote earlier as their receipts say (models.repositories.evidence_receipts)."""
+    its writes, rows an activity wrote earlier as their receipts say (models.repositories.evidence_receipts).
+
+    `ledger=False`: the caller appends the entry (`append_ledger`) after its last write, so the
+    tenant's ledger lock is held only from then to the commit."""
     await session.flush()
     previous = await session.scalar(select(AuditEvent.facts).where(AuditEvent.encounter_id == encounter_id, AuditEvent.hash == prev_hash))
-    current = await encounter_facts(session, encounter_id, sealing=True)
-    facts = await attest(session, keys, tenant_id, encounter_id, current, previous)
+    facts = await sealed_facts(session, keys, tenant_id, encounter_id, previous)
     fields = hashed_fields(encounter_id=str(encounter_id), **common, facts=facts, key_id=keys.current)
     digest = keys.seal(prev_hash, fields)
     event = AuditEvent(
@@ -62,7 +64,8 @@ async def seal_event(
         **common,
     )  # fmt: skip
     session.add(event)
-    await append_ledger(session, tenant_id, encounter_id, int(common["seq"]), digest, common["occurred_at"], keys)
+    if ledger:
+        await append_ledger(session, tenant_id, encounter_id, int(common["seq"]), digest, common["occurred_at"], keys)
     return event
 
 

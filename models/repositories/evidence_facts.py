@@ -79,56 +79,64 @@ async def _all(session: AsyncSession, stmt: Select[Any]) -> list[Any]:
     return list((await session.scalars(stmt)).all())
 
 
-async def encounter_facts(
-    session: AsyncSession, encounter_id: uuid.UUID, *, sealing: bool = False
-) -> dict[str, dict[str, str]]:
-    """Section -> row id -> SHA-256 of the row in canonical form (reads this transaction's view).
+def _by_encounter(model: Any, encounter_id: uuid.UUID) -> Select[Any]:
+    return select(model).where(model.encounter_id == encounter_id).order_by(model.id)
 
-    `sealing`: what a new event attests, texts by their content address (verify passes False and
-    gets the digests of what is stored now)."""
+
+def _rows(section: str, items: Sequence[Any]) -> dict[str, str]:
+    return {str(r.id): row_digest(section, r) for r in items}
+
+
+async def _texts(
+    session: AsyncSession, e: Encounter, queries: Sequence[QueryRow], appeals: Sequence[AppealRow], *, sealing: bool
+) -> dict[str, str]:
+    hashes = sorted(_blob_hashes(e.codes, queries, appeals))
+    if not hashes:
+        return {}
+    blobs = await session.execute(
+        select(TextBlob.sha256, TextBlob.text).where(TextBlob.tenant_id == e.tenant_id, TextBlob.sha256.in_(hashes))
+    )
+    # Sealing: a blob's name is the SHA-256 of its text as written.
+    texts = {h: h if sealing else hashlib.sha256(t.encode()).hexdigest() for h, t in blobs.all()}
+    return {h: texts.get(h, "missing") for h in hashes}
+
+
+async def projected_facts(session: AsyncSession, encounter_id: uuid.UUID, *, sealing: bool = False) -> dict[str, dict[str, str]]:
+    """The sections only a projection writes (the chart row, holds, queries, denials, appeals)
+    and the texts they cite; the receipted sections are read by their callers."""
     e = await session.get_one(Encounter, encounter_id, populate_existing=True)
+    holds = await _all(session, _by_encounter(HoldRow, encounter_id))
+    queries = await _all(session, _by_encounter(QueryRow, encounter_id))
+    denials = await _all(session, _by_encounter(DenialRow, encounter_id))
+    appeals = await _all(session, _by_encounter(AppealRow, encounter_id))
+    return {
+        "encounter": {"row": digest({k: _plain(getattr(e, k)) for k in _ENCOUNTER})},
+        "texts": await _texts(session, e, queries, appeals, sealing=sealing),
+        "holds": _rows("holds", holds),
+        "queries": _rows("queries", queries),
+        "denials": _rows("denials", denials),
+        "appeals": _rows("appeals", appeals),
+    }
 
-    def by_enc(model: Any) -> Select[Any]:
-        return select(model).where(model.encounter_id == encounter_id).order_by(model.id)
 
-    documents = await _all(session, by_enc(Document))
-    holds = await _all(session, by_enc(HoldRow))
-    queries = await _all(session, by_enc(QueryRow))
-    scrubs = await _all(session, by_enc(ScrubRun))
-    claims = await _all(session, by_enc(ClaimRow))
-    denials = await _all(session, by_enc(DenialRow))
-    appeals = await _all(session, by_enc(AppealRow))
+async def encounter_facts(session: AsyncSession, encounter_id: uuid.UUID) -> dict[str, dict[str, str]]:
+    """Section -> row id -> SHA-256 of the row in canonical form, as stored now (what verify
+    compares a chain head with; a seal reads the same sections by `audit_seal.sealed_facts`)."""
+    facts = await projected_facts(session, encounter_id)
+    documents = await _all(session, _by_encounter(Document, encounter_id))
+    scrubs = await _all(session, _by_encounter(ScrubRun, encounter_id))
+    claims = await _all(session, _by_encounter(ClaimRow, encounter_id))
     payments = (
         await _all(session, select(PaymentRow).where(PaymentRow.claim_id.in_([c.id for c in claims])).order_by(PaymentRow.id))
         if claims
         else []
     )
-    hashes = sorted(_blob_hashes(e.codes, queries, appeals))
-    blobs = (
-        await session.execute(
-            select(TextBlob.sha256, TextBlob.text).where(TextBlob.tenant_id == e.tenant_id, TextBlob.sha256.in_(hashes))
-        )
-        if hashes
-        else None
-    )
-    texts = {h: hashlib.sha256(t.encode()).hexdigest() for h, t in (blobs.all() if blobs else [])}
-    if sealing:  # a blob's name is the SHA-256 of its text as written
-        texts = {h: h for h in texts}
-
-    def rows(section: str, items: Sequence[Any]) -> dict[str, str]:
-        return {str(r.id): row_digest(section, r) for r in items}
-
     return {
-        "encounter": {"row": digest({k: _plain(getattr(e, k)) for k in _ENCOUNTER})},
-        "documents": rows("documents", documents),
-        "texts": {h: texts.get(h, "missing") for h in hashes},
-        "holds": rows("holds", holds),
-        "queries": rows("queries", queries),
-        "scrubs": rows("scrubs", scrubs),
-        "claims": rows("claims", claims),
-        "payments": rows("payments", payments),
-        "denials": rows("denials", denials),
-        "appeals": rows("appeals", appeals),
+        **facts,
+        "documents": _rows("documents", documents),
+        "scrubs": _rows("scrubs", scrubs),
+        "claims": _rows("claims", claims),
+        "payments": _rows("payments", payments),
     }
 
 

@@ -18,13 +18,13 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Boolean, Select, literal, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.claims.tables import ClaimRow, PaymentRow, ScrubRun
 from models.encounters.tables import Document, EvidenceReceipt
 from models.evidence.chain import GENESIS, Keyring
-from models.repositories.evidence_facts import row_digest
+from models.repositories.evidence_facts import projected_facts, row_digest
 
 FORGED = "receipt-does-not-verify"
 UNRECEIPTED = "written-outside-a-projection-without-a-receipt"
@@ -83,46 +83,64 @@ async def _latest(session: AsyncSession, encounter_id: uuid.UUID, keys: Keyring)
     return found
 
 
-async def _written_here(session: AsyncSession, encounter_id: uuid.UUID, sections: set[str]) -> set[tuple[str, str]]:
-    """Rows of `sections` whose current version this transaction wrote."""
-    out: set[tuple[str, str]] = set()
-    for section in sorted(sections):
+def _present(section: str, encounter_id: uuid.UUID) -> Select[Any]:
+    """(section, row id, whether this transaction wrote the row's current version): PostgreSQL's
+    `xmin` names the transaction that wrote a row version."""
+    model = RECEIPTED[section]
+    mine = literal_column(f"({model.__tablename__}.xmin::text::bigint = txid_current() % 4294967296)", Boolean)
+    stmt = select(literal(section).label("section"), model.id.label("id"), mine.label("mine"))
+    if model is PaymentRow:  # a payment's encounter is its claim's
+        return stmt.join(ClaimRow, ClaimRow.id == PaymentRow.claim_id).where(ClaimRow.encounter_id == encounter_id)
+    return stmt.where(model.encounter_id == encounter_id)
+
+
+async def _receipted_rows(session: AsyncSession, encounter_id: uuid.UUID) -> dict[tuple[str, str], bool]:
+    """Every row of the receipted sections, one query; True for rows this transaction wrote."""
+    rows = await session.execute(union_all(*(_present(section, encounter_id) for section in RECEIPTED)))
+    return {(section, str(row_id)): bool(mine) for section, row_id, mine in rows.all()}
+
+
+async def _digests_here(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The digests of the rows this transaction wrote, read in it."""
+    by_section: dict[str, list[uuid.UUID]] = {}
+    for section, key in keys:
+        by_section.setdefault(section, []).append(uuid.UUID(key))
+    out: dict[tuple[str, str], str] = {}
+    for section, ids in by_section.items():
         model = RECEIPTED[section]
-        mine = text(f"{model.__tablename__}.xmin::text::bigint = txid_current() % 4294967296")
-        if model is PaymentRow:  # a payment's encounter is its claim's
-            stmt = select(PaymentRow.id).join(ClaimRow, ClaimRow.id == PaymentRow.claim_id).where(ClaimRow.encounter_id == encounter_id, mine)
-        else:
-            stmt = select(model.id).where(model.encounter_id == encounter_id, mine)
-        ids = await session.scalars(stmt)
-        out |= {(section, str(i)) for i in ids.all()}
+        found = await session.scalars(select(model).where(model.id.in_(ids)).execution_options(populate_existing=True))
+        out |= {(section, str(r.id)): row_digest(section, r) for r in found.all()}
     return out
 
 
-async def attest(
+async def sealed_facts(
     session: AsyncSession,
     keys: Keyring,
     tenant_id: str,
     encounter_id: uuid.UUID,
-    facts: dict[str, dict[str, str]],
     previous: Mapping[str, Mapping[str, str]] | None,
 ) -> dict[str, dict[str, str]]:
-    """`facts` as a seal must record them. A row of a receipted section is attested as read now only
-    if this transaction wrote it (and is receipted afresh); otherwise by its latest receipt, or as
-    the previous event attested it; a row with neither (its receipt deleted) is attested as
-    UNRECEIPTED, which no stored row matches."""
+    """The facts a seal records. A row of a receipted section is attested as read now only if this
+    transaction wrote it (and is receipted afresh); otherwise by its latest receipt, or as the
+    previous event attested it; a row with neither (its receipt deleted) is attested as
+    UNRECEIPTED, which no stored row matches. Rows not written here are therefore never read in
+    full (a document's text is not re-hashed by every event of its chart)."""
+    facts = await projected_facts(session, encounter_id, sealing=True)
+    present = await _receipted_rows(session, encounter_id)
+    current = await _digests_here(session, [k for k, mine in present.items() if mine])
     receipts = await _latest(session, encounter_id, keys)
-    here = await _written_here(session, encounter_id, set(RECEIPTED))
-    out = {section: dict(rows) for section, rows in facts.items()}
-    for section in RECEIPTED:
-        for key, current in out.get(section, {}).items():
-            receipt = receipts.get((section, key))
-            if (section, key) in here:
-                if receipt != current:
-                    _add(session, keys, tenant_id, encounter_id, section, key, current)
-            elif receipt is not None:
-                out[section][key] = receipt
-            elif previous is not None and key in previous.get(section, {}):
-                out[section][key] = previous[section][key]
-            else:
-                out[section][key] = UNRECEIPTED
-    return out
+    out: dict[str, dict[str, str]] = {section: {} for section in RECEIPTED}
+    for (section, key), mine in present.items():
+        receipt = receipts.get((section, key))
+        if mine:
+            value = current[(section, key)]
+            if receipt != value:
+                _add(session, keys, tenant_id, encounter_id, section, key, value)
+        elif receipt is not None:
+            value = receipt
+        elif previous is not None and key in previous.get(section, {}):
+            value = previous[section][key]
+        else:
+            value = UNRECEIPTED
+        out[section][key] = value
+    return {**facts, **out}

@@ -27,6 +27,7 @@ from workflows.types import (
     IntakeInput,
     Notification,
     Policy,
+    ProjectBatch,
     ProjectInput,
     ReleaseHoldRequest,
     ReleaseRequest,
@@ -48,6 +49,7 @@ class FakeActivities:
     def __init__(self, policy: Policy | None = None) -> None:
         self.doc_types: dict[str, list[str]] = {}
         self.projected: list[ProjectInput] = []
+        self.batches: list[list[str]] = []  # the actions of each batch projected in one transaction
         self.notified: list[Notification] = []
         self.scrub_outcomes: list[ScrubOutcome] = []
         self.held_for_qa = 0  # how many billing attempts find an open QA pre-bill hold
@@ -73,6 +75,11 @@ class FakeActivities:
     @activity.defn(name="encounters.project")
     async def project(self, inp: ProjectInput) -> None:
         self.projected.append(inp)
+
+    @activity.defn(name="encounters.project_batch")
+    async def project_batch(self, batch: ProjectBatch) -> None:
+        self.projected.extend(batch.items)
+        self.batches.append([p.action for p in batch.items])
 
     @activity.defn(name="notifications.send")
     async def notify(self, note: Notification) -> None:
@@ -103,9 +110,12 @@ class FakeActivities:
         self.suggested.append(inp)
         return 0
 
+    async def suggestions(self) -> list[SuggestCodesInput]:
+        return list(self.suggested)
+
     def all(self) -> list[Any]:
         return [
-            self.intake, self.project, self.notify, self.add_addendum, self.scrub, self.create_claim, self.submit_claim,
+            self.intake, self.project, self.project_batch, self.notify, self.add_addendum, self.scrub, self.create_claim, self.submit_claim,
             self.suggest,
         ]
 

@@ -10,7 +10,14 @@ from models.coding.rules import CodingSubmission, DiagnosisCode
 from tests.support import eventually
 from tests.workflows.test_encounter_workflow import CODER, FakeActivities
 from workflows.encounter import EncounterWorkflow
-from workflows.types import ClaimRequest, EncounterInput, IngestRequest, SubmitCodingRequest
+from workflows.types import (
+    ClaimRequest,
+    EditRef,
+    EncounterInput,
+    IngestRequest,
+    ScrubOutcome,
+    SubmitCodingRequest,
+)
 
 CODING = CodingSubmission(diagnoses=[DiagnosisCode("E11.9", [])], procedures=[])
 
@@ -36,6 +43,8 @@ class TestSubmitFastPath:
             outcome = await h.execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(CODER, CODING))
             assert outcome.scrub_id == "scrub-1"
             assert fakes.actions()[-2:] == ["submit_coding", "start_scrub"]
+            # The scrub ran first; the coding and the scrub's start were projected together.
+            assert fakes.batches == [["submit_coding", "start_scrub"]]
             history = await h.fetch_history()
         scheduled = [
             e.activity_task_scheduled_event_attributes.activity_type.name
@@ -44,8 +53,18 @@ class TestSubmitFastPath:
         ]
         markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
         # Intake, projections and the scrub ran in the workflow task; only billing went to the server.
-        assert not {"encounters.intake", "encounters.project", "claims.scrub"} & set(scheduled)
+        assert not {"encounters.intake", "encounters.project", "encounters.project_batch", "claims.scrub"} & set(scheduled)
         assert len(markers) >= 5
+
+    async def test_hard_edits_go_back_to_the_coder_in_the_same_single_projection(self, time_skipping: WorkflowEnvironment) -> None:
+        fakes, queue = FakeActivities(), f"tq-{uuid.uuid4()}"
+        fakes.scrub_outcomes = [ScrubOutcome("scrub-1", hard=[EditRef("ncci.ptp", "hard", "99214", 0)])]
+        async with Worker(time_skipping.client, task_queue=queue, workflows=[EncounterWorkflow], activities=fakes.all()):
+            h = await coded(time_skipping.client, queue, None)
+            outcome = await h.execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(CODER, CODING))
+        assert outcome.status == "in_coding"
+        assert fakes.batches == [["submit_coding", "start_scrub", "scrub_hard_edits"]]
+        assert [p.seq for p in fakes.projected[-3:]] == [outcome.seq - 2, outcome.seq - 1, outcome.seq]
 
 
 class TestBillingQueue:
@@ -55,10 +74,20 @@ class TestBillingQueue:
         billing_queue = f"{queue}-billing"
         async with (
             Worker(time_skipping.client, task_queue=queue, workflows=[EncounterWorkflow], activities=interactive.all()),
-            Worker(time_skipping.client, task_queue=billing_queue, activities=[billing.create_claim, billing.submit_claim]),
+            Worker(
+                time_skipping.client, task_queue=billing_queue,
+                activities=[billing.create_claim, billing.submit_claim, billing.suggest, billing.project],
+            ),
         ):
             h = await coded(time_skipping.client, queue, billing_queue)
+            # Code suggestions are background work too: the engine's CPU is not the coders' worker's.
+            await eventually(billing.suggestions, until=lambda found: len(found) == 1)
             await h.execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(CODER, CODING))
             await eventually(lambda: h.query(EncounterWorkflow.snapshot), until=lambda s: s.status == "submitted")
         assert billing.submitted == ["claim-scrub-1"]
         assert interactive.submitted == []
+        assert interactive.suggested == []
+        # What billing changed was projected by the billing worker; the coder's changes were not.
+        assert billing.actions() == ["scrub_clean"]
+        assert "scrub_clean" not in interactive.actions()
+        assert "submit_coding" in interactive.actions()

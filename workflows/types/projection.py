@@ -12,6 +12,7 @@ from models.encounters.projection import ClaimAdjudicated as ClaimAdjudicated
 from models.encounters.projection import ClaimRejected as ClaimRejected
 from models.encounters.projection import DenialClosed as DenialClosed
 from models.encounters.projection import DenialOpened as DenialOpened
+from models.encounters.projection import ProjectBatch as ProjectBatch
 from models.encounters.projection import ProjectInput as ProjectInput
 from models.encounters.projection import ProjectionEvent as ProjectionEvent
 from models.encounters.projection import Record as Record
