@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # Open encounter workflows a worker keeps in memory (evicted ones replay on their next event);
     # about 160 KB each on top of ~400 MB (bench/README.md), so raise it with the memory limit.
     max_cached_workflows: int = Field(default=1_000, alias="CLEARCHART_MAX_CACHED_WORKFLOWS")
+    # How long a thread may hold the GIL while another waits (CPython's default is 5 ms). Workflow
+    # tasks run in threads; with 5 ms, every database round trip of the event loop waited up to
+    # 5 ms whenever a workflow task was running (bench/README.md).
+    gil_switch_ms: float = Field(default=0.5, gt=0, alias="CLEARCHART_GIL_SWITCH_MS")
     api_host: str = Field(default="127.0.0.1", alias="CLEARCHART_API_HOST")
     api_port: int = Field(default=8000, alias="CLEARCHART_API_PORT")
     temporal_port: int = Field(default=7233, alias="CLEARCHART_TEMPORAL_PORT")

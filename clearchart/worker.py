@@ -7,6 +7,7 @@ submit needs. `clearchart worker --role` runs either one alone.
 """
 
 import asyncio
+import sys
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Literal
@@ -98,7 +99,9 @@ def build_worker(
     http: httpx.AsyncClient,
     role: WorkerRole = "all",
 ) -> Workers:
-    """`http` is owned by the caller (closed after the workers stop)."""
+    """`http` is owned by the caller (closed after the workers stop). Sets the process's GIL
+    switch interval: the workers' workflow tasks run in threads beside the event loop."""
+    sys.setswitchinterval(settings.gil_switch_ms / 1000)
     keys = chain_keyring(settings)
     intake = IntakeActivities(sessions, keys)
     projection = ProjectionActivities(sessions, keys, client, settings.task_queue)

@@ -1,9 +1,16 @@
 """`clearchart worker --role`: interactive and billing work can run in separate processes."""
 
+import sys
+
+import httpx
 import pytest
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
 
 from clearchart.cli import build_parser
 from clearchart.settings import Settings
+from clearchart.worker import build_worker
 
 
 class TestWorkerRole:
@@ -27,3 +34,24 @@ class TestBillingTaskQueue:
     def test_can_be_named(self) -> None:
         settings = Settings(CLEARCHART_TASK_QUEUE="enc", CLEARCHART_BILLING_TASK_QUEUE="billing-east")
         assert settings.billing_task_queue == "billing-east"
+
+
+class TestGilSwitchInterval:
+    """Workflow tasks run in threads beside the event loop: with CPython's 5 ms default, each
+    database round trip of the loop waited up to 5 ms whenever a workflow task was running."""
+
+    async def test_building_a_worker_sets_the_process_switch_interval(
+        self, temporal_client: Client, sessions: async_sessionmaker[AsyncSession]
+    ) -> None:
+        before = sys.getswitchinterval()
+        try:
+            async with httpx.AsyncClient() as http:
+                build_worker(temporal_client, sessions, Settings(CLEARCHART_GIL_SWITCH_MS=0.25), http, "billing")
+            assert sys.getswitchinterval() == pytest.approx(0.00025)
+        finally:
+            sys.setswitchinterval(before)
+
+    def test_defaults_to_half_a_millisecond_and_must_be_positive(self) -> None:
+        assert Settings().gil_switch_ms == 0.5
+        with pytest.raises(ValidationError):
+            Settings(CLEARCHART_GIL_SWITCH_MS=0)
