@@ -41,26 +41,30 @@ async def run_up(settings: Settings, *, demo: bool) -> None:
         stop_polling = asyncio.Event()
         supervising = asyncio.create_task(supervise(stack.postgres, stack.temporal, stop_polling))
         try:
-            async with worker:
-                serving = asyncio.create_task(server.serve())
-                while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-                    await asyncio.sleep(0.05)
-                if serving.done():
-                    await serving  # surfaces the bind error
-                    return
-                _banner(api_url, stack.temporal.ui_url if stack.temporal else None, settings, embedded_db=stack.postgres is not None)
-                # After the API is up: it serves the sandbox clearinghouse the poller reads from.
-                # Each poll is a Temporal workflow run started by a schedule (position, retries and
-                # failures visible in Temporal); the worker above runs it.
-                await ensure_schedule(client, settings)
-                try:
+            # The API first: it serves the sandbox clearinghouse that the scheduled polls (kept
+            # by Temporal across restarts) read from, so the worker starts once it listens.
+            serving = asyncio.create_task(server.serve())
+            while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+                await asyncio.sleep(0.05)
+            if serving.done():
+                await serving  # surfaces the bind error
+                return
+            try:
+                async with worker:
+                    _banner(api_url, stack.temporal.ui_url if stack.temporal else None, settings, embedded_db=stack.postgres is not None)
+                    # Each poll is a Temporal workflow run started by a schedule (position, retries
+                    # and failures visible in Temporal); the worker above runs it.
+                    await ensure_schedule(client, settings)
                     if demo:
                         from clearchart.demo import seed_demo
 
                         await seed_demo(sessions, settings, api_url)
                     await serving
-                finally:
-                    stop_polling.set()
+            finally:
+                stop_polling.set()
+                if not serving.done():  # the worker failed: stop serving too
+                    server.should_exit = True
+                    await serving
         finally:
             stop_polling.set()
             # Before the stack stops its servers, so a deliberate stop is never taken for a death.
