@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     # Empty means "<task_queue>-billing": claim building and submission, apart from coders' updates.
     billing_task_queue_name: str = Field(default="", alias="CLEARCHART_BILLING_TASK_QUEUE")
     # Open encounter workflows a worker keeps in memory (evicted ones replay on their next event);
-    # about 160 KB each on top of ~400 MB (bench/README.md), so raise it with the memory limit.
+    # about 110 KB each on top of ~440 MB (bench/README.md, worker RSS), most of it the SDK's own:
+    # size it to the memory limit (about 500 keeps a worker near 500 MB), not to the open charts.
     max_cached_workflows: int = Field(default=1_000, alias="CLEARCHART_MAX_CACHED_WORKFLOWS")
     api_host: str = Field(default="127.0.0.1", alias="CLEARCHART_API_HOST")
     api_port: int = Field(default=8000, alias="CLEARCHART_API_PORT")
