@@ -77,11 +77,12 @@ def cmd_api(_: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
     from clearchart.temporal import connect
-    from clearchart.worker import build_worker
+    from clearchart.worker import build_worker, prepare_process
 
     settings, _pg = database_settings(settings)
 
     async def run() -> None:
+        await asyncio.to_thread(prepare_process, args.role)
         engine = make_engine(settings.sqlalchemy_url)
         try:
             async with httpx.AsyncClient(timeout=30) as http:

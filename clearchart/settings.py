@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     # Empty means "<task_queue>-billing": claim building and submission, apart from coders' updates.
     billing_task_queue_name: str = Field(default="", alias="CLEARCHART_BILLING_TASK_QUEUE")
     # Open encounter workflows a worker keeps in memory (evicted ones replay on their next event);
-    # about 160 KB each on top of ~400 MB (bench/README.md), so raise it with the memory limit.
+    # about 110 KB each on top of ~440 MB (bench/README.md, worker RSS), most of it the SDK's own:
+    # size it to the memory limit (about 500 keeps a worker near 500 MB), not to the open charts.
     max_cached_workflows: int = Field(default=1_000, alias="CLEARCHART_MAX_CACHED_WORKFLOWS")
     # How long a thread may hold the GIL while another waits (CPython's default is 5 ms). Workflow
     # tasks run in threads; with 5 ms, every database round trip of the event loop waited up to

@@ -7,6 +7,7 @@ submit needs. `clearchart worker --role` runs either one alone.
 """
 
 import asyncio
+import gc
 import sys
 from collections.abc import Sequence
 from types import TracebackType
@@ -33,6 +34,9 @@ from clearchart.heartbeat import HeartbeatInterceptor
 from clearchart.keys import chain_keyring
 from clearchart.log_context import LogContextInterceptor
 from clearchart.settings import Settings
+from integrations.cac.engine import default_engine
+from integrations.codesets.catalog import warm_catalog
+from integrations.codesets.icd10cm import release_library
 from workflows.claim_batch import ClaimBatchWorkflow
 from workflows.clearinghouse_poll import ClearinghousePollWorkflow
 from workflows.ehr_writeback import EhrWriteBackWorkflow
@@ -90,6 +94,25 @@ class Workers:
             log.warning("worker.stop_abandoned", seconds=self.shutdown_seconds, reason="work still in flight at the deadline")
             return False
         return True
+
+
+def prepare_process(role: WorkerRole) -> None:
+    """Before a worker process polls: load what its activities need, then keep only that.
+
+    The interactive worker scrubs (ICD-10-CM tables); the background one suggests codes (the
+    lexicon, built from the same tabular list): each builds what it uses now rather than in the
+    first activity, then the library's parse tree they were built from is dropped
+    (bench/README.md, "worker RSS"). The
+    startup objects then leave the collector's generations, as in the API: with thousands of
+    cached workflows every full collection walked the million objects loaded here too. Blocking
+    (tens of seconds on a busy machine): run it in a thread."""
+    if role in ("all", "interactive"):
+        warm_catalog()
+    if role in ("all", "billing"):
+        default_engine()
+    release_library()
+    gc.collect()
+    gc.freeze()
 
 
 def build_worker(
