@@ -35,3 +35,6 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
     )
     logging.basicConfig(handlers=[handler], level=level, force=True)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # httpx logs every request at INFO (the clearinghouse poll alone, every 5 s); ClearChart logs
+    # the outcomes that matter itself (poller.file, webhook deliveries, write-backs).
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -13,12 +13,13 @@ from clearchart.logging import configure_logging
 def console_logging(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
     """The console pipeline for one test, writing to the captured stderr (so after `capsys`);
     the suite's own logging set-up afterwards."""
-    root = logging.getLogger()
-    handlers, level, config = root.handlers[:], root.level, structlog.get_config()
+    root, client = logging.getLogger(), logging.getLogger("httpx")
+    handlers, level, config, client_level = root.handlers[:], root.level, structlog.get_config(), client.level
     configure_logging(json_logs=False, level="INFO")
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    client.setLevel(client_level)
     structlog.configure(**config)
 
 
@@ -33,3 +34,12 @@ def test_a_logged_exception_shows_its_frames_but_not_their_locals(capsys: pytest
     assert "chart.failed" in err
     assert "ValueError: bad chart of length 18" in err
     assert "Jane Q Testpatient" not in err
+
+
+@pytest.mark.usefixtures("console_logging")
+def test_outbound_requests_are_not_logged_one_by_one_but_their_failures_are(capsys: pytest.CaptureFixture[str]) -> None:
+    logging.getLogger("httpx").info("HTTP Request: GET http://127.0.0.1:8000/sandbox/clearinghouse/v1/responses")
+    logging.getLogger("httpx").warning("connection pool is full")
+    err = capsys.readouterr().err
+    assert "HTTP Request" not in err
+    assert "connection pool is full" in err
