@@ -38,10 +38,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.core import (
-    ACTIVITY_TIMEOUT,
-    HEARTBEAT_TIMEOUT,
     MANAGERS,
-    PROJECTION_RETRY,
     EncounterCore,
     refuse,
 )
@@ -141,20 +138,14 @@ class ClaimStage(EncounterCore):
         s, c = self._s, self._s.claim
         assert s.coding is not None
         assert c.scrub_id is not None
-        bill: BillResult = await workflow.execute_activity(
-            "claims.create", BillRequest(self._tenant, self._id, c.scrub_id, s.coding), result_type=BillResult,
-            start_to_close_timeout=ACTIVITY_TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=PROJECTION_RETRY,
-            task_queue=self._billing_queue,
+        bill: BillResult = await self._remote(
+            "claims.create", BillRequest(self._tenant, self._id, c.scrub_id, s.coding), BillResult, task_queue=self._billing_queue
         )
         if bill.held_for_qa:
             c.ready_to_bill, c.qa_held = False, True
             await self._commit("qa_prebill_hold", SYSTEM, self._public(), "scrubbing", reason="sampled by a prospective QA audit")
             return
-        sent: SubmitResult = await workflow.execute_activity(
-            "claims.submit", bill.claim_id, result_type=SubmitResult,
-            start_to_close_timeout=ACTIVITY_TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=PROJECTION_RETRY,
-            task_queue=self._billing_queue,
-        )
+        sent: SubmitResult = await self._remote("claims.submit", bill.claim_id, SubmitResult, task_queue=self._billing_queue)
         before = self._public()
         c.ready_to_bill = False
         if sent.accepted:

@@ -177,10 +177,7 @@ class EncounterCore:
         if self._pending is not None:
             self._pending.append(change)
         elif self._projection_queue is not None:
-            await workflow.execute_activity(
-                "encounters.project", change, task_queue=self._projection_queue, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=PROJECTION_RETRY,
-            )  # fmt: skip
+            await self._remote("encounters.project", change, task_queue=self._projection_queue)
         else:
             await self._execute("encounters.project", change)
 
@@ -221,17 +218,21 @@ class EncounterCore:
             return await workflow.execute_local_activity(
                 activity, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=retry_policy
             )
+        return await self._remote(activity, arg, result_type, retry_policy=retry_policy)
+
+    async def _remote(
+        self, activity: str, arg: Any, result_type: type | None = None, *, retry_policy: RetryPolicy = PROJECTION_RETRY,
+        task_queue: str | None = None,
+    ) -> Any:
+        """An activity through the server (heartbeating), on `task_queue` or the workflow's own."""
         return await workflow.execute_activity(
-            activity, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            activity, arg, result_type=result_type, task_queue=task_queue, start_to_close_timeout=ACTIVITY_TIMEOUT,
             heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=retry_policy,
         )
 
     async def _notify(self, kind: str, recipient: str, subject: str, *, query_id: str | None = None, hold_id: str | None = None) -> None:
         note = Notification(self._tenant, self._id, f"{self._id}:{self._s.seq}:{kind}", kind, recipient, subject, query_id, hold_id)
-        await workflow.execute_activity(
-            "notifications.send", note, start_to_close_timeout=ACTIVITY_TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            retry_policy=PROJECTION_RETRY,
-        )
+        await self._remote("notifications.send", note)
 
     def _row(self) -> dict[str, Any]:
         s = self._s
