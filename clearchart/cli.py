@@ -77,9 +77,10 @@ def cmd_api(_: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
     from clearchart.temporal import connect
-    from clearchart.worker import build_worker, prepare_process
+    from clearchart.worker import build_worker, prepare_process, yield_cpu
 
     settings, _pg = database_settings(settings)
+    yield_cpu(args.role, settings)
 
     async def run() -> None:
         await asyncio.to_thread(prepare_process, args.role)

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # tasks run in threads; with 5 ms, every database round trip of the event loop waited up to
     # 5 ms whenever a workflow task was running (bench/README.md).
     gil_switch_ms: float = Field(default=0.5, gt=0, alias="CLEARCHART_GIL_SWITCH_MS")
+    # How much a `worker --role billing` process yields the CPU (Unix nice, 0-19) to the processes
+    # beside it: on a shared machine a burst of billing waits for a coder's submit, not the reverse.
+    billing_nice: int = Field(default=10, ge=0, le=19, alias="CLEARCHART_BILLING_NICE")
     api_host: str = Field(default="127.0.0.1", alias="CLEARCHART_API_HOST")
     api_port: int = Field(default=8000, alias="CLEARCHART_API_PORT")
     temporal_port: int = Field(default=7233, alias="CLEARCHART_TEMPORAL_PORT")

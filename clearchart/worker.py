@@ -8,6 +8,7 @@ submit needs. `clearchart worker --role` runs either one alone.
 
 import asyncio
 import gc
+import os
 import sys
 from collections.abc import Sequence
 from types import TracebackType
@@ -113,6 +114,14 @@ def prepare_process(role: WorkerRole) -> None:
     release_library()
     gc.collect()
     gc.freeze()
+
+
+def yield_cpu(role: WorkerRole, settings: Settings) -> None:
+    """A billing worker process lowers its own CPU priority (`CLEARCHART_BILLING_NICE`): on a
+    machine it shares with the API and the interactive worker, a burst of claims then waits for
+    the coders' submits rather than the reverse. Other roles keep theirs."""
+    if role == "billing" and settings.billing_nice:
+        os.nice(settings.billing_nice)
 
 
 def build_worker(

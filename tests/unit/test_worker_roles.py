@@ -1,5 +1,7 @@
 """`clearchart worker --role`: interactive and billing work can run in separate processes."""
 
+import os
+import subprocess
 import sys
 
 import httpx
@@ -55,3 +57,28 @@ class TestGilSwitchInterval:
         assert Settings().gil_switch_ms == 0.5
         with pytest.raises(ValidationError):
             Settings(CLEARCHART_GIL_SWITCH_MS=0)
+
+
+class TestBillingYieldsTheCpu:
+    """On one machine a burst of billing must not take the CPU a coder's submit needs. Checked
+    in a child process: a process cannot raise its own priority back."""
+
+    @staticmethod
+    def nice_after(role: str, billing_nice: int) -> int:
+        probe = (
+            "import os; from clearchart.settings import Settings; from clearchart.worker import yield_cpu; "
+            f"yield_cpu({role!r}, Settings(CLEARCHART_BILLING_NICE={billing_nice})); print(os.nice(0))"
+        )
+        return int(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout)
+
+    def test_a_billing_worker_lowers_its_priority(self) -> None:
+        assert self.nice_after("billing", 10) == min(os.nice(0) + 10, 19)
+
+    @pytest.mark.parametrize("role", ["all", "interactive"])
+    def test_the_interactive_roles_keep_theirs(self, role: str) -> None:
+        assert self.nice_after(role, 10) == os.nice(0)
+
+    def test_zero_turns_it_off_and_the_range_is_checked(self) -> None:
+        assert self.nice_after("billing", 0) == os.nice(0)
+        with pytest.raises(ValidationError):
+            Settings(CLEARCHART_BILLING_NICE=20)
