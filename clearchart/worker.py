@@ -166,6 +166,7 @@ def build_worker(
                     # Workflows started before the billing queue existed still bill here.
                     claims.create,
                     claims.submit,
+                    claims.bill,
                     post_close.record_after_close,
                     post_close.appeal_after_close,
                     webhooks.attempt,
@@ -192,7 +193,7 @@ def build_worker(
                 client,
                 task_queue=settings.billing_task_queue,
                 workflows=[ClaimBatchWorkflow, ClearinghousePollWorkflow],
-                activities=[claims.create, claims.submit, claims.send_batch, polls.poll, suggestions.compute, projection.project],
+                activities=[claims.bill, claims.create, claims.submit, claims.send_batch, polls.poll, suggestions.compute, projection.project],
                 workflow_runner=SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules()),
                 max_concurrent_activities=10,
                 interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],

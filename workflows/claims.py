@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.core import (
+    BILL_IN_ONE,
     MANAGERS,
     EncounterCore,
     refuse,
@@ -138,14 +139,18 @@ class ClaimStage(EncounterCore):
         s, c = self._s, self._s.claim
         assert s.coding is not None
         assert c.scrub_id is not None
+        request = BillRequest(self._tenant, self._id, c.scrub_id, s.coding)
+        built_and_sent = workflow.patched(BILL_IN_ONE)
         bill: BillResult = await self._remote(
-            "claims.create", BillRequest(self._tenant, self._id, c.scrub_id, s.coding), BillResult, task_queue=self._billing_queue
+            "claims.bill" if built_and_sent else "claims.create", request, BillResult, task_queue=self._billing_queue
         )
         if bill.held_for_qa:
             c.ready_to_bill, c.qa_held = False, True
             await self._commit("qa_prebill_hold", SYSTEM, self._public(), "scrubbing", reason="sampled by a prospective QA audit")
             return
-        sent: SubmitResult = await self._remote("claims.submit", bill.claim_id, SubmitResult, task_queue=self._billing_queue)
+        sent: SubmitResult | None = bill.sent
+        if sent is None:  # built by `claims.create` alone (a history from before BILL_IN_ONE)
+            sent = await self._remote("claims.submit", bill.claim_id, SubmitResult, task_queue=self._billing_queue)
         before = self._public()
         c.ready_to_bill = False
         if sent.accepted:

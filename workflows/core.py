@@ -69,6 +69,8 @@ FRONT_OF_QUEUE = 1000
 LOCAL_ACTIVITIES = "local-activities"
 # Patch marker: projections of billing and payer events run on the background task queue.
 BACKGROUND_PROJECTIONS = "background-projections"
+# Patch marker: the claim is built and queued by one activity (`claims.bill`), not two.
+BILL_IN_ONE = "bill-in-one-activity"
 
 
 def refuse(message: str, kind: str, **details: Any) -> ApplicationError:

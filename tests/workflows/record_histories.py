@@ -102,11 +102,18 @@ async def record() -> None:
         claims = await h.fetch_history()
     await env.shutdown()
     HISTORIES.mkdir(exist_ok=True)
-    (HISTORIES / "encounter-claims.json").write_text(claims.to_json())
-    if not (HISTORIES / "encounter-spine.json").exists():  # recorded before the claim stage; keep it
-        (HISTORIES / "encounter-spine.json").write_text(spine.to_json())
-    if not (HISTORIES / "encounter-queries.json").exists():
-        (HISTORIES / "encounter-queries.json").write_text(queries.to_json())
+    # A file is written only when it is missing: what an earlier version recorded stays, so the
+    # replay test keeps checking that histories of every version still replay. The newest
+    # claims history is named for the latest change to the claim path (BILL_IN_ONE).
+    recorded = {
+        "encounter-spine.json": spine,
+        "encounter-queries.json": queries,
+        "encounter-claims.json": claims,
+        "encounter-claims-billed-in-one.json": claims,
+    }
+    for name, history in recorded.items():
+        if not (HISTORIES / name).exists():
+            (HISTORIES / name).write_text(history.to_json())
 
 
 if __name__ == "__main__":

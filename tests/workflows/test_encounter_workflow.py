@@ -1,5 +1,6 @@
 """The encounter workflow on the time-skipping server, with activities mocked by name."""
 
+import dataclasses
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -54,6 +55,7 @@ class FakeActivities:
         self.scrub_outcomes: list[ScrubOutcome] = []
         self.held_for_qa = 0  # how many billing attempts find an open QA pre-bill hold
         self.submitted: list[str] = []
+        self.billed: list[str] = []  # scrub ids billed by `claims.bill` (built and queued in one activity)
         self.policy = policy or Policy(lease_minutes=30, coding_sla_hours=48)
         self.suggested: list[SuggestCodesInput] = []
         self.codeset_missing: str | None = None  # what intake says when no ICD-10-CM release serves the DOS
@@ -105,6 +107,12 @@ class FakeActivities:
         self.submitted.append(claim_id)
         return SubmitResult(True)
 
+    @activity.defn(name="claims.bill")
+    async def bill_claim(self, req: BillRequest) -> BillResult:
+        self.billed.append(req.scrub_id)
+        built = await self.create_claim(req)
+        return built if built.held_for_qa else dataclasses.replace(built, sent=await self.submit_claim(built.claim_id))
+
     @activity.defn(name="suggestions.compute")
     async def suggest(self, inp: SuggestCodesInput) -> int:
         self.suggested.append(inp)
@@ -116,6 +124,7 @@ class FakeActivities:
     def all(self) -> list[Any]:
         return [
             self.intake, self.project, self.project_batch, self.notify, self.add_addendum, self.scrub, self.create_claim, self.submit_claim,
+            self.bill_claim,
             self.suggest,
         ]
 

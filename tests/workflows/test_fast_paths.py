@@ -76,7 +76,7 @@ class TestBillingQueue:
             Worker(time_skipping.client, task_queue=queue, workflows=[EncounterWorkflow], activities=interactive.all()),
             Worker(
                 time_skipping.client, task_queue=billing_queue,
-                activities=[billing.create_claim, billing.submit_claim, billing.suggest, billing.project],
+                activities=[billing.create_claim, billing.submit_claim, billing.bill_claim, billing.suggest, billing.project],
             ),
         ):
             h = await coded(time_skipping.client, queue, billing_queue)
@@ -85,6 +85,8 @@ class TestBillingQueue:
             await h.execute_update(EncounterWorkflow.submit_coding, SubmitCodingRequest(CODER, CODING))
             await eventually(lambda: h.query(EncounterWorkflow.snapshot), until=lambda s: s.status == "submitted")
         assert billing.submitted == ["claim-scrub-1"]
+        # Built and queued by one activity: one server round trip and one workflow task, not two.
+        assert billing.billed == ["scrub-1"]
         assert interactive.submitted == []
         assert interactive.suggested == []
         # What billing changed was projected by the billing worker; the coder's changes were not.

@@ -40,17 +40,19 @@ class BillRequest:
 
 
 @dataclass(frozen=True)
+class SubmitResult:
+    accepted: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class BillResult:
     claim_id: str
     control_number: str
     total_charge_cents: int
     held_for_qa: bool = False
-
-
-@dataclass(frozen=True)
-class SubmitResult:
-    accepted: bool
-    detail: str = ""
+    # Set by `claims.bill` (built and queued in one activity); None from `claims.create` alone.
+    sent: SubmitResult | None = None
 
 
 @dataclass(frozen=True)
