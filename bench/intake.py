@@ -45,6 +45,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.main import create_app
+from bench.cpu import METER, PARTS, per_unit
 from clearchart import admin
 from clearchart.db import make_engine, make_sessions
 from clearchart.embedded import free_port
@@ -86,6 +87,7 @@ class Result:
     # The bare-Temporal rate measured in the same run at the same concurrency, for the ratio.
     bare_rate: float | None = None
     memory_mb: float | None = None  # the RSS scenario's figure
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU per unit by part of the stack (bench/cpu.py)
 
     @property
     def rate(self) -> float:
@@ -134,14 +136,15 @@ async def run_load(
             latencies.append(time.perf_counter() - began)
             progress.tick()
 
-    started = time.perf_counter()
+    cpu_before, started = METER.read(), time.perf_counter()
     try:
         async with asyncio.TaskGroup() as group:
             for _ in range(concurrency):
                 group.create_task(lane())
     finally:
         progress.close()
-    return Result(label, unit, total, time.perf_counter() - started, latencies, concurrency)
+    seconds = time.perf_counter() - started
+    return Result(label, unit, total, seconds, latencies, concurrency, cpu_ms=per_unit(cpu_before, METER.read(), total))
 
 
 async def bench_bare_temporal(client: Client, total: int, concurrency: int) -> Result:
@@ -494,6 +497,7 @@ async def run(args: argparse.Namespace) -> list[Result]:
                 CLEARCHART_TEMPORAL_UI_PORT=free_port(),
                 CLEARCHART_TASK_QUEUE="bench-encounters",
             )
+            METER.watch(str(workdir), make_url(database_url).database or "" if database_url else "")
             sys.stderr.write(f"starting the stack under {workdir} ...\n")
             async with running_stack(settings) as stack, clearinghouse_process() as clearinghouse:
                 settings = stack.settings.model_copy(update={"clearinghouse_url": clearinghouse})
@@ -777,8 +781,31 @@ def report(results: list[Result], args: argparse.Namespace, database: str) -> st
             f"{r.name:<52} {r.concurrency:>5} {r.count:>6} {r.seconds:>8.2f} {r.rate:>11.1f} "
             f"{ms(p50):>8} {ms(p95):>8} {ms(p99):>8} {pct:>10}"
         )
-    lines += ["", *NOTES, ""]
+    lines += ["", *cpu_table(results), *NOTES, ""]
     return "\n".join(lines)
+
+
+def cpu_table(results: list[Result]) -> list[str]:
+    """CPU per unit by part of the stack: on a small machine the rate is bounded by the total,
+    and the bare workflow's total is the budget every ratio is measured against."""
+    measured = [r for r in results if r.cpu_ms and r.unit not in ("transactions", "leases")]
+    if not measured:
+        return []
+    parts = [p for p in PARTS if any(p in r.cpu_ms for r in measured)]
+    lines = [
+        "CPU per unit, ms (user + system, every process of the stack); `bare/this`: the bare workflow's",
+        "total over this row's, the ratio to bare a CPU-bound machine allows:",
+        f"{'measure':<52} " + " ".join(f"{p[:14]:>14}" for p in parts) + f" {'total':>8} {'bare/this':>10}",
+    ]
+    bare = 0.0
+    for r in measured:
+        total = sum(r.cpu_ms.values())
+        if r.unit == "workflows":
+            bare = total
+        ceiling = f"{100 * bare / total:.0f}%" if bare and total and r.unit != "workflows" else ""
+        cells = " ".join(f"{r.cpu_ms.get(p, 0):>14.1f}" for p in parts)
+        lines.append(f"{r.name:<52} {cells} {total:>8.1f} {ceiling:>10}")
+    return [*lines, ""]
 
 
 def as_json(results: list[Result]) -> list[dict[str, Any]]:
@@ -794,6 +821,7 @@ def as_json(results: list[Result]) -> list[dict[str, Any]]:
             "p95_ms": r.percentile(95),
             "p99_ms": r.percentile(99),
             "bare_rate": r.bare_rate,
+            "cpu_ms": r.cpu_ms,
             "memory_mb": r.memory_mb,
         }
         for r in results
