@@ -14,7 +14,7 @@ from temporalio.client import Client
 from models.encounters.tables import AuditEvent, Encounter, QueryRow
 from models.evidence.chain import GENESIS, Keyring
 from models.repositories import audit_events, projection_events, projection_rows
-from models.repositories.audit_seal import append_ledger, seal_event
+from models.repositories.audit_seal import LedgerAppend, append_ledger_entries, seal_event
 from services import ehr_writeback, outbound_events
 from workflows.types import ProjectBatch, ProjectInput, QueryEvent
 
@@ -46,21 +46,27 @@ class ProjectionActivities:
 
     async def _project(self, items: list[ProjectInput]) -> None:
         async with self._sessions.begin() as session:
-            applied = [await self._apply(session, inp) for inp in items]
+            applied: list[tuple[bool, AuditEvent | None]] = []
+            last: AuditEvent | None = None  # the batch's previous event: its hash and facts are not read back
+            for inp in items:
+                applied.append(await self._apply(session, inp, last))
+                last = applied[-1][1] or last
             # Last: the ledger entries take the tenant's ledger lock, held until the commit.
-            for inp, (_, sealed) in zip(items, applied, strict=True):
-                if sealed is not None:
-                    await append_ledger(
-                        session, inp.tenant_id, sealed.encounter_id, inp.seq, sealed.hash, inp.occurred_at, self._keys
-                    )
+            appends = [
+                LedgerAppend(sealed.encounter_id, inp.seq, sealed.hash, inp.occurred_at)
+                for inp, (_, sealed) in zip(items, applied, strict=True)
+                if sealed is not None
+            ]
+            if appends:
+                await append_ledger_entries(session, items[0].tenant_id, appends, self._keys)
         queued = [q for q, _ in applied]
         for inp, queue in zip(items, queued, strict=True):
             await self._dispatch(inp, queued=queue)
             log.info("encounter.projected", encounter_id=inp.encounter_id, seq=inp.seq, action=inp.action)
 
-    async def _apply(self, session: AsyncSession, inp: ProjectInput) -> tuple[bool, AuditEvent | None]:
+    async def _apply(self, session: AsyncSession, inp: ProjectInput, last: AuditEvent | None) -> tuple[bool, AuditEvent | None]:
         """Writes one change and seals its event (None: applied before); answers whether it
-        queued an outbound message."""
+        queued an outbound message. `last`: the event this transaction sealed before, if any."""
         encounter_id = uuid.UUID(inp.encounter_id)
         row = await session.get_one(Encounter, encounter_id, with_for_update=True)
         if row.version >= inp.seq:
@@ -69,7 +75,10 @@ class ProjectionActivities:
             return True, None
         holds_before = list(row.holds)
         prev_hash = GENESIS
-        if inp.seq > 1:
+        follows = last if last is not None and last.encounter_id == encounter_id and last.seq == inp.seq - 1 else None
+        if follows is not None:
+            prev_hash = follows.hash
+        elif inp.seq > 1:
             prev_hash = await audit_events.event_hash(session, encounter_id, inp.seq - 1) or GENESIS
         await _sync_holds(session, inp, row.holds)
         if inp.query is not None:
@@ -86,7 +95,7 @@ class ProjectionActivities:
         queued = await outbound_events.record_projection(session, inp, holds_before)
         sealed = await seal_event(
             session, tenant_id=inp.tenant_id, encounter_id=encounter_id, common=_event_fields(inp), prev_hash=prev_hash,
-            keys=self._keys, ledger=False,
+            keys=self._keys, ledger=False, follows=follows,
         )  # fmt: skip
         return queued, sealed
 

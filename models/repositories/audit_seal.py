@@ -2,7 +2,8 @@
 records the chart's new chain head (event count + head hash) in the same transaction."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,14 +49,22 @@ async def seal_event(
     prev_hash: str,
     keys: Keyring,
     ledger: bool = True,
+    follows: AuditEvent | None = None,
 ) -> AuditEvent:
     """Add the event and its ledger entry. Its facts: rows this transaction wrote as read after
     its writes, rows an activity wrote earlier as their receipts say (models.repositories.evidence_receipts).
 
     `ledger=False`: the caller appends the entry (`append_ledger`) after its last write, so the
-    tenant's ledger lock is held only from then to the commit."""
+    tenant's ledger lock is held only from then to the commit. `follows`: the chart's previous
+    event when this transaction sealed it (several changes in one batch): its facts are not
+    read back."""
     await session.flush()
-    previous = await session.scalar(select(AuditEvent.facts).where(AuditEvent.encounter_id == encounter_id, AuditEvent.hash == prev_hash))
+    if follows is not None and follows.hash == prev_hash and follows.encounter_id == encounter_id:
+        previous = follows.facts
+    else:
+        previous = await session.scalar(
+            select(AuditEvent.facts).where(AuditEvent.encounter_id == encounter_id, AuditEvent.hash == prev_hash)
+        )
     facts = await sealed_facts(session, keys, tenant_id, encounter_id, previous)
     fields = hashed_fields(encounter_id=str(encounter_id), **common, facts=facts, key_id=keys.current)
     digest = keys.seal(prev_hash, fields)
@@ -69,28 +78,50 @@ async def seal_event(
     return event
 
 
+@dataclass(frozen=True)
+class LedgerAppend:
+    """One chart chain's new head, to be entered in its tenant's ledger."""
+
+    encounter_id: uuid.UUID
+    count: int
+    head: str
+    at: datetime
+    chain: str | None = None
+
+
 async def append_ledger(
     session: AsyncSession, tenant_id: str, encounter_id: uuid.UUID, count: int, head: str, at: datetime, keys: Keyring,
     chain: str | None = None,
 ) -> None:
+    await append_ledger_entries(session, tenant_id, [LedgerAppend(encounter_id, count, head, at, chain)], keys)
+
+
+async def append_ledger_entries(session: AsyncSession, tenant_id: str, appends: Sequence[LedgerAppend], keys: Keyring) -> None:
+    """The entries in order, each chained to the one before: one lock of the head and one write
+    for all of them (a batch of changes costs the same two round trips as one)."""
+    if not appends:
+        return
     # One ledger writer per tenant at a time, until this transaction ends: everything else it
     # writes is sent first, so the tenant's head row stays locked for one write and the commit.
     await session.flush()
     seq, prev = await lock_ledger_head(session, tenant_id)
-    seq += 1
-    fields = ledger_fields(
-        tenant_id=tenant_id, seq=seq, encounter_id=str(encounter_id), event_count=count, head_hash=head,
-        recorded_at=at, key_id=keys.current, chain=chain,
-    )  # fmt: skip
-    digest = keys.seal(prev, fields)
+    entries = []
+    for a in appends:
+        seq += 1
+        fields = ledger_fields(
+            tenant_id=tenant_id, seq=seq, encounter_id=str(a.encounter_id), event_count=a.count, head_hash=a.head,
+            recorded_at=a.at, key_id=keys.current, chain=a.chain,
+        )  # fmt: skip
+        digest = keys.seal(prev, fields)
+        entries.append({
+            "tenant_id": tenant_id, "seq": seq, "encounter_id": a.encounter_id, "event_count": a.count, "head_hash": a.head,
+            "recorded_at": a.at, "key_id": keys.current, "prev_hash": prev, "hash": digest, "chain": a.chain,
+        })  # fmt: skip
+        prev = digest
     new_head = (
-        update(LedgerHead).where(LedgerHead.tenant_id == tenant_id).values(seq=seq, hash=digest).returning(LedgerHead.seq)
+        update(LedgerHead).where(LedgerHead.tenant_id == tenant_id).values(seq=seq, hash=prev).returning(LedgerHead.seq)
     ).cte("new_head")
-    entry = {
-        "tenant_id": tenant_id, "seq": seq, "encounter_id": encounter_id, "event_count": count, "head_hash": head,
-        "recorded_at": at, "key_id": keys.current, "prev_hash": prev, "hash": digest, "chain": chain,
-    }  # fmt: skip
-    await session.execute(insert(AuditLedgerEntry).values(**entry).add_cte(new_head))
+    await session.execute(insert(AuditLedgerEntry).values(entries).add_cte(new_head))
 
 
 # A tenant's first append (or the first since the head rows were introduced) starts from the

@@ -45,6 +45,7 @@ from workflows.types import (
     DenialClosed,
     DenialFacts,
     DenialOpened,
+    ProjectBatch,
     ProjectInput,
     ProjectionEvent,
     Record,
@@ -186,6 +187,37 @@ class TestHashChain:
         assert [seq for seq, _, _ in chain] == [1, 2]
         assert chain[1].prev_hash == chain[0].hash
         assert result.head == chain[1].hash
+
+    async def test_a_batch_chains_its_events_and_ledger_entries_as_one_by_one_would(
+        self, activities: ProjectionActivities, sessions: async_sessionmaker[AsyncSession], chart: Chart
+    ) -> None:
+        """The batch seals each change after the previous one without reading it back: the facts
+        each event carries are still what the database held when it was sealed."""
+        batch = ProjectBatch([
+            decoded(change(chart, 1, "accept_277ca", events=[ClaimAcknowledged(chart.claim_id, AT)])),
+            decoded(change(chart, 2, "remit_denied", events=[
+                ClaimAdjudicated(chart.claim_id, "denied", 0), DenialOpened(chart.denial_id, chart.denial()),
+            ])),
+            decoded(change(chart, 3, "note")),
+        ])  # fmt: skip
+        await ActivityEnvironment().run(activities.project_batch, batch)
+        eid = uuid.UUID(chart.encounter_id)
+        async with sessions() as session:
+            result = await verify_events(session, chart.tenant_id, eid, chain_keyring(Settings()))
+            events = (await session.scalars(select(AuditEvent).where(AuditEvent.encounter_id == eid).order_by(AuditEvent.seq))).all()
+            ledger = (await session.scalars(
+                select(AuditLedgerEntry).where(AuditLedgerEntry.encounter_id == eid).order_by(AuditLedgerEntry.seq)
+            )).all()  # fmt: skip
+        assert result.verified, repr(result.first_break.problem if result.first_break else None)
+        assert [e.seq for e in events] == [1, 2, 3]
+        assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:2]]
+        assert "denials" not in events[0].facts or chart.denial_id not in events[0].facts["denials"]
+        assert chart.denial_id in events[1].facts["denials"]
+        # Only the chart's own row changed in between: every other section is carried on as it was.
+        assert {k: v for k, v in events[2].facts.items() if k != "encounter"} == {k: v for k, v in events[1].facts.items() if k != "encounter"}
+        assert events[2].facts["encounter"] != events[1].facts["encounter"]
+        assert [(e.event_count, e.head_hash) for e in ledger] == [(e.seq, e.hash) for e in events]
+        assert [e.seq for e in ledger] == [ledger[0].seq, ledger[0].seq + 1, ledger[0].seq + 2]
 
     @pytest.mark.parametrize(
         ("statement", "section"),

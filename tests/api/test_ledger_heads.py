@@ -14,7 +14,12 @@ from clearchart.settings import Settings
 from models.encounters.tables import AuditLedgerEntry
 from models.evidence.chain import GENESIS, Keyring
 from models.evidence.ledger_tables import LedgerHead
-from models.repositories.audit_seal import append_ledger, entry_fields
+from models.repositories.audit_seal import (
+    LedgerAppend,
+    append_ledger,
+    append_ledger_entries,
+    entry_fields,
+)
 
 
 async def _append(sessions: async_sessionmaker[AsyncSession], keys: Keyring, tenant_id: str, n: int) -> None:
@@ -68,3 +73,28 @@ async def test_a_tenant_without_a_head_row_continues_from_its_last_entry(
     entries = await _chain(sessions, tenant_id)
     assert len(entries) == 4
     _assert_unbroken(entries, keys)
+
+
+async def test_several_entries_appended_at_once_chain_in_order_among_single_appends(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    keys = chain_keyring(Settings())
+    tenant_id = f"t-{uuid.uuid4().hex[:10]}"
+    await admin.create_tenant(sessions, tenant_id, "Ledger clinic")
+    chart = uuid.uuid4()
+    batch = [LedgerAppend(chart, n, f"{n:064x}", datetime.now(UTC)) for n in (1, 2, 3)]
+
+    async def appended_together() -> None:
+        async with sessions.begin() as session:
+            await append_ledger_entries(session, tenant_id, batch, keys)
+
+    await asyncio.gather(appended_together(), *(_append(sessions, keys, tenant_id, n) for n in range(4)))
+    entries = await _chain(sessions, tenant_id)
+    assert len(entries) == 7
+    _assert_unbroken(entries, keys)
+    together = [e for e in entries if e.encounter_id == chart]
+    assert [e.event_count for e in together] == [1, 2, 3]
+    assert [e.seq for e in together] == [together[0].seq, together[0].seq + 1, together[0].seq + 2]  # nothing between them
+    async with sessions() as session:
+        head = await session.get_one(LedgerHead, tenant_id)
+    assert (head.seq, head.hash) == (7, entries[-1].hash)
