@@ -211,11 +211,12 @@ class TestHashChain:
         assert result.verified, repr(result.first_break.problem if result.first_break else None)
         assert [e.seq for e in events] == [1, 2, 3]
         assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:2]]
-        assert "denials" not in events[0].facts or chart.denial_id not in events[0].facts["denials"]
-        assert chart.denial_id in events[1].facts["denials"]
+        facts = [e.facts or {} for e in events]
+        assert chart.denial_id not in facts[0].get("denials", {})
+        assert chart.denial_id in facts[1]["denials"]
         # Only the chart's own row changed in between: every other section is carried on as it was.
-        assert {k: v for k, v in events[2].facts.items() if k != "encounter"} == {k: v for k, v in events[1].facts.items() if k != "encounter"}
-        assert events[2].facts["encounter"] != events[1].facts["encounter"]
+        assert {k: v for k, v in facts[2].items() if k != "encounter"} == {k: v for k, v in facts[1].items() if k != "encounter"}
+        assert facts[2]["encounter"] != facts[1]["encounter"]
         assert [(e.event_count, e.head_hash) for e in ledger] == [(e.seq, e.hash) for e in events]
         assert [e.seq for e in ledger] == [ledger[0].seq, ledger[0].seq + 1, ledger[0].seq + 2]
 
