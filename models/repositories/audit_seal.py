@@ -59,9 +59,10 @@ async def seal_event(
     event when this transaction sealed it (several changes in one batch): its facts are not
     read back."""
     await session.flush()
+    previous: dict[str, Any] | None = None  # a chart's first event follows nothing
     if follows is not None and follows.hash == prev_hash and follows.encounter_id == encounter_id:
         previous = follows.facts
-    else:
+    elif prev_hash != GENESIS:
         previous = await session.scalar(
             select(AuditEvent.facts).where(AuditEvent.encounter_id == encounter_id, AuditEvent.hash == prev_hash)
         )
