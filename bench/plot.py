@@ -65,14 +65,72 @@ def svg(points: dict[str, list[tuple[int, float]]], title: str) -> str:
     return "\n".join(parts) + "\n"
 
 
+PART_COLORS = {
+    "this process": "#d62728",
+    "Temporal": "#555555",
+    "PostgreSQL": "#1f77b4",
+    "billing worker": "#ff7f0e",
+    "worker processes": "#9467bd",
+    "clearinghouse": "#bcbd22",
+    "other": "#cccccc",
+}
+
+
+def cpu_rows(results: list[dict[str, Any]]) -> list[tuple[str, dict[str, float]]]:
+    """(measure, CPU ms per unit by part) for the rounds at the highest concurrency that have them."""
+    top = max((r["concurrency"] for r in results if r.get("cpu_ms")), default=0)
+    return [
+        (r["name"], r["cpu_ms"])
+        for r in results
+        if r.get("cpu_ms") and r["concurrency"] == top and r["unit"] not in ("transactions", "leases")
+    ]
+
+
+def cpu_svg(rows: list[tuple[str, dict[str, float]]], title: str) -> str:
+    """One stacked bar per measure: where a unit's CPU goes, across every process of the stack."""
+    bar_h, gap, label_w = 22, 10, 300
+    width, height = 860, TOP + len(rows) * (bar_h + gap) + 70
+    top = max((sum(parts.values()) for _, parts in rows), default=1.0) * 1.1 or 1.0
+    plot_w = width - label_w - 40
+
+    def x(ms: float) -> float:
+        return label_w + ms / top * plot_w
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="10" y="18" font-size="13">{escape(title)}</text>',
+    ]
+    for i, (name, parts) in enumerate(rows):
+        y0, start = TOP + i * (bar_h + gap), 0.0
+        out.append(f'<text x="{label_w - 8}" y="{y0 + bar_h * 0.7:.1f}" text-anchor="end">{escape(name)}</text>')
+        for part, color in PART_COLORS.items():
+            ms = parts.get(part, 0.0)
+            if ms > 0:
+                out.append(f'<rect x="{x(start):.1f}" y="{y0}" width="{x(start + ms) - x(start):.1f}" height="{bar_h}" fill="{color}"/>')
+                start += ms
+        out.append(f'<text x="{x(start) + 4:.1f}" y="{y0 + bar_h * 0.7:.1f}">{start:.0f} ms</text>')
+    legend_y = TOP + len(rows) * (bar_h + gap) + 20
+    for i, (part, color) in enumerate(PART_COLORS.items()):
+        lx = 10 + i * 120
+        out.append(f'<rect x="{lx}" y="{legend_y}" width="12" height="12" fill="{color}"/>')
+        out.append(f'<text x="{lx + 16}" y="{legend_y + 10}">{escape(part)}</text>')
+    out.append(f'<text x="10" y="{legend_y + 34}">CPU ms per unit (user + system); the bare workflow\'s total is the budget a ratio is measured against</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.plot", description=__doc__.split("\n")[0])
     parser.add_argument("results", type=Path, help="a file written by bench.intake --json")
     parser.add_argument("svg", type=Path)
     parser.add_argument("--title", default="ClearChart vs. bare Temporal, one run, 2 cores (shared)")
+    parser.add_argument("--cpu", type=Path, help="also draw where each unit's CPU goes (stacked bars) to this SVG")
     args = parser.parse_args(argv)
     data = json.loads(args.results.read_text())
     args.svg.write_text(svg(series(data["results"]), args.title))
+    if args.cpu:
+        args.cpu.write_text(cpu_svg(cpu_rows(data["results"]), "CPU per unit by part of the stack, one run, 2 cores"))
 
 
 if __name__ == "__main__":

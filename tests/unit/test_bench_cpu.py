@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from bench import plot
 from bench.cpu import CpuMeter, per_unit
 from bench.intake import Result, cpu_table
 
@@ -55,3 +56,19 @@ class TestCpuTable:
 
     def test_no_figures_no_table(self) -> None:
         assert cpu_table([Result("bare Temporal workflows", "workflows", 1, 1.0)]) == []
+
+
+class TestCpuPlot:
+    def test_one_stacked_bar_per_measure_at_the_highest_concurrency(self) -> None:
+        results = [
+            {"name": "bare Temporal workflows", "unit": "workflows", "concurrency": 1, "cpu_ms": {"Temporal": 9.0}},
+            {"name": "bare Temporal workflows", "unit": "workflows", "concurrency": 16, "cpu_ms": {"Temporal": 15.0, "this process": 5.0}},
+            {"name": "ClearChart claims", "unit": "claims", "concurrency": 16, "cpu_ms": {"this process": 40.0, "PostgreSQL": 8.0}},
+            {"name": "raw PostgreSQL insert+commit", "unit": "transactions", "concurrency": 16, "cpu_ms": {"PostgreSQL": 0.2}},
+        ]
+        rows = plot.cpu_rows(results)
+        assert [name for name, _ in rows] == ["bare Temporal workflows", "ClearChart claims"]
+        drawn = plot.cpu_svg(rows, "title")
+        assert drawn.count('height="22"') == 4  # a segment per part used: 2 + 2
+        assert ">20 ms<" in drawn
+        assert ">48 ms<" in drawn
