@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.encounters.tables import AuditEvent, AuditLedgerEntry
@@ -40,6 +40,13 @@ def entry_fields(entry: Any) -> dict[str, Any]:
     )  # fmt: skip
 
 
+_PREVIOUS_FACTS = select(AuditEvent.facts).where(
+    AuditEvent.encounter_id == bindparam("encounter_id"), AuditEvent.hash == bindparam("prev_hash")
+)
+_LOCKED_HEAD = select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.tenant_id == bindparam("tenant_id")).with_for_update()
+"""Built once: every projection runs them (a statement built per call pays its cache key each time)."""
+
+
 async def seal_event(
     session: AsyncSession,
     *,
@@ -63,9 +70,7 @@ async def seal_event(
     if follows is not None and follows.hash == prev_hash and follows.encounter_id == encounter_id:
         previous = follows.facts
     elif prev_hash != GENESIS:
-        previous = await session.scalar(
-            select(AuditEvent.facts).where(AuditEvent.encounter_id == encounter_id, AuditEvent.hash == prev_hash)
-        )
+        previous = await session.scalar(_PREVIOUS_FACTS, {"encounter_id": encounter_id, "prev_hash": prev_hash})
     facts = await sealed_facts(session, keys, tenant_id, encounter_id, previous)
     fields = hashed_fields(encounter_id=str(encounter_id), **common, facts=facts, key_id=keys.current)
     digest = keys.seal(prev_hash, fields)
@@ -140,11 +145,10 @@ _FIRST_HEAD = text(
 
 async def lock_ledger_head(session: AsyncSession, tenant_id: str) -> tuple[int, str]:
     """The tenant's ledger head (seq, hash), locked; after a wait, the newest committed one."""
-    locked = select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.tenant_id == tenant_id).with_for_update()
-    row = (await session.execute(locked)).first()
+    row = (await session.execute(_LOCKED_HEAD, {"tenant_id": tenant_id})).first()
     if row is None:
         await session.execute(_FIRST_HEAD, {"tenant": tenant_id, "genesis": GENESIS})
-        row = (await session.execute(locked)).one()
+        row = (await session.execute(_LOCKED_HEAD, {"tenant_id": tenant_id})).one()
     return int(row[0]), str(row[1])
 
 

@@ -13,13 +13,14 @@ receipt the activity stored with it (models.repositories.evidence_receipts); a t
 the workflow carries (its content address), not by re-hashing what the table holds now.
 """
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.claims.tables import AppealRow, ClaimRow, DenialRow, PaymentRow, ScrubRun
@@ -79,8 +80,15 @@ async def _all(session: AsyncSession, stmt: Select[Any]) -> list[Any]:
     return list((await session.scalars(stmt)).all())
 
 
-def _by_encounter(model: Any, encounter_id: uuid.UUID) -> Select[Any]:
-    return select(model).where(model.encounter_id == encounter_id).order_by(model.id)
+@functools.cache
+def _of_encounter(model: Any) -> Select[Any]:
+    """One statement per table, built once: every seal and verify runs it, and a statement built
+    anew per call costs its construction and cache key each time (bound: `encounter_id`)."""
+    return select(model).where(model.encounter_id == bindparam("encounter_id")).order_by(model.id)
+
+
+async def _all_of(session: AsyncSession, model: Any, encounter_id: uuid.UUID) -> list[Any]:
+    return list((await session.scalars(_of_encounter(model), {"encounter_id": encounter_id})).all())
 
 
 def _rows(section: str, items: Sequence[Any]) -> dict[str, str]:
@@ -105,10 +113,10 @@ async def projected_facts(session: AsyncSession, encounter_id: uuid.UUID, *, sea
     """The sections only a projection writes (the chart row, holds, queries, denials, appeals)
     and the texts they cite; the receipted sections are read by their callers."""
     e = await session.get_one(Encounter, encounter_id, populate_existing=True)
-    holds = await _all(session, _by_encounter(HoldRow, encounter_id))
-    queries = await _all(session, _by_encounter(QueryRow, encounter_id))
-    denials = await _all(session, _by_encounter(DenialRow, encounter_id))
-    appeals = await _all(session, _by_encounter(AppealRow, encounter_id))
+    holds = await _all_of(session, HoldRow, encounter_id)
+    queries = await _all_of(session, QueryRow, encounter_id)
+    denials = await _all_of(session, DenialRow, encounter_id)
+    appeals = await _all_of(session, AppealRow, encounter_id)
     return {
         "encounter": {"row": digest({k: _plain(getattr(e, k)) for k in _ENCOUNTER})},
         "texts": await _texts(session, e, queries, appeals, sealing=sealing),
@@ -123,9 +131,9 @@ async def encounter_facts(session: AsyncSession, encounter_id: uuid.UUID) -> dic
     """Section -> row id -> SHA-256 of the row in canonical form, as stored now (what verify
     compares a chain head with; a seal reads the same sections by `audit_seal.sealed_facts`)."""
     facts = await projected_facts(session, encounter_id)
-    documents = await _all(session, _by_encounter(Document, encounter_id))
-    scrubs = await _all(session, _by_encounter(ScrubRun, encounter_id))
-    claims = await _all(session, _by_encounter(ClaimRow, encounter_id))
+    documents = await _all_of(session, Document, encounter_id)
+    scrubs = await _all_of(session, ScrubRun, encounter_id)
+    claims = await _all_of(session, ClaimRow, encounter_id)
     payments = (
         await _all(session, select(PaymentRow).where(PaymentRow.claim_id.in_([c.id for c in claims])).order_by(PaymentRow.id))
         if claims

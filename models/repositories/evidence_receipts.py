@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Select, literal, literal_column, select, union_all
+from sqlalchemy import Boolean, Select, bindparam, literal, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.claims.tables import ClaimRow, PaymentRow, ScrubRun
@@ -76,27 +76,32 @@ async def record_receipts(session: AsyncSession, keys: Keyring | None, section: 
 async def _latest(session: AsyncSession, encounter_id: uuid.UUID, keys: Keyring) -> dict[tuple[str, str], str]:
     """(section, row id) -> the digest its latest receipt attests (FORGED when the MAC fails)."""
     found: dict[tuple[str, str], str] = {}
-    stmt = select(EvidenceReceipt).where(EvidenceReceipt.encounter_id == encounter_id).order_by(EvidenceReceipt.id)
-    for r in (await session.scalars(stmt)).all():
+    for r in (await session.scalars(_RECEIPTS, {"encounter_id": encounter_id})).all():
         fields = _fields(r.tenant_id, str(r.encounter_id), r.section, r.row_key, r.digest, r.written_at, r.key_id)
         found[(r.section, r.row_key)] = r.digest if keys.check(GENESIS, fields, r.mac) is None else FORGED
     return found
 
 
-def _present(section: str, encounter_id: uuid.UUID) -> Select[Any]:
+def _present(section: str) -> Select[Any]:
     """(section, row id, whether this transaction wrote the row's current version): PostgreSQL's
-    `xmin` names the transaction that wrote a row version."""
+    `xmin` names the transaction that wrote a row version (bound: `encounter_id`)."""
     model = RECEIPTED[section]
     mine = literal_column(f"({model.__tablename__}.xmin::text::bigint = txid_current() % 4294967296)", Boolean)
     stmt = select(literal(section).label("section"), model.id.label("id"), mine.label("mine"))
     if model is PaymentRow:  # a payment's encounter is its claim's
-        return stmt.join(ClaimRow, ClaimRow.id == PaymentRow.claim_id).where(ClaimRow.encounter_id == encounter_id)
-    return stmt.where(model.encounter_id == encounter_id)
+        return stmt.join(ClaimRow, ClaimRow.id == PaymentRow.claim_id).where(ClaimRow.encounter_id == bindparam("encounter_id"))
+    return stmt.where(model.encounter_id == bindparam("encounter_id"))
+
+
+# Built once: every seal runs them, and a statement built per call pays its construction and
+# its cache key each time.
+_PRESENT = union_all(*(_present(section) for section in RECEIPTED))
+_RECEIPTS = select(EvidenceReceipt).where(EvidenceReceipt.encounter_id == bindparam("encounter_id")).order_by(EvidenceReceipt.id)
 
 
 async def _receipted_rows(session: AsyncSession, encounter_id: uuid.UUID) -> dict[tuple[str, str], bool]:
     """Every row of the receipted sections, one query; True for rows this transaction wrote."""
-    rows = await session.execute(union_all(*(_present(section, encounter_id) for section in RECEIPTED)))
+    rows = await session.execute(_PRESENT, {"encounter_id": encounter_id})
     return {(section, str(row_id)): bool(mine) for section, row_id, mine in rows.all()}
 
 
