@@ -5,16 +5,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.claims.tables import ClaimRow
 from models.webhooks.tables import OutboundEvent, WebhookAttempt, WebhookEndpoint, WebhookMessage
 
+# Every projection asks: built once, not per call.
+_ENABLED = select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == bindparam("tenant_id"), WebhookEndpoint.status == "enabled")
+
 
 async def enabled_endpoints(session: AsyncSession, tenant_id: str) -> Sequence[WebhookEndpoint]:
-    return (await session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.status == "enabled"))).all()
+    return (await session.scalars(_ENABLED, {"tenant_id": tenant_id})).all()
 
 
 async def endpoints(session: AsyncSession, tenant_id: str) -> list[WebhookEndpoint]:
