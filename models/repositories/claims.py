@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.access import Principal
@@ -14,11 +14,13 @@ from models.claims.tables import AppealRow, ClaimRow, DenialRow, ScrubRun
 from models.qa.tables import QaAuditHold
 from models.repositories import scope
 
+# Built once: every coding submit runs them.
+_LATEST_SCRUB = select(ScrubRun).where(ScrubRun.encounter_id == bindparam("encounter_id")).order_by(ScrubRun.run_no.desc()).limit(1)
+_SCRUB_RUN = select(ScrubRun).where(ScrubRun.encounter_id == bindparam("encounter_id"), ScrubRun.run_no == bindparam("run_no"))
+
 
 async def latest_scrub(session: AsyncSession, encounter_id: uuid.UUID) -> ScrubRun | None:
-    return await session.scalar(
-        select(ScrubRun).where(ScrubRun.encounter_id == encounter_id).order_by(ScrubRun.run_no.desc()).limit(1)
-    )
+    return await session.scalar(_LATEST_SCRUB, {"encounter_id": encounter_id})
 
 
 async def find_denials(
@@ -46,7 +48,7 @@ async def open_appeal(session: AsyncSession, denial_id: uuid.UUID) -> uuid.UUID 
 
 
 async def scrub_run(session: AsyncSession, encounter_id: uuid.UUID, run_no: int) -> ScrubRun | None:
-    return await session.scalar(select(ScrubRun).where(ScrubRun.encounter_id == encounter_id, ScrubRun.run_no == run_no))
+    return await session.scalar(_SCRUB_RUN, {"encounter_id": encounter_id, "run_no": run_no})
 
 
 async def open_qa_hold(session: AsyncSession, encounter_id: uuid.UUID) -> uuid.UUID | None:

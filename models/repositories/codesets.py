@@ -33,9 +33,12 @@ async def earliest_loaded(session: AsyncSession) -> date | None:
     return await session.scalar(select(func.min(Icd10cmRelease.effective_from)))
 
 
+_STAMPS = select(Icd10cmRelease.fiscal_year, Icd10cmRelease.loaded_at)  # built once: every submit and scrub asks
+
+
 async def release_stamps(session: AsyncSession) -> list[tuple[int, datetime]]:
     """(fiscal year, loaded at) of every loaded release: a cheap fingerprint of what is loaded."""
-    return [(fy, at) for fy, at in (await session.execute(select(Icd10cmRelease.fiscal_year, Icd10cmRelease.loaded_at))).all()]
+    return [(fy, at) for fy, at in (await session.execute(_STAMPS)).all()]
 
 
 async def codes_of(session: AsyncSession, fiscal_year: int) -> Sequence[Icd10cmCode]:

@@ -20,6 +20,9 @@ MAX_CODES = 20_000
 Loaded = tuple[str, datetime]  # (version, loaded_at): a reload under the same name is a new key
 
 
+_LOADED = select(CodeTableVersion.table_name, CodeTableVersion.version, CodeTableVersion.loaded_at)  # built once: every scrub asks
+
+
 class ScrubTableCache:
     def __init__(self) -> None:
         self._ptp: dict[Loaded, dict[str, list[PtpEdit]]] = {}
@@ -30,9 +33,7 @@ class ScrubTableCache:
         loaded = {
             name: (version, at)
             for name, version, at in (
-                await session.execute(
-                    select(CodeTableVersion.table_name, CodeTableVersion.version, CodeTableVersion.loaded_at)
-                )
+                await session.execute(_LOADED)
             ).all()
         }
         wanted = set(codes)

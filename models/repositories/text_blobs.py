@@ -9,10 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.encounters.tables import Document, TextBlob
 
+_STORE = insert(TextBlob).on_conflict_do_nothing()  # built once: every cited excerpt is stored
+
 
 async def store(session: AsyncSession, tenant_id: str, sha256: str, text: str) -> None:
     """Idempotent: the same text again (same hash) is already there."""
-    await session.execute(insert(TextBlob).values(tenant_id=tenant_id, sha256=sha256, text=text).on_conflict_do_nothing())
+    await session.execute(_STORE, {"tenant_id": tenant_id, "sha256": sha256, "text": text})
 
 
 async def texts(session: AsyncSession, tenant_id: str, hashes: Iterable[str]) -> dict[str, str]:
