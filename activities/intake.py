@@ -56,7 +56,9 @@ def workflow_policy(policy: TenantPolicy) -> Policy:
 
 # Parsed bundles by message id (stored bodies never change): the encounters of one large bundle
 # are taken in by many activities, and re-reading and re-parsing the whole body for each one
-# made intake quadratic in the bundle's size.
+# made intake quadratic in the bundle's size. A bundle's parse is dropped once each of its
+# encounters has been read (a 1,000-encounter bundle's is about 4 MB): an idle worker keeps none,
+# and a retried read of a dropped bundle parses it again.
 PARSED_BUNDLES_KEPT = 4
 
 
@@ -65,6 +67,8 @@ class IntakeActivities:
         self._sessions = sessions
         self._keys = keys  # chain keys: each new document gets its keyed receipt (evidence_receipts)
         self._parsed: OrderedDict[str, list[EncounterIntake]] = OrderedDict()
+        # The indexes of each kept bundle not read yet.
+        self._unread: dict[str, set[int]] = {}
         # The encounters of one bundle arrive together: one of them parses, the others wait for it.
         self._parsing: dict[str, asyncio.Lock] = {}
 
@@ -75,11 +79,19 @@ class IntakeActivities:
             async with lock:
                 intakes = self._parsed.get(message_id) or await self._parse(session, message_id)
             self._parsing.pop(message_id, None)
-        if message_id in self._parsed:
-            self._parsed.move_to_end(message_id)
         if not 0 <= index < len(intakes):
             raise ApplicationError(f"message {message_id} has no encounter {index}", type="BadData", non_retryable=True)
+        if message_id in self._parsed:
+            self._parsed.move_to_end(message_id)
+            unread = self._unread.setdefault(message_id, set(range(len(intakes))))
+            unread.discard(index)
+            if not unread:
+                self._drop(message_id)
         return intakes[index]
+
+    def _drop(self, message_id: str) -> None:
+        self._parsed.pop(message_id, None)
+        self._unread.pop(message_id, None)
 
     async def _parse(self, session: AsyncSession, message_id: str) -> list[EncounterIntake]:
         body = await repo.message_body(session, uuid.UUID(message_id))
@@ -91,8 +103,9 @@ class IntakeActivities:
             raise ApplicationError(f"stored message no longer parses: {exc}", type="BadData", non_retryable=True) from exc
         if len(intakes) > 1:  # a one-encounter message is read once; keep the cache for bundles
             self._parsed[message_id] = intakes
+            self._unread[message_id] = set(range(len(intakes)))
             while len(self._parsed) > PARSED_BUNDLES_KEPT:
-                self._parsed.popitem(last=False)
+                self._drop(next(iter(self._parsed)))
         return intakes
 
     @activity.defn(name="encounters.intake")

@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -659,25 +659,99 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+# The RSS scenario's bundles: one webhook of 10,000 encounters (35 MB) is over the body limit.
+RSS_BUNDLE = 1000
+# Holds placed one at a time on the oldest and on the newest open encounters: with a cache
+# smaller than the open workflows the oldest were evicted, so each first replays its history.
+RSS_EVENT_SAMPLES = 20
+# The RSS scenario's encounters, oldest first (intake order is the worker cache's LRU order).
+RSS_ENCOUNTERS = """
+SELECT id FROM encounters
+WHERE tenant_id = %(tenant)s AND status = 'ready' AND received_at >= %(since)s AND received_at <= now()
+ORDER BY received_at, id
+"""
+
+
 async def bench_worker_rss(
     args: argparse.Namespace, settings: Settings, http: httpx.AsyncClient, api: str, tenant: BenchTenant
 ) -> list[Result]:
-    """`--cached-workflows N`: one interactive worker process, alone on the task queue, takes in a
-    bundle of N encounters; every encounter workflow stays open (ready, waiting for a coder) and
-    cached. Its RSS before (warmed up) and after is the figure."""
-    extra = {"CLEARCHART_MAX_CACHED_WORKFLOWS": str(args.cached_workflows + 1000)}
+    """`--cached-workflows N`: one interactive worker process, alone on the task queue, takes in
+    N encounters (bundles of at most `RSS_BUNDLE`, each sent once the previous one is ready);
+    every encounter workflow stays open (ready, waiting for a coder). Its sticky cache holds
+    `--cache-size` of them (default: all). Its RSS warmed up, after each bundle and at the end is
+    the figure; then one event (a hold, placed by operations) on the oldest open encounters (evicted
+    when the cache is smaller than N: their history is replayed first) and on the newest (cached)."""
+    total = args.cached_workflows
+    cache = args.cache_size or total + 1000
+    extra = {"CLEARCHART_MAX_CACHED_WORKFLOWS": str(cache)}
     async with worker_processes(settings, 1, "interactive", extra) as [proc]:
         lanes = Lanes(http, api, tenant)
         await lanes.run(8, 4, " (warm-up)")  # loads code sets, sandbox and caches
         before = rss_mb(proc.pid)
-        args_n = argparse.Namespace(**{**vars(args), "bundle": args.cached_workflows})
-        timed = await bench_bundle(args_n, settings, None, None, http, api, tenant)  # type: ignore[arg-type]
-        after = rss_mb(proc.pid)
-    name = f"worker RSS, {args.cached_workflows:,} open workflows cached"
-    NOTES.append(f"{name}: {before:.0f} MB warmed up, {after:.0f} MB after (+{after - before:.0f} MB)")
-    result = Result(name, "MB", args.cached_workflows, timed[-1].seconds, [], 1)
+        async with await psycopg.AsyncConnection.connect(libpq(settings), autocommit=True) as conn:
+            since = (await (await conn.execute("SELECT now()")).fetchone() or [None])[0]
+            began, answered, curve = time.perf_counter(), [], []
+            for sent in range(0, total, RSS_BUNDLE):
+                size = min(RSS_BUNDLE, total - sent)
+                args_n = argparse.Namespace(**{**vars(args), "bundle": size})
+                timed = await bench_bundle(args_n, settings, None, None, http, api, tenant)  # type: ignore[arg-type]
+                answered.append(timed[0].seconds)
+                curve.append(f"{sent + size:,}: {rss_mb(proc.pid):.0f}")
+            ready_seconds = time.perf_counter() - began
+            after, peak = rss_mb(proc.pid), peak_rss_mb(proc.pid)
+            rows = await (await conn.execute(RSS_ENCOUNTERS, {"tenant": TENANT, "since": since})).fetchall()
+        if len(rows) != total:
+            raise RuntimeError(f"RSS run: {len(rows)} ready encounters, expected {total}")
+        ids = [str(r[0]) for r in rows]
+        samples = max(1, min(RSS_EVENT_SAMPLES, total // 4))
+        evicted = cache < total
+        # The newest first: the replays of the oldest then evict the least recently used, not them.
+        engine = make_engine(settings.sqlalchemy_url, pool_size=1)
+        try:
+            ops = await admin.create_token(
+                make_sessions(engine), settings.secret_key, tenant_id=TENANT, role="ops", user_id=f"bench-ops-{uuid.uuid4().hex[:6]}"
+            )
+        finally:
+            await engine.dispose()
+        newest = await timed_holds(http, api, ops, ids[-samples:], "newest open encounters (cached)")
+        oldest = await timed_holds(
+            http, api, ops, ids[:samples], "oldest open encounters" + (" (evicted: replayed)" if evicted else " (cached)")
+        )
+    name = f"worker RSS, {total:,} open workflows, cache {cache:,}"
+    NOTES.append(
+        f"{name}: {before:.0f} MB warmed up, {after:.0f} MB after (+{after - before:.0f} MB, "
+        f"{(after - before) * 1024 / total:.0f} KB per open workflow), peak {peak:.0f} MB; "
+        f"every encounter ready in {ready_seconds:.1f} s ({total / ready_seconds:.1f}/s), "
+        f"each bundle's 202 in {min(answered):.2f}-{max(answered):.2f} s"
+    )
+    NOTES.append(f"{name}: RSS (MB) after each bundle, by open encounters: " + ", ".join(curve))
+    result = Result(name, "MB", total, ready_seconds, [], 1)
     result.memory_mb = after
-    return [*(replace(r, name=r.name + " (RSS run)") for r in timed), result]
+    ready = Result(f"{total:,} encounters in bundles of {RSS_BUNDLE:,}: every one ready (RSS run)", "encounters", total, ready_seconds, [], 1)
+    return [ready, result, newest, oldest]
+
+
+async def timed_holds(http: httpx.AsyncClient, api: str, token: str, ids: list[str], label: str) -> Result:
+    """Operations place a hold on each of `ids`, one at a time: the time of one event on a chart."""
+
+    async def one(i: int) -> None:
+        response = await http.post(
+            f"{api}/v1/encounters/{ids[i]}/holds",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"reason": "registration_error"},
+        )
+        if response.status_code != 201 or response.json()["status"] != "on_hold":
+            raise RuntimeError(f"hold on {ids[i]}: {response.status_code} {response.text[:300]}")
+
+    return await run_load(f"hold placed, {label}", "holds", len(ids), 1, one)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident set size of a process (Linux), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")
 
 
 SEED_SCALE_CHARTS = """
@@ -873,7 +947,12 @@ def main(argv: list[str] | None = None) -> None:
         "--seed-audit-events", type=int, default=0, help="and this many audit events among them (default: none)"
     )
     parser.add_argument(
-        "--cached-workflows", type=int, default=0, help="RSS of one worker process holding this many open workflows (default: skip)"
+        "--cached-workflows", type=int, default=0,
+        help=f"RSS of one worker process holding this many open workflows, sent in bundles of at most {RSS_BUNDLE:,} (default: skip)",
+    )
+    parser.add_argument(
+        "--cache-size", type=int, default=0,
+        help="that worker's CLEARCHART_MAX_CACHED_WORKFLOWS (default: every open workflow, --cached-workflows + 1000)",
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file (for bench/plot.py)")
     args = parser.parse_args(argv)
