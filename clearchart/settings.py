@@ -42,10 +42,11 @@ class Settings(BaseSettings):
     task_queue: str = Field(default="clearchart-encounters", alias="CLEARCHART_TASK_QUEUE")
     # Empty means "<task_queue>-billing": claim building and submission, apart from coders' updates.
     billing_task_queue_name: str = Field(default="", alias="CLEARCHART_BILLING_TASK_QUEUE")
-    # Open encounter workflows a worker keeps in memory (evicted ones replay on their next event);
-    # about 110 KB each on top of ~440 MB (bench/README.md, worker RSS), most of it the SDK's own:
-    # size it to the memory limit (about 500 keeps a worker near 500 MB), not to the open charts.
-    max_cached_workflows: int = Field(default=1_000, alias="CLEARCHART_MAX_CACHED_WORKFLOWS")
+    # Open encounter workflows a worker keeps in memory (evicted ones replay on their next event,
+    # 5-30 ms more); about 95 KB each on top of ~390 MB (bench/README.md, worker RSS), most of it
+    # the SDK's own: size it to the memory limit, not to the open charts. 500 keeps an interactive
+    # worker under 500 MB at any number of open encounters (460 MB peak with 10,000 open).
+    max_cached_workflows: int = Field(default=500, alias="CLEARCHART_MAX_CACHED_WORKFLOWS")
     # How long a thread may hold the GIL while another waits (CPython's default is 5 ms). Workflow
     # tasks run in threads; with 5 ms, every database round trip of the event loop waited up to
     # 5 ms whenever a workflow task was running (bench/README.md).

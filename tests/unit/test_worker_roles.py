@@ -82,3 +82,8 @@ class TestBillingYieldsTheCpu:
         assert self.nice_after("billing", 0) == os.nice(0)
         with pytest.raises(ValidationError):
             Settings(CLEARCHART_BILLING_NICE=20)
+
+
+def test_the_default_cache_keeps_a_worker_under_its_memory_target() -> None:
+    """500 cached encounter workflows: 460 MB peak with 10,000 open (bench/README.md, worker RSS)."""
+    assert Settings().max_cached_workflows == 500
