@@ -35,6 +35,12 @@ async def _chain(sessions: async_sessionmaker[AsyncSession], tenant_id: str) -> 
         return list(rows.all())
 
 
+async def _new_tenant(sessions: async_sessionmaker[AsyncSession]) -> str:
+    tenant_id = f"t-{uuid.uuid4().hex[:10]}"
+    await admin.create_tenant(sessions, tenant_id, "Ledger clinic")
+    return tenant_id
+
+
 def _assert_unbroken(entries: list[AuditLedgerEntry], keys: Keyring) -> None:
     assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
     prev = GENESIS
@@ -47,9 +53,7 @@ def _assert_unbroken(entries: list[AuditLedgerEntry], keys: Keyring) -> None:
 async def test_concurrent_appends_form_one_chain_and_the_head_row_names_its_end(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    keys = chain_keyring(Settings())
-    tenant_id = f"t-{uuid.uuid4().hex[:10]}"
-    await admin.create_tenant(sessions, tenant_id, "Ledger clinic")
+    keys, tenant_id = chain_keyring(Settings()), await _new_tenant(sessions)
     await asyncio.gather(*(_append(sessions, keys, tenant_id, n) for n in range(12)))
     entries = await _chain(sessions, tenant_id)
     assert len(entries) == 12
@@ -62,9 +66,7 @@ async def test_concurrent_appends_form_one_chain_and_the_head_row_names_its_end(
 async def test_a_tenant_without_a_head_row_continues_from_its_last_entry(
     sessions: async_sessionmaker[AsyncSession], admin_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    keys = chain_keyring(Settings())
-    tenant_id = f"t-{uuid.uuid4().hex[:10]}"
-    await admin.create_tenant(sessions, tenant_id, "Ledger clinic")
+    keys, tenant_id = chain_keyring(Settings()), await _new_tenant(sessions)
     for n in range(3):
         await _append(sessions, keys, tenant_id, n)
     async with admin_sessions.begin() as session:  # as before the head rows existed
@@ -78,9 +80,7 @@ async def test_a_tenant_without_a_head_row_continues_from_its_last_entry(
 async def test_several_entries_appended_at_once_chain_in_order_among_single_appends(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    keys = chain_keyring(Settings())
-    tenant_id = f"t-{uuid.uuid4().hex[:10]}"
-    await admin.create_tenant(sessions, tenant_id, "Ledger clinic")
+    keys, tenant_id = chain_keyring(Settings()), await _new_tenant(sessions)
     chart = uuid.uuid4()
     batch = [LedgerAppend(chart, n, f"{n:064x}", datetime.now(UTC)) for n in (1, 2, 3)]
 
