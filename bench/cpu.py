@@ -15,6 +15,9 @@ from pathlib import Path
 PARTS = ("this process", "Temporal", "PostgreSQL", "billing worker", "worker processes", "clearinghouse", "other")
 """`this process`: the bench's own (the API, the interactive worker and the load it sends)."""
 
+NOT_PER_REQUEST = ("transactions", "leases")
+"""Units measured on the database alone (raw inserts, claim SQL): not requests to the stack."""
+
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 

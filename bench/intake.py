@@ -45,7 +45,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.main import create_app
-from bench.cpu import METER, PARTS, per_unit
+from bench.cpu import METER, NOT_PER_REQUEST, PARTS, per_unit
 from clearchart import admin
 from clearchart.db import make_engine, make_sessions
 from clearchart.embedded import free_port
@@ -194,6 +194,7 @@ class BenchTenant:
     secret: str
     coders: list[str]
     integrator: str = ""
+    ops: str = ""  # dashboards and holds
 
 
 async def make_tenant(settings: Settings, sessions: Any, api: str, coders: int) -> BenchTenant:
@@ -216,9 +217,10 @@ async def make_tenant(settings: Settings, sessions: Any, api: str, coders: int) 
     integrator = await admin.create_token(
         sessions, settings.secret_key, tenant_id=TENANT, role="integrator", user_id="integrator"
     )
+    ops = await admin.create_token(sessions, settings.secret_key, tenant_id=TENANT, role="ops", user_id="bench-ops")
     source_id, secret = await admin.create_source(sessions, TENANT, "bench-ehr", secret_keys(settings))
     await admin.add_sandbox_payers(sessions, TENANT)  # the payers the synthetic bundles name
-    return BenchTenant(f"{api}/v1/webhooks/ehr?source={source_id}", secret, tokens, integrator)
+    return BenchTenant(f"{api}/v1/webhooks/ehr?source={source_id}", secret, tokens, integrator, ops)
 
 
 def coding_body(document_id: str) -> dict[str, Any]:
@@ -623,21 +625,18 @@ METRICS_PATHS = ("/v1/metrics/queries", "/v1/metrics/holds", "/v1/metrics/revenu
 
 async def bench_metrics(
     args: argparse.Namespace,
-    settings: Settings,
+    settings: Settings,  # noqa: ARG001 - the signature every extra scenario has
     client: Client,  # noqa: ARG001
-    sessions: Any,
+    sessions: Any,  # noqa: ARG001
     http: httpx.AsyncClient,
     api: str,
-    tenant: BenchTenant,  # noqa: ARG001
+    tenant: BenchTenant,
     label: str | None = None,
 ) -> list[Result]:
     """`--metrics N`: N requests to each dashboard endpoint as ops, with whatever was seeded."""
     if not args.metrics:
         return []
-    token = await admin.create_token(
-        sessions, settings.secret_key, tenant_id=TENANT, role="ops", user_id=f"bench-ops-{uuid.uuid4().hex[:6]}"
-    )
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {tenant.ops}"}
     seeded = label if label is not None else f" ({args.open_charts:,} seeded)" if args.open_charts else ""
     results = []
     for path in METRICS_PATHS:
@@ -651,12 +650,12 @@ async def bench_metrics(
     return results
 
 
-def rss_mb(pid: int) -> float:
-    """Resident set size of a process (Linux), in MB."""
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident set size of a process (Linux), in MB; `VmHWM`: its peak."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    raise RuntimeError(f"no {field} for process {pid}")
 
 
 # The RSS scenario's bundles: one webhook of 10,000 encounters (35 MB) is over the body limit.
@@ -698,7 +697,7 @@ async def bench_worker_rss(
                 answered.append(timed[0].seconds)
                 curve.append(f"{sent + size:,}: {rss_mb(proc.pid):.0f}")
             ready_seconds = time.perf_counter() - began
-            after, peak = rss_mb(proc.pid), peak_rss_mb(proc.pid)
+            after, peak = rss_mb(proc.pid), rss_mb(proc.pid, "VmHWM")
             rows = await (await conn.execute(RSS_ENCOUNTERS, {"tenant": TENANT, "since": since})).fetchall()
         if len(rows) != total:
             raise RuntimeError(f"RSS run: {len(rows)} ready encounters, expected {total}")
@@ -706,16 +705,9 @@ async def bench_worker_rss(
         samples = max(1, min(RSS_EVENT_SAMPLES, total // 4))
         evicted = cache < total
         # The newest first: the replays of the oldest then evict the least recently used, not them.
-        engine = make_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            ops = await admin.create_token(
-                make_sessions(engine), settings.secret_key, tenant_id=TENANT, role="ops", user_id=f"bench-ops-{uuid.uuid4().hex[:6]}"
-            )
-        finally:
-            await engine.dispose()
-        newest = await timed_holds(http, api, ops, ids[-samples:], "newest open encounters (cached)")
+        newest = await timed_holds(http, api, tenant.ops, ids[-samples:], "newest open encounters (cached)")
         oldest = await timed_holds(
-            http, api, ops, ids[:samples], "oldest open encounters" + (" (evicted: replayed)" if evicted else " (cached)")
+            http, api, tenant.ops, ids[:samples], "oldest open encounters" + (" (evicted: replayed)" if evicted else " (cached)")
         )
     name = f"worker RSS, {total:,} open workflows, cache {cache:,}"
     NOTES.append(
@@ -745,13 +737,6 @@ async def timed_holds(http: httpx.AsyncClient, api: str, token: str, ids: list[s
 
     return await run_load(f"hold placed, {label}", "holds", len(ids), 1, one)
 
-
-def peak_rss_mb(pid: int) -> float:
-    """Peak resident set size of a process (Linux), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM for process {pid}")
 
 
 SEED_SCALE_CHARTS = """
@@ -862,7 +847,7 @@ def report(results: list[Result], args: argparse.Namespace, database: str) -> st
 def cpu_table(results: list[Result]) -> list[str]:
     """CPU per unit by part of the stack: on a small machine the rate is bounded by the total,
     and the bare workflow's total is the budget every ratio is measured against."""
-    measured = [r for r in results if r.cpu_ms and r.unit not in ("transactions", "leases")]
+    measured = [r for r in results if r.cpu_ms and r.unit not in NOT_PER_REQUEST]
     if not measured:
         return []
     parts = [p for p in PARTS if any(p in r.cpu_ms for r in measured)]
@@ -880,6 +865,13 @@ def cpu_table(results: list[Result]) -> list[str]:
         cells = " ".join(f"{r.cpu_ms.get(p, 0):>14.1f}" for p in parts)
         lines.append(f"{r.name:<52} {cells} {total:>8.1f} {ceiling:>10}")
     return [*lines, ""]
+
+
+def recorded_args(argv: list[str]) -> list[str]:
+    """The command line as a reader can repeat it: paths inside the checkout made relative, so a
+    results file names no directory of the machine it was run on."""
+    here = Path.cwd()
+    return [str(Path(a).relative_to(here)) if Path(a).is_absolute() and Path(a).is_relative_to(here) else a for a in argv]
 
 
 def as_json(results: list[Result]) -> list[dict[str, Any]]:
@@ -968,7 +960,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(130) from None
     print(report(results, args, database))
     if args.json:
-        args.json.write_text(json.dumps({"args": sys.argv[1:], "results": as_json(results)}, indent=1))
+        args.json.write_text(json.dumps({"args": recorded_args(sys.argv[1:]), "results": as_json(results)}, indent=1))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import NOT_PER_REQUEST
+
 SERIES = {
     "bare Temporal workflows": "#555555",
     "ClearChart signed webhooks": "#1f77b4",
@@ -82,7 +84,7 @@ def cpu_rows(results: list[dict[str, Any]]) -> list[tuple[str, dict[str, float]]
     return [
         (r["name"], r["cpu_ms"])
         for r in results
-        if r.get("cpu_ms") and r["concurrency"] == top and r["unit"] not in ("transactions", "leases")
+        if r.get("cpu_ms") and r["concurrency"] == top and r["unit"] not in NOT_PER_REQUEST
     ]
 
 

@@ -3,12 +3,13 @@
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from bench import plot
 from bench.cpu import CpuMeter, per_unit
-from bench.intake import Result, cpu_table
+from bench.intake import Result, cpu_table, recorded_args
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -72,3 +73,9 @@ class TestCpuPlot:
         assert drawn.count('height="22"') == 4  # a segment per part used: 2 + 2
         assert ">20 ms<" in drawn
         assert ">48 ms<" in drawn
+
+
+def test_a_results_file_names_paths_inside_the_checkout_relative_to_it(tmp_path: Path) -> None:
+    inside = Path.cwd() / "bench" / "results" / "x.json"
+    assert recorded_args(["--json", str(inside), "--encounters", "4"]) == ["--json", "bench/results/x.json", "--encounters", "4"]
+    assert recorded_args(["--json", str(tmp_path / "y.json")]) == ["--json", str(tmp_path / "y.json")]
